@@ -1,0 +1,28 @@
+//! ClinicOS application services: the use cases behind every route, page
+//! and CLI command. Handlers parse and render; the rules live here and in
+//! `clinicos-domain`.
+//!
+//! Cross-cutting hooks used by every service:
+//! - [`context::Ctx`]: who is acting, for which tenant and branch.
+//! - [`policy::authorize`]: the one policy point.
+//! - `clinicos_store::audit::record`: the audit writer (same transaction).
+//! - [`error::AppError`]: the one error type, mapped to HTTP at the edge.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod admin;
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod crypto;
+pub mod demo;
+pub mod error;
+pub mod operator;
+pub mod policy;
+pub mod provisioning;
+pub mod state;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use context::Ctx;
+pub use error::{AppError, AppResult};
+pub use state::{App, AuthSettings};

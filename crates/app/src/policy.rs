@@ -1,0 +1,100 @@
+//! The policy point: every action is decided here, `(subject, action) ->
+//! allow / deny with a reason`. Routes declare their [`Action`]; services
+//! call [`authorize`] before touching data. This release grants by role
+//! (seed 003's matrix for the actions that exist so far); the trust-core
+//! work turns the bundles into editable data and adds attributes, consent
+//! and break-the-glass behind this same function.
+
+use crate::{AppError, Ctx};
+use clinicos_domain::Role;
+
+/// Everything a tenant user can ask to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read the organisation profile (every staff member).
+    ViewTenant,
+    /// Edit the organisation profile, logo, session limits.
+    EditTenant,
+    /// See the branch list (every staff member, for the switcher).
+    ViewBranches,
+    /// Create or edit branches.
+    ManageBranches,
+    /// See the staff directory.
+    ViewStaff,
+    /// Invite staff, change roles and branches, deactivate.
+    ManageStaff,
+    /// Read the development outbox (messages not yet sent by a provider).
+    ViewOutbox,
+    /// Own profile, password, sessions: every signed-in user.
+    ManageOwnAccount,
+}
+
+impl Action {
+    /// Wording for "you do not have permission to ...".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::ViewTenant => "view the organisation",
+            Action::EditTenant => "edit the organisation",
+            Action::ViewBranches => "view branches",
+            Action::ManageBranches => "manage branches",
+            Action::ViewStaff => "view staff",
+            Action::ManageStaff => "manage staff",
+            Action::ViewOutbox => "view the outbox",
+            Action::ManageOwnAccount => "manage your account",
+        }
+    }
+}
+
+/// Does any of these roles grant the action?
+pub fn role_allows(role: Role, action: Action) -> bool {
+    use Action::*;
+    match role {
+        Role::Owner => true,
+        Role::BranchAdmin => matches!(
+            action,
+            ViewTenant | ViewBranches | ViewStaff | ManageStaff | ViewOutbox | ManageOwnAccount
+        ),
+        Role::PrivacyOfficer => matches!(
+            action,
+            ViewTenant | ViewBranches | ViewStaff | ManageOwnAccount
+        ),
+        Role::Doctor
+        | Role::Nurse
+        | Role::FrontDesk
+        | Role::Pharmacist
+        | Role::LabTechnician
+        | Role::Accountant => {
+            matches!(action, ViewTenant | ViewBranches | ManageOwnAccount)
+        }
+    }
+}
+
+/// The decision, with the reason recorded when denied.
+pub fn decide(roles: &[Role], action: Action) -> Result<(), String> {
+    if roles.iter().any(|r| role_allows(*r, action)) {
+        Ok(())
+    } else {
+        Err(format!("no role grants {action:?}"))
+    }
+}
+
+/// Authorize or fail with 403.
+pub fn authorize(ctx: &Ctx, action: Action) -> Result<(), AppError> {
+    decide(&ctx.roles, action).map_err(|_| AppError::Forbidden(action.describe().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn front_desk_cannot_manage_staff_but_owner_can() {
+        assert!(decide(&[Role::FrontDesk], Action::ManageStaff).is_err());
+        assert!(decide(&[Role::Owner], Action::ManageStaff).is_ok());
+        assert!(decide(&[Role::Nurse, Role::BranchAdmin], Action::ManageStaff).is_ok());
+        assert!(decide(&[Role::BranchAdmin], Action::EditTenant).is_err());
+        for r in Role::ALL {
+            assert!(role_allows(r, Action::ManageOwnAccount), "{r:?}");
+        }
+    }
+}

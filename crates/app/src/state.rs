@@ -1,0 +1,88 @@
+//! The application handle shared by every request: storage, clock, token
+//! signer and sign-in settings.
+
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::TokenSigner;
+use crate::{AppError, AppResult};
+use chrono::Duration;
+use clinicos_store::{platform, Store};
+use std::sync::Arc;
+
+/// Sign-in and throttling settings (config file / environment).
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// Lifetime of an API access token (at most 15 minutes).
+    pub access_ttl: Duration,
+    /// Failed sign-ins for one account before it locks.
+    pub lockout_threshold: i64,
+    /// The window those failures are counted in.
+    pub lockout_window: Duration,
+    /// How long a locked account stays locked.
+    pub lockout_duration: Duration,
+    /// Sign-in attempts per IP per minute.
+    pub ip_attempts_per_minute: i64,
+    /// Lifetime of a password-reset link.
+    pub reset_ttl: Duration,
+    /// Base URL used in emailed links.
+    pub public_url: String,
+    /// Mark cookies `Secure` (off only for plain-HTTP development).
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::minutes(10),
+            lockout_threshold: 5,
+            lockout_window: Duration::minutes(15),
+            lockout_duration: Duration::minutes(15),
+            ip_attempts_per_minute: 30,
+            reset_ttl: Duration::minutes(30),
+            public_url: "http://127.0.0.1:8080".into(),
+            secure_cookies: true,
+        }
+    }
+}
+
+/// The application (cheap to clone).
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub signer: TokenSigner,
+    pub settings: AuthSettings,
+}
+
+impl App {
+    /// Build on an opened store; the token signing key is a platform
+    /// secret shared by every instance on the same primary database.
+    pub async fn new(store: Store, settings: AuthSettings) -> AppResult<App> {
+        Self::with_clock(store, settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn with_clock(
+        store: Store,
+        settings: AuthSettings,
+        clock: Arc<dyn Clock>,
+    ) -> AppResult<App> {
+        if settings.access_ttl > Duration::minutes(15) {
+            return Err(AppError::BadRequest(
+                "access token lifetime must be at most 15 minutes".into(),
+            ));
+        }
+        let seed = platform::secret(
+            store.platform(),
+            "token_signing_ed25519",
+            TokenSigner::generate_seed,
+        )
+        .await?;
+        let signer = TokenSigner::from_seed(&seed)
+            .ok_or_else(|| AppError::Internal("bad token signing key".into()))?;
+        Ok(App {
+            store,
+            clock,
+            signer,
+            settings,
+        })
+    }
+}

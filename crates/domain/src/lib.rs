@@ -1,0 +1,16 @@
+//! ClinicOS domain rules: identifiers, roles, tenant and session states,
+//! password policy, pagination. Pure: no I/O, no clock reads (callers pass
+//! `now`), so every rule here is unit- and property-testable.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod ids;
+pub mod page;
+pub mod password;
+pub mod role;
+pub mod session;
+pub mod tenant;
+pub mod validate;
+
+pub use ids::{BranchId, OperatorId, SessionId, TenantId, UserId};
+pub use role::Role;

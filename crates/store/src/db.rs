@@ -1,0 +1,145 @@
+//! A database handle: one `Any` pool plus the backend it talks to. SQLite is
+//! opened with WAL, foreign keys on and a busy timeout; PostgreSQL
+//! connections drop to the non-owner role [`APP_ROLE`] so that row-level
+//! security applies to every statement the application runs.
+
+use crate::{StoreError, StoreResult};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+/// The PostgreSQL role the application runs as (owns nothing, subject to RLS).
+pub const APP_ROLE: &str = "clinicos_app";
+
+/// Which database engine a handle talks to. SQL that must differ between
+/// the two is chosen by matching on this, in the storage crate only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connected database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+fn install_drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+/// The SQLite URL of the database file inside a data directory.
+pub fn sqlite_url_for_dir(dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", dir.join("clinicos.db").display())
+}
+
+impl Db {
+    /// Open a database by URL (`sqlite://path?mode=rwc` or `postgres://...`).
+    /// On PostgreSQL `as_app_role` makes every connection `SET ROLE` to the
+    /// application role (the owner is used only by migrations).
+    pub async fn connect(url: &str, max_connections: u32, as_app_role: bool) -> StoreResult<Db> {
+        install_drivers();
+        let backend = backend_of(url)?;
+        let opts = AnyConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Migration(format!("bad database URL: {e}")))?
+            .disable_statement_logging();
+        let pool_opts = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                pool_opts
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; \
+                                 PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await?
+            }
+            Backend::Postgres => {
+                pool_opts
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            if as_app_role {
+                                conn.execute(format!("SET ROLE {APP_ROLE}").as_str())
+                                    .await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await?
+            }
+        };
+        Ok(Db {
+            pool,
+            backend,
+            url: url.to_owned(),
+        })
+    }
+
+    /// Open (creating if needed) the SQLite database in a data directory.
+    pub async fn open_dir(dir: &Path) -> StoreResult<Db> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Migration(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Db::connect(&sqlite_url_for_dir(dir), 8, false).await
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Pool gauges for /metrics: (open connections, idle connections).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Tell the backend from a URL, with a clear error for anything else.
+pub fn backend_of(url: &str) -> StoreResult<Backend> {
+    if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else {
+        Err(StoreError::Migration(
+            "database URL must start with sqlite:// or postgres://".to_owned(),
+        ))
+    }
+}

@@ -1,0 +1,226 @@
+//! Versioned, forward-only migrations that run on both databases.
+//!
+//! Each migration is one SQL file written once in the portable subset
+//! (`BLOB` becomes `BYTEA` on PostgreSQL) plus the list of tenant-owned
+//! tables it creates; on PostgreSQL the runner gives each of those an RLS
+//! policy on `current_setting('app.tenant_id', true)` (FORCEd, so even the
+//! owner is filtered) and grants the application role DML on every table.
+//! Migrations must stay backwards-compatible with the previous release's
+//! code (add columns/tables; never drop or rename in the same release).
+
+use crate::{Backend, Db, StoreError, StoreResult};
+use sqlx::Executor;
+
+/// One schema change.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+    /// Tables created by this migration that carry `tenant_id` and get RLS.
+    pub tenant_tables: &'static [&'static str],
+    /// For the `tenants` table the tenant column is its primary key.
+    pub tenant_column: &'static str,
+}
+
+/// Every migration, in order. Append only.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/0001_foundation.sql"),
+    tenant_tables: &[
+        "tenants",
+        "branches",
+        "users",
+        "user_roles",
+        "user_branches",
+        "sessions",
+        "password_resets",
+        "outbox_messages",
+        "audit_events",
+    ],
+    tenant_column: "tenant_id",
+}];
+
+/// Split a migration file into statements (no `;` inside literals in our
+/// migrations; comments are dropped).
+fn statements(sql: &str) -> Vec<String> {
+    let cleaned: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    cleaned
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn dialect(backend: Backend, stmt: &str) -> String {
+    match backend {
+        Backend::Sqlite => stmt.to_owned(),
+        Backend::Postgres => stmt.replace(" BLOB", " BYTEA"),
+    }
+}
+
+fn postgres_tenant_steps(m: &Migration) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in m.tenant_tables {
+        out.push(format!("ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"));
+        out.push(format!("ALTER TABLE {t} FORCE ROW LEVEL SECURITY"));
+        out.push(format!(
+            "CREATE POLICY tenant_isolation ON {t} \
+             USING ({c} = current_setting('app.tenant_id', true)) \
+             WITH CHECK ({c} = current_setting('app.tenant_id', true))",
+            c = m.tenant_column
+        ));
+    }
+    out
+}
+
+/// Apply every migration not yet applied. Runs as the database owner; safe
+/// to call on every start (serve/demo) and from several instances at once
+/// (PostgreSQL takes an advisory lock; SQLite an immediate transaction).
+pub async fn run(db: &Db) -> StoreResult<Vec<i64>> {
+    let mut conn = db.pool().acquire().await?;
+    if db.backend() == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_lock(727274)").await?;
+    }
+    let result = apply_all(db.backend(), &mut conn).await;
+    if db.backend() == Backend::Postgres {
+        conn.execute("SELECT pg_advisory_unlock(727274)").await?;
+    }
+    result
+}
+
+async fn apply_all(
+    backend: Backend,
+    conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+) -> StoreResult<Vec<i64>> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (\
+         version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    if backend == Backend::Postgres {
+        ensure_app_role(conn).await?;
+    }
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(&mut **conn)
+        .await?;
+    let mut done = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        let mut tx = match backend {
+            Backend::Sqlite => sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?,
+            Backend::Postgres => sqlx::Connection::begin(&mut **conn).await?,
+        };
+        let mut steps: Vec<String> = statements(m.sql)
+            .iter()
+            .map(|s| dialect(backend, s))
+            .collect();
+        if backend == Backend::Postgres {
+            steps.extend(postgres_tenant_steps(m));
+            steps.push(format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+                crate::db::APP_ROLE
+            ));
+        }
+        for s in &steps {
+            tx.execute(s.as_str())
+                .await
+                .map_err(|e| StoreError::Migration(format!("{:04}_{}: {e}", m.version, m.name)))?;
+        }
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(crate::row::ts(chrono::Utc::now()))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        done.push(m.version);
+    }
+    Ok(done)
+}
+
+/// Create the application role once per cluster, and let it use the schema.
+async fn ensure_app_role(conn: &mut sqlx::pool::PoolConnection<sqlx::Any>) -> StoreResult<()> {
+    let role = crate::db::APP_ROLE;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_roles WHERE rolname = $1")
+        .bind(role)
+        .fetch_optional(&mut **conn)
+        .await?;
+    if exists.is_none() {
+        // Parallel test databases may race to create the cluster-wide role.
+        if let Err(e) = conn
+            .execute(format!("CREATE ROLE {role} NOLOGIN").as_str())
+            .await
+        {
+            let dup = matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42710") || d.code().as_deref() == Some("23505"));
+            if !dup {
+                return Err(e.into());
+            }
+        }
+    }
+    conn.execute(format!("GRANT USAGE ON SCHEMA public TO {role}").as_str())
+        .await?;
+    conn.execute(format!("GRANT {role} TO CURRENT_USER").as_str())
+        .await
+        .ok();
+    Ok(())
+}
+
+/// Versions applied so far (for `clinicos migrate` output and health).
+pub async fn applied_versions(db: &Db) -> StoreResult<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+            .fetch_all(db.pool())
+            .await?,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_and_translate() {
+        let s = statements(MIGRATIONS[0].sql);
+        assert!(s.len() > 10);
+        assert!(s.iter().all(|x| !x.starts_with("--")));
+        let pg = dialect(Backend::Postgres, "CREATE TABLE x (a BLOB)");
+        assert_eq!(pg, "CREATE TABLE x (a BYTEA)");
+    }
+
+    #[test]
+    fn every_tenant_table_leads_with_tenant_id() {
+        // The schema rule: tenant-owned tables carry tenant_id and their
+        // keys start with it, so no row can reference another tenant's row.
+        for m in MIGRATIONS {
+            for t in m.tenant_tables {
+                let stmt = statements(m.sql)
+                    .into_iter()
+                    .find(|s| s.starts_with(&format!("CREATE TABLE {t} (")))
+                    .unwrap_or_default();
+                assert!(stmt.contains("tenant_id TEXT"), "{t} lacks tenant_id");
+                if *t != "tenants" {
+                    assert!(
+                        stmt.contains("PRIMARY KEY (tenant_id,"),
+                        "{t}: key must lead with tenant_id"
+                    );
+                    for line in stmt
+                        .lines()
+                        .filter(|l| l.contains("FOREIGN KEY") || l.contains("UNIQUE"))
+                    {
+                        assert!(
+                            line.contains("tenant_id"),
+                            "{t}: constraint without tenant_id: {line}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The tenant-scoped transaction: the only way from a request to tenant
+//! data. It
+//! 1. begins a transaction (`BEGIN IMMEDIATE` on SQLite for writes, so that
+//!    concurrent writers queue on the busy timeout instead of failing on a
+//!    lock upgrade),
+//! 2. on PostgreSQL sets `app.tenant_id` with `set_config(.., true)` so that
+//!    the RLS policies see it, and it is gone when the transaction ends (a
+//!    pooled connection never carries one tenant into the next request),
+//! 3. binds the tenant as `$1` of every statement built with [`TenantTx::q`],
+//!    so repository SQL filters by `tenant_id = $1` by construction.
+
+use crate::{Backend, Db, StoreResult};
+use clinicos_domain::TenantId;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Transaction};
+
+/// A transaction bound to one tenant.
+pub struct TenantTx {
+    tx: Transaction<'static, Any>,
+    tenant: TenantId,
+    tenant_text: String,
+    backend: Backend,
+}
+
+/// Whether a transaction will write (decides SQLite's locking mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Intent {
+    Read,
+    Write,
+}
+
+impl TenantTx {
+    pub(crate) async fn begin(db: &Db, tenant: TenantId, intent: Intent) -> StoreResult<Self> {
+        let mut tx = match (db.backend(), intent) {
+            (Backend::Sqlite, Intent::Write) => db.pool().begin_with("BEGIN IMMEDIATE").await?,
+            _ => db.pool().begin().await?,
+        };
+        let tenant_text = tenant.as_text();
+        if db.backend() == Backend::Postgres {
+            sqlx::query("SELECT set_config('app.tenant_id', $1, true)")
+                .bind(tenant_text.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(TenantTx {
+            tx,
+            tenant,
+            tenant_text,
+            backend: db.backend(),
+        })
+    }
+
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A statement with the tenant already bound as `$1`. Repository SQL
+    /// numbers its own parameters from `$2`.
+    pub fn q<'q>(&self, sql: &'q str) -> Query<'q, Any, AnyArguments<'q>> {
+        sqlx::query(sql).bind(self.tenant_text.clone())
+    }
+
+    /// Run a statement; returns rows affected.
+    pub async fn exec<'q>(&mut self, q: Query<'q, Any, AnyArguments<'q>>) -> StoreResult<u64> {
+        Ok(q.execute(&mut *self.tx).await?.rows_affected())
+    }
+
+    pub async fn one<'q>(&mut self, q: Query<'q, Any, AnyArguments<'q>>) -> StoreResult<AnyRow> {
+        Ok(q.fetch_one(&mut *self.tx).await?)
+    }
+
+    pub async fn opt<'q>(
+        &mut self,
+        q: Query<'q, Any, AnyArguments<'q>>,
+    ) -> StoreResult<Option<AnyRow>> {
+        Ok(q.fetch_optional(&mut *self.tx).await?)
+    }
+
+    pub async fn all<'q>(
+        &mut self,
+        q: Query<'q, Any, AnyArguments<'q>>,
+    ) -> StoreResult<Vec<AnyRow>> {
+        Ok(q.fetch_all(&mut *self.tx).await?)
+    }
+
+    /// Run raw SQL without the automatic tenant binding. Only for tests that
+    /// prove row-level security holds when the application filter is absent.
+    #[doc(hidden)]
+    pub async fn raw_all_unfiltered(&mut self, sql: &str) -> StoreResult<Vec<AnyRow>> {
+        Ok(sqlx::query(sql).fetch_all(&mut *self.tx).await?)
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> StoreResult<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! Shared rate counters and lockouts, kept in the primary database so that
+//! every server instance sees the same numbers. Keys are hashes (an account
+//! key never stores the email itself).
+
+use crate::row::{from_ts, ts, RowExt};
+use crate::{Db, StoreResult};
+use chrono::{DateTime, Duration, Utc};
+
+/// Count one hit on `key` in a fixed window; returns the count in the
+/// current window (1 for the first hit) and any active lock.
+pub async fn hit(
+    db: &Db,
+    key: &str,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
+    let row = sqlx::query(
+        "INSERT INTO rate_counters (key, window_start, count, locked_until) VALUES ($1, $2, 1, NULL) \
+         ON CONFLICT (key) DO UPDATE SET \
+           count = CASE WHEN rate_counters.window_start <= $3 THEN 1 ELSE rate_counters.count + 1 END, \
+           window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2 ELSE rate_counters.window_start END \
+         RETURNING count, locked_until",
+    )
+    .bind(key.to_owned())
+    .bind(ts(now))
+    .bind(ts(now - window))
+    .fetch_one(db.pool())
+    .await?;
+    let locked = row
+        .opt_int("locked_until")?
+        .map(from_ts)
+        .filter(|t| *t > now);
+    Ok((row.int("count")?, locked))
+}
+
+/// The lock on a key, if one is active at `now`.
+pub async fn locked_until(
+    db: &Db,
+    key: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let row = sqlx::query("SELECT locked_until FROM rate_counters WHERE key = $1")
+        .bind(key.to_owned())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(match row {
+        Some(r) => r.opt_int("locked_until")?.map(from_ts).filter(|t| *t > now),
+        None => None,
+    })
+}
+
+pub async fn lock(db: &Db, key: &str, until: DateTime<Utc>) -> StoreResult<()> {
+    sqlx::query("UPDATE rate_counters SET locked_until = $2 WHERE key = $1")
+        .bind(key.to_owned())
+        .bind(ts(until))
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Forget a key (after a successful sign-in).
+pub async fn clear(db: &Db, key: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM rate_counters WHERE key = $1")
+        .bind(key.to_owned())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
