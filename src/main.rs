@@ -1,1 +1,582 @@
-fn main() {}
+//! `clinicos`: one binary for the clinic server, its demo, migrations,
+//! administration and benchmarks. Every failure exits non-zero with one
+//! line naming the problem.
+#![forbid(unsafe_code)]
+
+mod bench;
+mod config;
+
+use clap::{Args, Parser, Subcommand};
+use clinicos_app::provisioning::{NewTenant, NewUser};
+use clinicos_app::{App, AuthSettings};
+use clinicos_domain::Role;
+use clinicos_store::db::sqlite_url_for_dir;
+use clinicos_store::Store;
+use clinicos_web::{ServeOptions, TlsOptions, WebConfig, WebState};
+use config::FileConfig;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "clinicos",
+    version,
+    about = "ClinicOS: clinic management and medical records"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Create the demo organisation (idempotent), then run the server.
+    Demo(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DbArgs),
+    /// Manage tenants (organisations).
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Manage staff users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage platform operator accounts.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
+    /// Manage data-residency regions.
+    #[command(subcommand)]
+    Region(RegionCmd),
+    /// Load-test the HTTP API against the raw database, side by side.
+    Bench(bench::BenchArgs),
+    /// Print the version.
+    Version,
+}
+
+/// Where the database is.
+#[derive(Args, Clone, Debug)]
+pub struct DbArgs {
+    /// Directory of the embedded SQLite database (default ./clinicos-data).
+    #[arg(long, env = "CLINICOS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user@host/db); overrides --data-dir.
+    #[arg(long, env = "CLINICOS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// TOML config file.
+    #[arg(long, env = "CLINICOS_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Clone, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "CLINICOS_BIND")]
+    bind: Option<String>,
+    /// Base URL used in emailed links (default http://<bind>).
+    #[arg(long, env = "CLINICOS_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// TLS certificate chain (PEM); enables HTTPS with --tls-key.
+    #[arg(long, env = "CLINICOS_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "CLINICOS_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Minimum TLS version: 1.2 or 1.3 (default 1.2).
+    #[arg(long, env = "CLINICOS_TLS_MIN_VERSION")]
+    tls_min_version: Option<String>,
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
+enum TenantCmd {
+    /// Open a tenant with its first branch and owner.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        legal_name: Option<String>,
+        #[arg(long, default_value = "IN")]
+        country: String,
+        #[arg(long, default_value = "en")]
+        locale: String,
+        #[arg(long, default_value = "INR")]
+        currency: String,
+        #[arg(long, default_value = "Asia/Kolkata")]
+        time_zone: String,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        plan: Option<String>,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long)]
+        owner_name: String,
+        /// Read the owner's password from standard input (else an invitation link is emailed).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a staff user.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Clinic code (tenant slug).
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Role (repeat for several): owner, branch_admin, doctor, nurse, front_desk, pharmacist, lab_technician, accountant, privacy_officer.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from standard input (else an invitation link is emailed).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a user's password (ends their sessions).
+    ResetPassword {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCmd {
+    /// Create a platform operator account.
+    Create {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegionCmd {
+    /// Register a region and migrate its database.
+    Add {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        region_database_url: String,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => fail(format!("cannot start the runtime: {e}")),
+    };
+    if let Err(e) = rt.block_on(run(cli)) {
+        fail(e);
+    }
+}
+
+fn fail(msg: String) -> ! {
+    eprintln!("clinicos: error: {msg}");
+    std::process::exit(1);
+}
+
+fn init_logging(format: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("CLINICOS_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == Some("text") {
+        builder.try_init()
+    } else {
+        builder.json().flatten_event(true).try_init()
+    };
+}
+
+/// Resolve the database URL from flags, environment and config file.
+pub fn database_url(db: &DbArgs, file: &FileConfig) -> Result<String, String> {
+    if let Some(url) = db
+        .database_url
+        .clone()
+        .or_else(|| file.database_url.clone())
+    {
+        clinicos_store::db::backend_of(&url).map_err(|e| e.to_string())?;
+        return Ok(url);
+    }
+    let dir = db
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("clinicos-data"));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", dir.display()))?;
+    Ok(sqlite_url_for_dir(&dir))
+}
+
+/// Open the store (migrating), with a clear message if the database is unreachable.
+pub async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Store, String> {
+    let url = database_url(db, file)?;
+    let max = file.max_connections.unwrap_or(16);
+    Store::open(&url, max).await.map_err(|e| {
+        let shown = redact(&url);
+        format!("cannot open the database {shown}: {e}")
+    })
+}
+
+/// Hide a password in a URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn auth_settings(file: &FileConfig, public_url: String, secure: bool) -> AuthSettings {
+    let d = AuthSettings::default();
+    AuthSettings {
+        access_ttl: file
+            .access_token_minutes
+            .map(chrono::Duration::minutes)
+            .unwrap_or(d.access_ttl),
+        lockout_threshold: file.lockout_threshold.unwrap_or(d.lockout_threshold),
+        lockout_window: d.lockout_window,
+        lockout_duration: file
+            .lockout_minutes
+            .map(chrono::Duration::minutes)
+            .unwrap_or(d.lockout_duration),
+        ip_attempts_per_minute: file
+            .ip_attempts_per_minute
+            .unwrap_or(d.ip_attempts_per_minute),
+        reset_ttl: d.reset_ttl,
+        public_url,
+        secure_cookies: secure,
+    }
+}
+
+fn read_password(stdin: bool) -> Result<Option<String>, String> {
+    if !stdin {
+        return Ok(None);
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let p = s.trim_end_matches(['\n', '\r']).to_owned();
+    if p.is_empty() {
+        return Err("the password on standard input is empty".into());
+    }
+    Ok(Some(p))
+}
+
+fn app_error(e: clinicos_app::AppError) -> String {
+    match e {
+        clinicos_app::AppError::Validation(v) => v
+            .iter()
+            .map(|f| format!("{} {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Version => {
+            println!("clinicos {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Serve(a) => serve(a, false).await,
+        Command::Demo(a) => serve(a, true).await,
+        Command::Migrate(db) => {
+            let file = FileConfig::load(db.config.as_deref())?;
+            let store = open_store(&db, &file).await?;
+            let versions = clinicos_store::migrate::applied_versions(store.platform())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "database is at schema version {}",
+                versions.last().copied().unwrap_or(0)
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCmd::List { db }) => {
+            let file = FileConfig::load(db.config.as_deref())?;
+            let store = open_store(&db, &file).await?;
+            for t in clinicos_store::platform::directory_list(store.platform())
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.slug,
+                    t.status.as_str(),
+                    t.region_code,
+                    t.plan_code,
+                    t.display_name
+                );
+            }
+            Ok(())
+        }
+        Command::Tenant(TenantCmd::Create {
+            db,
+            slug,
+            name,
+            legal_name,
+            country,
+            locale,
+            currency,
+            time_zone,
+            region,
+            plan,
+            owner_email,
+            owner_name,
+            password_stdin,
+        }) => {
+            let file = FileConfig::load(db.config.as_deref())?;
+            let owner_password = read_password(password_stdin)?;
+            let app = cli_app(&db, &file).await?;
+            let n = NewTenant {
+                legal_name: legal_name.unwrap_or_else(|| name.clone()),
+                display_name: name,
+                slug,
+                country,
+                city: String::new(),
+                state: String::new(),
+                region,
+                plan,
+                locale,
+                currency,
+                time_zone,
+                owner_email,
+                owner_name,
+                owner_password,
+            };
+            let e = app.create_tenant(&n).await.map_err(app_error)?;
+            println!(
+                "created tenant {} ({}) in region {}",
+                e.slug, e.tenant_id, e.region_code
+            );
+            Ok(())
+        }
+        Command::User(UserCmd::Create {
+            db,
+            tenant,
+            email,
+            name,
+            roles,
+            password_stdin,
+        }) => {
+            let file = FileConfig::load(db.config.as_deref())?;
+            let roles = roles
+                .iter()
+                .map(|r| r.parse::<Role>().map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let password = read_password(password_stdin)?;
+            let app = cli_app(&db, &file).await?;
+            let u = NewUser {
+                name: name.unwrap_or_else(|| email.split('@').next().unwrap_or("Staff").to_owned()),
+                email,
+                roles,
+                branch_ids: vec![],
+                password,
+                locale: None,
+            };
+            let id = app.create_user_cli(&tenant, &u).await.map_err(app_error)?;
+            println!("created user {id}");
+            Ok(())
+        }
+        Command::User(UserCmd::ResetPassword {
+            db,
+            tenant,
+            email,
+            password_stdin,
+        }) => {
+            let file = FileConfig::load(db.config.as_deref())?;
+            let password = read_password(password_stdin)?
+                .ok_or("--password-stdin is required: pipe the new password in")?;
+            let app = cli_app(&db, &file).await?;
+            app.reset_password_cli(&tenant, &email, &password)
+                .await
+                .map_err(app_error)?;
+            println!("password changed; the user's sessions have ended");
+            Ok(())
+        }
+        Command::Operator(OperatorCmd::Create {
+            db,
+            email,
+            name,
+            password_stdin,
+        }) => {
+            let file = FileConfig::load(db.config.as_deref())?;
+            let password = read_password(password_stdin)?
+                .ok_or("--password-stdin is required: pipe the password in")?;
+            let app = cli_app(&db, &file).await?;
+            let id = app
+                .create_operator(&email, &name, &password)
+                .await
+                .map_err(app_error)?;
+            println!("created operator {id}");
+            Ok(())
+        }
+        Command::Region(RegionCmd::Add {
+            db,
+            code,
+            name,
+            region_database_url,
+        }) => {
+            let file = FileConfig::load(db.config.as_deref())?;
+            let store = open_store(&db, &file).await?;
+            store
+                .add_region(&code, &name, &region_database_url)
+                .await
+                .map_err(|e| format!("cannot add region {code}: {e}"))?;
+            println!("region {code} is ready");
+            Ok(())
+        }
+        Command::Bench(a) => bench::run(a).await,
+    }
+}
+
+async fn cli_app(db: &DbArgs, file: &FileConfig) -> Result<App, String> {
+    let store = open_store(db, file).await?;
+    App::new(
+        store,
+        auth_settings(file, "http://127.0.0.1:8080".into(), true),
+    )
+    .await
+    .map_err(app_error)
+}
+
+async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
+    let file = FileConfig::load(a.db.config.as_deref())?;
+    init_logging(file.log_format.as_deref());
+    let bind_text = a
+        .bind
+        .clone()
+        .or_else(|| file.bind.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let bind: SocketAddr = bind_text
+        .parse()
+        .map_err(|_| format!("--bind '{bind_text}' is not an address like 127.0.0.1:8080"))?;
+    let tls = match (
+        a.tls_cert.clone().or(file.tls_cert.clone()),
+        a.tls_key.clone().or(file.tls_key.clone()),
+    ) {
+        (Some(cert_path), Some(key_path)) => Some(TlsOptions {
+            cert_path,
+            key_path,
+            min_version: a
+                .tls_min_version
+                .clone()
+                .or(file.tls_min_version.clone())
+                .unwrap_or_else(|| "1.2".into()),
+        }),
+        (None, None) => None,
+        _ => return Err("TLS needs both --tls-cert and --tls-key".into()),
+    };
+    // Fail fast on a taken port, before migrating anything.
+    drop(std::net::TcpListener::bind(bind).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            format!(
+                "cannot listen on {bind}: the port is already in use (choose another with --bind)"
+            )
+        } else {
+            format!("cannot listen on {bind}: {e}")
+        }
+    })?);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let public_url = a
+        .public_url
+        .clone()
+        .or(file.public_url.clone())
+        .unwrap_or_else(|| format!("{scheme}://{bind}"));
+    // Browsers accept Secure cookies over TLS and on loopback; a plain-HTTP
+    // LAN address would silently lose them, so say so.
+    let secure = file
+        .secure_cookies
+        .unwrap_or(tls.is_some() || bind.ip().is_loopback() || public_url.starts_with("https://"));
+    if !secure {
+        tracing::warn!(
+            "cookies are not marked Secure: serve over TLS or behind an HTTPS proxy in production"
+        );
+    }
+    let store = open_store(&a.db, &file).await?;
+    let app = App::new(
+        store.clone(),
+        auth_settings(&file, public_url.clone(), secure),
+    )
+    .await
+    .map_err(app_error)?;
+    let logins = if demo {
+        Some(app.seed_demo().await.map_err(app_error)?)
+    } else {
+        None
+    };
+    let config = WebConfig {
+        body_limit: file
+            .body_limit_bytes
+            .unwrap_or(WebConfig::default().body_limit),
+        request_timeout_secs: file.request_timeout_secs.unwrap_or(30),
+        trust_proxy: file.trust_proxy.unwrap_or(false),
+        demo_mode: demo,
+        ..WebConfig::default()
+    };
+    let state = WebState { app, config };
+    let opts = ServeOptions { bind, tls };
+    let result = clinicos_web::serve(state, opts, |addr| {
+        let url = if addr.ip().is_unspecified() { format!("{scheme}://127.0.0.1:{}", addr.port()) } else { format!("{scheme}://{addr}") };
+        println!("ClinicOS is running at {url}");
+        if let Some(logins) = &logins {
+            println!();
+            println!("Demo organisation: clinic code '{}', password '{}' for every account:", clinicos_app::demo::DEMO_SLUG, clinicos_app::demo::DEMO_PASSWORD);
+            for l in logins {
+                println!("  {:<16} {}", l.role.as_str(), l.email);
+            }
+            println!("  {:<16} {} (operator console: {url}/operator/login)", "operator", clinicos_app::demo::DEMO_OPERATOR);
+            println!();
+            println!("API: POST {url}/api/v1/auth/login {{\"tenant\":\"demo\",\"email\":\"...\",\"password\":\"...\"}}; docs at {url}/api/v1/openapi.json");
+        }
+    })
+    .await;
+    store.close().await;
+    result
+}

@@ -141,9 +141,17 @@ impl App {
             verify_blocking(input.password, crypto::dummy_hash().to_owned()).await;
             return Err(self.count_failure(&key, now).await);
         };
-        let mut tx = self.store.write(entry.tenant_id).await?;
+        // Read phase: no write lock is held while the password hash is
+        // checked, and platform counters (which share the SQLite file with
+        // the default region) are never written inside a tenant transaction.
+        let mut tx = self.store.read(entry.tenant_id).await?;
         let tenant = tenants::get(&mut tx).await?;
         let creds = users::credentials_by_email(&mut tx, &email).await?;
+        let user_branches = match &creds {
+            Some(c) => users::branches(&mut tx, c.id).await?,
+            None => Vec::new(),
+        };
+        tx.commit().await?;
         let hash = creds
             .as_ref()
             .map(|c| c.password_hash.clone())
@@ -156,6 +164,7 @@ impl App {
                 c
             }
             other => {
+                let mut tx = self.store.write(entry.tenant_id).await?;
                 let actor = req.anonymous_actor();
                 let ids = other.map(|c| vec![c.id.as_text()]).unwrap_or_default();
                 let ev = AuditEvent {
@@ -172,7 +181,7 @@ impl App {
             }
         };
         throttle::clear(self.store.platform(), &key).await?;
-        let user_branches = users::branches(&mut tx, creds.id).await?;
+        let mut tx = self.store.write(entry.tenant_id).await?;
         let (issued, record) = self.new_session(
             entry.tenant_id,
             creds.id,

@@ -1,0 +1,87 @@
+//! The JSON API. [`routes`] is the one list of every API route: each is
+//! registered through `routes!`, which adds it to the router AND to the
+//! OpenAPI document, so the two cannot drift (a test enumerates the built
+//! router and compares).
+
+pub mod auth;
+pub mod me;
+pub mod operator;
+pub mod org;
+pub mod system;
+
+use crate::WebState;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ClinicOS API", description = "Clinic management and EMR. Success: {\"data\", \"meta\"}; failure: {\"error\": {code, message, details, request_id}}."),
+    modifiers(&Security),
+    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every API, health and metrics route, documented.
+pub fn routes() -> OpenApiRouter<WebState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::forgot_password))
+        .routes(routes!(auth::reset_password))
+        .routes(routes!(me::get_me, me::update_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::end_session))
+        .routes(routes!(me::switch_branch))
+        .routes(routes!(org::put_avatar))
+        .routes(routes!(org::put_signature))
+        .routes(routes!(org::get_tenant, org::update_tenant))
+        .routes(routes!(org::get_logo, org::put_logo))
+        .routes(routes!(org::list_branches, org::create_branch))
+        .routes(routes!(org::get_branch, org::update_branch))
+        .routes(routes!(org::list_staff, org::invite_staff))
+        .routes(routes!(org::get_staff, org::update_staff))
+        .routes(routes!(org::get_avatar))
+        .routes(routes!(org::outbox))
+        .routes(routes!(operator::login))
+        .routes(routes!(operator::logout))
+        .routes(routes!(operator::list_tenants, operator::create_tenant))
+        .routes(routes!(operator::change_status))
+        .routes(routes!(operator::list_regions, operator::add_region))
+        .routes(routes!(operator::list_plans, operator::upsert_plan))
+        .routes(routes!(system::health))
+        .routes(routes!(system::live))
+        .routes(routes!(system::ready))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::openapi))
+}
+
+/// The OpenAPI document (built from the same route list).
+pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| routes().split_for_parts().1).clone()
+}

@@ -1,0 +1,219 @@
+//! `/api/v1/tenant`, `/api/v1/branches`, `/api/v1/staff`, `/api/v1/outbox`:
+//! the organisation, its branches and staff.
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiAuth;
+use crate::json::{created, ok, paged, ApiJson, ApiPath, ApiQuery, Envelope, ListQuery};
+use crate::WebState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use clinicos_app::admin::{BranchPatch, StaffAccess, TenantPatch};
+use clinicos_app::provisioning::NewUser;
+use clinicos_domain::{BranchId, UserId};
+use clinicos_store::branches::Branch;
+use clinicos_store::outbox::OutboxMessage;
+use clinicos_store::tenants::Tenant;
+use clinicos_store::users::{Image, User};
+
+/// The organisation profile.
+#[utoipa::path(get, path = "/api/v1/tenant", tag = "organisation", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<Tenant>), (status = 401, body = ErrorBody)))]
+pub async fn get_tenant(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
+    Ok(ok(st.app.tenant_profile(&ctx).await?))
+}
+
+/// Update the organisation profile (owner).
+#[utoipa::path(patch, path = "/api/v1/tenant", tag = "organisation", security(("bearer" = [])), request_body = TenantPatch,
+    responses((status = 200, body = Envelope<Tenant>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_tenant(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiJson(b): ApiJson<TenantPatch>,
+) -> ApiResult<Response> {
+    Ok(ok(st.app.update_tenant(&ctx, b).await?))
+}
+
+/// The organisation logo image.
+#[utoipa::path(get, path = "/api/v1/tenant/logo", tag = "organisation", security(("bearer" = [])),
+    responses((status = 200, content_type = "image/png", description = "PNG, JPEG or WebP"), (status = 404, body = ErrorBody)))]
+pub async fn get_logo(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
+    let (bytes, mime) = st.app.tenant_logo(&ctx).await?;
+    Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
+}
+
+/// Upload the organisation logo (raw PNG, JPEG or WebP body, at most 2 MB).
+#[utoipa::path(put, path = "/api/v1/tenant/logo", tag = "organisation", security(("bearer" = [])), request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 204), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_logo(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(|_| {
+        ApiError(clinicos_app::AppError::field(
+            "image",
+            "must be at most 2 MB",
+        ))
+    })?;
+    st.app.set_tenant_logo(&ctx, body.to_vec()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Branches, paged; sort by name, code, city or created_at.
+#[utoipa::path(get, path = "/api/v1/branches", tag = "organisation", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Envelope<Vec<Branch>>), (status = 422, body = ErrorBody)))]
+pub async fn list_branches(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Response> {
+    let (rows, meta) = st
+        .app
+        .list_branches(&ctx, q.page()?, q.sort.as_deref())
+        .await?;
+    Ok(paged(rows, meta))
+}
+
+/// Create a branch (owner); country, time zone and currency default from the organisation.
+#[utoipa::path(post, path = "/api/v1/branches", tag = "organisation", security(("bearer" = [])), request_body = BranchPatch,
+    responses((status = 201, body = Envelope<Branch>), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_branch(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiJson(b): ApiJson<BranchPatch>,
+) -> ApiResult<Response> {
+    Ok(created(st.app.create_branch(&ctx, b).await?))
+}
+
+/// One branch.
+#[utoipa::path(get, path = "/api/v1/branches/{id}", tag = "organisation", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Envelope<Branch>), (status = 404, body = ErrorBody)))]
+pub async fn get_branch(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiPath(id): ApiPath<BranchId>,
+) -> ApiResult<Response> {
+    Ok(ok(st.app.get_branch(&ctx, id).await?))
+}
+
+/// Update a branch (owner); omitted fields keep their value.
+#[utoipa::path(patch, path = "/api/v1/branches/{id}", tag = "organisation", security(("bearer" = [])), params(("id" = String, Path)), request_body = BranchPatch,
+    responses((status = 200, body = Envelope<Branch>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_branch(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiPath(id): ApiPath<BranchId>,
+    ApiJson(b): ApiJson<BranchPatch>,
+) -> ApiResult<Response> {
+    Ok(ok(st.app.update_branch(&ctx, id, b).await?))
+}
+
+/// Staff, paged; sort by name, email or created_at.
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Envelope<Vec<User>>), (status = 403, body = ErrorBody)))]
+pub async fn list_staff(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Response> {
+    let (rows, meta) = st
+        .app
+        .list_staff(&ctx, q.page()?, q.sort.as_deref())
+        .await?;
+    Ok(paged(rows, meta))
+}
+
+/// Invite a staff member: a set-password link is emailed.
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])), request_body = NewUser,
+    responses((status = 201, body = Envelope<User>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn invite_staff(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiJson(b): ApiJson<NewUser>,
+) -> ApiResult<Response> {
+    Ok(created(st.app.invite_staff(&ctx, b).await?))
+}
+
+/// One staff member.
+#[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Envelope<User>), (status = 404, body = ErrorBody)))]
+pub async fn get_staff(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<Response> {
+    Ok(ok(st.app.get_staff(&ctx, id).await?))
+}
+
+/// Change a staff member's roles, branches or active state.
+#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = [])), params(("id" = String, Path)), request_body = StaffAccess,
+    responses((status = 200, body = Envelope<User>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_staff(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(b): ApiJson<StaffAccess>,
+) -> ApiResult<Response> {
+    Ok(ok(st.app.update_staff_access(&ctx, id, b).await?))
+}
+
+/// A staff member's avatar image.
+#[utoipa::path(get, path = "/api/v1/staff/{id}/avatar", tag = "staff", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, content_type = "image/png", description = "PNG, JPEG or WebP"), (status = 404, body = ErrorBody)))]
+pub async fn get_avatar(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<Response> {
+    let (bytes, mime) = st.app.staff_image(&ctx, id, Image::Avatar).await?;
+    Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
+}
+
+/// Upload one's own avatar (raw image body).
+#[utoipa::path(put, path = "/api/v1/me/avatar", tag = "me", security(("bearer" = [])), request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 204), (status = 422, body = ErrorBody)))]
+pub async fn put_avatar(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(|_| {
+        ApiError(clinicos_app::AppError::field(
+            "image",
+            "must be at most 2 MB",
+        ))
+    })?;
+    st.app
+        .set_my_image(&ctx, Image::Avatar, body.to_vec())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Upload one's own signature image, used on documents.
+#[utoipa::path(put, path = "/api/v1/me/signature", tag = "me", security(("bearer" = [])), request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 204), (status = 422, body = ErrorBody)))]
+pub async fn put_signature(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(|_| {
+        ApiError(clinicos_app::AppError::field(
+            "image",
+            "must be at most 2 MB",
+        ))
+    })?;
+    st.app
+        .set_my_image(&ctx, Image::Signature, body.to_vec())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The development outbox: emails and texts not yet sent by a provider.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "organisation", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<Vec<OutboxMessage>>), (status = 403, body = ErrorBody)))]
+pub async fn outbox(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
+    Ok(ok(st.app.outbox(&ctx, 50).await?))
+}

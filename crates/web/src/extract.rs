@@ -1,0 +1,230 @@
+//! Request extractors: client facts, and the three ways to be signed in
+//! (API bearer token, browser session cookie, operator credential). Each
+//! authenticating extractor is the single place its credential is checked.
+//! The API extractor also enforces a suspended tenant's read-only mode for
+//! every state-changing request.
+
+use crate::error::ApiError;
+use crate::{scope, WebState};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use axum::response::{IntoResponse, Redirect, Response};
+use clinicos_app::context::RequestInfo;
+use clinicos_app::operator::OperatorCtx;
+use clinicos_app::{AppError, Ctx};
+use std::net::SocketAddr;
+
+/// The browser session cookie.
+pub const SESSION_COOKIE: &str = "clinicos_session";
+/// The operator console cookie.
+pub const OPERATOR_COOKIE: &str = "clinicos_operator";
+
+/// A CSRF token minted for this request (no cookie yet).
+#[derive(Clone, Debug)]
+pub struct FreshCsrf(pub String);
+
+/// Read one cookie.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then(|| v.to_owned())
+        })
+}
+
+/// A `Set-Cookie` value: HttpOnly, Path=/, SameSite as given, Secure unless
+/// running plain-HTTP development; `max_age` None = session cookie, Some(0)
+/// = delete.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    same_site: &str,
+    secure: bool,
+    max_age: Option<i64>,
+) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
+    if secure {
+        c.push_str("; Secure");
+    }
+    if let Some(a) = max_age {
+        c.push_str(&format!("; Max-Age={a}"));
+    }
+    c
+}
+
+/// The CSRF token to put into forms on this request.
+pub fn csrf_token(parts_headers: &HeaderMap, fresh: Option<&FreshCsrf>) -> String {
+    fresh
+        .map(|f| f.0.clone())
+        .or_else(|| cookie(parts_headers, crate::middleware::CSRF_COOKIE))
+        .unwrap_or_default()
+}
+
+/// Facts about the client for audit and sessions.
+pub struct Client(pub RequestInfo);
+
+impl FromRequestParts<WebState> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
+        Ok(Client(request_info(parts, st)))
+    }
+}
+
+fn request_info(parts: &Parts, st: &WebState) -> RequestInfo {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let ip = if st.config.trust_proxy {
+        parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+            .unwrap_or(peer)
+    } else {
+        peer
+    };
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    RequestInfo {
+        ip,
+        user_agent,
+        request_id: scope::request_id(),
+    }
+}
+
+/// A signed-in API client (bearer access token).
+pub struct ApiAuth(pub Ctx);
+
+/// Paths a suspended (read-only) tenant may still POST/PATCH/DELETE:
+/// signing out, ending sessions, changing one's password.
+fn allowed_while_read_only(path: &str) -> bool {
+    path.starts_with("/api/v1/auth/")
+        || path.starts_with("/api/v1/me/sessions")
+        || path == "/api/v1/me/password"
+}
+
+impl FromRequestParts<WebState> for ApiAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError(AppError::Unauthenticated))?;
+        let ctx = st
+            .app
+            .authenticate_bearer(token.trim(), request_info(parts, st))
+            .await?;
+        scope::set_locale(&ctx.locale);
+        if parts.method != Method::GET
+            && parts.method != Method::HEAD
+            && !ctx.tenant_status.allows_writes()
+            && !allowed_while_read_only(parts.uri.path())
+        {
+            return Err(ApiError(AppError::TenantReadOnly));
+        }
+        Ok(ApiAuth(ctx))
+    }
+}
+
+/// A signed-in browser user; otherwise a redirect to the sign-in page.
+pub struct PageAuth(pub Ctx);
+
+/// Where an unauthenticated page request goes.
+pub struct ToLogin;
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        Redirect::to("/login").into_response()
+    }
+}
+
+impl FromRequestParts<WebState> for PageAuth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
+        let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(ToLogin.into_response());
+        };
+        let ctx = match st
+            .app
+            .authenticate_cookie(&value, request_info(parts, st))
+            .await
+        {
+            Ok(c) => c,
+            Err(AppError::Unauthenticated | AppError::SessionExpired) => {
+                return Err(Redirect::to("/login?expired=1").into_response())
+            }
+            Err(e) => return Err(crate::pages::error_response(&scope::locale(), e)),
+        };
+        scope::set_locale(&ctx.locale);
+        if parts.method == Method::POST && !ctx.tenant_status.allows_writes() {
+            let p = parts.uri.path();
+            if !(p == "/logout"
+                || p.starts_with("/me/sessions")
+                || p == "/me/password"
+                || p == "/locale"
+                || p == "/branch")
+            {
+                return Err(crate::pages::error_response(
+                    &ctx.locale,
+                    AppError::TenantReadOnly,
+                ));
+            }
+        }
+        Ok(PageAuth(ctx))
+    }
+}
+
+/// A signed-in platform operator (cookie on pages, bearer on the API).
+pub struct OperatorAuth(pub OperatorCtx);
+
+impl FromRequestParts<WebState> for OperatorAuth {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
+        let is_api = parts.uri.path().starts_with("/api/");
+        let cred = if is_api {
+            parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_owned)
+        } else {
+            cookie(&parts.headers, OPERATOR_COOKIE)
+        };
+        let result = match cred {
+            Some(c) => {
+                st.app
+                    .authenticate_operator(&c, request_info(parts, st))
+                    .await
+            }
+            None => Err(AppError::Unauthenticated),
+        };
+        match result {
+            Ok(op) => Ok(OperatorAuth(op)),
+            Err(e) if is_api => Err(ApiError(e).into_response()),
+            Err(_) => Err(Redirect::to("/operator/login").into_response()),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Pages: admin (filled in by the pages work).
+
+use crate::WebState;
+use axum::Router;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+}

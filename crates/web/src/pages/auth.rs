@@ -1,0 +1,340 @@
+//! Sign-in, sign-out, forgot / reset password, language choice.
+
+use super::{render, Chrome};
+use crate::extract::{set_cookie, Client, FreshCsrf, PageAuth, SESSION_COOKIE};
+use crate::WebState;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use clinicos_app::auth::{LoginInput, SessionKind};
+use clinicos_app::AppError;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    tenant: String,
+    email: String,
+    error: Option<String>,
+    demo_logins: Vec<(String, String)>,
+    demo_password: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    pub tenant: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    pub expired: Option<String>,
+}
+
+fn demo_logins(st: &WebState, c: &Chrome) -> Vec<(String, String)> {
+    if !st.config.demo_mode {
+        return Vec::new();
+    }
+    clinicos_domain::Role::ALL
+        .iter()
+        .map(|r| {
+            (
+                c.i.role(r),
+                format!("{}@demo.clinicos.example", r.as_str().replace('_', ".")),
+            )
+        })
+        .collect()
+}
+
+pub async fn login_form(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    fresh: Option<Extension<FreshCsrf>>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let c = Chrome::anonymous(
+        &headers,
+        fresh.as_ref().map(|e| &e.0),
+        "login-title",
+        st.config.demo_mode,
+    );
+    let had = c.flash.is_some();
+    let error = q.expired.map(|_| c.i.t("login-expired"));
+    let page = LoginPage {
+        demo_logins: demo_logins(&st, &c),
+        demo_password: if st.config.demo_mode {
+            clinicos_app::demo::DEMO_PASSWORD.into()
+        } else {
+            String::new()
+        },
+        tenant: String::new(),
+        email: String::new(),
+        error,
+        c,
+    };
+    render(&page, had)
+}
+
+pub async fn login(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let input = LoginInput {
+        tenant_slug: f.tenant.clone(),
+        email: f.email.clone(),
+        password: f.password,
+        kind: SessionKind::Browser,
+    };
+    match st.app.login(input, &client).await {
+        Ok((issued, user)) => {
+            let mut r = Redirect::to("/").into_response();
+            let v = set_cookie(
+                SESSION_COOKIE,
+                issued.cookie_value.as_deref().unwrap_or(""),
+                "Lax",
+                st.app.settings.secure_cookies,
+                None,
+            );
+            if let Ok(h) = HeaderValue::from_str(&v) {
+                r.headers_mut().append(header::SET_COOKIE, h);
+            }
+            let lang = set_cookie(
+                "clinicos_lang",
+                &user.locale,
+                "Lax",
+                st.app.settings.secure_cookies,
+                Some(31_536_000),
+            );
+            if let Ok(h) = HeaderValue::from_str(&lang) {
+                r.headers_mut().append(header::SET_COOKIE, h);
+            }
+            r
+        }
+        Err(e) => {
+            let c = Chrome::anonymous(&headers, None, "login-title", st.config.demo_mode);
+            let msg = crate::error::message_for(&e, &c.i.locale);
+            let status = axum::http::StatusCode::from_u16(e.status())
+                .unwrap_or(axum::http::StatusCode::UNAUTHORIZED);
+            let page = LoginPage {
+                demo_logins: demo_logins(&st, &c),
+                demo_password: if st.config.demo_mode {
+                    clinicos_app::demo::DEMO_PASSWORD.into()
+                } else {
+                    String::new()
+                },
+                tenant: f.tenant,
+                email: f.email,
+                error: Some(msg),
+                c,
+            };
+            (status, render(&page, false)).into_response()
+        }
+    }
+}
+
+pub async fn logout(State(st): State<WebState>, PageAuth(ctx): PageAuth) -> Response {
+    if let Err(e) = st.app.logout(&ctx).await {
+        return super::error_response(&ctx.locale, e);
+    }
+    let mut r = super::redirect_with_flash("/login", "flash-signed-out", false);
+    let v = set_cookie(
+        SESSION_COOKIE,
+        "",
+        "Lax",
+        st.app.settings.secure_cookies,
+        Some(0),
+    );
+    if let Ok(h) = HeaderValue::from_str(&v) {
+        r.headers_mut().append(header::SET_COOKIE, h);
+    }
+    r
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    c: Chrome,
+    sent: bool,
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    pub tenant: String,
+    pub email: String,
+}
+
+pub async fn forgot_form(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    fresh: Option<Extension<FreshCsrf>>,
+) -> Response {
+    let c = Chrome::anonymous(
+        &headers,
+        fresh.as_ref().map(|e| &e.0),
+        "forgot-title",
+        st.config.demo_mode,
+    );
+    render(&ForgotPage { c, sent: false }, false)
+}
+
+pub async fn forgot(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    Form(f): Form<ForgotForm>,
+) -> Response {
+    let c = Chrome::anonymous(&headers, None, "forgot-title", st.config.demo_mode);
+    match st.app.forgot_password(&f.tenant, &f.email, &client).await {
+        Ok(()) => render(&ForgotPage { c, sent: true }, false),
+        Err(e) => super::error_response(&c.i.locale, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    c: Chrome,
+    token: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ResetQuery {
+    pub token: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    pub token: String,
+    pub new_password: String,
+    pub confirm_password: String,
+}
+
+pub async fn reset_form(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    fresh: Option<Extension<FreshCsrf>>,
+    Query(q): Query<ResetQuery>,
+) -> Response {
+    let c = Chrome::anonymous(
+        &headers,
+        fresh.as_ref().map(|e| &e.0),
+        "reset-title",
+        st.config.demo_mode,
+    );
+    render(
+        &ResetPage {
+            c,
+            token: q.token.unwrap_or_default(),
+            error: None,
+        },
+        false,
+    )
+}
+
+pub async fn reset(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    Form(f): Form<ResetForm>,
+) -> Response {
+    let c = Chrome::anonymous(&headers, None, "reset-title", st.config.demo_mode);
+    if f.new_password != f.confirm_password {
+        let error = Some(c.i.t("reset-mismatch"));
+        return (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            render(
+                &ResetPage {
+                    c,
+                    token: f.token,
+                    error,
+                },
+                false,
+            ),
+        )
+            .into_response();
+    }
+    match st
+        .app
+        .reset_password(&f.token, &f.new_password, &client)
+        .await
+    {
+        Ok(()) => super::redirect_with_flash("/login", "flash-password-reset", false),
+        Err(e) => {
+            let error = Some(match &e {
+                AppError::Validation(v) => v
+                    .iter()
+                    .map(|x| x.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => crate::error::message_for(other, &c.i.locale),
+            });
+            let status = axum::http::StatusCode::from_u16(e.status())
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+            (
+                status,
+                render(
+                    &ResetPage {
+                        c,
+                        token: f.token,
+                        error,
+                    },
+                    false,
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LocaleForm {
+    pub locale: String,
+    pub back: Option<String>,
+}
+
+/// Switch the UI language: saved on the user when signed in, and in a
+/// cookie for the sign-in pages.
+pub async fn set_locale(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    Form(f): Form<LocaleForm>,
+) -> Response {
+    if !clinicos_domain::validate::SUPPORTED_LOCALES.contains(&f.locale.as_str()) {
+        return super::error_response(
+            &crate::scope::locale(),
+            AppError::field("locale", "is not a supported language"),
+        );
+    }
+    if let Some(v) = crate::extract::cookie(&headers, SESSION_COOKIE) {
+        if let Ok(ctx) = st.app.authenticate_cookie(&v, client).await {
+            if let Err(e) = st.app.set_my_locale(&ctx, &f.locale).await {
+                return super::error_response(&ctx.locale, e);
+            }
+        }
+    }
+    // Only local paths: never an open redirect.
+    let back = f
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let mut r = Redirect::to(&back).into_response();
+    let v = set_cookie(
+        "clinicos_lang",
+        &f.locale,
+        "Lax",
+        st.app.settings.secure_cookies,
+        Some(31_536_000),
+    );
+    if let Ok(h) = HeaderValue::from_str(&v) {
+        r.headers_mut().append(header::SET_COOKIE, h);
+    }
+    r
+}
