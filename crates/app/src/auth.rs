@@ -362,15 +362,13 @@ impl App {
         if !t.subscription_status.allows_sign_in() {
             return Err(AppError::Unauthenticated);
         }
-        let creds = users::credentials_by_id(&mut tx, s.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        if !creds.is_active {
+        // One read of the user with its roles and branches.
+        let user = users::get(&mut tx, s.user_id)
+            .await
+            .map_err(|_| AppError::Unauthenticated)?;
+        if !user.is_active {
             return Err(AppError::Unauthenticated);
         }
-        let roles = users::roles(&mut tx, s.user_id).await?;
-        let branches = users::branches(&mut tx, s.user_id).await?;
-        let user = users::get(&mut tx, s.user_id).await?;
         tx.commit().await?;
         // Record use at most once a minute: idle expiry has minute resolution,
         // and a write per request would serialise SQLite readers.
@@ -384,9 +382,9 @@ impl App {
             tenant_name: t.display_name,
             tenant_status: t.subscription_status,
             user: s.user_id,
-            user_name: creds.name,
-            roles,
-            branches,
+            user_name: user.profile.name,
+            roles: user.roles,
+            branches: user.branch_ids,
             branch: s.branch_id,
             session: sid,
             csrf_token: s.csrf_token,

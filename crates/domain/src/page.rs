@@ -81,7 +81,8 @@ pub fn parse_sort<'a>(
         .map(|(_, column)| (*column, dir))
         .ok_or_else(|| {
             let names: Vec<&str> = allowed.iter().map(|(f, _)| *f).collect();
-            format!("cannot sort by '{name}'; allowed: {}", names.join(", "))
+            // Never echo the submitted value: it may be anything, even PHI.
+            format!("cannot sort by that field; allowed: {}", names.join(", "))
         })
 }
 

@@ -92,6 +92,28 @@ impl Db {
         })
     }
 
+    /// Like [`Db::connect`], but a failure to reach the server says so
+    /// (instead of "busy") and gives up after a few seconds.
+    pub async fn connect_or_explain(
+        url: &str,
+        max_connections: u32,
+        as_app_role: bool,
+    ) -> StoreResult<Db> {
+        match tokio::time::timeout(
+            Duration::from_secs(8),
+            Db::connect(url, max_connections, as_app_role),
+        )
+        .await
+        {
+            Ok(Ok(db)) => Ok(db),
+            Ok(Err(StoreError::Busy)) | Err(_) => Err(StoreError::Unreachable(
+                "no answer (is the server running and the address right?)".into(),
+            )),
+            Ok(Err(StoreError::Db(e))) => Err(StoreError::Unreachable(e.to_string())),
+            Ok(Err(other)) => Err(other),
+        }
+    }
+
     /// Open (creating if needed) the SQLite database in a data directory.
     pub async fn open_dir(dir: &Path) -> StoreResult<Db> {
         std::fs::create_dir_all(dir).map_err(|e| {

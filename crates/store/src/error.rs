@@ -15,6 +15,9 @@ pub enum StoreError {
     ForeignKey,
     #[error("the database is busy; try again")]
     Busy,
+    /// The database could not be reached at all (refused, timed out, DNS).
+    #[error("cannot connect to the database: {0}")]
+    Unreachable(String),
     #[error("unknown region '{0}'")]
     UnknownRegion(String),
     #[error("unknown tenant")]

@@ -40,7 +40,7 @@ impl Store {
     /// Connect to the primary database, apply migrations as the owner, and
     /// reconnect as the application role (PostgreSQL) for request traffic.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Store> {
-        let owner = Db::connect(url, 2, false).await?;
+        let owner = Db::connect_or_explain(url, 2, false).await?;
         migrate::run(&owner).await?;
         let primary = match owner.backend() {
             Backend::Sqlite => {
@@ -90,7 +90,7 @@ impl Store {
     /// Register (or update) a region and migrate its database.
     pub async fn add_region(&self, code: &str, name: &str, url: &str) -> StoreResult<()> {
         if url != PRIMARY_URL {
-            let owner = Db::connect(url, 2, false).await?;
+            let owner = Db::connect_or_explain(url, 2, false).await?;
             migrate::run(&owner).await?;
             owner.close().await;
         }

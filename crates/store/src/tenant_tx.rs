@@ -95,6 +95,16 @@ impl TenantTx {
         Ok(sqlx::query(sql).fetch_all(&mut *self.tx).await?)
     }
 
+    /// Execute raw SQL without the automatic tenant binding (tests only:
+    /// proving the database refuses cross-tenant writes by itself).
+    #[doc(hidden)]
+    pub async fn raw_exec_unfiltered(&mut self, sql: &str) -> StoreResult<u64> {
+        Ok(sqlx::query(sql)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await?;
         Ok(())

@@ -15,6 +15,9 @@ use clinicos_domain::validate::FieldError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+/// Largest JSON body accepted (uploads have their own, larger limit).
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
 /// A JSON request body.
 pub struct ApiJson<T>(pub T);
 
@@ -74,8 +77,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             return Err(unsupported_media());
         }
         let bytes = match axum::body::Bytes::from_request(req, state).await {
-            Ok(b) => b,
-            Err(_) => return Err(too_large()),
+            Ok(b) if b.len() <= JSON_LIMIT => b,
+            _ => return Err(too_large()),
         };
         parse_json(&bytes)
             .map(ApiJson)

@@ -48,6 +48,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The whole application router.
 pub fn build_router(state: WebState) -> Router {
+    // Install the metrics recorder before the first request is counted.
+    let _ = crate::metrics::handle();
     let (api_router, _doc) = api::routes().split_for_parts();
     let uploads = state.config.upload_limit;
     let api_router = api_router.method_not_allowed_fallback(|| async {

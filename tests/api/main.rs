@@ -1,0 +1,11 @@
+//! Integration tests: the real HTTP API against a real database (SQLite by
+//! default; PostgreSQL when CLINICOS_TEST_DATABASE_URL is set).
+
+mod auth;
+mod conventions;
+mod observability;
+mod operator;
+mod regions;
+mod rls;
+mod support;
+mod tenancy;

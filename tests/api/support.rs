@@ -1,0 +1,315 @@
+//! Test support: `spawn_app()` starts the real server on a random port with
+//! a fresh database (a SQLite file, or a new PostgreSQL database when
+//! `CLINICOS_TEST_DATABASE_URL` points at a server), an injectable clock,
+//! and captured logs.
+
+use clinicos_app::{App, AuthSettings, FixedClock};
+use clinicos_store::Store;
+use clinicos_web::{WebConfig, WebState};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+pub const PASSWORD: &str = "Tulsi-Garden-Lamp-77";
+
+/// Every log line written during the test run (JSON, as in production).
+pub static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct BufWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for BufWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(b);
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let w = BufWriter(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,sqlx=warn,hyper=warn,reqwest=warn",
+            ))
+            .with_writer(move || w.clone())
+            .try_init();
+        buf
+    });
+}
+
+/// The captured logs so far.
+pub fn logs() -> String {
+    LOGS.get()
+        .and_then(|b| {
+            b.lock()
+                .ok()
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// Is the suite running against PostgreSQL?
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("CLINICOS_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+}
+
+/// A fresh, empty database URL (kept alive by the returned guard).
+pub async fn fresh_db() -> (String, Option<tempfile::TempDir>) {
+    match pg_admin_url() {
+        Some(admin) => {
+            let name = format!("clinicos_test_{}", uuid::Uuid::now_v7().simple());
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("connect to PostgreSQL admin URL");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin.clone());
+            (format!("{base}/{name}"), None)
+        }
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = clinicos_store::db::sqlite_url_for_dir(dir.path());
+            (url, Some(dir))
+        }
+    }
+}
+
+/// A running server.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: Client,
+    pub app: App,
+    pub clock: Arc<FixedClock>,
+    pub db_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn settings() -> AuthSettings {
+    AuthSettings {
+        secure_cookies: false,
+        ip_attempts_per_minute: 1000,
+        ..AuthSettings::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (url, dir) = fresh_db().await;
+    spawn_on(url, dir, settings()).await
+}
+
+/// Start a server (another instance, too) on an existing database.
+pub async fn spawn_on(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    settings: AuthSettings,
+) -> TestApp {
+    init_logs();
+    let store = Store::open(&url, 8).await.expect("open store");
+    let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
+    let app = App::with_clock(store, settings, clock.clone())
+        .await
+        .expect("app");
+    let state = WebState {
+        app: app.clone(),
+        config: WebConfig {
+            demo_mode: false,
+            ..WebConfig::default()
+        },
+    };
+    let router =
+        clinicos_web::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        addr,
+        http,
+        app,
+        clock,
+        db_url: url,
+        _dir: dir,
+    }
+}
+
+/// A tenant with an owner, made through the provisioning service.
+pub struct Tenant {
+    pub slug: String,
+    pub id: clinicos_domain::TenantId,
+    pub owner_email: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn tenant(&self, slug: &str) -> Tenant {
+        self.tenant_in(slug, None).await
+    }
+
+    pub async fn tenant_in(&self, slug: &str, region: Option<&str>) -> Tenant {
+        let owner_email = format!("owner@{slug}.example");
+        let n = clinicos_app::provisioning::NewTenant {
+            slug: slug.into(),
+            legal_name: format!("{slug} Health Pvt Ltd"),
+            display_name: format!("{slug} Health"),
+            country: "IN".into(),
+            city: "Chennai".into(),
+            state: "Tamil Nadu".into(),
+            region: region.map(str::to_owned),
+            plan: None,
+            locale: "en".into(),
+            currency: "INR".into(),
+            time_zone: "Asia/Kolkata".into(),
+            owner_email: owner_email.clone(),
+            owner_name: "Owner Person".into(),
+            owner_password: Some(PASSWORD.into()),
+        };
+        let e = self.app.create_tenant(&n).await.expect("create tenant");
+        Tenant {
+            slug: slug.into(),
+            id: e.tenant_id,
+            owner_email,
+        }
+    }
+
+    pub async fn add_user(&self, t: &Tenant, email: &str, role: clinicos_domain::Role) {
+        let u = clinicos_app::provisioning::NewUser {
+            email: email.into(),
+            name: "Staff Member".into(),
+            roles: vec![role],
+            branch_ids: vec![],
+            password: Some(PASSWORD.into()),
+            locale: None,
+        };
+        self.app
+            .create_user_cli(&t.slug, &u)
+            .await
+            .expect("create user");
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        let mut r = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.http
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut r = self.http.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.expect("request")
+    }
+
+    /// Sign in over the API; returns (access token, refresh token).
+    pub async fn login(&self, slug: &str, email: &str, password: &str) -> (String, String) {
+        let r = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"tenant": slug, "email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "login failed: {}",
+            r.text().await.unwrap_or_default()
+        );
+        let v: Value = r.json().await.expect("json");
+        (
+            v["data"]["access_token"]
+                .as_str()
+                .expect("access")
+                .to_owned(),
+            v["data"]["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
+        )
+    }
+
+    pub async fn owner_token(&self, t: &Tenant) -> String {
+        self.login(&t.slug, &t.owner_email, PASSWORD).await.0
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn body(r: Response) -> (StatusCode, Value) {
+    let s = r.status();
+    let text = r.text().await.unwrap_or_default();
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The error code of an enveloped error.
+pub fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
+impl TestApp {
+    /// Like `tenant_in`, returning the error instead of panicking.
+    pub async fn tenant_in_result(
+        &self,
+        slug: &str,
+        region: Option<&str>,
+    ) -> Result<(), clinicos_app::AppError> {
+        let n = clinicos_app::provisioning::NewTenant {
+            slug: slug.into(),
+            legal_name: "X".into(),
+            display_name: "X".into(),
+            country: "IN".into(),
+            city: String::new(),
+            state: String::new(),
+            region: region.map(str::to_owned),
+            plan: None,
+            locale: "en".into(),
+            currency: "INR".into(),
+            time_zone: "Asia/Kolkata".into(),
+            owner_email: format!("o@{slug}.example"),
+            owner_name: "O".into(),
+            owner_password: Some(PASSWORD.into()),
+        };
+        self.app.create_tenant(&n).await.map(|_| ())
+    }
+}

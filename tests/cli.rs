@@ -1,0 +1,324 @@
+//! The `clinicos` binary: commands work, and every mistake exits non-zero
+//! with one line naming the problem.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn clinicos(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+        .args(args)
+        .env_remove("CLINICOS_DATABASE_URL")
+        .env_remove("CLINICOS_DATA_DIR")
+        .env_remove("CLINICOS_CONFIG")
+        .env_remove("CLINICOS_BIND")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run clinicos");
+    if let Some(s) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(s.as_bytes())
+            .expect("write");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("output")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// One error line, prefixed, naming the problem.
+fn assert_one_line_error(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "should fail: {}", stdout(o));
+    let err = stderr(o);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected, got: {err}");
+    assert!(lines[0].contains(needle), "'{needle}' not in: {err}");
+}
+
+#[test]
+fn version_and_help() {
+    let o = clinicos(&["version"], None);
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with("clinicos "));
+    let o = clinicos(&["--help"], None);
+    assert!(stdout(&o).contains("demo"));
+}
+
+#[test]
+fn migrate_tenant_and_user_commands() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().to_str().expect("path");
+    let o = clinicos(&["migrate", "--data-dir", d], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("schema version 1"));
+    // Idempotent.
+    assert!(clinicos(&["migrate", "--data-dir", d], None)
+        .status
+        .success());
+
+    let o = clinicos(
+        &[
+            "tenant",
+            "create",
+            "--data-dir",
+            d,
+            "--slug",
+            "kaveri",
+            "--name",
+            "Kaveri Clinic",
+            "--owner-email",
+            "owner@kaveri.example",
+            "--owner-name",
+            "Kaveri Owner",
+            "--password-stdin",
+        ],
+        Some("Saffron-River-Boat-12\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = clinicos(&["tenant", "list", "--data-dir", d], None);
+    assert!(
+        stdout(&o).contains("kaveri\ttrial\tlocal"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = clinicos(
+        &[
+            "user",
+            "create",
+            "--data-dir",
+            d,
+            "--tenant",
+            "kaveri",
+            "--email",
+            "doc@kaveri.example",
+            "--role",
+            "doctor",
+            "--role",
+            "nurse",
+            "--password-stdin",
+        ],
+        Some("Indigo-Mango-Harbour-5"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("created user "));
+    // Same email again, a weak password, an unknown role, an unknown tenant.
+    let o = clinicos(
+        &[
+            "user",
+            "create",
+            "--data-dir",
+            d,
+            "--tenant",
+            "kaveri",
+            "--email",
+            "doc@kaveri.example",
+            "--role",
+            "doctor",
+            "--password-stdin",
+        ],
+        Some("Indigo-Mango-Harbour-5"),
+    );
+    assert_one_line_error(&o, "email");
+    let o = clinicos(
+        &[
+            "user",
+            "create",
+            "--data-dir",
+            d,
+            "--tenant",
+            "kaveri",
+            "--email",
+            "x@kaveri.example",
+            "--role",
+            "doctor",
+            "--password-stdin",
+        ],
+        Some("password1"),
+    );
+    assert_one_line_error(&o, "password");
+    let o = clinicos(
+        &[
+            "user",
+            "create",
+            "--data-dir",
+            d,
+            "--tenant",
+            "kaveri",
+            "--email",
+            "y@kaveri.example",
+            "--role",
+            "wizard",
+            "--password-stdin",
+        ],
+        Some("Indigo-Mango-Harbour-5"),
+    );
+    assert_one_line_error(&o, "unknown role 'wizard'");
+    let o = clinicos(
+        &[
+            "user",
+            "create",
+            "--data-dir",
+            d,
+            "--tenant",
+            "nowhere",
+            "--email",
+            "z@kaveri.example",
+            "--role",
+            "doctor",
+            "--password-stdin",
+        ],
+        Some("Indigo-Mango-Harbour-5"),
+    );
+    assert_one_line_error(&o, "tenant not found");
+    let o = clinicos(
+        &[
+            "user",
+            "reset-password",
+            "--data-dir",
+            d,
+            "--tenant",
+            "kaveri",
+            "--email",
+            "doc@kaveri.example",
+            "--password-stdin",
+        ],
+        Some("Teal-Orchard-Whistle-8"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = clinicos(
+        &[
+            "user",
+            "reset-password",
+            "--data-dir",
+            d,
+            "--tenant",
+            "kaveri",
+            "--email",
+            "doc@kaveri.example",
+        ],
+        None,
+    );
+    assert_one_line_error(&o, "--password-stdin");
+}
+
+#[test]
+fn bad_arguments_config_database_and_port() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().to_str().expect("path");
+    // Bad argument (clap's own message, exit 2).
+    let o = clinicos(&["serve", "--no-such-flag"], None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--no-such-flag"));
+    let o = clinicos(
+        &["serve", "--data-dir", d, "--bind", "not-an-address"],
+        None,
+    );
+    assert_one_line_error(&o, "--bind 'not-an-address'");
+    // Bad config file: unknown key, and unreadable file.
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "bind = \"127.0.0.1:1\"\nfavourite_colour = \"teal\"\n",
+    )
+    .expect("write");
+    let o = clinicos(&["serve", "--config", cfg.to_str().expect("p")], None);
+    assert_one_line_error(&o, "bad config file");
+    let o = clinicos(&["serve", "--config", "/nonexistent/clinicos.toml"], None);
+    assert_one_line_error(&o, "cannot read config file");
+    // Unreachable database.
+    let o = clinicos(
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+        ],
+        None,
+    );
+    assert_one_line_error(&o, "cannot open the database");
+    let o = clinicos(&["migrate", "--database-url", "mysql://x"], None);
+    assert_one_line_error(&o, "sqlite:// or postgres://");
+    // Port in use.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let o = clinicos(&["serve", "--data-dir", d, "--bind", &addr], None);
+    assert_one_line_error(&o, "already in use");
+    // TLS needs both halves, and a sane minimum version.
+    let o = clinicos(
+        &[
+            "serve",
+            "--data-dir",
+            d,
+            "--bind",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "/x.pem",
+        ],
+        None,
+    );
+    assert_one_line_error(&o, "--tls-key");
+}
+
+#[test]
+fn demo_serves_and_is_idempotent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().to_str().expect("path");
+    for _ in 0..2 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+            .args([
+                "demo",
+                "--data-dir",
+                d,
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("demo");
+        let mut ready = false;
+        for _ in 0..200 {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::Read;
+                let _ = s.write_all(b"GET /health/ready HTTP/1.0\r\n\r\n");
+                let mut buf = String::new();
+                let _ = s.read_to_string(&mut buf);
+                if buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200") {
+                    ready = true;
+                    break;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("output");
+        assert!(ready, "demo did not become ready");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("http://127.0.0.1:{port}")), "{text}");
+        assert!(text.contains("front.desk@demo.clinicos.example"));
+    }
+    let o = clinicos(&["tenant", "list", "--data-dir", d], None);
+    assert_eq!(
+        stdout(&o)
+            .lines()
+            .filter(|l| l.starts_with("demo\t"))
+            .count(),
+        1,
+        "demo is created once"
+    );
+}
