@@ -96,6 +96,17 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl Sample {
+    /// Pool another round of the same side into this one.
+    pub fn absorb(&mut self, other: Sample) {
+        self.latencies.extend(other.latencies);
+        self.latencies.sort_unstable();
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+
     pub fn summary(&self) -> Summary {
         let ok = self.latencies.len() as u64;
         let attempts = ok + self.errors;
@@ -158,6 +169,25 @@ mod tests {
         assert_eq!(sum.requests, 3);
         assert!((sum.error_rate - 0.25).abs() < 1e-9);
         assert!((sum.throughput - 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn absorb_pools_rounds() {
+        let mut a = Sample {
+            latencies: millis(&[3, 5]),
+            errors: 0,
+            elapsed: Duration::from_secs(1),
+            first_error: None,
+        };
+        a.absorb(Sample {
+            latencies: millis(&[1]),
+            errors: 2,
+            elapsed: Duration::from_secs(1),
+            first_error: Some("HTTP 503".into()),
+        });
+        assert_eq!(a.latencies, millis(&[1, 3, 5]));
+        assert_eq!((a.errors, a.elapsed), (2, Duration::from_secs(2)));
+        assert_eq!(a.first_error.as_deref(), Some("HTTP 503"));
     }
 
     #[tokio::test]

@@ -7,8 +7,14 @@
 //! Invariants:
 //! - Performance is judged by ratios measured in one run on one machine,
 //!   never by absolute timings: both sides share the database, its pool
-//!   and the load loop ([`load::drive`]), and run one after the other.
+//!   and the load loop ([`load::drive`]).
+//! - The sides alternate in up to [`ROUNDS`] rounds (ClinicOS, raw,
+//!   ClinicOS, raw, ...) whose samples are pooled, so a burst of other work
+//!   on a shared machine lands on both sides instead of skewing the ratio.
 //! - Each side gets a short unrecorded warm-up (pools filled, caches warm).
+//! - The server logs as `clinicos serve` does by default (one JSON access
+//!   line per request at info), into a sink: formatting is paid, the
+//!   terminal is not.
 //! - The bench works only on a database it made ([`database::BenchDb`]) and
 //!   removes it afterwards, on success and on failure.
 //! - More than 1% errors on any side fails the run (after the report is
@@ -35,12 +41,13 @@ use machine::Machine;
 use options::{Plan, Scenario};
 use raw::Raw;
 use report::{Report, ScenarioReport};
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Pool size for the bench database: `clinicos serve`'s default.
 const POOL_SIZE: u32 = 16;
+/// Most alternating rounds per scenario (fewer for runs under 5 s).
+const ROUNDS: u32 = 5;
 
 /// Run the bench; `Err` is a one-line reason.
 pub async fn run(a: BenchArgs) -> Result<(), String> {
@@ -51,6 +58,7 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    log_like_serve();
     let db = BenchDb::create(plan.data_dir.clone(), plan.database_url.clone()).await?;
     let measured = measure(&plan, &db, &http).await;
     let removed = db.remove().await;
@@ -63,6 +71,16 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
         print!("{}", report.text());
     }
     report.check_errors()
+}
+
+/// The default `serve` subscriber (JSON, `info,sqlx=warn`), writing nowhere.
+fn log_like_serve() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+        .with_writer(std::io::sink)
+        .json()
+        .flatten_event(true)
+        .try_init();
 }
 
 fn progress(msg: &str) {
@@ -119,14 +137,8 @@ async fn run_scenario(
     api: &Arc<ApiClient>,
     raw: &Arc<Raw>,
 ) -> Result<ScenarioReport, String> {
-    let secs = plan.duration.as_secs();
-    progress(&format!(
-        "{}: ClinicOS over HTTP, {} clients, {secs} s",
-        s.name(),
-        plan.clients
-    ));
     let a = Arc::clone(api);
-    let clinicos = side(plan, move || {
+    let api_op = move || {
         let a = Arc::clone(&a);
         async move {
             match s {
@@ -134,15 +146,9 @@ async fn run_scenario(
                 Scenario::Login => a.login().await,
             }
         }
-    })
-    .await?;
-    progress(&format!(
-        "{}: raw database, {} clients, {secs} s",
-        s.name(),
-        plan.clients
-    ));
+    };
     let r = Arc::clone(raw);
-    let baseline = side(plan, move || {
+    let raw_op = move || {
         let r = Arc::clone(&r);
         async move {
             match s {
@@ -150,22 +156,27 @@ async fn run_scenario(
                 Scenario::Login => r.login().await,
             }
         }
-    })
-    .await?;
+    };
+    let secs = plan.duration.as_secs();
+    let rounds = ROUNDS.min(secs.max(1) as u32);
+    let round = plan.duration / rounds;
+    progress(&format!(
+        "{}: {} clients, {secs} s per side in {rounds} alternating rounds",
+        s.name(),
+        plan.clients
+    ));
+    let warmup = (plan.duration / 10).clamp(Duration::from_millis(200), Duration::from_secs(2));
+    load::drive(plan.clients, warmup, api_op.clone()).await?;
+    load::drive(plan.clients, warmup, raw_op.clone()).await?;
+    let mut clinicos = Sample::default();
+    let mut baseline = Sample::default();
+    for _ in 0..rounds {
+        clinicos.absorb(load::drive(plan.clients, round, api_op.clone()).await?);
+        baseline.absorb(load::drive(plan.clients, round, raw_op.clone()).await?);
+    }
     Ok(ScenarioReport::new(
         s,
         clinicos.summary(),
         baseline.summary(),
     ))
-}
-
-/// Warm up (unrecorded), then measure.
-async fn side<F, Fut>(plan: &Plan, op: F) -> Result<Sample, String>
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
-    let warmup = (plan.duration / 10).clamp(Duration::from_millis(200), Duration::from_secs(2));
-    load::drive(plan.clients, warmup, op.clone()).await?;
-    load::drive(plan.clients, plan.duration, op).await
 }
