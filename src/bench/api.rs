@@ -1,0 +1,67 @@
+//! The ClinicOS side of each scenario: real HTTP requests to the in-process
+//! server, through every layer a production request passes.
+//!
+//! Invariant: an operation succeeds only on a 2xx answer whose body has
+//! been read to the end; anything else is an error with the status named.
+
+use super::fixture::Fixture;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+
+/// One shared HTTP client (connection pool) and the prepared requests.
+pub struct ApiClient {
+    http: reqwest::Client,
+    branch_url: String,
+    login_url: String,
+    bearer: HeaderValue,
+    login_body: String,
+}
+
+impl ApiClient {
+    pub fn new(http: reqwest::Client, fx: &Fixture) -> Result<ApiClient, String> {
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", fx.token))
+            .map_err(|_| "the access token is not a valid header value".to_owned())?;
+        Ok(ApiClient {
+            http,
+            branch_url: format!("{}/api/v1/branches/{}", fx.base_url, fx.branch_id),
+            login_url: format!("{}/api/v1/auth/login", fx.base_url),
+            bearer,
+            login_body: fx.login_body(),
+        })
+    }
+
+    /// `GET /api/v1/branches/{id}` with the bearer token.
+    pub async fn get_branch(&self) -> Result<(), String> {
+        let r = self
+            .http
+            .get(&self.branch_url)
+            .header(AUTHORIZATION, self.bearer.clone())
+            .send()
+            .await;
+        finish(r).await
+    }
+
+    /// `POST /api/v1/auth/login` as the owner (a new session each time).
+    pub async fn login(&self) -> Result<(), String> {
+        let r = self
+            .http
+            .post(&self.login_url)
+            .header(CONTENT_TYPE, "application/json")
+            .body(self.login_body.clone())
+            .send()
+            .await;
+        finish(r).await
+    }
+}
+
+async fn finish(r: Result<reqwest::Response, reqwest::Error>) -> Result<(), String> {
+    let r = r.map_err(|e| format!("request failed: {e}"))?;
+    let status = r.status();
+    r.bytes()
+        .await
+        .map_err(|e| format!("reading the answer failed: {e}"))?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {status}"))
+    }
+}

@@ -1,0 +1,150 @@
+//! What both sides of the bench share: one tenant with a known owner, the
+//! real router served in-process on a loopback port, and one signed-in API
+//! session.
+//!
+//! Invariants:
+//! - The server is the production router ([`clinicos_web::build_router`])
+//!   with connect info, exactly as `clinicos serve` builds it; only the
+//!   sign-in throttles are lifted, so that the load measures work and not
+//!   the rate limiter.
+//! - Every id the raw baseline queries comes from this fixture, so both
+//!   sides read the same rows.
+
+use super::database::random_suffix;
+use clinicos_app::provisioning::NewTenant;
+use clinicos_app::{App, AuthSettings};
+use clinicos_store::Store;
+use clinicos_web::{WebConfig, WebState};
+use serde_json::Value;
+use std::net::SocketAddr;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The bench tenant, its owner's sign-in and the running server.
+pub struct Fixture {
+    pub base_url: String,
+    pub slug: String,
+    pub email: String,
+    pub password: String,
+    /// Bearer access token of the one session every get-branch request uses.
+    pub token: String,
+    pub tenant_id: String,
+    pub session_id: String,
+    pub user_id: String,
+    pub branch_id: String,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<Result<(), String>>,
+}
+
+impl Fixture {
+    /// Create the tenant, start the server and sign in once.
+    pub async fn start(store: Store, http: &reqwest::Client) -> Result<Fixture, String> {
+        let settings = AuthSettings {
+            ip_attempts_per_minute: i64::MAX / 2,
+            lockout_threshold: i64::MAX / 2,
+            secure_cookies: false,
+            ..Default::default()
+        };
+        let app = App::new(store, settings).await.map_err(crate::app_error)?;
+        let slug = "bench".to_owned();
+        let email = "owner@bench.example".to_owned();
+        // Random (zxcvbn rates it strong) and free of the clinic and owner names,
+        // which the strength check refuses.
+        let password = format!("Quartz-{}-Harbour", random_suffix());
+        app.create_tenant(&NewTenant {
+            slug: slug.clone(),
+            legal_name: "Bench Clinic Private Limited".into(),
+            display_name: "Bench Clinic".into(),
+            country: "IN".into(),
+            city: "Pune".into(),
+            state: "MH".into(),
+            region: None,
+            plan: None,
+            locale: "en".into(),
+            currency: "INR".into(),
+            time_zone: "Asia/Kolkata".into(),
+            owner_email: email.clone(),
+            owner_name: "Bench Owner".into(),
+            owner_password: Some(password.clone()),
+        })
+        .await
+        .map_err(|e| format!("cannot create the bench tenant: {}", crate::app_error(e)))?;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot listen on a loopback port: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let router = clinicos_web::build_router(WebState {
+            app,
+            config: WebConfig::default(),
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| format!("the bench server failed: {e}"))
+        });
+        let base_url = format!("http://{addr}");
+        let body = login_body(&slug, &email, &password);
+        let signed_in = sign_in(http, &base_url, &body).await?;
+        let field = |path: &str| -> Result<String, String> {
+            signed_in
+                .pointer(path)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("the sign-in answer has no {path}"))
+        };
+        Ok(Fixture {
+            token: field("/data/access_token")?,
+            tenant_id: field("/data/tenant_id")?,
+            session_id: field("/data/session_id")?,
+            user_id: field("/data/user_id")?,
+            branch_id: field("/data/user/branch_ids/0")?,
+            base_url,
+            slug,
+            email,
+            password,
+            stop,
+            server,
+        })
+    }
+
+    /// The JSON body of `POST /api/v1/auth/login` for the owner.
+    pub fn login_body(&self) -> String {
+        login_body(&self.slug, &self.email, &self.password)
+    }
+
+    /// Stop the server, letting in-flight requests finish.
+    pub async fn stop(self) -> Result<(), String> {
+        let _ = self.stop.send(());
+        self.server
+            .await
+            .map_err(|e| format!("the bench server task failed: {e}"))?
+    }
+}
+
+fn login_body(slug: &str, email: &str, password: &str) -> String {
+    serde_json::json!({"tenant": slug, "email": email, "password": password}).to_string()
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str, body: &str) -> Result<Value, String> {
+    let r = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .map_err(|e| format!("cannot sign in to the bench server: {e}"))?;
+    let status = r.status();
+    let text = r.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("bench sign-in answered {status}: {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("bench sign-in answer is not JSON: {e}"))
+}

@@ -1,0 +1,182 @@
+//! `clinicos bench`: drives the real HTTP API with N concurrent clients for
+//! a bounded time and, in the same process and on the same database, runs
+//! the raw-database baseline doing the same row work; reports throughput,
+//! p50/p95/p99 latency and the ClinicOS / raw ratio side by side, plus the
+//! cold start and idle memory of `clinicos serve`.
+//!
+//! Invariants:
+//! - Performance is judged by ratios measured in one run on one machine,
+//!   never by absolute timings: both sides share the database, its pool
+//!   and the load loop ([`load::drive`]).
+//! - The sides alternate in up to [`ROUNDS`] rounds (ClinicOS, raw,
+//!   ClinicOS, raw, ...) whose samples are pooled, so a burst of other work
+//!   on a shared machine lands on both sides instead of skewing the ratio.
+//! - Each side gets a short unrecorded warm-up (pools filled, caches warm).
+//! - The server logs as `clinicos serve` does by default (one JSON access
+//!   line per request at info), into a sink: formatting is paid, the
+//!   terminal is not.
+//! - The bench works only on a database it made ([`database::BenchDb`]) and
+//!   removes it afterwards, on success and on failure.
+//! - More than 1% errors on any side fails the run (after the report is
+//!   printed, so the figures and the first error are visible).
+
+mod api;
+mod database;
+mod fixture;
+mod load;
+mod machine;
+mod options;
+mod raw;
+mod report;
+mod serve_probe;
+
+pub use options::BenchArgs;
+
+use api::ApiClient;
+use clinicos_store::Store;
+use database::BenchDb;
+use fixture::Fixture;
+use load::Sample;
+use machine::Machine;
+use options::{Plan, Scenario};
+use raw::Raw;
+use report::{Report, ScenarioReport};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Pool size for the bench database: `clinicos serve`'s default.
+const POOL_SIZE: u32 = 16;
+/// Most alternating rounds per scenario (fewer for runs under 5 s).
+const ROUNDS: u32 = 5;
+
+/// Run the bench; `Err` is a one-line reason.
+pub async fn run(a: BenchArgs) -> Result<(), String> {
+    let plan = Plan::from_args(a)?;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(plan.clients)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    log_like_serve();
+    let db = BenchDb::create(plan.data_dir.clone(), plan.database_url.clone()).await?;
+    let measured = measure(&plan, &db, &http).await;
+    let removed = db.remove().await;
+    let report = measured?;
+    removed?;
+    if plan.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", report.text());
+    }
+    report.check_errors()
+}
+
+/// The default `serve` subscriber (JSON, `info,sqlx=warn`), writing nowhere.
+fn log_like_serve() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+        .with_writer(std::io::sink)
+        .json()
+        .flatten_event(true)
+        .try_init();
+}
+
+fn progress(msg: &str) {
+    eprintln!("bench: {msg}");
+}
+
+async fn measure(plan: &Plan, db: &BenchDb, http: &reqwest::Client) -> Result<Report, String> {
+    progress("timing the cold start of clinicos serve");
+    let serve = serve_probe::probe(http).await?;
+    let store = Store::open(&db.url, POOL_SIZE)
+        .await
+        .map_err(|e| format!("cannot open the bench database: {e}"))?;
+    let machine = Machine::read(store.platform(), db.backend_name()).await;
+    let scenarios = with_fixture(plan, &store, http).await;
+    store.close().await;
+    Ok(Report {
+        machine,
+        clients: plan.clients,
+        duration_secs: plan.duration.as_secs(),
+        scenarios: scenarios?,
+        serve,
+    })
+}
+
+async fn with_fixture(
+    plan: &Plan,
+    store: &Store,
+    http: &reqwest::Client,
+) -> Result<Vec<ScenarioReport>, String> {
+    let fx = Fixture::start(store.clone(), http).await?;
+    let api = Arc::new(ApiClient::new(http.clone(), &fx)?);
+    let raw = Arc::new(Raw::new(store.platform(), &fx));
+    let mut measured = Ok(Vec::new());
+    for &s in &plan.scenarios {
+        match run_scenario(s, plan, &api, &raw).await {
+            Ok(r) => {
+                if let Ok(v) = &mut measured {
+                    v.push(r);
+                }
+            }
+            Err(e) => {
+                measured = Err(e);
+                break;
+            }
+        }
+    }
+    fx.stop().await?;
+    measured
+}
+
+async fn run_scenario(
+    s: Scenario,
+    plan: &Plan,
+    api: &Arc<ApiClient>,
+    raw: &Arc<Raw>,
+) -> Result<ScenarioReport, String> {
+    let a = Arc::clone(api);
+    let api_op = move || {
+        let a = Arc::clone(&a);
+        async move {
+            match s {
+                Scenario::GetBranch => a.get_branch().await,
+                Scenario::Login => a.login().await,
+            }
+        }
+    };
+    let r = Arc::clone(raw);
+    let raw_op = move || {
+        let r = Arc::clone(&r);
+        async move {
+            match s {
+                Scenario::GetBranch => r.get_branch().await,
+                Scenario::Login => r.login().await,
+            }
+        }
+    };
+    let secs = plan.duration.as_secs();
+    let rounds = ROUNDS.min(secs.max(1) as u32);
+    let round = plan.duration / rounds;
+    progress(&format!(
+        "{}: {} clients, {secs} s per side in {rounds} alternating rounds",
+        s.name(),
+        plan.clients
+    ));
+    let warmup = (plan.duration / 10).clamp(Duration::from_millis(200), Duration::from_secs(2));
+    load::drive(plan.clients, warmup, api_op.clone()).await?;
+    load::drive(plan.clients, warmup, raw_op.clone()).await?;
+    let mut clinicos = Sample::default();
+    let mut baseline = Sample::default();
+    for _ in 0..rounds {
+        clinicos.absorb(load::drive(plan.clients, round, api_op.clone()).await?);
+        baseline.absorb(load::drive(plan.clients, round, raw_op.clone()).await?);
+    }
+    Ok(ScenarioReport::new(
+        s,
+        clinicos.summary(),
+        baseline.summary(),
+    ))
+}

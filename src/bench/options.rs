@@ -1,0 +1,164 @@
+//! `clinicos bench` flags and their validation. Numbers and names are
+//! parsed here rather than by clap so that every bad value gets the CLI's
+//! one-line `clinicos: error: ...` and exit status 1.
+
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Longest allowed run per side of a scenario.
+pub const MAX_DURATION_SECS: u64 = 120;
+/// Most concurrent clients allowed.
+pub const MAX_CLIENTS: usize = 1024;
+
+/// Flags of `clinicos bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Empty or new directory for the SQLite bench database (kept afterwards);
+    /// default: a fresh temporary directory, removed afterwards.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL server URL; a fresh database clinicos_bench_<random> is
+    /// created on that server and dropped at the end.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Concurrent clients (1-1024).
+    #[arg(long, value_name = "N", default_value = "16")]
+    pub clients: String,
+    /// Seconds of load per side of each scenario (1-120).
+    #[arg(long, value_name = "SECS", default_value = "10")]
+    pub duration: String,
+    /// get-branch, login or all.
+    #[arg(long, value_name = "NAME", default_value = "all")]
+    pub scenario: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A scenario: one API operation and its raw-database equivalent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    GetBranch,
+    Login,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::GetBranch => "get-branch",
+            Scenario::Login => "login",
+        }
+    }
+
+    /// What the ClinicOS side does.
+    pub fn api_work(self) -> &'static str {
+        match self {
+            Scenario::GetBranch => "GET /api/v1/branches/{id} with a bearer token",
+            Scenario::Login => "POST /api/v1/auth/login",
+        }
+    }
+
+    /// What the raw side does.
+    pub fn raw_work(self) -> &'static str {
+        match self {
+            Scenario::GetBranch => {
+                "1 transaction: SELECT session, tenant, user, roles, user branches, branch"
+            }
+            Scenario::Login => "SELECT user by email, argon2id verify, INSERT session",
+        }
+    }
+}
+
+/// Validated flags.
+#[derive(Debug)]
+pub struct Plan {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub clients: usize,
+    pub duration: Duration,
+    pub scenarios: Vec<Scenario>,
+    pub json: bool,
+}
+
+impl Plan {
+    pub fn from_args(a: BenchArgs) -> Result<Plan, String> {
+        let clients = match a.clients.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_CLIENTS).contains(&n) => n,
+            _ => {
+                return Err(format!(
+                    "--clients must be a whole number from 1 to {MAX_CLIENTS}, not '{}'",
+                    a.clients
+                ))
+            }
+        };
+        let secs = match a.duration.trim().parse::<u64>() {
+            Ok(n) if (1..=MAX_DURATION_SECS).contains(&n) => n,
+            _ => {
+                return Err(format!(
+                    "--duration must be whole seconds from 1 to {MAX_DURATION_SECS}, not '{}'",
+                    a.duration
+                ))
+            }
+        };
+        let scenarios = match a.scenario.trim() {
+            "get-branch" => vec![Scenario::GetBranch],
+            "login" => vec![Scenario::Login],
+            "all" => vec![Scenario::GetBranch, Scenario::Login],
+            other => {
+                return Err(format!(
+                    "--scenario must be get-branch, login or all, not '{other}'"
+                ))
+            }
+        };
+        if a.data_dir.is_some() && a.database_url.is_some() {
+            return Err("give either --data-dir or --database-url, not both".into());
+        }
+        Ok(Plan {
+            data_dir: a.data_dir,
+            database_url: a.database_url,
+            clients,
+            duration: Duration::from_secs(secs),
+            scenarios,
+            json: a.json,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(clients: &str, duration: &str, scenario: &str) -> BenchArgs {
+        BenchArgs {
+            data_dir: None,
+            database_url: None,
+            clients: clients.into(),
+            duration: duration.into(),
+            scenario: scenario.into(),
+            json: false,
+        }
+    }
+
+    #[test]
+    fn accepts_the_defaults() {
+        let p = Plan::from_args(args("16", "10", "all")).unwrap();
+        assert_eq!(p.clients, 16);
+        assert_eq!(p.duration, Duration::from_secs(10));
+        assert_eq!(p.scenarios, vec![Scenario::GetBranch, Scenario::Login]);
+    }
+
+    #[test]
+    fn rejects_bad_values_with_one_line() {
+        for (c, d, s) in [
+            ("0", "10", "all"),
+            ("x", "10", "all"),
+            ("4", "121", "all"),
+            ("4", "0", "all"),
+            ("4", "10", "everything"),
+        ] {
+            let e = Plan::from_args(args(c, d, s)).unwrap_err();
+            assert!(e.starts_with("--") && !e.contains('\n'), "{e}");
+        }
+    }
+}

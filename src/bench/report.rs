@@ -1,0 +1,150 @@
+//! The bench report: a table per scenario (ClinicOS, raw, and their ratio
+//! side by side), the serve probe and the machine, as text or JSON.
+//!
+//! Ratios are always ClinicOS / raw: below 1 for throughput and above 1 for
+//! latency mean ClinicOS is slower than the bare database work.
+
+use super::load::Summary;
+use super::machine::Machine;
+use super::options::Scenario;
+use super::serve_probe::ServeProbe;
+use serde::Serialize;
+use std::fmt::Write;
+
+/// Errors above this share of attempts fail the bench.
+pub const MAX_ERROR_RATE: f64 = 0.01;
+
+/// Everything one run measured.
+#[derive(Serialize)]
+pub struct Report {
+    pub machine: Machine,
+    pub clients: usize,
+    pub duration_secs: u64,
+    pub scenarios: Vec<ScenarioReport>,
+    pub serve: ServeProbe,
+}
+
+/// Both sides of one scenario.
+#[derive(Serialize)]
+pub struct ScenarioReport {
+    pub name: &'static str,
+    pub clinicos_work: &'static str,
+    pub raw_work: &'static str,
+    pub clinicos: Summary,
+    pub raw: Summary,
+    pub ratio: Ratio,
+}
+
+/// ClinicOS / raw for each figure (`None` when raw measured zero).
+#[derive(Serialize)]
+pub struct Ratio {
+    pub throughput: Option<f64>,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+}
+
+fn div(a: f64, b: f64) -> Option<f64> {
+    (b > 0.0).then(|| a / b)
+}
+
+impl ScenarioReport {
+    pub fn new(s: Scenario, clinicos: Summary, raw: Summary) -> ScenarioReport {
+        ScenarioReport {
+            name: s.name(),
+            clinicos_work: s.api_work(),
+            raw_work: s.raw_work(),
+            ratio: Ratio {
+                throughput: div(clinicos.throughput, raw.throughput),
+                p50: div(clinicos.p50_ms, raw.p50_ms),
+                p95: div(clinicos.p95_ms, raw.p95_ms),
+                p99: div(clinicos.p99_ms, raw.p99_ms),
+            },
+            clinicos,
+            raw,
+        }
+    }
+}
+
+fn x(r: Option<f64>) -> String {
+    r.map_or_else(|| "n/a".into(), |v| format!("{v:.2}x"))
+}
+
+fn row(out: &mut String, side: &str, s: &Summary) {
+    let _ = writeln!(
+        out,
+        "  {side:<9} {:>9} {:>7} {:>11.1} {:>9.3} {:>9.3} {:>9.3}",
+        s.requests, s.errors, s.throughput, s.p50_ms, s.p95_ms, s.p99_ms
+    );
+}
+
+impl Report {
+    /// The human-readable table.
+    pub fn text(&self) -> String {
+        let m = &self.machine;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "ClinicOS bench: backend {} {}, {} clients, {} s per side",
+            m.backend, m.database_version, self.clients, self.duration_secs
+        );
+        let _ = writeln!(
+            out,
+            "machine: {} CPUs, {:.1} GiB memory, {}",
+            m.cpus,
+            m.memory_total_mib as f64 / 1024.0,
+            m.cpu_model
+        );
+        for s in &self.scenarios {
+            let _ = writeln!(out, "\n{}", s.name);
+            let _ = writeln!(out, "  clinicos: {}", s.clinicos_work);
+            let _ = writeln!(out, "  raw:      {}", s.raw_work);
+            let _ = writeln!(
+                out,
+                "  {:<9} {:>9} {:>7} {:>11} {:>9} {:>9} {:>9}",
+                "side", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"
+            );
+            row(&mut out, "clinicos", &s.clinicos);
+            row(&mut out, "raw", &s.raw);
+            let r = &s.ratio;
+            let _ = writeln!(
+                out,
+                "  ratio clinicos/raw: throughput {}, p50 {}, p95 {}, p99 {}",
+                x(r.throughput),
+                x(r.p50),
+                x(r.p95),
+                x(r.p99)
+            );
+            for (side, sum) in [("clinicos", &s.clinicos), ("raw", &s.raw)] {
+                if let Some(e) = &sum.first_error {
+                    let _ = writeln!(out, "  first {side} error: {e}");
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nserve (SQLite, fresh data dir): cold start {:.0} ms to /health/ready 200, idle RSS {:.1} MiB",
+            self.serve.cold_start_ms,
+            self.serve.idle_rss_kib as f64 / 1024.0
+        );
+        out
+    }
+
+    /// Fail if any side of any scenario had more than 1% errors.
+    pub fn check_errors(&self) -> Result<(), String> {
+        for s in &self.scenarios {
+            for (side, sum) in [("clinicos", &s.clinicos), ("raw", &s.raw)] {
+                if sum.error_rate > MAX_ERROR_RATE {
+                    return Err(format!(
+                        "{} ({side}): {} errors ({:.1}% of attempts, over the 1% limit); first: {}",
+                        s.name,
+                        sum.errors,
+                        sum.error_rate * 100.0,
+                        sum.first_error.as_deref().unwrap_or("unknown")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! `clinicos bench` end to end on SQLite: the harness runs, reports a ratio
+//! and refuses bad flags with one line. Deliberately asserts no timing:
+//! performance is judged from the bench's own side-by-side ratios.
+
+use std::process::Command;
+
+fn clinicos(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_clinicos"))
+        .args(args)
+        .env_remove("CLINICOS_DATABASE_URL")
+        .env_remove("CLINICOS_DATA_DIR")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bench_reports_a_ratio_on_sqlite() {
+    let out = clinicos(&[
+        "bench",
+        "--scenario",
+        "get-branch",
+        "--clients",
+        "2",
+        "--duration",
+        "1",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("ratio clinicos/raw: throughput")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cold start"), "{stdout}");
+}
+
+#[test]
+fn bench_json_names_both_sides() {
+    let out = clinicos(&[
+        "bench",
+        "--scenario",
+        "get-branch",
+        "--clients",
+        "1",
+        "--duration",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["scenarios"][0];
+    assert_eq!(s["name"], "get-branch");
+    assert!(s["clinicos"]["requests"].as_u64().unwrap() > 0);
+    assert!(s["raw"]["requests"].as_u64().unwrap() > 0);
+    assert!(s["ratio"]["throughput"].is_number());
+}
+
+#[test]
+fn bench_refuses_bad_flags_with_one_line() {
+    for args in [
+        &["bench", "--duration", "500"][..],
+        &["bench", "--clients", "none"][..],
+        &["bench", "--scenario", "everything"][..],
+    ] {
+        let out = clinicos(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("clinicos: error: --"), "{stderr}");
+    }
+}
