@@ -218,7 +218,7 @@ async fn console_page(
                 .iter()
                 .filter(|(ev, _)| entry.status.apply(*ev).is_ok())
                 .map(|(ev, name)| StatusAction {
-                    name: *name,
+                    name,
                     label: c.i.t(&format!("tenant-action-{name}")),
                     danger: *ev == SubscriptionEvent::Close,
                 })
