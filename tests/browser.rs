@@ -1,0 +1,33 @@
+//! Runs the headless-Chromium + axe-core page checks (`tests/browser/run.mjs`)
+//! against the binary built for this test. Skips, saying why, when Chromium,
+//! node or the npm packages are not installed (CI installs them).
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn pages_are_accessible_and_keep_the_csp() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !Path::new("/usr/bin/chromium").exists() {
+        eprintln!("skipped: /usr/bin/chromium is missing (apt-get install chromium)");
+        return;
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("skipped: node is not installed");
+        return;
+    }
+    if !root.join("tests/browser/node_modules").is_dir() {
+        eprintln!("skipped: run `npm ci` in tests/browser first");
+        return;
+    }
+    let out = Command::new("node")
+        .arg(root.join("tests/browser/run.mjs"))
+        .env("CLINICOS_BIN", env!("CARGO_BIN_EXE_clinicos"))
+        .current_dir(root)
+        .output()
+        .expect("node starts");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser checks failed:\n{stdout}");
+}

@@ -1,0 +1,254 @@
+// Browser checks of the ClinicOS pages: starts `clinicos demo` on a free
+// port with a fresh data directory, signs in through the real forms with
+// headless Chromium, and on every page runs axe-core (WCAG 2.1 A/AA), looks
+// for CSP violations and saves a screenshot to docs/screenshots/.
+//
+// Env: CLINICOS_BIN (default target/debug/clinicos, relative to the repo).
+// Prints "N passed, M failed" last and exits non-zero on any failure.
+
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+const bin = path.resolve(repo, process.env.CLINICOS_BIN || 'target/debug/clinicos');
+const shots = path.join(repo, 'docs', 'screenshots');
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const PASSWORD = 'Namaste-Care-2026!'; // clinicos_app::demo::DEMO_PASSWORD
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let passed = 0;
+let failed = 0;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(base, server, log) {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) {
+      throw new Error(`clinicos exited early (${server.exitCode}):\n${log.join('')}`);
+    }
+    try {
+      const r = await fetch(`${base}/health/ready`);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`clinicos did not become ready:\n${log.join('')}`);
+}
+
+/** Watch a page for CSP violations and script errors. */
+function watch(page) {
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content[- ]Security[- ]Policy/i.test(m.text())) {
+      problems.push(`CSP: ${m.text()}`);
+    }
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  return problems;
+}
+
+/** One page check: status, axe, CSP, screenshot. */
+async function check(page, problems, name, { status = 200, resp = null, expect = null } = {}) {
+  const errors = [];
+  if (resp && resp.status() !== status) {
+    errors.push(`HTTP ${resp.status()} (expected ${status}) at ${page.url()}`);
+  }
+  try {
+    if (expect) {
+      const n = await page.locator(expect).count();
+      if (n === 0) errors.push(`expected ${expect} on the page`);
+    }
+    await page.evaluate(axeSource);
+    const result = await page.evaluate(
+      (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }),
+      TAGS,
+    );
+    for (const v of result.violations) {
+      const where = v.nodes.slice(0, 5).map((n) => `      ${n.target.join(' ')}: ${n.failureSummary?.split('\n').join(' ')}`);
+      errors.push(`axe ${v.id} (${v.impact}): ${v.help}\n${where.join('\n')}`);
+    }
+    await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  } catch (e) {
+    errors.push(`check failed: ${e.message}`);
+  }
+  errors.push(...problems.splice(0));
+  if (errors.length === 0) {
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } else {
+    failed += 1;
+    console.log(`FAIL ${name} (${page.url()})`);
+    for (const e of errors) console.log(`    ${e}`);
+  }
+}
+
+async function signIn(page, base, email) {
+  await page.goto(`${base}/login`);
+  await page.fill('#tenant', 'demo');
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([
+    page.waitForURL(`${base}/`),
+    page.click('main form button[type="submit"]'),
+  ]);
+}
+
+async function staffTour(browser, base, who, email, lang) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const problems = watch(page);
+  try {
+    await signIn(page, base, email);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL ${who}-sign-in: ${e.message}`);
+    await context.close();
+    return;
+  }
+  const htmlLang = await page.getAttribute('html', 'lang');
+  if (htmlLang !== lang) problems.push(`expected <html lang="${lang}">, got "${htmlLang}"`);
+  await check(page, problems, `${who}-home`, { expect: 'nav a[aria-current="page"]' });
+
+  await page.setViewportSize(PHONE);
+  await check(page, problems, `${who}-home-phone`);
+  await page.setViewportSize(DESKTOP);
+
+  const links = await page.$$eval('header nav a', (as) => as.map((a) => a.getAttribute('href')));
+  for (const href of links) {
+    if (href === '/') continue;
+    const resp = await page.goto(`${base}${href}`);
+    const slug = href.replace(/^\//, '').replace(/\//g, '-');
+    await check(page, problems, `${who}-${slug}`, { resp, expect: 'h1' });
+    // Follow the first detail link of list pages (one branch, one staff member).
+    if (href === '/admin/branches' || href === '/admin/staff') {
+      const detail = await page.$$eval(`main table a[href^="${href}/"]`, (as) => as.map((a) => a.getAttribute('href')));
+      if (detail.length > 0) {
+        const r = await page.goto(`${base}${detail[0]}`);
+        await check(page, problems, `${who}-${slug}-detail`, { resp: r, expect: 'h1' });
+      }
+    }
+  }
+
+  if (who === 'owner') {
+    // A failed form: field errors next to the inputs, 422, still accessible.
+    await page.goto(`${base}/admin/organisation`);
+    await page.fill('#idle_timeout_minutes', '3');
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${base}/admin/organisation` && r.request().method() === 'POST'),
+      page.click('form[action="/admin/organisation"] button[type="submit"]'),
+    ]);
+    await page.waitForLoadState();
+    await check(page, problems, 'owner-organisation-errors', {
+      resp,
+      status: 422,
+      expect: '#idle_timeout_minutes-error',
+    });
+  }
+  await context.close();
+}
+
+async function anonymousPages(browser, base) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const problems = watch(page);
+  let resp = await page.goto(`${base}/login`);
+  await check(page, problems, 'sign-in', { resp, expect: '#password' });
+  resp = await page.goto(`${base}/forgot-password`);
+  await check(page, problems, 'forgot-password', { resp, expect: '#email' });
+  resp = await page.goto(`${base}/no-such-page`);
+  await check(page, problems, 'not-found', { resp, status: 404 });
+  await context.close();
+}
+
+async function operatorConsole(browser, base) {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  const problems = watch(page);
+  const resp = await page.goto(`${base}/operator/login`);
+  await check(page, problems, 'operator-login', { resp, expect: '#password' });
+  try {
+    await page.fill('#email', 'operator@clinicos.example');
+    await page.fill('#password', PASSWORD);
+    await Promise.all([
+      page.waitForURL(`${base}/operator`),
+      page.click('main form button[type="submit"]'),
+    ]);
+    await check(page, problems, 'operator-console', { expect: 'td code' });
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL operator-console: ${e.message}`);
+  }
+  await context.close();
+}
+
+async function main() {
+  if (!fs.existsSync(bin)) throw new Error(`no clinicos binary at ${bin} (build it or set CLINICOS_BIN)`);
+  fs.mkdirSync(shots, { recursive: true });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clinicos-browser-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = [];
+  const server = spawn(bin, ['demo', '--data-dir', dataDir, '--bind', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout.on('data', (d) => log.push(d.toString()));
+  server.stderr.on('data', (d) => log.push(d.toString()));
+  let browser;
+  try {
+    await waitReady(base, server, log);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    await anonymousPages(browser, base);
+    await staffTour(browser, base, 'owner', 'owner@demo.clinicos.example', 'en');
+    await staffTour(browser, base, 'front-desk', 'front.desk@demo.clinicos.example', 'hi');
+    await operatorConsole(browser, base);
+  } finally {
+    if (browser) await browser.close();
+    server.kill('SIGTERM');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (e) {
+  failed += 1;
+  console.log(`FAIL setup: ${e.message}`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
