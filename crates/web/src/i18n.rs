@@ -128,8 +128,14 @@ mod tests {
         for dir in ["templates", "src/pages"] {
             for e in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
                 let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
-                for part in text.split("t(\"").skip(1) {
-                    if let Some(k) = part.split('"').next() {
+                // `t("key")` as a call of its own: the character before
+                // `t` is not part of an identifier (so `get("x")` is not one).
+                for (i, _) in text.match_indices("t(\"") {
+                    let before = text[..i].chars().next_back();
+                    if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    if let Some(k) = text[i + 3..].split('"').next() {
                         used.insert(k.to_owned());
                     }
                 }
