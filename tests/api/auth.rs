@@ -164,7 +164,7 @@ async fn idle_expiry_follows_the_clock() {
 async fn absolute_expiry_ends_a_busy_session_after_twelve_hours() {
     let t = spawn_app().await;
     let tenant = t.tenant("fara").await;
-    let (mut access, mut refresh) = t.login("fara", &tenant.owner_email, PASSWORD).await;
+    let (_, mut refresh) = t.login("fara", &tenant.owner_email, PASSWORD).await;
     // Used every 9 minutes: never idle, but 12 hours is the hard limit.
     let mut minutes = 0;
     loop {
@@ -181,7 +181,7 @@ async fn absolute_expiry_ends_a_busy_session_after_twelve_hours() {
         .await;
         if minutes < 720 {
             assert_eq!(s, StatusCode::OK, "at {minutes} min: {v}");
-            access = v["data"]["access_token"].as_str().expect("a").to_owned();
+            let access = v["data"]["access_token"].as_str().expect("a").to_owned();
             refresh = v["data"]["refresh_token"].as_str().expect("r").to_owned();
             assert_eq!(
                 t.get("/api/v1/me", Some(&access)).await.status(),
