@@ -322,3 +322,110 @@ fn demo_serves_and_is_idempotent() {
         "demo is created once"
     );
 }
+
+#[test]
+fn tls_with_a_minimum_version() {
+    let (Ok(_), Ok(_)) = (
+        Command::new("openssl").arg("version").output(),
+        Command::new("curl").arg("--version").output(),
+    ) else {
+        eprintln!("skipped: openssl and curl are needed to exercise TLS");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    let gen = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--tls-min-version",
+            "1.3",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let url = format!("https://127.0.0.1:{port}/health/ready");
+    let curl = |extra: &[&str]| {
+        Command::new("curl")
+            .args(["-sk", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("curl")
+    };
+    let mut ok = false;
+    for _ in 0..100 {
+        if String::from_utf8_lossy(&curl(&["--tlsv1.3"]).stdout) == "200" {
+            ok = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let old = curl(&["--tlsv1.2", "--tls-max", "1.2"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "HTTPS with TLS 1.3 answers 200");
+    assert_ne!(
+        String::from_utf8_lossy(&old.stdout),
+        "200",
+        "TLS 1.2 is refused when the minimum is 1.3"
+    );
+    // A bad minimum version is a one-line error.
+    let o = clinicos(
+        &[
+            "serve",
+            "--data-dir",
+            data.to_str().expect("p"),
+            "--bind",
+            "127.0.0.1:0",
+            "--tls-min-version",
+            "1.1",
+            "--tls-cert",
+            cert.to_str().expect("p"),
+            "--tls-key",
+            key.to_str().expect("p"),
+        ],
+        None,
+    );
+    assert_one_line_error(&o, "tls minimum version must be 1.2 or 1.3");
+}

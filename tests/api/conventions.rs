@@ -366,3 +366,81 @@ async fn staff_roles_and_policy() {
     assert_eq!(v["meta"]["total"], 3);
     assert_eq!(v["data"][0]["email"], "desk@ojas.example");
 }
+
+#[tokio::test]
+async fn lists_filter_by_role_activity_text_and_city() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("pari").await;
+    let owner = t.owner_token(&tenant).await;
+    t.add_user(
+        &tenant,
+        "asha.doctor@pari.example",
+        clinicos_domain::Role::Doctor,
+    )
+    .await;
+    t.add_user(
+        &tenant,
+        "bina.nurse@pari.example",
+        clinicos_domain::Role::Nurse,
+    )
+    .await;
+    t.add_user(
+        &tenant,
+        "chandra.doctor@pari.example",
+        clinicos_domain::Role::Doctor,
+    )
+    .await;
+    let (_, v) = body(t.get("/api/v1/staff?q=chandra", Some(&owner)).await).await;
+    let id = v["data"][0]["id"].as_str().expect("id").to_owned();
+    t.patch(
+        &format!("/api/v1/staff/{id}"),
+        &owner,
+        json!({"is_active": false}),
+    )
+    .await;
+
+    let emails = |v: &serde_json::Value| -> Vec<String> {
+        v["data"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .filter_map(|u| u["email"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (s, v) = body(
+        t.get("/api/v1/staff?role=doctor&sort=email", Some(&owner))
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        emails(&v),
+        ["asha.doctor@pari.example", "chandra.doctor@pari.example"]
+    );
+    assert_eq!(v["meta"]["total"], 2);
+    let (_, v) = body(
+        t.get("/api/v1/staff?role=doctor&active=true", Some(&owner))
+            .await,
+    )
+    .await;
+    assert_eq!(emails(&v), ["asha.doctor@pari.example"]);
+    let (_, v) = body(t.get("/api/v1/staff?q=NURSE", Some(&owner)).await).await;
+    assert_eq!(emails(&v), ["bina.nurse@pari.example"]);
+    // Wildcards in the text are literal.
+    let (_, v) = body(t.get("/api/v1/staff?q=%25", Some(&owner)).await).await;
+    assert_eq!(v["meta"]["total"], 0);
+    let (s, v) = body(t.get("/api/v1/staff?role=wizard", Some(&owner)).await).await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "INVALID_INPUT"));
+
+    t.post(
+        "/api/v1/branches",
+        Some(&owner),
+        json!({"code": "kochi", "name": "Pari Kochi", "city": "Kochi"}),
+    )
+    .await;
+    let (_, v) = body(t.get("/api/v1/branches?city=kochi", Some(&owner)).await).await;
+    assert_eq!(v["meta"]["total"], 1);
+    assert_eq!(v["data"][0]["code"], "kochi");
+    let (_, v) = body(t.get("/api/v1/branches?active=false", Some(&owner)).await).await;
+    assert_eq!(v["meta"]["total"], 0);
+}

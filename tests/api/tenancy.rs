@@ -145,6 +145,16 @@ async fn a_suspended_tenant_is_read_only_until_reactivated() {
     ] {
         assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "TENANT_READ_ONLY"));
     }
+    // ...and can export everything they hold.
+    let (s, v) = body(t.get("/api/v1/tenant/export", Some(&token)).await).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["data"]["tenant"]["slug"], "chaya");
+    assert_eq!(v["data"]["branches"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["data"]["staff"][0]["email"], tenant.owner_email.as_str());
+    assert!(
+        !v.to_string().contains("argon2"),
+        "no credentials in an export"
+    );
     // Session housekeeping still works.
     assert_eq!(
         t.post(

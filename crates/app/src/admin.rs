@@ -47,6 +47,16 @@ pub struct StaffAccess {
     pub is_active: Option<bool>,
 }
 
+/// A machine-readable export of the organisation's records.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TenantExport {
+    pub format: String,
+    pub exported_at: chrono::DateTime<chrono::Utc>,
+    pub tenant: Tenant,
+    pub branches: Vec<Branch>,
+    pub staff: Vec<User>,
+}
+
 /// Partial update of a branch (missing fields keep their value).
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct BranchPatch {
@@ -230,11 +240,46 @@ impl App {
         Ok(logo)
     }
 
+    /// Everything the organisation holds so far, as one JSON document
+    /// (profile, branches, staff without credentials). Allowed while the
+    /// subscription is suspended; audited as an export.
+    pub async fn export_tenant(&self, ctx: &Ctx) -> AppResult<TenantExport> {
+        authorize(ctx, Action::ExportData)?;
+        let now = self.clock.now();
+        let mut tx = self.store.read(ctx.tenant).await?;
+        let tenant = tenants::get(&mut tx).await?;
+        let branches = branches::all(&mut tx).await?;
+        let (staff, _) = users::list(
+            &mut tx,
+            &users::StaffFilter::default(),
+            "name",
+            false,
+            i64::MAX / 2,
+            0,
+        )
+        .await?;
+        tx.commit().await?;
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut ids = vec![ctx.tenant.as_text()];
+        ids.extend(branches.iter().map(|b| b.id.as_text()));
+        ids.extend(staff.iter().map(|u| u.id.as_text()));
+        audit_ok(&mut tx, ctx, "export.tenant_data", "tenant", ids, now).await?;
+        tx.commit().await?;
+        Ok(TenantExport {
+            format: "clinicos-tenant-export/1".into(),
+            exported_at: now,
+            tenant,
+            branches,
+            staff,
+        })
+    }
+
     // ---- branches -----------------------------------------------------
 
     pub async fn list_branches(
         &self,
         ctx: &Ctx,
+        filter: &branches::BranchFilter,
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<Branch>, PageMeta)> {
@@ -250,6 +295,7 @@ impl App {
         let mut tx = self.store.read(ctx.tenant).await?;
         let (rows, total) = branches::list(
             &mut tx,
+            filter,
             col,
             dir == Direction::Desc,
             i64::from(page.limit),
@@ -388,6 +434,7 @@ impl App {
     pub async fn list_staff(
         &self,
         ctx: &Ctx,
+        filter: &users::StaffFilter,
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<User>, PageMeta)> {
@@ -403,6 +450,7 @@ impl App {
         let mut tx = self.store.read(ctx.tenant).await?;
         let (rows, total) = users::list(
             &mut tx,
+            filter,
             col,
             dir == Direction::Desc,
             i64::from(page.limit),

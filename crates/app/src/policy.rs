@@ -25,6 +25,8 @@ pub enum Action {
     ManageStaff,
     /// Read the development outbox (messages not yet sent by a provider).
     ViewOutbox,
+    /// Download the organisation's records (also while suspended).
+    ExportData,
     /// Own profile, password, sessions: every signed-in user.
     ManageOwnAccount,
 }
@@ -40,6 +42,7 @@ impl Action {
             Action::ViewStaff => "view staff",
             Action::ManageStaff => "manage staff",
             Action::ViewOutbox => "view the outbox",
+            Action::ExportData => "export the organisation's data",
             Action::ManageOwnAccount => "manage your account",
         }
     }
@@ -56,7 +59,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ),
         Role::PrivacyOfficer => matches!(
             action,
-            ViewTenant | ViewBranches | ViewStaff | ManageOwnAccount
+            ViewTenant | ViewBranches | ViewStaff | ExportData | ManageOwnAccount
         ),
         Role::Doctor
         | Role::Nurse

@@ -136,19 +136,50 @@ pub async fn get(tx: &mut TenantTx, id: BranchId) -> StoreResult<Branch> {
     from_row(&row)
 }
 
-/// A page of branches, ordered by an allow-listed column, with the total.
+/// Filters of the branch list.
+#[derive(Clone, Debug, Default)]
+pub struct BranchFilter {
+    pub active: Option<bool>,
+    /// Exact city, case-insensitive.
+    pub city: Option<String>,
+}
+
+fn branch_where(first: usize) -> String {
+    let (a, c) = (first, first + 1);
+    format!(
+        "tenant_id = $1 AND (CAST(${a} AS BIGINT) IS NULL OR is_active = CAST(${a} AS BIGINT)) \
+         AND (CAST(${c} AS TEXT) IS NULL OR LOWER(city) = CAST(${c} AS TEXT))"
+    )
+}
+
+/// A page of branches, filtered, ordered by an allow-listed column, with the total.
 pub async fn list(
     tx: &mut TenantTx,
+    filter: &BranchFilter,
     order: &str,
     desc: bool,
     limit: i64,
     offset: i64,
 ) -> StoreResult<(Vec<Branch>, u64)> {
     let dir = if desc { "DESC" } else { "ASC" };
-    let sql = format!("SELECT {COLS} FROM branches WHERE tenant_id = $1 ORDER BY {order} {dir}, id LIMIT $2 OFFSET $3");
-    let q = tx.q(&sql).bind(limit).bind(offset);
+    let active = filter.active.map(i64::from);
+    let city = filter.city.as_deref().map(|c| c.trim().to_lowercase());
+    let sql = format!(
+        "SELECT {COLS} FROM branches WHERE {} ORDER BY {order} {dir}, id LIMIT $2 OFFSET $3",
+        branch_where(4)
+    );
+    let q = tx
+        .q(&sql)
+        .bind(limit)
+        .bind(offset)
+        .bind(active)
+        .bind(city.clone());
     let rows = tx.all(q).await?;
-    let q = tx.q("SELECT COUNT(*) AS n FROM branches WHERE tenant_id = $1");
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM branches WHERE {}",
+        branch_where(2)
+    );
+    let q = tx.q(&sql).bind(active).bind(city);
     let total = tx.one(q).await?.int("n")?;
     Ok((
         rows.iter().map(from_row).collect::<StoreResult<_>>()?,
@@ -158,5 +189,7 @@ pub async fn list(
 
 /// Every branch (small per tenant), for switchers and pickers.
 pub async fn all(tx: &mut TenantTx) -> StoreResult<Vec<Branch>> {
-    Ok(list(tx, "name", false, 1000, 0).await?.0)
+    Ok(list(tx, &BranchFilter::default(), "name", false, 1000, 0)
+        .await?
+        .0)
 }

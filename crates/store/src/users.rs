@@ -352,24 +352,72 @@ pub async fn set_branches(tx: &mut TenantTx, id: UserId, branches: &[BranchId]) 
     Ok(())
 }
 
-/// A page of users (with roles and branches), ordered by an allow-listed column.
+/// Filters of the staff list (all optional, combined with AND).
+#[derive(Clone, Debug, Default)]
+pub struct StaffFilter {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    /// Case-insensitive substring of name or email.
+    pub text: Option<String>,
+}
+
+/// The WHERE clause of a filtered staff query, numbering its parameters
+/// from `$first` (role, active, text), so the list and count queries share it.
+fn staff_where(first: usize) -> String {
+    let (r, a, t) = (first, first + 1, first + 2);
+    format!(
+        "tenant_id = $1 \
+         AND (CAST(${r} AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM user_roles ur WHERE ur.tenant_id = users.tenant_id \
+              AND ur.user_id = users.id AND ur.role = CAST(${r} AS TEXT))) \
+         AND (CAST(${a} AS BIGINT) IS NULL OR is_active = CAST(${a} AS BIGINT)) \
+         AND (CAST(${t} AS TEXT) IS NULL OR LOWER(name) LIKE CAST(${t} AS TEXT) ESCAPE '\\' \
+              OR LOWER(email) LIKE CAST(${t} AS TEXT) ESCAPE '\\')"
+    )
+}
+
+/// A LIKE pattern matching `text` anywhere, with wildcards escaped.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// A page of users (with roles and branches), filtered, ordered by an
+/// allow-listed column.
 pub async fn list(
     tx: &mut TenantTx,
+    filter: &StaffFilter,
     order: &str,
     desc: bool,
     limit: i64,
     offset: i64,
 ) -> StoreResult<(Vec<User>, u64)> {
     let dir = if desc { "DESC" } else { "ASC" };
-    let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 ORDER BY {order} {dir}, id LIMIT $2 OFFSET $3");
-    let q = tx.q(&sql).bind(limit).bind(offset);
+    let role = filter.role.map(|r| r.as_str().to_owned());
+    let active = filter.active.map(i64::from);
+    let text = filter.text.as_deref().map(contains_pattern);
+    let sql = format!(
+        "SELECT {COLS} FROM users WHERE {} ORDER BY {order} {dir}, id LIMIT $2 OFFSET $3",
+        staff_where(4)
+    );
+    let q = tx
+        .q(&sql)
+        .bind(limit)
+        .bind(offset)
+        .bind(role.clone())
+        .bind(active)
+        .bind(text.clone());
     let rows = tx.all(q).await?;
     let mut users: Vec<User> = rows.iter().map(from_row).collect::<StoreResult<_>>()?;
     for u in &mut users {
         u.roles = roles(tx, u.id).await?;
         u.branch_ids = branches(tx, u.id).await?;
     }
-    let q = tx.q("SELECT COUNT(*) AS n FROM users WHERE tenant_id = $1");
+    let sql = format!("SELECT COUNT(*) AS n FROM users WHERE {}", staff_where(2));
+    let q = tx.q(&sql).bind(role).bind(active).bind(text);
     let total = tx.one(q).await?.int("n")?;
     Ok((users, total.max(0) as u64))
 }

@@ -10,10 +10,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use clinicos_app::AppError;
-use clinicos_domain::page::{PageMeta, PageRequest};
+use clinicos_domain::page::PageMeta;
 use clinicos_domain::validate::FieldError;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Largest JSON body accepted (uploads have their own, larger limit).
 pub const JSON_LIMIT: usize = 1024 * 1024;
@@ -128,23 +128,6 @@ pub fn paged<T: Serialize>(data: Vec<T>, meta: PageMeta) -> Response {
         meta: Some(meta),
     })
     .into_response()
-}
-
-/// `?page=&limit=&sort=` on list endpoints.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-pub struct ListQuery {
-    /// 1-based page number.
-    pub page: Option<u32>,
-    /// Rows per page (1-100, default 20).
-    pub limit: Option<u32>,
-    /// Sort field; prefix with `-` for descending.
-    pub sort: Option<String>,
-}
-
-impl ListQuery {
-    pub fn page(&self) -> Result<PageRequest, ApiError> {
-        PageRequest::new(self.page, self.limit).map_err(|m| ApiError(AppError::field("page", &m)))
-    }
 }
 
 /// Query-string extractor with enveloped errors.

@@ -231,3 +231,5 @@ flash-status-changed = Tenant status changed.
 flash-status-invalid = That status change is not possible from the tenant's current status.
 flash-region-added = Region added.
 flash-plan-saved = Plan saved.
+org-export = Download all records (JSON)
+org-export-hint = Works while the subscription is suspended too.

@@ -231,3 +231,5 @@ flash-status-changed = टेनेंट की स्थिति बदली
 flash-status-invalid = टेनेंट की मौजूदा स्थिति से यह बदलाव संभव नहीं है।
 flash-region-added = क्षेत्र जोड़ा गया।
 flash-plan-saved = प्लान सहेजा गया।
+org-export = सभी रिकॉर्ड डाउनलोड करें (JSON)
+org-export-hint = सदस्यता निलंबित होने पर भी काम करता है।

@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiAuth;
-use crate::json::{created, ok, paged, ApiJson, ApiPath, ApiQuery, Envelope, ListQuery};
+use crate::json::{created, ok, paged, ApiJson, ApiPath, ApiQuery, Envelope};
 use crate::WebState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -61,17 +61,78 @@ pub async fn put_logo(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Branches, paged; sort by name, code, city or created_at.
-#[utoipa::path(get, path = "/api/v1/branches", tag = "organisation", security(("bearer" = [])), params(ListQuery),
+/// `GET /branches` query: paging, sorting and filters.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct BranchQuery {
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Rows per page (1-100, default 20).
+    pub limit: Option<u32>,
+    /// name, code, city or created_at; prefix `-` for descending.
+    pub sort: Option<String>,
+    /// Only active (true) or inactive (false) branches.
+    pub active: Option<bool>,
+    /// Only branches in this city (case-insensitive).
+    pub city: Option<String>,
+}
+
+/// `GET /staff` query: paging, sorting and filters.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct StaffQuery {
+    /// 1-based page number.
+    pub page: Option<u32>,
+    /// Rows per page (1-100, default 20).
+    pub limit: Option<u32>,
+    /// name, email or created_at; prefix `-` for descending.
+    pub sort: Option<String>,
+    /// Only staff holding this role.
+    pub role: Option<clinicos_domain::Role>,
+    /// Only active (true) or deactivated (false) staff.
+    pub active: Option<bool>,
+    /// Name or email contains this text (case-insensitive).
+    pub q: Option<String>,
+}
+
+fn page_of(
+    page: Option<u32>,
+    limit: Option<u32>,
+) -> Result<clinicos_domain::page::PageRequest, ApiError> {
+    clinicos_domain::page::PageRequest::new(page, limit)
+        .map_err(|m| ApiError(clinicos_app::AppError::field("page", &m)))
+}
+
+/// The organisation's records as one JSON document (also while suspended).
+#[utoipa::path(get, path = "/api/v1/tenant/export", tag = "organisation", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<clinicos_app::admin::TenantExport>), (status = 403, body = ErrorBody)))]
+pub async fn export_tenant(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+) -> ApiResult<Response> {
+    let export = st.app.export_tenant(&ctx).await?;
+    let mut r = ok(export);
+    r.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_static("attachment; filename=\"clinicos-export.json\""),
+    );
+    Ok(r)
+}
+
+/// Branches, paged and filtered; sort by name, code, city or created_at.
+#[utoipa::path(get, path = "/api/v1/branches", tag = "organisation", security(("bearer" = [])), params(BranchQuery),
     responses((status = 200, body = Envelope<Vec<Branch>>), (status = 422, body = ErrorBody)))]
 pub async fn list_branches(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<BranchQuery>,
 ) -> ApiResult<Response> {
+    let filter = clinicos_store::branches::BranchFilter {
+        active: q.active,
+        city: q.city.filter(|c| !c.trim().is_empty()),
+    };
+    let page = page_of(q.page, q.limit)?;
     let (rows, meta) = st
         .app
-        .list_branches(&ctx, q.page()?, q.sort.as_deref())
+        .list_branches(&ctx, &filter, page, q.sort.as_deref())
         .await?;
     Ok(paged(rows, meta))
 }
@@ -110,17 +171,23 @@ pub async fn update_branch(
     Ok(ok(st.app.update_branch(&ctx, id, b).await?))
 }
 
-/// Staff, paged; sort by name, email or created_at.
-#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])), params(ListQuery),
+/// Staff, paged and filtered; sort by name, email or created_at.
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])), params(StaffQuery),
     responses((status = 200, body = Envelope<Vec<User>>), (status = 403, body = ErrorBody)))]
 pub async fn list_staff(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<StaffQuery>,
 ) -> ApiResult<Response> {
+    let filter = clinicos_store::users::StaffFilter {
+        role: q.role,
+        active: q.active,
+        text: q.q.filter(|t| !t.trim().is_empty()),
+    };
+    let page = page_of(q.page, q.limit)?;
     let (rows, meta) = st
         .app
-        .list_staff(&ctx, q.page()?, q.sort.as_deref())
+        .list_staff(&ctx, &filter, page, q.sort.as_deref())
         .await?;
     Ok(paged(rows, meta))
 }

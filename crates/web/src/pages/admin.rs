@@ -30,6 +30,7 @@ pub fn routes() -> Router<WebState> {
         )
         .route("/admin/organisation/logo", post(upload_logo))
         .route("/organisation/logo", get(logo))
+        .route("/admin/organisation/export", get(export))
         .route("/outbox", get(outbox))
         .merge(admin_branches::routes())
         .merge(admin_staff::routes())
@@ -61,6 +62,7 @@ struct OrganisationPage {
     v: OrgForm,
     has_logo: bool,
     can_edit: bool,
+    can_export: bool,
     errs: Errs,
 }
 
@@ -104,6 +106,7 @@ pub async fn organisation(
         v,
         has_logo: t.has_logo,
         can_edit: allowed(&ctx, Action::EditTenant),
+        can_export: allowed(&ctx, Action::ExportData),
         errs: Errs::default(),
     };
     render(&page, had)
@@ -176,6 +179,7 @@ pub async fn save_organisation(
         v: f,
         has_logo,
         can_edit: true,
+        can_export: allowed(&ctx, Action::ExportData),
         errs,
     };
     render_failed(&page, &e)
@@ -246,4 +250,26 @@ pub async fn outbox(
         })
         .collect();
     render(&OutboxPage { c, messages }, had)
+}
+
+/// Download the organisation's records as JSON (allowed while suspended).
+pub async fn export(State(st): State<WebState>, PageAuth(ctx): PageAuth) -> Response {
+    match st.app.export_tenant(&ctx).await {
+        Ok(e) => {
+            use axum::response::IntoResponse;
+            let body = serde_json::to_vec_pretty(&e).unwrap_or_default();
+            (
+                [
+                    (axum::http::header::CONTENT_TYPE, "application/json"),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"clinicos-export.json\"",
+                    ),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(e) => error_response(&ctx.locale, e),
+    }
 }

@@ -111,7 +111,11 @@ struct EditPage {
 
 async fn all_branches(st: &WebState, ctx: &Ctx) -> Result<Vec<Branch>, AppError> {
     let page = PageRequest::new(Some(1), Some(100)).map_err(AppError::BadRequest)?;
-    Ok(st.app.list_branches(ctx, page, Some("name")).await?.0)
+    Ok(st
+        .app
+        .list_branches(ctx, &Default::default(), page, Some("name"))
+        .await?
+        .0)
 }
 
 pub async fn list(

@@ -131,7 +131,10 @@ async fn list_page(
     errs: Errs,
 ) -> Result<ListPage, AppError> {
     let page = PageRequest::new(Some(1), Some(100)).map_err(AppError::BadRequest)?;
-    let (users, _) = st.app.list_staff(ctx, page, Some("name")).await?;
+    let (users, _) = st
+        .app
+        .list_staff(ctx, &Default::default(), page, Some("name"))
+        .await?;
     let branches = all_branches(st, ctx).await;
     let name_of = |id: &BranchId| {
         branches
