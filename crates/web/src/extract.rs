@@ -57,6 +57,13 @@ pub fn set_cookie(
     c
 }
 
+/// Append a `Set-Cookie` (built by [`set_cookie`]) to a response.
+pub fn append_cookie(resp: &mut axum::response::Response, cookie: &str) {
+    if let Ok(v) = axum::http::HeaderValue::from_str(cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
 /// The CSRF token to put into forms on this request.
 pub fn csrf_token(parts_headers: &HeaderMap, fresh: Option<&FreshCsrf>) -> String {
     fresh

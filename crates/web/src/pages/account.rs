@@ -140,16 +140,16 @@ pub async fn save_profile(
             let mut r = redirect_with_flash("/me", "flash-profile-saved", false);
             // The new language applies from the next page on.
             if let Some(l) = locale {
-                let v = crate::extract::set_cookie(
-                    "clinicos_lang",
-                    &l,
-                    "Lax",
-                    st.app.settings.secure_cookies,
-                    Some(31_536_000),
+                crate::extract::append_cookie(
+                    &mut r,
+                    &crate::extract::set_cookie(
+                        "clinicos_lang",
+                        &l,
+                        "Lax",
+                        st.app.settings.secure_cookies,
+                        Some(31_536_000),
+                    ),
                 );
-                if let Ok(h) = axum::http::HeaderValue::from_str(&v) {
-                    r.headers_mut().append(axum::http::header::SET_COOKIE, h);
-                }
             }
             return r;
         }

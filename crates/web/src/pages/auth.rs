@@ -5,7 +5,7 @@ use crate::extract::{set_cookie, Client, FreshCsrf, PageAuth, SESSION_COOKIE};
 use crate::WebState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use clinicos_app::auth::{LoginInput, SessionKind};
@@ -94,26 +94,26 @@ pub async fn login(
     match st.app.login(input, &client).await {
         Ok((issued, user)) => {
             let mut r = Redirect::to("/").into_response();
-            let v = set_cookie(
-                SESSION_COOKIE,
-                issued.cookie_value.as_deref().unwrap_or(""),
-                "Lax",
-                st.app.settings.secure_cookies,
-                None,
+            crate::extract::append_cookie(
+                &mut r,
+                &set_cookie(
+                    SESSION_COOKIE,
+                    issued.cookie_value.as_deref().unwrap_or(""),
+                    "Lax",
+                    st.app.settings.secure_cookies,
+                    None,
+                ),
             );
-            if let Ok(h) = HeaderValue::from_str(&v) {
-                r.headers_mut().append(header::SET_COOKIE, h);
-            }
-            let lang = set_cookie(
-                "clinicos_lang",
-                &user.locale,
-                "Lax",
-                st.app.settings.secure_cookies,
-                Some(31_536_000),
+            crate::extract::append_cookie(
+                &mut r,
+                &set_cookie(
+                    "clinicos_lang",
+                    &user.locale,
+                    "Lax",
+                    st.app.settings.secure_cookies,
+                    Some(31_536_000),
+                ),
             );
-            if let Ok(h) = HeaderValue::from_str(&lang) {
-                r.headers_mut().append(header::SET_COOKIE, h);
-            }
             r
         }
         Err(e) => {
@@ -143,16 +143,16 @@ pub async fn logout(State(st): State<WebState>, PageAuth(ctx): PageAuth) -> Resp
         return super::error_response(&ctx.locale, e);
     }
     let mut r = super::redirect_with_flash("/login", "flash-signed-out", false);
-    let v = set_cookie(
-        SESSION_COOKIE,
-        "",
-        "Lax",
-        st.app.settings.secure_cookies,
-        Some(0),
+    crate::extract::append_cookie(
+        &mut r,
+        &set_cookie(
+            SESSION_COOKIE,
+            "",
+            "Lax",
+            st.app.settings.secure_cookies,
+            Some(0),
+        ),
     );
-    if let Ok(h) = HeaderValue::from_str(&v) {
-        r.headers_mut().append(header::SET_COOKIE, h);
-    }
     r
 }
 
@@ -326,15 +326,15 @@ pub async fn set_locale(
         .filter(|b| b.starts_with('/') && !b.starts_with("//"))
         .unwrap_or_else(|| "/".into());
     let mut r = Redirect::to(&back).into_response();
-    let v = set_cookie(
-        "clinicos_lang",
-        &f.locale,
-        "Lax",
-        st.app.settings.secure_cookies,
-        Some(31_536_000),
+    crate::extract::append_cookie(
+        &mut r,
+        &set_cookie(
+            "clinicos_lang",
+            &f.locale,
+            "Lax",
+            st.app.settings.secure_cookies,
+            Some(31_536_000),
+        ),
     );
-    if let Ok(h) = HeaderValue::from_str(&v) {
-        r.headers_mut().append(header::SET_COOKIE, h);
-    }
     r
 }

@@ -7,7 +7,7 @@ use crate::extract::{set_cookie, Client, FreshCsrf, OperatorAuth, OPERATOR_COOKI
 use crate::WebState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
@@ -80,16 +80,16 @@ pub async fn login(
     match st.app.operator_login(&f.email, &f.password, &client).await {
         Ok((credential, _)) => {
             let mut r = Redirect::to("/operator").into_response();
-            let v = set_cookie(
-                OPERATOR_COOKIE,
-                &credential,
-                "Strict",
-                st.app.settings.secure_cookies,
-                None,
+            crate::extract::append_cookie(
+                &mut r,
+                &set_cookie(
+                    OPERATOR_COOKIE,
+                    &credential,
+                    "Strict",
+                    st.app.settings.secure_cookies,
+                    None,
+                ),
             );
-            if let Ok(h) = HeaderValue::from_str(&v) {
-                r.headers_mut().append(header::SET_COOKIE, h);
-            }
             r
         }
         Err(e) => {
@@ -117,16 +117,16 @@ pub async fn logout(State(st): State<WebState>, OperatorAuth(op): OperatorAuth) 
         return error_response(&crate::scope::locale(), e);
     }
     let mut r = redirect_with_flash("/operator/login", "flash-signed-out", false);
-    let v = set_cookie(
-        OPERATOR_COOKIE,
-        "",
-        "Strict",
-        st.app.settings.secure_cookies,
-        Some(0),
+    crate::extract::append_cookie(
+        &mut r,
+        &set_cookie(
+            OPERATOR_COOKIE,
+            "",
+            "Strict",
+            st.app.settings.secure_cookies,
+            Some(0),
+        ),
     );
-    if let Ok(h) = HeaderValue::from_str(&v) {
-        r.headers_mut().append(header::SET_COOKIE, h);
-    }
     r
 }
 
