@@ -246,7 +246,7 @@ impl App {
     pub async fn export_tenant(&self, ctx: &Ctx) -> AppResult<TenantExport> {
         authorize(ctx, Action::ExportData)?;
         let now = self.clock.now();
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.store.write(ctx.tenant).await?;
         let tenant = tenants::get(&mut tx).await?;
         let branches = branches::all(&mut tx).await?;
         let (staff, _) = users::list(
@@ -258,8 +258,6 @@ impl App {
             0,
         )
         .await?;
-        tx.commit().await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
         let mut ids = vec![ctx.tenant.as_text()];
         ids.extend(branches.iter().map(|b| b.id.as_text()));
         ids.extend(staff.iter().map(|u| u.id.as_text()));
@@ -447,7 +445,9 @@ impl App {
         let (col, dir) = parse_sort(sort, &allowed, ("name", Direction::Asc))
             .map_err(|m| AppError::field("sort", &m))?;
         let now = self.clock.now();
-        let mut tx = self.store.read(ctx.tenant).await?;
+        // The list and its audit event share one transaction: a read that
+        // cannot be audited returns an error instead of data.
+        let mut tx = self.store.write(ctx.tenant).await?;
         let (rows, total) = users::list(
             &mut tx,
             filter,
@@ -457,8 +457,6 @@ impl App {
             page.offset(),
         )
         .await?;
-        tx.commit().await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
         audit_ok(
             &mut tx,
             ctx,

@@ -412,12 +412,44 @@ pub async fn list(
         .bind(text.clone());
     let rows = tx.all(q).await?;
     let mut users: Vec<User> = rows.iter().map(from_row).collect::<StoreResult<_>>()?;
-    for u in &mut users {
-        u.roles = roles(tx, u.id).await?;
-        u.branch_ids = branches(tx, u.id).await?;
-    }
+    attach_roles_and_branches(tx, &mut users).await?;
     let sql = format!("SELECT COUNT(*) AS n FROM users WHERE {}", staff_where(2));
     let q = tx.q(&sql).bind(role).bind(active).bind(text);
     let total = tx.one(q).await?.int("n")?;
     Ok((users, total.max(0) as u64))
+}
+
+/// Fill roles and branch memberships of a page of users with two queries
+/// (not two per user): the tenant's memberships are few, so they are read
+/// whole and matched in memory.
+async fn attach_roles_and_branches(tx: &mut TenantTx, users: &mut [User]) -> StoreResult<()> {
+    use std::collections::HashMap;
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut roles: HashMap<String, Vec<Role>> = HashMap::new();
+    let q = tx.q("SELECT user_id, role FROM user_roles WHERE tenant_id = $1");
+    for r in tx.all(q).await? {
+        roles
+            .entry(r.text("user_id")?)
+            .or_default()
+            .push(r.parse("role")?);
+    }
+    let mut branches: HashMap<String, Vec<BranchId>> = HashMap::new();
+    let q = tx
+        .q("SELECT user_id, branch_id FROM user_branches WHERE tenant_id = $1 ORDER BY branch_id");
+    for r in tx.all(q).await? {
+        branches
+            .entry(r.text("user_id")?)
+            .or_default()
+            .push(r.parse("branch_id")?);
+    }
+    for u in users.iter_mut() {
+        let key = u.id.as_text();
+        let mut rs = roles.remove(&key).unwrap_or_default();
+        rs.sort();
+        u.roles = rs;
+        u.branch_ids = branches.remove(&key).unwrap_or_default();
+    }
+    Ok(())
 }
