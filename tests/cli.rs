@@ -60,7 +60,15 @@ fn migrate_tenant_and_user_commands() {
     let d = dir.path().to_str().expect("path");
     let o = clinicos(&["migrate", "--data-dir", d], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("schema version 1"));
+    let latest = clinicos_store::migrate::MIGRATIONS
+        .last()
+        .map(|m| m.version)
+        .unwrap_or(0);
+    assert!(
+        stdout(&o).contains(&format!("schema version {latest}")),
+        "{}",
+        stdout(&o)
+    );
     // Idempotent.
     assert!(clinicos(&["migrate", "--data-dir", d], None)
         .status
@@ -438,7 +446,7 @@ fn sigterm_shuts_down_gracefully() {
         .local_addr()
         .expect("addr")
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+    let child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir.path())
@@ -470,4 +478,70 @@ fn sigterm_shuts_down_gracefully() {
         String::from_utf8_lossy(&out.stderr).contains("shutting down"),
         "logs the graceful shutdown"
     );
+}
+
+#[test]
+fn audit_verify_passes_then_names_a_tampered_event() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().to_str().expect("path");
+    let o = clinicos(
+        &[
+            "tenant",
+            "create",
+            "--data-dir",
+            d,
+            "--slug",
+            "tapti",
+            "--name",
+            "Tapti Clinic",
+            "--owner-email",
+            "owner@tapti.example",
+            "--owner-name",
+            "Tapti Owner",
+            "--password-stdin",
+        ],
+        Some("Saffron-River-Boat-12"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = clinicos(&["audit", "verify", "--data-dir", d, "--seal"], None);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("audit trail ok"), "{}", stdout(&o));
+
+    // Tamper as someone with the database file would.
+    let db = dir.path().join("clinicos.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let victim = rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!(
+            "sqlite://{}",
+            db.display()
+        ))
+        .await
+        .expect("open");
+        let row = sqlx::query("SELECT event_id FROM audit_chain WHERE seq = 1")
+            .fetch_one(&mut c)
+            .await
+            .expect("link");
+        let id: String = sqlx::Row::get(&row, 0);
+        sqlx::Executor::execute(&mut c, "DROP TRIGGER audit_events_no_update")
+            .await
+            .expect("drop trigger");
+        sqlx::query("UPDATE audit_events SET actor_roles = 'owner' WHERE id = $1")
+            .bind(id.clone())
+            .execute(&mut c)
+            .await
+            .expect("tamper");
+        id
+    });
+    let o = clinicos(&["audit", "verify", "--data-dir", d], None);
+    assert!(!o.status.success());
+    assert!(
+        stdout(&o).contains(&format!("event {victim} (link 1) was altered")),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("audit trail verification failed"));
 }

@@ -11,6 +11,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod admin;
+pub mod audit_trail;
 pub mod auth;
 pub mod clock;
 pub mod context;

@@ -81,3 +81,137 @@ pub async fn count_action(tx: &mut TenantTx, action: &str) -> StoreResult<i64> {
     let row = tx.one(q).await?;
     crate::row::RowExt::int(&row, "n")
 }
+
+// ---- tamper evidence -------------------------------------------------
+
+use clinicos_domain::audit::ChainedEvent;
+use sqlx::any::AnyRow;
+
+const EVENT_COLS: &str =
+    "e.id, e.at, e.actor_id, e.actor_roles, e.branch_id, e.action, e.resource_type, \
+    e.resource_ids, e.purpose, e.outcome, e.reason, e.ip, e.user_agent, e.request_id";
+
+fn chained(r: &AnyRow) -> crate::StoreResult<ChainedEvent> {
+    use crate::row::RowExt;
+    Ok(ChainedEvent {
+        id: r.text("id")?,
+        at_micros: r.int("at")?,
+        actor_id: r.opt_text("actor_id")?.unwrap_or_default(),
+        actor_roles: r.text("actor_roles")?,
+        branch_id: r.opt_text("branch_id")?.unwrap_or_default(),
+        action: r.text("action")?,
+        resource_type: r.text("resource_type")?,
+        resource_ids: r.text("resource_ids")?,
+        purpose: r.text("purpose")?,
+        outcome: r.text("outcome")?,
+        reason: r.text("reason")?,
+        ip: r.text("ip")?,
+        user_agent: r.text("user_agent")?,
+        request_id: r.text("request_id")?,
+    })
+}
+
+/// Committed events not yet in the chain, oldest first.
+pub async fn unsealed(tx: &mut TenantTx, limit: i64) -> StoreResult<Vec<ChainedEvent>> {
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM audit_events e LEFT JOIN audit_chain c \
+         ON c.tenant_id = e.tenant_id AND c.event_id = e.id \
+         WHERE e.tenant_id = $1 AND c.event_id IS NULL ORDER BY e.at, e.id LIMIT $2"
+    );
+    let q = tx.q(&sql).bind(limit);
+    tx.all(q).await?.iter().map(chained).collect()
+}
+
+/// Every event of the tenant, by id (for verification).
+pub async fn all_events(tx: &mut TenantTx) -> StoreResult<Vec<ChainedEvent>> {
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM audit_events e WHERE e.tenant_id = $1 ORDER BY e.at, e.id"
+    );
+    let q = tx.q(&sql);
+    tx.all(q).await?.iter().map(chained).collect()
+}
+
+/// One link of the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainLink {
+    pub seq: i64,
+    pub event_id: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub sealed_at: DateTime<Utc>,
+}
+
+/// The last link (highest seq), if any.
+pub async fn chain_head(tx: &mut TenantTx) -> StoreResult<Option<ChainLink>> {
+    let q = tx.q("SELECT seq, event_id, prev_hash, hash, sealed_at FROM audit_chain WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1");
+    tx.opt(q).await?.as_ref().map(link).transpose()
+}
+
+fn link(r: &AnyRow) -> StoreResult<ChainLink> {
+    use crate::row::RowExt;
+    Ok(ChainLink {
+        seq: r.int("seq")?,
+        event_id: r.text("event_id")?,
+        prev_hash: r.text("prev_hash")?,
+        hash: r.text("hash")?,
+        sealed_at: r.time("sealed_at")?,
+    })
+}
+
+/// The whole chain in order.
+pub async fn chain(tx: &mut TenantTx) -> StoreResult<Vec<ChainLink>> {
+    let q = tx.q("SELECT seq, event_id, prev_hash, hash, sealed_at FROM audit_chain WHERE tenant_id = $1 ORDER BY seq");
+    tx.all(q).await?.iter().map(link).collect()
+}
+
+pub async fn append_link(tx: &mut TenantTx, l: &ChainLink) -> StoreResult<()> {
+    let q = tx
+        .q("INSERT INTO audit_chain (tenant_id, seq, event_id, prev_hash, hash, sealed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(l.seq)
+        .bind(l.event_id.clone())
+        .bind(l.prev_hash.clone())
+        .bind(l.hash.clone())
+        .bind(ts(l.sealed_at));
+    tx.exec(q).await?;
+    Ok(())
+}
+
+/// A signed statement that the chain had `hash` at `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub signed_at_micros: i64,
+    pub key_id: String,
+    pub signature: Vec<u8>,
+}
+
+pub async fn insert_checkpoint(tx: &mut TenantTx, c: &Checkpoint) -> StoreResult<()> {
+    let q = tx
+        .q("INSERT INTO audit_checkpoints (tenant_id, seq, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(c.seq)
+        .bind(c.hash.clone())
+        .bind(c.signed_at_micros)
+        .bind(c.key_id.clone())
+        .bind(c.signature.clone());
+    tx.exec(q).await?;
+    Ok(())
+}
+
+pub async fn checkpoints(tx: &mut TenantTx) -> StoreResult<Vec<Checkpoint>> {
+    use crate::row::RowExt;
+    let q = tx.q("SELECT seq, hash, signed_at, key_id, signature FROM audit_checkpoints WHERE tenant_id = $1 ORDER BY seq");
+    tx.all(q)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Checkpoint {
+                seq: r.int("seq")?,
+                hash: r.text("hash")?,
+                signed_at_micros: r.int("signed_at")?,
+                key_id: r.text("key_id")?,
+                signature: r.bytes("signature")?.unwrap_or_default(),
+            })
+        })
+        .collect()
+}

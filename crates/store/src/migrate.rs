@@ -20,26 +20,62 @@ pub struct Migration {
     pub tenant_tables: &'static [&'static str],
     /// For the `tenants` table the tenant column is its primary key.
     pub tenant_column: &'static str,
+    /// Tables that only ever grow: SQLite triggers refuse UPDATE/DELETE, and
+    /// the PostgreSQL application role loses those grants (re-checked after
+    /// every later migration, whose blanket GRANT would otherwise restore them).
+    pub append_only: &'static [&'static str],
+}
+
+/// Append-only tables of every migration up to and including `version`.
+fn append_only_until(version: i64) -> Vec<&'static str> {
+    MIGRATIONS
+        .iter()
+        .filter(|m| m.version <= version)
+        .flat_map(|m| m.append_only.iter().copied())
+        .collect()
+}
+
+fn sqlite_append_only_triggers(t: &str) -> Vec<String> {
+    ["UPDATE", "DELETE"]
+        .iter()
+        .map(|op| {
+            format!(
+                "CREATE TRIGGER {t}_no_{} BEFORE {op} ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END",
+                op.to_lowercase()
+            )
+        })
+        .collect()
 }
 
 /// Every migration, in order. Append only.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../migrations/0001_foundation.sql"),
-    tenant_tables: &[
-        "tenants",
-        "branches",
-        "users",
-        "user_roles",
-        "user_branches",
-        "sessions",
-        "password_resets",
-        "outbox_messages",
-        "audit_events",
-    ],
-    tenant_column: "tenant_id",
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sql: include_str!("../migrations/0001_foundation.sql"),
+        tenant_tables: &[
+            "tenants",
+            "branches",
+            "users",
+            "user_roles",
+            "user_branches",
+            "sessions",
+            "password_resets",
+            "outbox_messages",
+            "audit_events",
+        ],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
+    Migration {
+        version: 2,
+        name: "audit_chain",
+        sql: include_str!("../migrations/0002_audit_chain.sql"),
+        tenant_tables: &["audit_chain", "audit_checkpoints"],
+        tenant_column: "tenant_id",
+        append_only: &["audit_events", "audit_chain", "audit_checkpoints"],
+    },
+];
 
 /// Split a migration file into statements (no `;` inside literals in our
 /// migrations; comments are dropped).
@@ -119,12 +155,25 @@ async fn apply_all(
             .iter()
             .map(|s| dialect(backend, s))
             .collect();
-        if backend == Backend::Postgres {
-            steps.extend(postgres_tenant_steps(m));
-            steps.push(format!(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
-                crate::db::APP_ROLE
-            ));
+        match backend {
+            Backend::Postgres => {
+                steps.extend(postgres_tenant_steps(m));
+                steps.push(format!(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
+                    crate::db::APP_ROLE
+                ));
+                for t in append_only_until(m.version) {
+                    steps.push(format!(
+                        "REVOKE UPDATE, DELETE ON {t} FROM {}",
+                        crate::db::APP_ROLE
+                    ));
+                }
+            }
+            Backend::Sqlite => {
+                for t in m.append_only {
+                    steps.extend(sqlite_append_only_triggers(t));
+                }
+            }
         }
         for s in &steps {
             tx.execute(s.as_str())

@@ -79,6 +79,7 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(system::ready))
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi))
+        .routes(routes!(system::audit_public_key))
 }
 
 /// The OpenAPI document (built from the same route list).

@@ -78,3 +78,11 @@ pub async fn metrics(State(st): State<WebState>) -> Response {
 pub async fn openapi() -> Response {
     Json(crate::api::openapi_doc()).into_response()
 }
+
+/// The public key that verifies the audit trail's signed checkpoints.
+#[utoipa::path(get, path = "/api/v1/audit/public-key", tag = "system", responses((status = 200, body = crate::json::Envelope<clinicos_app::audit_trail::AuditKey>)))]
+pub async fn audit_public_key(
+    State(st): State<WebState>,
+) -> Result<Response, crate::error::ApiError> {
+    Ok(crate::json::ok(st.app.audit_public_key().await?))
+}
