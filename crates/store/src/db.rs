@@ -114,17 +114,6 @@ impl Db {
         }
     }
 
-    /// Open (creating if needed) the SQLite database in a data directory.
-    pub async fn open_dir(dir: &Path) -> StoreResult<Db> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Migration(format!(
-                "cannot create data directory {}: {e}",
-                dir.display()
-            ))
-        })?;
-        Db::connect(&sqlite_url_for_dir(dir), 8, false).await
-    }
-
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
