@@ -150,3 +150,126 @@ async fn verification_names_edited_inserted_and_deleted_events() {
         r.problems
     );
 }
+
+#[tokio::test]
+async fn access_reports_by_user_record_action_and_date() {
+    use clinicos_domain::Role;
+    let t = spawn_app().await;
+    let tenant = t.tenant("damini").await;
+    t.add_user(&tenant, "nurse@damini.example", Role::Nurse)
+        .await;
+    t.add_user(&tenant, "privacy@damini.example", Role::PrivacyOfficer)
+        .await;
+    t.add_user(&tenant, "desk@damini.example", Role::FrontDesk)
+        .await;
+    let (nurse, _) = t.login("damini", "nurse@damini.example", PASSWORD).await;
+    let (_, v) = body(t.get("/api/v1/me", Some(&nurse)).await).await;
+    let nurse_id = v["data"]["id"].as_str().expect("id").to_owned();
+    let (po, _) = t.login("damini", "privacy@damini.example", PASSWORD).await;
+    let (desk, _) = t.login("damini", "desk@damini.example", PASSWORD).await;
+    body(t.get("/api/v1/tenant/export", Some(&po)).await).await;
+
+    // Per user: the nurse's own actions only.
+    let (s, v) = body(
+        t.get(
+            &format!("/api/v1/audit/events?user_id={nurse_id}"),
+            Some(&po),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let rows = v["data"].as_array().expect("rows");
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r["actor_id"] == nurse_id.as_str()),
+        "{v}"
+    );
+    assert!(rows.iter().any(|r| r["action"] == "auth.login"));
+    // Per record: every event that touched the nurse's account (creation, sign-in).
+    let (_, v) = body(
+        t.get(
+            &format!("/api/v1/audit/events?resource_id={nurse_id}"),
+            Some(&po),
+        )
+        .await,
+    )
+    .await;
+    let actions: Vec<&str> = v["data"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"staff.create"), "{actions:?}");
+    // Per action and per date range.
+    let (_, v) = body(
+        t.get("/api/v1/audit/events?action=export.", Some(&po))
+            .await,
+    )
+    .await;
+    assert_eq!(v["meta"]["total"], 1);
+    let tomorrow = (t.clock_now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (_, v) = body(
+        t.get(&format!("/api/v1/audit/events?from={tomorrow}"), Some(&po))
+            .await,
+    )
+    .await;
+    assert_eq!(v["meta"]["total"], 0);
+    let today = t.clock_now().format("%Y-%m-%d").to_string();
+    let (_, v) = body(
+        t.get(
+            &format!("/api/v1/audit/events?from={today}&to={today}"),
+            Some(&po),
+        )
+        .await,
+    )
+    .await;
+    assert!(v["meta"]["total"].as_u64().unwrap_or(0) >= 5);
+    let (s, v) = body(
+        t.get("/api/v1/audit/events?from=25-11-2026", Some(&po))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR")
+    );
+    // Front desk may not read the audit trail.
+    let (s, _) = body(t.get("/api/v1/audit/events", Some(&desk)).await).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // CSV of the same report.
+    let r = t
+        .get(
+            &format!("/api/v1/audit/events.csv?user_id={nurse_id}"),
+            Some(&po),
+        )
+        .await;
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/csv; charset=utf-8")
+    );
+    let csv = r.text().await.expect("csv");
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .is_some_and(|h| h.starts_with("at,actor_id,actor_roles")));
+    assert!(lines.all(|l| l.contains(&nurse_id)));
+    // Reading the audit trail is itself audited.
+    let mut tx = t.app.store.read(tenant.id).await.expect("tx");
+    assert!(
+        clinicos_store::audit::count_action(&mut tx, "audit.report_view")
+            .await
+            .expect("n")
+            >= 5
+    );
+    assert_eq!(
+        clinicos_store::audit::count_action(&mut tx, "export.audit_report")
+            .await
+            .expect("n"),
+        1
+    );
+}

@@ -313,3 +313,11 @@ impl TestApp {
         self.app.create_tenant(&n).await.map(|_| ())
     }
 }
+
+impl TestApp {
+    /// The injected clock's current time.
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use clinicos_app::Clock;
+        self.clock.now()
+    }
+}

@@ -27,6 +27,8 @@ pub enum Action {
     ViewOutbox,
     /// Download the organisation's records (also while suspended).
     ExportData,
+    /// Read the audit trail and access reports ("who saw what").
+    ViewAudit,
     /// Own profile, password, sessions: every signed-in user.
     ManageOwnAccount,
 }
@@ -43,6 +45,7 @@ impl Action {
             Action::ManageStaff => "manage staff",
             Action::ViewOutbox => "view the outbox",
             Action::ExportData => "export the organisation's data",
+            Action::ViewAudit => "view the audit trail",
             Action::ManageOwnAccount => "manage your account",
         }
     }
@@ -59,7 +62,7 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ),
         Role::PrivacyOfficer => matches!(
             action,
-            ViewTenant | ViewBranches | ViewStaff | ExportData | ManageOwnAccount
+            ViewTenant | ViewBranches | ViewStaff | ExportData | ViewAudit | ManageOwnAccount
         ),
         Role::Doctor
         | Role::Nurse

@@ -3,6 +3,7 @@
 //! OpenAPI document, so the two cannot drift (a test enumerates the built
 //! router and compares).
 
+pub mod audit;
 pub mod auth;
 pub mod me;
 pub mod operator;
@@ -19,7 +20,7 @@ use utoipa_axum::routes;
 #[openapi(
     info(title = "ClinicOS API", description = "Clinic management and EMR. Success: {\"data\", \"meta\"}; failure: {\"error\": {code, message, details, request_id}}."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "system"))
+    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "audit"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -80,6 +81,8 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi))
         .routes(routes!(system::audit_public_key))
+        .routes(routes!(audit::events))
+        .routes(routes!(audit::events_csv))
 }
 
 /// The OpenAPI document (built from the same route list).

@@ -8,6 +8,7 @@ pub mod account;
 pub mod admin;
 pub mod admin_branches;
 pub mod admin_staff;
+pub mod audit;
 pub mod auth;
 pub mod home;
 pub mod operator;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<WebState> {
         .route("/locale", post(auth::set_locale))
         .route("/branch", post(home::switch_branch))
         .merge(account::routes())
+        .merge(audit::routes())
         .merge(admin::routes())
         .merge(operator::routes())
 }
@@ -134,7 +136,7 @@ impl Chrome {
             label: i.t("nav-home"),
             current: current == "/",
         }];
-        let entries: [(&'static str, &str, Action); 4] = [
+        let entries: [(&'static str, &str, Action); 5] = [
             (
                 "/admin/organisation",
                 "nav-organisation",
@@ -142,6 +144,7 @@ impl Chrome {
             ),
             ("/admin/branches", "nav-branches", Action::ManageBranches),
             ("/admin/staff", "nav-staff", Action::ViewStaff),
+            ("/admin/audit", "nav-audit", Action::ViewAudit),
             ("/outbox", "nav-outbox", Action::ViewOutbox),
         ];
         for (href, key, action) in entries {
