@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod branches;
 pub mod db;
+pub mod keystore;
 pub mod error;
 pub mod migrate;
 pub mod outbox;
@@ -31,6 +32,7 @@ pub mod users;
 
 pub use db::{Backend, Db};
 pub use error::StoreError;
+pub use keystore::{FieldKeys, KeyStore};
 pub use regions::Store;
 pub use tenant_tx::TenantTx;
 
