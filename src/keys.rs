@@ -32,7 +32,6 @@ fn master(db: &DbArgs) -> Result<(Arc<dyn MasterKeyProvider>, PathBuf), String> 
             path.display()
         );
         eprintln!("clinicos: warning: {msg}");
-        tracing::warn!("{msg}");
     }
     let dir = path
         .parent()
@@ -55,8 +54,7 @@ pub async fn field_keys(db: &DbArgs, database_url: &str) -> Result<FieldKeys, St
     };
     if url == database_url {
         return Err(
-            "the key store must be a different database from the main one (--key-store-url)"
-                .into(),
+            "the key store must be a different database from the main one (--key-store-url)".into(),
         );
     }
     let key_store = KeyStore::open(&url)

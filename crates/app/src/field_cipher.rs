@@ -69,7 +69,9 @@ fn crypto(e: CryptoError) -> AppError {
 
 fn check_part(what: &str, v: &str) -> AppResult<()> {
     if v.is_empty() {
-        return Err(AppError::BadRequest(format!("field encryption needs a non-empty {what}")));
+        return Err(AppError::BadRequest(format!(
+            "field encryption needs a non-empty {what}"
+        )));
     }
     Ok(())
 }
@@ -86,18 +88,29 @@ impl FieldCipher {
 
     fn keys(&self) -> AppResult<&FieldKeys> {
         self.keys.as_ref().ok_or_else(|| {
-            AppError::Internal("field encryption is not configured (no key store or master key)".into())
+            AppError::Internal(
+                "field encryption is not configured (no key store or master key)".into(),
+            )
         })
     }
 
     fn unwrap_tenant(&self, k: &FieldKeys, w: &WrappedTenantKey) -> AppResult<Key32> {
-        let master = k.master.key(wrapping_version(&w.wrapped).map_err(crypto)?).map_err(crypto)?;
+        let master = k
+            .master
+            .key(wrapping_version(&w.wrapped).map_err(crypto)?)
+            .map_err(crypto)?;
         clinicos_crypto::unwrap_tenant_key(&master, &w.tenant_id, w.key_version, &w.wrapped)
             .map_err(crypto)
     }
 
     async fn tenant(&self, tenant: &str) -> AppResult<Arc<TenantEntry>> {
-        if let Some(e) = self.cache.tenants.read().ok().and_then(|m| m.get(tenant).cloned()) {
+        if let Some(e) = self
+            .cache
+            .tenants
+            .read()
+            .ok()
+            .and_then(|m| m.get(tenant).cloned())
+        {
             return Ok(e);
         }
         let k = self.keys()?;
@@ -110,7 +123,13 @@ impl FieldCipher {
                     tenant_id: tenant.to_owned(),
                     key_version: TENANT_KEY_VERSION,
                     master_version: mv,
-                    wrapped: clinicos_crypto::wrap_tenant_key(&master, mv, tenant, TENANT_KEY_VERSION, &Key32::generate()),
+                    wrapped: clinicos_crypto::wrap_tenant_key(
+                        &master,
+                        mv,
+                        tenant,
+                        TENANT_KEY_VERSION,
+                        &Key32::generate(),
+                    ),
                 };
                 k.key_store.insert_tenant_key(&fresh).await?;
                 // Re-read: a racing instance may have inserted first.
@@ -133,9 +152,20 @@ impl FieldCipher {
     }
 
     /// The subject's data key; created on first use when `create`.
-    async fn subject(&self, tenant: &str, subject: &str, create: bool) -> AppResult<Arc<(u32, Key32)>> {
+    async fn subject(
+        &self,
+        tenant: &str,
+        subject: &str,
+        create: bool,
+    ) -> AppResult<Arc<(u32, Key32)>> {
         let id = (tenant.to_owned(), subject.to_owned());
-        if let Some(e) = self.cache.subjects.read().ok().and_then(|m| m.get(&id).cloned()) {
+        if let Some(e) = self
+            .cache
+            .subjects
+            .read()
+            .ok()
+            .and_then(|m| m.get(&id).cloned())
+        {
             return Ok(e);
         }
         let k = self.keys()?;
@@ -146,9 +176,18 @@ impl FieldCipher {
                 let fresh = WrappedSubjectKey {
                     key_version: DATA_KEY_VERSION,
                     tenant_key_version: t.version,
-                    wrapped: clinicos_crypto::wrap_subject_key(&t.key, t.version, tenant, subject, DATA_KEY_VERSION, &Key32::generate()),
+                    wrapped: clinicos_crypto::wrap_subject_key(
+                        &t.key,
+                        t.version,
+                        tenant,
+                        subject,
+                        DATA_KEY_VERSION,
+                        &Key32::generate(),
+                    ),
                 };
-                k.key_store.insert_subject_key(tenant, subject, &fresh).await?;
+                k.key_store
+                    .insert_subject_key(tenant, subject, &fresh)
+                    .await?;
                 k.key_store
                     .subject_key(tenant, subject)
                     .await?
@@ -167,11 +206,19 @@ impl FieldCipher {
                 .key_store
                 .tenant_key_version(tenant, stored.tenant_key_version)
                 .await?
-                .ok_or_else(|| AppError::Internal("tenant key version missing from the key store".into()))?;
+                .ok_or_else(|| {
+                    AppError::Internal("tenant key version missing from the key store".into())
+                })?;
             self.unwrap_tenant(k, &w)?
         };
-        let key = clinicos_crypto::unwrap_subject_key(&tenant_key, tenant, subject, stored.key_version, &stored.wrapped)
-            .map_err(crypto)?;
+        let key = clinicos_crypto::unwrap_subject_key(
+            &tenant_key,
+            tenant,
+            subject,
+            stored.key_version,
+            &stored.wrapped,
+        )
+        .map_err(crypto)?;
         let entry = Arc::new((stored.key_version, key));
         if let Ok(mut m) = self.cache.subjects.write() {
             m.insert(id, entry.clone());
@@ -191,11 +238,21 @@ impl FieldCipher {
         plaintext: &[u8],
     ) -> AppResult<Vec<u8>> {
         let t = tenant.as_text();
-        for (what, v) in [("table", table), ("column", column), ("row id", row_id), ("subject id", subject)] {
+        for (what, v) in [
+            ("table", table),
+            ("column", column),
+            ("row id", row_id),
+            ("subject id", subject),
+        ] {
             check_part(what, v)?;
         }
         let key = self.subject(&t, subject, true).await?;
-        let ctx = FieldContext { tenant: &t, table, column, row_id };
+        let ctx = FieldContext {
+            tenant: &t,
+            table,
+            column,
+            row_id,
+        };
         Ok(envelope::seal(&key.1, key.0, &ctx.aad(), plaintext))
     }
 
@@ -214,14 +271,26 @@ impl FieldCipher {
         let version = envelope::key_version(ciphertext).map_err(crypto)?;
         let key = self.subject(&t, subject, false).await?;
         if key.0 != version {
-            return Err(AppError::Internal(format!("data key version {version} is not available")));
+            return Err(AppError::Internal(format!(
+                "data key version {version} is not available"
+            )));
         }
-        let ctx = FieldContext { tenant: &t, table, column, row_id };
+        let ctx = FieldContext {
+            tenant: &t,
+            table,
+            column,
+            row_id,
+        };
         envelope::open(&key.1, &ctx.aad(), ciphertext).map_err(crypto)
     }
 
     /// The blind index of `value` in `column` for exact-match search.
-    pub async fn blind_index(&self, tenant: TenantId, column: &str, value: &str) -> AppResult<String> {
+    pub async fn blind_index(
+        &self,
+        tenant: TenantId,
+        column: &str,
+        value: &str,
+    ) -> AppResult<String> {
         check_part("column", column)?;
         let t = self.tenant(&tenant.as_text()).await?;
         Ok(clinicos_crypto::blind_index(&t.index, column, value))
@@ -246,11 +315,17 @@ impl FieldCipher {
     pub async fn rotate_master(&self, new_version: bool) -> AppResult<Rotation> {
         let k = self.keys()?;
         if new_version {
-            k.master.rotate().map_err(|e| AppError::BadRequest(e.to_string()))?;
+            k.master
+                .rotate()
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
         }
         let mv = k.master.current_version();
         let master = k.master.key(mv).map_err(crypto)?;
-        let mut out = Rotation { master_version: mv, rewrapped: 0, current: 0 };
+        let mut out = Rotation {
+            master_version: mv,
+            rewrapped: 0,
+            current: 0,
+        };
         for w in k.key_store.all_tenant_keys().await? {
             if w.master_version == mv {
                 out.current += 1;
@@ -259,10 +334,19 @@ impl FieldCipher {
             let key = self.unwrap_tenant(k, &w)?;
             let next = WrappedTenantKey {
                 master_version: mv,
-                wrapped: clinicos_crypto::wrap_tenant_key(&master, mv, &w.tenant_id, w.key_version, &key),
+                wrapped: clinicos_crypto::wrap_tenant_key(
+                    &master,
+                    mv,
+                    &w.tenant_id,
+                    w.key_version,
+                    &key,
+                ),
                 ..w.clone()
             };
-            if k.key_store.rewrap_tenant_key(&next, w.master_version).await? {
+            if k.key_store
+                .rewrap_tenant_key(&next, w.master_version)
+                .await?
+            {
                 out.rewrapped += 1;
             } else {
                 out.current += 1;

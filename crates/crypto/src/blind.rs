@@ -77,7 +77,10 @@ mod tests {
     #[test]
     fn normalisation() {
         assert_eq!(normalise("phone", " +91 98765-43210 "), "+919876543210");
-        assert_eq!(normalise("email", "  Asha@Example.COM "), "asha@example.com");
+        assert_eq!(
+            normalise("email", "  Asha@Example.COM "),
+            "asha@example.com"
+        );
         assert_eq!(normalise("abha_id", "12  34\t56"), "12 34 56");
     }
 
@@ -88,10 +91,27 @@ mod tests {
         let a = blind_index(&k, "phone", "+91 98765 43210");
         assert_eq!(a.len(), 64);
         assert_eq!(a, blind_index(&k, "phone", "+91-98765-43210"));
-        assert_eq!(a, blind_index(&IndexKey::derive(&t, "t1"), "phone", "+919876543210"));
-        assert_ne!(a, blind_index(&IndexKey::derive(&t, "t2"), "phone", "+919876543210"));
-        assert_ne!(a, blind_index(&IndexKey::derive(&Key32::generate(), "t1"), "phone", "+919876543210"));
-        assert_ne!(a, blind_index(&k, "mobile", "+919876543210"), "columns index apart");
+        assert_eq!(
+            a,
+            blind_index(&IndexKey::derive(&t, "t1"), "phone", "+919876543210")
+        );
+        assert_ne!(
+            a,
+            blind_index(&IndexKey::derive(&t, "t2"), "phone", "+919876543210")
+        );
+        assert_ne!(
+            a,
+            blind_index(
+                &IndexKey::derive(&Key32::generate(), "t1"),
+                "phone",
+                "+919876543210"
+            )
+        );
+        assert_ne!(
+            a,
+            blind_index(&k, "mobile", "+919876543210"),
+            "columns index apart"
+        );
     }
 
     #[test]

@@ -38,8 +38,18 @@ mod tests {
 
     #[test]
     fn parts_cannot_run_into_each_other() {
-        let a = FieldContext { tenant: "t", table: "ab", column: "c", row_id: "r" };
-        let b = FieldContext { tenant: "t", table: "a", column: "bc", row_id: "r" };
+        let a = FieldContext {
+            tenant: "t",
+            table: "ab",
+            column: "c",
+            row_id: "r",
+        };
+        let b = FieldContext {
+            tenant: "t",
+            table: "a",
+            column: "bc",
+            row_id: "r",
+        };
         assert_ne!(a.aad(), b.aad());
     }
 }

@@ -46,7 +46,13 @@ pub fn seal(key: &Key32, key_version: u32, aad: &[u8], plaintext: &[u8]) -> Vec<
     let aad = full_aad(&out[..HEADER], aad);
     // Encryption with a valid key and in-memory buffers cannot fail.
     let ct = cipher(key)
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
         .unwrap_or_default();
     out.extend_from_slice(&ct);
     out

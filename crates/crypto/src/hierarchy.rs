@@ -101,9 +101,18 @@ mod tests {
         let t = Key32::generate();
         let w = wrap_tenant_key(&m, 3, "t1", 1, &t);
         assert_eq!(wrapping_version(&w).unwrap(), 3);
-        assert_eq!(unwrap_tenant_key(&m, "t1", 1, &w).unwrap().expose(), t.expose());
-        assert_eq!(unwrap_tenant_key(&m, "t2", 1, &w).err(), Some(CryptoError::Decrypt));
-        assert_eq!(unwrap_tenant_key(&m, "t1", 2, &w).err(), Some(CryptoError::Decrypt));
+        assert_eq!(
+            unwrap_tenant_key(&m, "t1", 1, &w).unwrap().expose(),
+            t.expose()
+        );
+        assert_eq!(
+            unwrap_tenant_key(&m, "t2", 1, &w).err(),
+            Some(CryptoError::Decrypt)
+        );
+        assert_eq!(
+            unwrap_tenant_key(&m, "t1", 2, &w).err(),
+            Some(CryptoError::Decrypt)
+        );
         assert!(unwrap_tenant_key(&Key32::generate(), "t1", 1, &w).is_err());
     }
 
@@ -112,7 +121,10 @@ mod tests {
         let t = Key32::generate();
         let d = Key32::generate();
         let w = wrap_subject_key(&t, 1, "t1", "p1", 1, &d);
-        assert_eq!(unwrap_subject_key(&t, "t1", "p1", 1, &w).unwrap().expose(), d.expose());
+        assert_eq!(
+            unwrap_subject_key(&t, "t1", "p1", 1, &w).unwrap().expose(),
+            d.expose()
+        );
         assert!(unwrap_subject_key(&t, "t1", "p2", 1, &w).is_err());
         assert!(unwrap_subject_key(&t, "t2", "p1", 1, &w).is_err());
     }

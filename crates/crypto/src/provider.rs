@@ -58,9 +58,14 @@ impl EnvMasterKey {
         for (i, part) in text.split(',').enumerate() {
             let (v, b64) = match part.split_once(':') {
                 Some((v, b)) => (
-                    v.trim().trim_start_matches('v').parse::<u32>().map_err(|_| {
-                        CryptoError::BadKey("CLINICOS_MASTER_KEY: version before ':' must be a number".into())
-                    })?,
+                    v.trim()
+                        .trim_start_matches('v')
+                        .parse::<u32>()
+                        .map_err(|_| {
+                            CryptoError::BadKey(
+                                "CLINICOS_MASTER_KEY: version before ':' must be a number".into(),
+                            )
+                        })?,
                     b,
                 ),
                 None if i == 0 => (1, part),
@@ -70,8 +75,9 @@ impl EnvMasterKey {
                     ))
                 }
             };
-            let k = Key32::from_base64(b64)
-                .map_err(|e| CryptoError::BadKey(format!("CLINICOS_MASTER_KEY version {v}: {e}")))?;
+            let k = Key32::from_base64(b64).map_err(|e| {
+                CryptoError::BadKey(format!("CLINICOS_MASTER_KEY version {v}: {e}"))
+            })?;
             if v == 0 || map.insert(v, k).is_some() {
                 return Err(CryptoError::BadKey(format!(
                     "CLINICOS_MASTER_KEY: version {v} is zero or repeated"
@@ -157,8 +163,12 @@ fn read_key_file(path: &Path) -> Result<Key32, CryptoError> {
         .take(64)
         .read_to_end(&mut buf)
         .map_err(|e| file_err(path, e.to_string()))?;
-    Key32::from_slice(&buf)
-        .map_err(|_| file_err(path, format!("must hold exactly 32 bytes, found {}", buf.len())))
+    Key32::from_slice(&buf).map_err(|_| {
+        file_err(
+            path,
+            format!("must hold exactly 32 bytes, found {}", buf.len()),
+        )
+    })
 }
 
 fn write_key_file(path: &Path, key: &Key32) -> Result<(), CryptoError> {
@@ -273,7 +283,10 @@ mod tests {
         let path = dir.path().join("master.key");
         FileMasterKey::open_or_create(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let err = FileMasterKey::open_or_create(&path).err().unwrap().to_string();
+        let err = FileMasterKey::open_or_create(&path)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("chmod 600"), "{err}");
     }
 
@@ -282,8 +295,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("master.key");
         write_key_file(&path, &Key32::generate()).unwrap();
-        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"x").unwrap();
-        let err = FileMasterKey::open_or_create(&path).err().unwrap().to_string();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"x")
+            .unwrap();
+        let err = FileMasterKey::open_or_create(&path)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("exactly 32 bytes"), "{err}");
     }
 
@@ -292,7 +313,12 @@ mod tests {
         let b = base64::engine::general_purpose::STANDARD;
         let one = EnvMasterKey::parse(&b.encode([1u8; 32])).unwrap();
         assert_eq!(one.current_version(), 1);
-        let two = EnvMasterKey::parse(&format!("1:{},2:{}", b.encode([1u8; 32]), b.encode([2u8; 32]))).unwrap();
+        let two = EnvMasterKey::parse(&format!(
+            "1:{},2:{}",
+            b.encode([1u8; 32]),
+            b.encode([2u8; 32])
+        ))
+        .unwrap();
         assert_eq!(two.current_version(), 2);
         assert_eq!(two.key(2).unwrap().expose(), &[2u8; 32]);
         assert!(EnvMasterKey::parse("short").is_err());

@@ -269,18 +269,46 @@ mod tests {
     #[tokio::test]
     async fn keys_are_stored_never_overwritten_and_erased() {
         let dir = tempfile::tempdir().unwrap();
-        let ks = KeyStore::open(&KeyStore::sqlite_url_for_dir(dir.path())).await.unwrap();
+        let ks = KeyStore::open(&KeyStore::sqlite_url_for_dir(dir.path()))
+            .await
+            .unwrap();
         // Opening twice re-runs nothing.
-        KeyStore::open(&KeyStore::sqlite_url_for_dir(dir.path())).await.unwrap();
-        let k = WrappedTenantKey { tenant_id: "t".into(), key_version: 1, master_version: 1, wrapped: vec![1, 2] };
+        KeyStore::open(&KeyStore::sqlite_url_for_dir(dir.path()))
+            .await
+            .unwrap();
+        let k = WrappedTenantKey {
+            tenant_id: "t".into(),
+            key_version: 1,
+            master_version: 1,
+            wrapped: vec![1, 2],
+        };
         ks.insert_tenant_key(&k).await.unwrap();
-        ks.insert_tenant_key(&WrappedTenantKey { wrapped: vec![9], ..k.clone() }).await.unwrap();
-        assert_eq!(ks.tenant_key("t").await.unwrap().unwrap().wrapped, vec![1, 2]);
-        let newer = WrappedTenantKey { master_version: 2, wrapped: vec![3], ..k.clone() };
+        ks.insert_tenant_key(&WrappedTenantKey {
+            wrapped: vec![9],
+            ..k.clone()
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            ks.tenant_key("t").await.unwrap().unwrap().wrapped,
+            vec![1, 2]
+        );
+        let newer = WrappedTenantKey {
+            master_version: 2,
+            wrapped: vec![3],
+            ..k.clone()
+        };
         assert!(ks.rewrap_tenant_key(&newer, 1).await.unwrap());
-        assert!(!ks.rewrap_tenant_key(&newer, 1).await.unwrap(), "already re-wrapped");
+        assert!(
+            !ks.rewrap_tenant_key(&newer, 1).await.unwrap(),
+            "already re-wrapped"
+        );
         assert_eq!(ks.all_tenant_keys().await.unwrap()[0].master_version, 2);
-        let s = WrappedSubjectKey { key_version: 1, tenant_key_version: 1, wrapped: vec![4] };
+        let s = WrappedSubjectKey {
+            key_version: 1,
+            tenant_key_version: 1,
+            wrapped: vec![4],
+        };
         ks.insert_subject_key("t", "p", &s).await.unwrap();
         assert!(ks.subject_key("t", "p").await.unwrap().is_some());
         assert_eq!(ks.erase_subject("t", "p").await.unwrap(), 1);

@@ -16,8 +16,8 @@
 pub mod audit;
 pub mod branches;
 pub mod db;
-pub mod keystore;
 pub mod error;
+pub mod keystore;
 pub mod migrate;
 pub mod outbox;
 pub mod platform;
