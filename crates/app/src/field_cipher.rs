@@ -34,10 +34,13 @@ struct TenantEntry {
     index: IndexKey,
 }
 
+/// A subject's data key and its version.
+type SubjectEntry = Arc<(u32, Key32)>;
+
 #[derive(Default)]
 struct Cache {
     tenants: RwLock<HashMap<String, Arc<TenantEntry>>>,
-    subjects: RwLock<HashMap<(String, String), Arc<(u32, Key32)>>>,
+    subjects: RwLock<HashMap<(String, String), SubjectEntry>>,
 }
 
 /// What a master key rotation did.
