@@ -5,6 +5,7 @@
 
 mod bench;
 mod config;
+mod keys;
 
 use clap::{Args, Parser, Subcommand};
 use clinicos_app::provisioning::{NewTenant, NewUser};
@@ -52,6 +53,9 @@ enum Command {
     /// Audit trail tools.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Field-encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Load-test the HTTP API against the raw database, side by side.
     Bench(bench::BenchArgs),
     /// Print the version.
@@ -70,6 +74,14 @@ pub struct DbArgs {
     /// TOML config file.
     #[arg(long, env = "CLINICOS_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Master key file, outside the data directory (default
+    /// ./clinicos-keys/master.key, created with mode 0600 on first start).
+    /// CLINICOS_MASTER_KEY (base64) is used instead when set and this is not.
+    #[arg(long, env = "CLINICOS_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Key store database (default: keys.db beside the master key file).
+    #[arg(long, env = "CLINICOS_KEY_STORE_URL")]
+    pub key_store_url: Option<String>,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -195,6 +207,20 @@ enum AuditCmd {
 }
 
 #[derive(Subcommand)]
+enum KeysCmd {
+    /// Make a new master key version and re-wrap every tenant key with it,
+    /// while the server keeps running.
+    Rotate {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Do not make a new version; only re-wrap under the newest one
+        /// (after adding a version to CLINICOS_MASTER_KEY).
+        #[arg(long)]
+        rewrap_only: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum RegionCmd {
     /// Register a region and migrate its database.
     Add {
@@ -262,14 +288,18 @@ pub fn database_url(db: &DbArgs, file: &FileConfig) -> Result<String, String> {
     Ok(sqlite_url_for_dir(&dir))
 }
 
-/// Open the store (migrating), with a clear message if the database is unreachable.
+/// Open the store (migrating) with its key store and master keys, with a
+/// clear message if anything is unreachable or unsafe.
 pub async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Store, String> {
     let url = database_url(db, file)?;
+    let keys = keys::field_keys(db, &url).await?;
     let max = file.max_connections.unwrap_or(16);
-    Store::open(&url, max).await.map_err(|e| {
-        let shown = redact(&url);
-        format!("cannot open the database {shown}: {e}")
-    })
+    Store::open_with_keys(&url, max, Some(keys))
+        .await
+        .map_err(|e| {
+            let shown = redact(&url);
+            format!("cannot open the database {shown}: {e}")
+        })
 }
 
 /// Hide a password in a URL before printing it.
@@ -512,6 +542,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                     r.problems[0]
                 ))
             }
+        }
+        Command::Keys(KeysCmd::Rotate { db, rewrap_only }) => {
+            let file = FileConfig::load(db.config.as_deref())?;
+            let app = cli_app(&db, &file).await?;
+            let r = app
+                .cipher
+                .rotate_master(!rewrap_only)
+                .await
+                .map_err(app_error)?;
+            println!(
+                "master key version {}: re-wrapped {} tenant keys ({} already current)",
+                r.master_version, r.rewrapped, r.current
+            );
+            Ok(())
         }
         Command::Bench(a) => bench::run(a).await,
     }

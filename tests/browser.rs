@@ -24,9 +24,12 @@ fn pages_are_accessible_and_keep_the_csp() {
         eprintln!("skipped: run `npm ci` in tests/browser first");
         return;
     }
+    // Keep the demo's generated master key out of the source tree.
+    let keys = tempfile::tempdir().expect("keys dir");
     let out = Command::new("node")
         .arg(root.join("tests/browser/run.mjs"))
         .env("CLINICOS_BIN", env!("CARGO_BIN_EXE_clinicos"))
+        .env("CLINICOS_MASTER_KEY_FILE", keys.path().join("master.key"))
         .current_dir(root)
         .output()
         .expect("node starts");

@@ -4,8 +4,26 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+/// A fixed master key for commands whose test is not about keys (so no
+/// "generated a new master key" warning joins their one-line errors).
+const TEST_MASTER_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
 fn clinicos(args: &[&str], stdin: Option<&str>) -> Output {
+    clinicos_in(None, args, stdin)
+}
+
+/// Run in `cwd` (default: a fresh temporary directory, so the default
+/// `./clinicos-keys` never lands in the source tree).
+fn clinicos_in(cwd: Option<&std::path::Path>, args: &[&str], stdin: Option<&str>) -> Output {
+    let scratch = tempfile::tempdir().expect("cwd");
     let mut child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+        .current_dir(cwd.unwrap_or(scratch.path()))
+        .env(
+            "CLINICOS_MASTER_KEY",
+            if cwd.is_some() { "" } else { TEST_MASTER_KEY },
+        )
+        .env_remove("CLINICOS_MASTER_KEY_FILE")
+        .env_remove("CLINICOS_KEY_STORE_URL")
         .args(args)
         .env_remove("CLINICOS_DATABASE_URL")
         .env_remove("CLINICOS_DATA_DIR")
@@ -288,6 +306,7 @@ fn demo_serves_and_is_idempotent() {
             .expect("addr")
             .port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+            .current_dir(dir.path())
             .args([
                 "demo",
                 "--data-dir",
@@ -375,6 +394,8 @@ fn tls_with_a_minimum_version() {
         .port();
     let data = dir.path().join("data");
     let mut child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+        .current_dir(dir.path())
+        .env("CLINICOS_MASTER_KEY", TEST_MASTER_KEY)
         .args([
             "serve",
             "--bind",
@@ -447,6 +468,7 @@ fn sigterm_shuts_down_gracefully() {
         .expect("addr")
         .port();
     let child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+        .current_dir(dir.path())
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(dir.path())
@@ -544,4 +566,92 @@ fn audit_verify_passes_then_names_a_tampered_event() {
         stdout(&o)
     );
     assert!(stderr(&o).contains("audit trail verification failed"));
+}
+
+#[test]
+fn master_key_is_generated_private_outside_the_data_dir_and_rotates() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("clinicos-data");
+    let d = data.to_str().expect("path");
+    let o = clinicos_in(Some(dir.path()), &["migrate", "--data-dir", d], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("generated a new master key"),
+        "{}",
+        stderr(&o)
+    );
+    let key = dir.path().join("clinicos-keys/master.key");
+    assert_eq!(std::fs::read(&key).expect("key").len(), 32);
+    assert!(dir.path().join("clinicos-keys/keys.db").exists());
+    assert!(!data.join("master.key").exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Second start: no new key, no warning.
+    let o = clinicos_in(Some(dir.path()), &["migrate", "--data-dir", d], None);
+    assert!(
+        o.status.success() && !stderr(&o).contains("generated"),
+        "{}",
+        stderr(&o)
+    );
+    let o = clinicos_in(Some(dir.path()), &["keys", "rotate", "--data-dir", d], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("master key version 2"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(dir.path().join("clinicos-keys/master.key.v2").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn group_readable_master_key_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let key = dir.path().join("k/master.key");
+    std::fs::create_dir_all(key.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&key, [7u8; 32]).expect("write");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let d = dir.path().join("data");
+    let o = clinicos(
+        &[
+            "migrate",
+            "--data-dir",
+            d.to_str().expect("p"),
+            "--master-key-file",
+            key.to_str().expect("k"),
+        ],
+        None,
+    );
+    assert_one_line_error(&o, "chmod 600");
+}
+
+#[test]
+fn env_master_key_is_used_and_cannot_rotate_by_itself() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path().join("data");
+    let run = |args: &[&str], key: &str| {
+        Command::new(env!("CARGO_BIN_EXE_clinicos"))
+            .current_dir(dir.path())
+            .env_remove("CLINICOS_MASTER_KEY_FILE")
+            .env("CLINICOS_MASTER_KEY", key)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&d)
+            .output()
+            .expect("run")
+    };
+    let o = run(&["migrate"], "not-a-key");
+    assert_one_line_error(&o, "CLINICOS_MASTER_KEY");
+    assert!(!stderr(&o).contains("not-a-key"), "the key is not echoed");
+    let key = TEST_MASTER_KEY;
+    let o = run(&["migrate"], key);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!dir.path().join("clinicos-keys/master.key").exists());
+    let o = run(&["keys", "rotate"], key);
+    assert_one_line_error(&o, "cannot rotate");
 }

@@ -51,6 +51,9 @@ pub async fn probe(http: &reqwest::Client) -> Result<ServeProbe, String> {
         .arg(dir.path())
         .arg("--bind")
         .arg(&bind)
+        // Its own throw-away master key and key store, never the operator's.
+        .arg("--master-key-file")
+        .arg(dir.path().join("keys").join("master.key"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -60,6 +63,9 @@ pub async fn probe(http: &reqwest::Client) -> Result<ServeProbe, String> {
         "CLINICOS_CONFIG",
         "CLINICOS_DATA_DIR",
         "CLINICOS_BIND",
+        "CLINICOS_MASTER_KEY",
+        "CLINICOS_MASTER_KEY_FILE",
+        "CLINICOS_KEY_STORE_URL",
     ] {
         cmd.env_remove(var);
     }

@@ -91,6 +91,40 @@ pub async fn fresh_db() -> (String, Option<tempfile::TempDir>) {
     }
 }
 
+/// The test key store for a main database: a SQLite file in a `keys`
+/// folder beside it, or a PostgreSQL database named `<main>_keys`; the
+/// same one for every instance on that database. Master key: fixed.
+pub async fn test_keys(url: &str) -> clinicos_store::FieldKeys {
+    let ks_url = if let Some(rest) = url.strip_prefix("sqlite://") {
+        let path = rest.split('?').next().unwrap_or(rest);
+        let dir = std::path::Path::new(path)
+            .parent()
+            .expect("db dir")
+            .join("keys");
+        std::fs::create_dir_all(&dir).expect("keys dir");
+        clinicos_store::KeyStore::sqlite_url_for_dir(&dir)
+    } else {
+        let (base, name) = url.rsplit_once('/').expect("pg url");
+        let admin = pg_admin_url().expect("admin url");
+        sqlx::any::install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .expect("connect admin");
+        // Ignore "already exists": a second instance shares the key store.
+        let _ = sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}_keys").as_str())
+            .await;
+        format!("{base}/{name}_keys")
+    };
+    clinicos_store::FieldKeys {
+        key_store: clinicos_store::KeyStore::open(&ks_url)
+            .await
+            .expect("key store"),
+        master: Arc::new(clinicos_crypto::EnvMasterKey::single(
+            clinicos_crypto::Key32::from_array([42; 32]),
+        )),
+    }
+}
+
 /// A running server.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -121,7 +155,9 @@ pub async fn spawn_on(
     settings: AuthSettings,
 ) -> TestApp {
     init_logs();
-    let store = Store::open(&url, 8).await.expect("open store");
+    let store = Store::open_with_keys(&url, 8, Some(test_keys(&url).await))
+        .await
+        .expect("open store");
     let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
     let app = App::with_clock(store, settings, clock.clone())
         .await

@@ -6,6 +6,7 @@
 //! - [`context::Ctx`]: who is acting, for which tenant and branch.
 //! - [`policy::authorize`]: the one policy point.
 //! - `clinicos_store::audit::record`: the audit writer (same transaction).
+//! - [`field_cipher::FieldCipher`]: encrypts PHI fields, blind indexes, crypto-shredding.
 //! - [`error::AppError`]: the one error type, mapped to HTTP at the edge.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -19,6 +20,7 @@ pub mod context;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod field_cipher;
 pub mod operator;
 pub mod policy;
 pub mod provisioning;
@@ -27,4 +29,5 @@ pub mod state;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::Ctx;
 pub use error::{AppError, AppResult};
+pub use field_cipher::FieldCipher;
 pub use state::{App, AuthSettings};

@@ -1,8 +1,9 @@
 //! The application handle shared by every request: storage, clock, token
-//! signer and sign-in settings.
+//! signer, field cipher and sign-in settings.
 
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::TokenSigner;
+use crate::field_cipher::FieldCipher;
 use crate::{AppError, AppResult};
 use chrono::Duration;
 use clinicos_store::{platform, Store};
@@ -51,6 +52,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub signer: TokenSigner,
     pub settings: AuthSettings,
+    /// Field encryption over the store's key store and master keys.
+    pub cipher: FieldCipher,
 }
 
 impl App {
@@ -78,7 +81,9 @@ impl App {
         .await?;
         let signer = TokenSigner::from_seed(&seed)
             .ok_or_else(|| AppError::Internal("bad token signing key".into()))?;
+        let cipher = FieldCipher::new(store.field_keys().cloned());
         Ok(App {
+            cipher,
             store,
             clock,
             signer,

@@ -18,6 +18,7 @@ pub mod audit_report;
 pub mod branches;
 pub mod db;
 pub mod error;
+pub mod keystore;
 pub mod migrate;
 pub mod outbox;
 pub mod platform;
@@ -32,6 +33,7 @@ pub mod users;
 
 pub use db::{Backend, Db};
 pub use error::StoreError;
+pub use keystore::{FieldKeys, KeyStore};
 pub use regions::Store;
 pub use tenant_tx::TenantTx;
 

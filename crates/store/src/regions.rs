@@ -34,12 +34,23 @@ struct Inner {
     regions: RwLock<HashMap<String, Db>>,
     homes: RwLock<HashMap<TenantId, String>>,
     max_connections: u32,
+    keys: Option<crate::FieldKeys>,
 }
 
 impl Store {
     /// Connect to the primary database, apply migrations as the owner, and
     /// reconnect as the application role (PostgreSQL) for request traffic.
     pub async fn open(url: &str, max_connections: u32) -> StoreResult<Store> {
+        Self::open_with_keys(url, max_connections, None).await
+    }
+
+    /// [`Store::open`], with the key store and master keys that field
+    /// encryption uses (without them, encrypting a field is refused).
+    pub async fn open_with_keys(
+        url: &str,
+        max_connections: u32,
+        keys: Option<crate::FieldKeys>,
+    ) -> StoreResult<Store> {
         let owner = Db::connect_or_explain(url, 2, false).await?;
         migrate::run(&owner).await?;
         let primary = match owner.backend() {
@@ -58,6 +69,7 @@ impl Store {
                 regions: RwLock::new(HashMap::new()),
                 homes: RwLock::new(HashMap::new()),
                 max_connections,
+                keys,
             }),
         };
         store.ensure_primary_region().await?;
@@ -85,6 +97,11 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.inner.primary.backend()
+    }
+
+    /// The key store and master keys, when configured.
+    pub fn field_keys(&self) -> Option<&crate::FieldKeys> {
+        self.inner.keys.as_ref()
     }
 
     /// Register (or update) a region and migrate its database.
@@ -198,6 +215,9 @@ impl Store {
         self.inner.primary.close().await;
         for db in self.inner.regions.read().await.values() {
             db.close().await;
+        }
+        if let Some(k) = &self.inner.keys {
+            k.key_store.close().await;
         }
     }
 }

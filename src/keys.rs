@@ -1,0 +1,64 @@
+//! Where the field-encryption keys come from at start-up: the master key
+//! (a 0600 file outside the data directory, generated with a warning on
+//! first start, or `CLINICOS_MASTER_KEY`), and the key store (a SQLite file
+//! beside the master key, or `--key-store-url`), which must not be the main
+//! database.
+
+use crate::DbArgs;
+use clinicos_crypto::{EnvMasterKey, FileMasterKey, MasterKeyProvider};
+use clinicos_store::{FieldKeys, KeyStore};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The default master key file, next to the default `./clinicos-data`.
+pub const DEFAULT_MASTER_KEY_FILE: &str = "clinicos-keys/master.key";
+
+fn master(db: &DbArgs) -> Result<(Arc<dyn MasterKeyProvider>, PathBuf), String> {
+    let env = std::env::var("CLINICOS_MASTER_KEY")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    if let (None, Some(text)) = (&db.master_key_file, env) {
+        let p = EnvMasterKey::parse(&text).map_err(|e| e.to_string())?;
+        return Ok((Arc::new(p), PathBuf::from("clinicos-keys")));
+    }
+    let path = db
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_MASTER_KEY_FILE));
+    let (p, created) = FileMasterKey::open_or_create(&path).map_err(|e| e.to_string())?;
+    if created {
+        let msg = format!(
+            "generated a new master key at {}: back it up apart from the database; without it encrypted data cannot be read",
+            path.display()
+        );
+        eprintln!("clinicos: warning: {msg}");
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok((Arc::new(p), dir))
+}
+
+/// The master key provider and the opened key store.
+pub async fn field_keys(db: &DbArgs, database_url: &str) -> Result<FieldKeys, String> {
+    let (master, dir) = master(db)?;
+    let url = match db.key_store_url.clone() {
+        Some(u) => u,
+        None => {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create key directory {}: {e}", dir.display()))?;
+            KeyStore::sqlite_url_for_dir(&dir)
+        }
+    };
+    if url == database_url {
+        return Err(
+            "the key store must be a different database from the main one (--key-store-url)".into(),
+        );
+    }
+    let key_store = KeyStore::open(&url)
+        .await
+        .map_err(|e| format!("cannot open the key store: {e}"))?;
+    Ok(FieldKeys { key_store, master })
+}
