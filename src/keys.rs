@@ -13,6 +13,27 @@ use std::sync::Arc;
 /// The default master key file, next to the default `./clinicos-data`.
 pub const DEFAULT_MASTER_KEY_FILE: &str = "clinicos-keys/master.key";
 
+/// The master key's default place: beside the data directory, never inside
+/// it (`<data-dir>-keys/master.key`), so that it does not depend on the
+/// working directory and is not in the database's backups; with no data
+/// directory, `./clinicos-keys/master.key`.
+pub fn default_master_key_file(data_dir: Option<&Path>) -> PathBuf {
+    let Some(dir) = data_dir else {
+        return PathBuf::from(DEFAULT_MASTER_KEY_FILE);
+    };
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "clinicos-data".into());
+    // The usual layout keeps its familiar names: clinicos-data + clinicos-keys.
+    let keys = if name == "clinicos-data" {
+        "clinicos-keys".to_owned()
+    } else {
+        format!("{name}-keys")
+    };
+    dir.with_file_name(keys).join("master.key")
+}
+
 fn master(db: &DbArgs) -> Result<(Arc<dyn MasterKeyProvider>, PathBuf), String> {
     let env = std::env::var("CLINICOS_MASTER_KEY")
         .ok()
@@ -24,7 +45,7 @@ fn master(db: &DbArgs) -> Result<(Arc<dyn MasterKeyProvider>, PathBuf), String> 
     let path = db
         .master_key_file
         .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_MASTER_KEY_FILE));
+        .unwrap_or_else(|| default_master_key_file(db.data_dir.as_deref()));
     let (p, created) = FileMasterKey::open_or_create(&path).map_err(|e| e.to_string())?;
     if created {
         let msg = format!(
@@ -61,4 +82,29 @@ pub async fn field_keys(db: &DbArgs, database_url: &str) -> Result<FieldKeys, St
         .await
         .map_err(|e| format!("cannot open the key store: {e}"))?;
     Ok(FieldKeys { key_store, master })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_master_key_sits_beside_the_data_directory() {
+        assert_eq!(
+            default_master_key_file(None),
+            PathBuf::from("clinicos-keys/master.key")
+        );
+        assert_eq!(
+            default_master_key_file(Some(Path::new("/var/lib/clinicos"))),
+            PathBuf::from("/var/lib/clinicos-keys/master.key")
+        );
+        assert_eq!(
+            default_master_key_file(Some(Path::new("data"))),
+            PathBuf::from("data-keys/master.key")
+        );
+        assert_eq!(
+            default_master_key_file(Some(Path::new("/srv/clinicos-data"))),
+            PathBuf::from("/srv/clinicos-keys/master.key")
+        );
+    }
 }

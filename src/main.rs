@@ -75,7 +75,9 @@ pub struct DbArgs {
     #[arg(long, env = "CLINICOS_CONFIG")]
     pub config: Option<PathBuf>,
     /// Master key file, outside the data directory (default
-    /// ./clinicos-keys/master.key, created with mode 0600 on first start).
+    /// beside the data directory: <data-dir>-keys/master.key, or
+    /// ./clinicos-keys/master.key for ./clinicos-data; created with mode 0600
+    /// on first start).
     /// CLINICOS_MASTER_KEY (base64) is used instead when set and this is not.
     #[arg(long, env = "CLINICOS_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
