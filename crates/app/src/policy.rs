@@ -27,8 +27,14 @@ pub enum Action {
     ViewOutbox,
     /// Download the organisation's records (also while suspended).
     ExportData,
-    /// Own profile, password, sessions: every signed-in user.
+    /// Own profile, password, sessions, second factor: every signed-in user.
     ManageOwnAccount,
+    /// Set which roles must use MFA and whether new devices need approval.
+    EditSignInSecurity,
+    /// List, approve and deny staff sign-in devices.
+    ApproveDevices,
+    /// List and end other staff members' sessions.
+    ManageStaffSessions,
 }
 
 impl Action {
@@ -44,6 +50,9 @@ impl Action {
             Action::ViewOutbox => "view the outbox",
             Action::ExportData => "export the organisation's data",
             Action::ManageOwnAccount => "manage your account",
+            Action::EditSignInSecurity => "change sign-in security settings",
+            Action::ApproveDevices => "approve staff devices",
+            Action::ManageStaffSessions => "manage staff sessions",
         }
     }
 }
@@ -55,7 +64,14 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         Role::Owner => true,
         Role::BranchAdmin => matches!(
             action,
-            ViewTenant | ViewBranches | ViewStaff | ManageStaff | ViewOutbox | ManageOwnAccount
+            ViewTenant
+                | ViewBranches
+                | ViewStaff
+                | ManageStaff
+                | ViewOutbox
+                | ManageOwnAccount
+                | ApproveDevices
+                | ManageStaffSessions
         ),
         Role::PrivacyOfficer => matches!(
             action,
@@ -96,6 +112,9 @@ mod tests {
         assert!(decide(&[Role::Owner], Action::ManageStaff).is_ok());
         assert!(decide(&[Role::Nurse, Role::BranchAdmin], Action::ManageStaff).is_ok());
         assert!(decide(&[Role::BranchAdmin], Action::EditTenant).is_err());
+        assert!(decide(&[Role::BranchAdmin], Action::EditSignInSecurity).is_err());
+        assert!(decide(&[Role::BranchAdmin], Action::ApproveDevices).is_ok());
+        assert!(decide(&[Role::Doctor], Action::ManageStaffSessions).is_err());
         for r in Role::ALL {
             assert!(role_allows(r, Action::ManageOwnAccount), "{r:?}");
         }

@@ -16,7 +16,9 @@
 pub mod audit;
 pub mod branches;
 pub mod db;
+pub mod devices;
 pub mod error;
+pub mod mfa;
 pub mod migrate;
 pub mod outbox;
 pub mod platform;

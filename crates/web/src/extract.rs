@@ -127,6 +127,12 @@ fn allowed_while_read_only(path: &str) -> bool {
         || path == "/api/v1/me/password"
 }
 
+/// Paths a user who must enrol in MFA (tenant policy) may still use:
+/// enrolment itself, their own profile read and signing out.
+fn allowed_before_mfa_enrolment(path: &str) -> bool {
+    path.starts_with("/api/v1/me/mfa") || path == "/api/v1/auth/logout" || path == "/api/v1/me"
+}
+
 impl FromRequestParts<WebState> for ApiAuth {
     type Rejection = ApiError;
 
@@ -148,6 +154,9 @@ impl FromRequestParts<WebState> for ApiAuth {
             && !allowed_while_read_only(parts.uri.path())
         {
             return Err(ApiError(AppError::TenantReadOnly));
+        }
+        if ctx.mfa_enrolment_required && !allowed_before_mfa_enrolment(parts.uri.path()) {
+            return Err(ApiError(AppError::MfaEnrolmentRequired));
         }
         Ok(ApiAuth(ctx))
     }

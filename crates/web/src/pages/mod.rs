@@ -29,6 +29,7 @@ pub fn routes() -> Router<WebState> {
         .route("/static/app.css", get(stylesheet))
         .route("/", get(home::home))
         .route("/login", get(auth::login_form).post(auth::login))
+        .route("/login/mfa", post(auth::login_mfa))
         .route("/logout", post(auth::logout))
         .route(
             "/forgot-password",
