@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod conventions;
+mod mfa;
 mod observability;
 mod operator;
 mod regions;
