@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod conventions;
 mod mfa;
+mod mfa_pages;
 mod observability;
 mod operator;
 mod regions;

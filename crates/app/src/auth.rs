@@ -57,7 +57,7 @@ impl SessionKind {
 #[derive(Clone, Debug)]
 pub enum LoginOutcome {
     /// Signed in: tokens or cookie issued.
-    SignedIn(Issued, users::User),
+    SignedIn(Issued, Box<users::User>),
     /// A second factor is needed: finish with [`App::complete_mfa`].
     MfaRequired { mfa_token: String },
 }
@@ -224,7 +224,7 @@ impl App {
                 now,
             )
             .await?;
-        Ok(LoginOutcome::SignedIn(issued, user))
+        Ok(LoginOutcome::SignedIn(issued, Box::new(user)))
     }
 
     /// The last step of every sign-in: device approval (when the tenant

@@ -193,6 +193,12 @@ impl FromRequestParts<WebState> for PageAuth {
             Err(e) => return Err(crate::pages::error_response(&scope::locale(), e)),
         };
         scope::set_locale(&ctx.locale);
+        if ctx.mfa_enrolment_required {
+            let p = parts.uri.path();
+            if !(p.starts_with("/me/security") || p == "/logout" || p == "/locale") {
+                return Err(Redirect::to("/me/security").into_response());
+            }
+        }
         if parts.method == Method::POST && !ctx.tenant_status.allows_writes() {
             let p = parts.uri.path();
             if !(p == "/logout"

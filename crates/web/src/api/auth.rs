@@ -104,7 +104,10 @@ pub async fn login(
         device_id: device_id(&headers),
     };
     match st.app.login(input, &c).await? {
-        LoginOutcome::SignedIn(tokens, user) => Ok(ok(LoginResponse { tokens, user })),
+        LoginOutcome::SignedIn(tokens, user) => Ok(ok(LoginResponse {
+            tokens,
+            user: *user,
+        })),
         LoginOutcome::MfaRequired { mfa_token } => Ok(ok(MfaChallenge {
             mfa_required: true,
             mfa_token,

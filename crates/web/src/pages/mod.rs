@@ -11,6 +11,7 @@ pub mod admin_staff;
 pub mod auth;
 pub mod home;
 pub mod operator;
+pub mod security;
 
 use crate::extract::{cookie, FreshCsrf};
 use crate::i18n::I18n;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<WebState> {
         .route("/locale", post(auth::set_locale))
         .route("/branch", post(home::switch_branch))
         .merge(account::routes())
+        .merge(security::routes())
         .merge(admin::routes())
         .merge(operator::routes())
 }
@@ -135,7 +137,7 @@ impl Chrome {
             label: i.t("nav-home"),
             current: current == "/",
         }];
-        let entries: [(&'static str, &str, Action); 4] = [
+        let entries: [(&'static str, &str, Action); 5] = [
             (
                 "/admin/organisation",
                 "nav-organisation",
@@ -143,6 +145,7 @@ impl Chrome {
             ),
             ("/admin/branches", "nav-branches", Action::ManageBranches),
             ("/admin/staff", "nav-staff", Action::ViewStaff),
+            ("/admin/devices", "nav-devices", Action::ApproveDevices),
             ("/outbox", "nav-outbox", Action::ViewOutbox),
         ];
         for (href, key, action) in entries {
@@ -163,6 +166,11 @@ impl Chrome {
             href: "/me/sessions",
             label: i.t("nav-sessions"),
             current: current == "/me/sessions",
+        });
+        items.push(NavItem {
+            href: "/me/security",
+            label: i.t("nav-security"),
+            current: current == "/me/security",
         });
         let branches = st
             .app
