@@ -438,6 +438,33 @@ async fn admin_ends_another_staff_members_session_at_once() {
     )
     .await;
     assert_eq!(v["data"].as_array().map(Vec::len), Some(0));
+    // Refresh-token reuse ends that whole session (the token family), and
+    // the admin's view no longer lists it.
+    let (_, r1) = t.login("mfaf", "doc@mfaf.example", PASSWORD).await;
+    let (s, _) = body(
+        t.post("/api/v1/auth/refresh", None, json!({"refresh_token": r1}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = body(
+        t.get(&format!("/api/v1/staff/{doc_id}/sessions"), Some(&owner))
+            .await,
+    )
+    .await;
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(1));
+    let (s, _) = body(
+        t.post("/api/v1/auth/refresh", None, json!({"refresh_token": r1}))
+            .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, v) = body(
+        t.get(&format!("/api/v1/staff/{doc_id}/sessions"), Some(&owner))
+            .await,
+    )
+    .await;
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(0));
     // Malformed ids are 4xx.
     let r = t
         .get("/api/v1/staff/not-a-uuid/sessions", Some(&owner))
