@@ -556,3 +556,32 @@ async fn branch_admins_only_reach_staff_of_their_branches() {
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_cli_recovers_a_lost_phone_and_a_blocked_device() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("mfah").await;
+    let owner = t.owner_token(&tenant).await;
+    enrol(&t, &owner).await;
+    set_security(&t, &owner, json!([]), true).await;
+    let r = t
+        .app
+        .reset_sign_in_cli("mfah", &tenant.owner_email, true, false)
+        .await
+        .expect("reset");
+    assert!(r.mfa_removed);
+    // Without MFA the owner reaches the device check, from a new device.
+    let (s, v) = body(password_step(&t, "mfah", &tenant.owner_email, Some("phone-1")).await).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::FORBIDDEN, "DEVICE_APPROVAL_PENDING")
+    );
+    let r = t
+        .app
+        .reset_sign_in_cli("mfah", &tenant.owner_email, false, true)
+        .await
+        .expect("reset");
+    assert_eq!(r.devices_approved, 1);
+    let (s, _) = body(password_step(&t, "mfah", &tenant.owner_email, Some("phone-1")).await).await;
+    assert_eq!(s, StatusCode::OK);
+}

@@ -242,3 +242,61 @@ impl App {
         Ok(())
     }
 }
+
+/// What `clinicos user reset-sign-in` changed.
+#[derive(Clone, Debug, Default)]
+pub struct SignInReset {
+    pub mfa_removed: bool,
+    pub devices_approved: u64,
+}
+
+impl App {
+    /// Recovery from the command line (server access, no admin left able to
+    /// help): remove a user's second factor (phone and recovery codes lost)
+    /// and/or approve their pending devices (e.g. the only owner on a new
+    /// device). Audited with a `cli` request id.
+    pub async fn reset_sign_in_cli(
+        &self,
+        tenant_slug: &str,
+        email: &str,
+        remove_mfa: bool,
+        approve_devices: bool,
+    ) -> AppResult<SignInReset> {
+        let now = self.clock.now();
+        let entry = clinicos_store::platform::directory_by_slug(self.store.platform(), tenant_slug)
+            .await?
+            .ok_or(AppError::NotFound("tenant"))?;
+        let mut tx = self.store.write(entry.tenant_id).await?;
+        let creds = users::credentials_by_email(&mut tx, &crate::auth::normalise_email(email))
+            .await?
+            .ok_or(AppError::NotFound("user"))?;
+        let actor = RequestInfo {
+            request_id: "cli".into(),
+            ..Default::default()
+        }
+        .anonymous_actor();
+        let mut out = SignInReset::default();
+        let record = |action: &'static str| AuditEvent {
+            at: now,
+            action,
+            resource_type: "user",
+            resource_ids: vec![creds.id.as_text()],
+            outcome: Outcome::Success,
+            reason: "cli",
+        };
+        if remove_mfa {
+            out.mfa_removed = clinicos_store::mfa::totp(&mut tx, creds.id)
+                .await?
+                .is_some();
+            clinicos_store::mfa::remove(&mut tx, creds.id).await?;
+            audit::record(&mut tx, &actor, record("auth.mfa_reset")).await?;
+        }
+        if approve_devices {
+            out.devices_approved =
+                devices::approve_pending_for_user(&mut tx, creds.id, now).await?;
+            audit::record(&mut tx, &actor, record("auth.device_approve")).await?;
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}

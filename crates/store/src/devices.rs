@@ -105,3 +105,19 @@ pub async fn decide(
         .bind(by.as_text());
     Ok(tx.exec(q).await? == 1)
 }
+
+/// Approve every pending device of a user (operator recovery from the CLI).
+pub async fn approve_pending_for_user(
+    tx: &mut TenantTx,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let q = tx
+        .q(
+            "UPDATE staff_devices SET status = 'approved', decided_at = $3, decided_by = 'cli' \
+            WHERE tenant_id = $1 AND user_id = $2 AND status = 'pending'",
+        )
+        .bind(user.as_text())
+        .bind(ts(now));
+    tx.exec(q).await
+}
