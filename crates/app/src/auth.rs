@@ -53,8 +53,8 @@ impl SessionKind {
     }
 }
 
-/// What the password step leads to.
-#[derive(Clone, Debug)]
+/// What the password step leads to (no `Debug`: it may carry a challenge token).
+#[derive(Clone)]
 pub enum LoginOutcome {
     /// Signed in: tokens or cookie issued.
     SignedIn(Issued, Box<users::User>),
