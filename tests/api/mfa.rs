@@ -585,3 +585,24 @@ async fn the_cli_recovers_a_lost_phone_and_a_blocked_device() {
     let (s, _) = body(password_step(&t, "mfah", &tenant.owner_email, Some("phone-1")).await).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn openapi_describes_both_answers_of_the_password_step() {
+    let t = spawn_app().await;
+    let (_, d) = body(t.get("/api/v1/openapi.json", None).await).await;
+    let one_of = &d["components"]["schemas"]["LoginResult"]["oneOf"];
+    let refs: Vec<&str> = one_of
+        .as_array()
+        .expect("oneOf")
+        .iter()
+        .filter_map(|r| r["$ref"].as_str())
+        .collect();
+    assert!(
+        refs.iter().any(|r| r.ends_with("/LoginResponse")),
+        "{refs:?}"
+    );
+    assert!(
+        refs.iter().any(|r| r.ends_with("/MfaChallenge")),
+        "{refs:?}"
+    );
+}

@@ -39,6 +39,14 @@ pub struct MfaChallenge {
     pub mfa_token: String,
 }
 
+/// What the password step answers: tokens, or a second-factor challenge.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResult {
+    SignedIn(Box<LoginResponse>),
+    MfaRequired(MfaChallenge),
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct MfaRequest {
     pub mfa_token: String,
@@ -89,7 +97,7 @@ pub struct Accepted {
 /// while the organisation requires device approval.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     params(("X-Device-Id" = Option<String>, Header, description = "Device id issued by the server")),
-    responses((status = 200, body = Envelope<LoginResponse>), (status = 200, description = "Second factor needed", body = Envelope<MfaChallenge>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, description = "Signed in, or a second factor is needed", body = Envelope<LoginResult>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(st): State<WebState>,
     Client(c): Client,
@@ -104,14 +112,16 @@ pub async fn login(
         device_id: device_id(&headers),
     };
     match st.app.login(input, &c).await? {
-        LoginOutcome::SignedIn(tokens, user) => Ok(ok(LoginResponse {
-            tokens,
-            user: *user,
-        })),
-        LoginOutcome::MfaRequired { mfa_token } => Ok(ok(MfaChallenge {
+        LoginOutcome::SignedIn(tokens, user) => {
+            Ok(ok(LoginResult::SignedIn(Box::new(LoginResponse {
+                tokens,
+                user: *user,
+            }))))
+        }
+        LoginOutcome::MfaRequired { mfa_token } => Ok(ok(LoginResult::MfaRequired(MfaChallenge {
             mfa_required: true,
             mfa_token,
-        })),
+        }))),
     }
 }
 
