@@ -167,6 +167,22 @@ enum UserCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Sign-in recovery: remove the user's two-step sign-in (lost phone and
+    /// recovery codes) and/or approve their pending devices.
+    ResetSignIn {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// Remove the TOTP second factor and its recovery codes.
+        #[arg(long)]
+        remove_mfa: bool,
+        /// Approve every device waiting for approval.
+        #[arg(long)]
+        approve_devices: bool,
+    },
     /// Set a user's password (ends their sessions).
     ResetPassword {
         #[command(flatten)]
@@ -470,6 +486,37 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let id = app.create_user_cli(&tenant, &u).await.map_err(app_error)?;
             println!("created user {id}");
+            Ok(())
+        }
+        Command::User(UserCmd::ResetSignIn {
+            db,
+            tenant,
+            email,
+            remove_mfa,
+            approve_devices,
+        }) => {
+            if !remove_mfa && !approve_devices {
+                return Err("say what to reset: --remove-mfa and/or --approve-devices".into());
+            }
+            let file = FileConfig::load(db.config.as_deref())?;
+            let app = cli_app(&db, &file).await?;
+            let r = app
+                .reset_sign_in_cli(&tenant, &email, remove_mfa, approve_devices)
+                .await
+                .map_err(app_error)?;
+            if remove_mfa {
+                println!(
+                    "two-step sign-in {}",
+                    if r.mfa_removed {
+                        "removed"
+                    } else {
+                        "was not set up"
+                    }
+                );
+            }
+            if approve_devices {
+                println!("{} device(s) approved", r.devices_approved);
+            }
             Ok(())
         }
         Command::User(UserCmd::ResetPassword {

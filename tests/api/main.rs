@@ -5,6 +5,8 @@ mod audit;
 mod auth;
 mod conventions;
 mod encryption;
+mod mfa;
+mod mfa_pages;
 mod observability;
 mod operator;
 mod regions;

@@ -499,7 +499,12 @@ impl App {
 
     /// Only an owner grants the owner role; a branch admin manages staff of
     /// their own branches only.
-    fn check_grantable(&self, ctx: &Ctx, roles: &[Role], branches: &[BranchId]) -> AppResult<()> {
+    pub(crate) fn check_grantable(
+        &self,
+        ctx: &Ctx,
+        roles: &[Role],
+        branches: &[BranchId],
+    ) -> AppResult<()> {
         if ctx.has_role(Role::Owner) {
             return Ok(());
         }

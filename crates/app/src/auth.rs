@@ -10,6 +10,11 @@
 //!   cookie (`<tenant>.<session>.<secret>`). Every request re-checks the
 //!   session row, so revocation takes effect at once.
 //! - Idle and absolute expiry come from the tenant's settings.
+//! - With a second factor active, the password step answers with a
+//!   single-use MFA challenge instead of a session (see [`crate::mfa`]);
+//!   with device approval on, an unknown device gets a pending approval
+//!   instead of a session (see [`crate::devices`]). Both funnel through
+//!   [`App::finish_sign_in`].
 
 use crate::context::{Ctx, RequestInfo};
 use crate::crypto::{self, AccessClaims};
@@ -20,7 +25,7 @@ use clinicos_domain::session::{SessionEnd, SessionLimits, SessionTimes};
 use clinicos_domain::{BranchId, Role, SessionId, TenantId, UserId};
 use clinicos_store::audit::{self, AuditEvent, Outcome};
 use clinicos_store::sessions::{self, SessionRecord, SessionSummary};
-use clinicos_store::{outbox, platform, resets, tenants, throttle, users, TenantTx};
+use clinicos_store::{mfa, outbox, platform, resets, tenants, throttle, users, TenantTx};
 use serde::Serialize;
 
 /// What kind of client a session is for.
@@ -31,12 +36,30 @@ pub enum SessionKind {
 }
 
 impl SessionKind {
-    fn as_str(self) -> &'static str {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
         match self {
             SessionKind::Browser => "browser",
             SessionKind::Api => "api",
         }
     }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        if s == "browser" {
+            SessionKind::Browser
+        } else {
+            SessionKind::Api
+        }
+    }
+}
+
+/// What the password step leads to (no `Debug`: it may carry a challenge token).
+#[derive(Clone)]
+pub enum LoginOutcome {
+    /// Signed in: tokens or cookie issued.
+    SignedIn(Issued, Box<users::User>),
+    /// A second factor is needed: finish with [`App::complete_mfa`].
+    MfaRequired { mfa_token: String },
 }
 
 /// A sign-in request.
@@ -46,6 +69,8 @@ pub struct LoginInput {
     pub email: String,
     pub password: String,
     pub kind: SessionKind,
+    /// The server-issued device id (cookie or `X-Device-Id`), if any.
+    pub device_id: Option<String>,
 }
 
 /// Credentials handed to the client after sign-in or refresh.
@@ -66,7 +91,7 @@ pub struct Issued {
     pub cookie_value: Option<String>,
 }
 
-fn account_key(tenant_slug: &str, email: &str) -> String {
+pub(crate) fn account_key(tenant_slug: &str, email: &str) -> String {
     format!(
         "acct:{}",
         crypto::sha256_hex(&format!("{tenant_slug}\n{email}"))
@@ -104,7 +129,7 @@ fn limits_of(t: &tenants::Tenant) -> SessionLimits {
 
 impl App {
     /// Check the per-IP sign-in budget (shared counter).
-    async fn check_ip(&self, ip: &str, now: DateTime<Utc>) -> AppResult<()> {
+    pub(crate) async fn check_ip(&self, ip: &str, now: DateTime<Utc>) -> AppResult<()> {
         let (count, _) = throttle::hit(
             self.store.platform(),
             &ip_key(ip),
@@ -121,11 +146,7 @@ impl App {
     }
 
     /// Sign in with clinic code, email and password.
-    pub async fn login(
-        &self,
-        input: LoginInput,
-        req: &RequestInfo,
-    ) -> AppResult<(Issued, users::User)> {
+    pub async fn login(&self, mut input: LoginInput, req: &RequestInfo) -> AppResult<LoginOutcome> {
         let now = self.clock.now();
         self.check_ip(&req.ip, now).await?;
         let slug = input.tenant_slug.trim().to_lowercase();
@@ -147,16 +168,19 @@ impl App {
         let mut tx = self.store.read(entry.tenant_id).await?;
         let tenant = tenants::get(&mut tx).await?;
         let creds = users::credentials_by_email(&mut tx, &email).await?;
-        let user_branches = match &creds {
-            Some(c) => users::branches(&mut tx, c.id).await?,
-            None => Vec::new(),
+        let (user_branches, mfa_on) = match &creds {
+            Some(c) => (
+                users::branches(&mut tx, c.id).await?,
+                mfa::is_active(&mut tx, c.id).await?,
+            ),
+            None => (Vec::new(), false),
         };
         tx.commit().await?;
         let hash = creds
             .as_ref()
             .map(|c| c.password_hash.clone())
             .unwrap_or_else(|| crypto::dummy_hash().to_owned());
-        let password_ok = verify_blocking(input.password, hash).await;
+        let password_ok = verify_blocking(std::mem::take(&mut input.password), hash).await;
         let creds = match creds {
             Some(c)
                 if password_ok && c.is_active && tenant.subscription_status.allows_sign_in() =>
@@ -180,36 +204,85 @@ impl App {
                 return Err(self.count_failure(&key, now).await);
             }
         };
+        if mfa_on {
+            // The failure counter is cleared only once the code is right, so
+            // a known password does not reset the budget for guessing codes.
+            let mfa_token = self
+                .issue_mfa_challenge(entry.tenant_id, creds.id, &input, req, now)
+                .await?;
+            return Ok(LoginOutcome::MfaRequired { mfa_token });
+        }
         throttle::clear(self.store.platform(), &key).await?;
-        let mut tx = self.store.write(entry.tenant_id).await?;
-        let (issued, record) = self.new_session(
-            entry.tenant_id,
-            creds.id,
-            input.kind,
-            user_branches.first().copied(),
-            req,
-            now,
-        );
+        let (issued, user) = self
+            .finish_sign_in(
+                entry.tenant_id,
+                creds.id,
+                input.kind,
+                input.device_id.as_deref(),
+                user_branches.first().copied(),
+                req,
+                now,
+            )
+            .await?;
+        Ok(LoginOutcome::SignedIn(issued, Box::new(user)))
+    }
+
+    /// The last step of every sign-in: device approval (when the tenant
+    /// has it on), then a new session, last-login time and audit event.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn finish_sign_in(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        kind: SessionKind,
+        device_id: Option<&str>,
+        branch: Option<BranchId>,
+        req: &RequestInfo,
+        now: DateTime<Utc>,
+    ) -> AppResult<(Issued, users::User)> {
+        let mut tx = self.store.write(tenant).await?;
+        if tenants::get(&mut tx).await?.device_approval {
+            if let Err(blocked) = self
+                .admit_device(&mut tx, user, device_id, req, now)
+                .await?
+            {
+                tx.commit().await?;
+                return Err(blocked);
+            }
+        }
+        let (issued, record) = self.new_session(tenant, user, kind, branch, req, now);
         sessions::insert(&mut tx, &record).await?;
-        users::touch_login(&mut tx, creds.id, now).await?;
+        users::touch_login(&mut tx, user, now).await?;
         let mut actor = req.anonymous_actor();
-        actor.user_id = Some(creds.id);
+        actor.user_id = Some(user);
         let ev = AuditEvent {
             at: now,
             action: "auth.login",
             resource_type: "session",
             resource_ids: vec![record.id.as_text()],
             outcome: Outcome::Success,
-            reason: input.kind.as_str(),
+            reason: kind.as_str(),
         };
         audit::record(&mut tx, &actor, ev).await?;
-        let user = users::get(&mut tx, creds.id).await?;
+        let user = users::get(&mut tx, user).await?;
         tx.commit().await?;
         metrics_session_started();
         Ok((issued, user))
     }
 
-    async fn count_failure(&self, key: &str, now: DateTime<Utc>) -> AppError {
+    pub(crate) async fn count_failure(&self, key: &str, now: DateTime<Utc>) -> AppError {
+        self.count_failure_as(key, now, AppError::InvalidCredentials)
+            .await
+    }
+
+    /// Count a failed attempt on an account; answer `wrong` (or the error
+    /// of the counter itself), locking the account at the threshold.
+    pub(crate) async fn count_failure_as(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        wrong: AppError,
+    ) -> AppError {
         match throttle::hit(
             self.store.platform(),
             key,
@@ -223,9 +296,9 @@ impl App {
                 if let Err(e) = throttle::lock(self.store.platform(), key, until).await {
                     return e.into();
                 }
-                AppError::InvalidCredentials
+                wrong
             }
-            Ok(_) => AppError::InvalidCredentials,
+            Ok(_) => wrong,
             Err(e) => e.into(),
         }
     }
@@ -369,6 +442,8 @@ impl App {
         if !user.is_active {
             return Err(AppError::Unauthenticated);
         }
+        let mfa_enrolment_required = user.roles.iter().any(|r| t.mfa_required_roles.contains(r))
+            && !mfa::is_active(&mut tx, s.user_id).await?;
         tx.commit().await?;
         // Record use at most once a minute: idle expiry has minute resolution,
         // and a write per request would serialise SQLite readers.
@@ -390,6 +465,7 @@ impl App {
             csrf_token: s.csrf_token,
             locale: user.locale,
             request: req,
+            mfa_enrolment_required,
         })
     }
 

@@ -22,6 +22,9 @@ pub struct Ctx {
     pub csrf_token: String,
     pub locale: String,
     pub request: RequestInfo,
+    /// A role of the user requires MFA (tenant setting) and the user has
+    /// none yet: only MFA enrolment and sign-out are allowed.
+    pub mfa_enrolment_required: bool,
 }
 
 /// Facts about the HTTP request (or CLI invocation) for audit and sessions.

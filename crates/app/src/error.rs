@@ -15,6 +15,16 @@ pub enum AppError {
     InvalidCredentials,
     #[error("authentication required")]
     Unauthenticated,
+    #[error("the sign-in code is wrong or was already used")]
+    InvalidMfaCode,
+    #[error("set up two-step sign-in (an authenticator app) before continuing")]
+    MfaEnrolmentRequired,
+    /// Carries the device id the client must present again once approved
+    /// (issued by the server when the client had none).
+    #[error("this device is waiting for an administrator's approval")]
+    DeviceApprovalPending { device_id: String },
+    #[error("an administrator has refused sign-in from this device")]
+    DeviceDenied,
     #[error("the session has expired; sign in again")]
     SessionExpired,
     #[error("you do not have permission to {0}")]
@@ -45,6 +55,10 @@ impl AppError {
             AppError::BadRequest(_) => "INVALID_INPUT",
             AppError::InvalidCredentials => "INVALID_CREDENTIALS",
             AppError::Unauthenticated => "UNAUTHORIZED",
+            AppError::InvalidMfaCode => "INVALID_MFA_CODE",
+            AppError::MfaEnrolmentRequired => "MFA_ENROLMENT_REQUIRED",
+            AppError::DeviceApprovalPending { .. } => "DEVICE_APPROVAL_PENDING",
+            AppError::DeviceDenied => "DEVICE_DENIED",
             AppError::SessionExpired => "TOKEN_EXPIRED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::TenantReadOnly => "TENANT_READ_ONLY",
@@ -62,10 +76,15 @@ impl AppError {
         match self {
             AppError::Validation(_) => 422,
             AppError::BadRequest(_) => 400,
-            AppError::InvalidCredentials | AppError::Unauthenticated | AppError::SessionExpired => {
-                401
-            }
-            AppError::Forbidden(_) | AppError::TenantReadOnly => 403,
+            AppError::InvalidCredentials
+            | AppError::Unauthenticated
+            | AppError::SessionExpired
+            | AppError::InvalidMfaCode => 401,
+            AppError::Forbidden(_)
+            | AppError::TenantReadOnly
+            | AppError::MfaEnrolmentRequired
+            | AppError::DeviceApprovalPending { .. }
+            | AppError::DeviceDenied => 403,
             AppError::Locked { .. } | AppError::RateLimited { .. } => 429,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,

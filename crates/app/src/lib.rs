@@ -19,12 +19,15 @@ pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod demo;
+pub mod devices;
 pub mod error;
 pub mod field_cipher;
+pub mod mfa;
 pub mod operator;
 pub mod policy;
 pub mod provisioning;
 pub mod state;
+pub mod totp;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::Ctx;

@@ -29,8 +29,14 @@ pub enum Action {
     ExportData,
     /// Read the audit trail and access reports ("who saw what").
     ViewAudit,
-    /// Own profile, password, sessions: every signed-in user.
+    /// Own profile, password, sessions, second factor: every signed-in user.
     ManageOwnAccount,
+    /// Set which roles must use MFA and whether new devices need approval.
+    EditSignInSecurity,
+    /// List, approve and deny staff sign-in devices.
+    ApproveDevices,
+    /// List and end other staff members' sessions.
+    ManageStaffSessions,
 }
 
 impl Action {
@@ -47,6 +53,9 @@ impl Action {
             Action::ExportData => "export the organisation's data",
             Action::ViewAudit => "view the audit trail",
             Action::ManageOwnAccount => "manage your account",
+            Action::EditSignInSecurity => "change sign-in security settings",
+            Action::ApproveDevices => "approve staff devices",
+            Action::ManageStaffSessions => "manage staff sessions",
         }
     }
 }
@@ -58,7 +67,14 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         Role::Owner => true,
         Role::BranchAdmin => matches!(
             action,
-            ViewTenant | ViewBranches | ViewStaff | ManageStaff | ViewOutbox | ManageOwnAccount
+            ViewTenant
+                | ViewBranches
+                | ViewStaff
+                | ManageStaff
+                | ViewOutbox
+                | ManageOwnAccount
+                | ApproveDevices
+                | ManageStaffSessions
         ),
         Role::PrivacyOfficer => matches!(
             action,
@@ -99,6 +115,9 @@ mod tests {
         assert!(decide(&[Role::Owner], Action::ManageStaff).is_ok());
         assert!(decide(&[Role::Nurse, Role::BranchAdmin], Action::ManageStaff).is_ok());
         assert!(decide(&[Role::BranchAdmin], Action::EditTenant).is_err());
+        assert!(decide(&[Role::BranchAdmin], Action::EditSignInSecurity).is_err());
+        assert!(decide(&[Role::BranchAdmin], Action::ApproveDevices).is_ok());
+        assert!(decide(&[Role::Doctor], Action::ManageStaffSessions).is_err());
         for r in Role::ALL {
             assert!(role_allows(r, Action::ManageOwnAccount), "{r:?}");
         }

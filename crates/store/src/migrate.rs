@@ -75,6 +75,19 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &["audit_events", "audit_chain", "audit_checkpoints"],
     },
+    Migration {
+        version: 3,
+        name: "mfa",
+        sql: include_str!("../migrations/0003_mfa.sql"),
+        tenant_tables: &[
+            "mfa_totp",
+            "mfa_recovery_codes",
+            "mfa_challenges",
+            "staff_devices",
+        ],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

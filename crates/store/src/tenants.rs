@@ -30,6 +30,11 @@ pub struct Tenant {
     pub plan_code: String,
     pub idle_timeout_minutes: i64,
     pub absolute_timeout_minutes: i64,
+    /// Roles that must use a second factor (TOTP) to reach anything but
+    /// MFA enrolment and sign-out.
+    pub mfa_required_roles: Vec<clinicos_domain::Role>,
+    /// New staff devices need an admin's approval before they sign in.
+    pub device_approval: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -53,7 +58,7 @@ pub struct TenantProfile {
 
 const COLS: &str = "tenant_id, slug, legal_name, display_name, logo_mime, address_line, city, state, \
     postcode, country, home_region, default_locale, default_currency, default_time_zone, \
-    subscription_status, plan_code, idle_timeout_minutes, absolute_timeout_minutes, created_at, updated_at";
+    subscription_status, plan_code, idle_timeout_minutes, absolute_timeout_minutes, mfa_required_roles, device_approval, created_at, updated_at";
 
 fn from_row(r: &AnyRow) -> StoreResult<Tenant> {
     Ok(Tenant {
@@ -75,6 +80,12 @@ fn from_row(r: &AnyRow) -> StoreResult<Tenant> {
         plan_code: r.text("plan_code")?,
         idle_timeout_minutes: r.int("idle_timeout_minutes")?,
         absolute_timeout_minutes: r.int("absolute_timeout_minutes")?,
+        mfa_required_roles: r
+            .text("mfa_required_roles")?
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect(),
+        device_approval: r.flag("device_approval")?,
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
     })
@@ -186,4 +197,25 @@ pub async fn logo(tx: &mut TenantTx) -> StoreResult<Option<(Vec<u8>, String)>> {
         (Some(b), Some(m)) => Some((b, m)),
         _ => None,
     })
+}
+
+/// Set the sign-in security settings (MFA-required roles, device approval).
+pub async fn set_sign_in_security(
+    tx: &mut TenantTx,
+    mfa_required_roles: &[clinicos_domain::Role],
+    device_approval: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let roles = mfa_required_roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let q = tx
+        .q("UPDATE tenants SET mfa_required_roles = $2, device_approval = $3, updated_at = $4 WHERE tenant_id = $1")
+        .bind(roles)
+        .bind(i64::from(device_approval))
+        .bind(ts(now));
+    tx.exec(q).await?;
+    Ok(())
 }

@@ -90,6 +90,12 @@ impl IntoResponse for ApiError {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
+        if let AppError::DeviceApprovalPending { device_id } = &e {
+            if let Ok(v) = HeaderValue::from_str(device_id) {
+                resp.headers_mut()
+                    .insert(crate::api::auth::DEVICE_HEADER, v);
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

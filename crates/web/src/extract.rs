@@ -127,6 +127,12 @@ fn allowed_while_read_only(path: &str) -> bool {
         || path == "/api/v1/me/password"
 }
 
+/// Paths a user who must enrol in MFA (tenant policy) may still use:
+/// enrolment itself, their own profile read and signing out.
+fn allowed_before_mfa_enrolment(path: &str) -> bool {
+    path.starts_with("/api/v1/me/mfa") || path == "/api/v1/auth/logout" || path == "/api/v1/me"
+}
+
 impl FromRequestParts<WebState> for ApiAuth {
     type Rejection = ApiError;
 
@@ -148,6 +154,9 @@ impl FromRequestParts<WebState> for ApiAuth {
             && !allowed_while_read_only(parts.uri.path())
         {
             return Err(ApiError(AppError::TenantReadOnly));
+        }
+        if ctx.mfa_enrolment_required && !allowed_before_mfa_enrolment(parts.uri.path()) {
+            return Err(ApiError(AppError::MfaEnrolmentRequired));
         }
         Ok(ApiAuth(ctx))
     }
@@ -184,6 +193,12 @@ impl FromRequestParts<WebState> for PageAuth {
             Err(e) => return Err(crate::pages::error_response(&scope::locale(), e)),
         };
         scope::set_locale(&ctx.locale);
+        if ctx.mfa_enrolment_required {
+            let p = parts.uri.path();
+            if !(p.starts_with("/me/security") || p == "/logout" || p == "/locale") {
+                return Err(Redirect::to("/me/security").into_response());
+            }
+        }
         if parts.method == Method::POST && !ctx.tenant_status.allows_writes() {
             let p = parts.uri.path();
             if !(p == "/logout"

@@ -6,8 +6,10 @@
 pub mod audit;
 pub mod auth;
 pub mod me;
+pub mod mfa;
 pub mod operator;
 pub mod org;
+pub mod staff_security;
 pub mod system;
 
 use crate::WebState;
@@ -49,6 +51,7 @@ impl Modify for Security {
 pub fn routes() -> OpenApiRouter<WebState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
+        .routes(routes!(auth::mfa))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::forgot_password))
@@ -58,6 +61,16 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(me::list_sessions))
         .routes(routes!(me::end_session))
         .routes(routes!(me::switch_branch))
+        .routes(routes!(mfa::status))
+        .routes(routes!(mfa::begin_totp))
+        .routes(routes!(mfa::confirm_totp))
+        .routes(routes!(mfa::disable_totp))
+        .routes(routes!(staff_security::put_sign_in_security))
+        .routes(routes!(staff_security::list_device_approvals))
+        .routes(routes!(staff_security::approve_device))
+        .routes(routes!(staff_security::deny_device))
+        .routes(routes!(staff_security::list_staff_sessions))
+        .routes(routes!(staff_security::revoke_staff_session))
         .routes(routes!(org::put_avatar))
         .routes(routes!(org::put_signature))
         .routes(routes!(org::get_tenant, org::update_tenant))

@@ -89,6 +89,8 @@ struct ProfilePage {
     email: String,
     has_avatar: bool,
     has_signature: bool,
+    /// Two-step sign-in is on (the section links to `/me/security`).
+    mfa_active: bool,
     errs: Errs,
     pw_errs: Errs,
 }
@@ -102,7 +104,9 @@ async fn profile_page(
     pw_errs: Errs,
 ) -> Result<ProfilePage, AppError> {
     let u = st.app.me(ctx).await?;
+    let mfa_active = st.app.mfa_status(ctx).await?.totp_active;
     Ok(ProfilePage {
+        mfa_active,
         v: form.unwrap_or_else(|| ProfileForm::of(&u)),
         email: u.email,
         has_avatar: u.has_avatar,

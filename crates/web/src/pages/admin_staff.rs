@@ -63,6 +63,8 @@ struct MemberPage {
     id: String,
     user: User,
     can_manage: bool,
+    /// Live sessions (when the viewer may manage them).
+    sessions: Option<Vec<super::account::SessionRow>>,
     roles: Vec<Choice>,
     branches: Vec<Choice>,
     errs: Errs,
@@ -244,7 +246,24 @@ async fn member_page(
 ) -> Result<MemberPage, AppError> {
     let user = st.app.get_staff(ctx, id).await?;
     let branches = all_branches(st, ctx).await;
+    let sessions = st.app.staff_sessions(ctx, id).await.ok().map(|l| {
+        l.into_iter()
+            .map(|s| super::account::SessionRow {
+                id: s.id.as_text(),
+                device: if s.user_agent.is_empty() {
+                    s.kind
+                } else {
+                    s.user_agent
+                },
+                ip: s.ip,
+                started: super::when(&s.created_at),
+                last_seen: super::when(&s.last_seen_at),
+                current: s.current,
+            })
+            .collect()
+    });
     Ok(MemberPage {
+        sessions,
         id: user.id.as_text(),
         roles: role_choices(&c, &user.roles),
         branches: branch_choices(&branches, &user.branch_ids),

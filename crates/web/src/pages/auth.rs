@@ -8,7 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use clinicos_app::auth::{LoginInput, SessionKind};
+use clinicos_app::auth::{Issued, LoginInput, LoginOutcome, SessionKind};
+use clinicos_app::mfa::SecondFactor;
 use clinicos_app::AppError;
 use serde::Deserialize;
 
@@ -28,6 +29,98 @@ pub struct LoginForm {
     pub tenant: String,
     pub email: String,
     pub password: String,
+}
+
+/// The code step after a correct password (two-step sign-in).
+#[derive(Template)]
+#[template(path = "login_mfa.html")]
+struct MfaPage {
+    c: Chrome,
+    mfa_token: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    pub mfa_token: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub recovery_code: String,
+}
+
+/// The long-lived cookie carrying the server-issued device id.
+pub const DEVICE_COOKIE: &str = "clinicos_device";
+
+fn signed_in(st: &WebState, issued: &Issued, locale: &str) -> Response {
+    let mut r = Redirect::to("/").into_response();
+    crate::extract::append_cookie(
+        &mut r,
+        &set_cookie(
+            SESSION_COOKIE,
+            issued.cookie_value.as_deref().unwrap_or(""),
+            "Lax",
+            st.app.settings.secure_cookies,
+            None,
+        ),
+    );
+    crate::extract::append_cookie(
+        &mut r,
+        &set_cookie(
+            "clinicos_lang",
+            locale,
+            "Lax",
+            st.app.settings.secure_cookies,
+            Some(31_536_000),
+        ),
+    );
+    r
+}
+
+/// Remember a newly issued device id (pending approval) in the browser.
+fn remember_device(st: &WebState, r: &mut Response, e: &AppError) {
+    if let AppError::DeviceApprovalPending { device_id } = e {
+        crate::extract::append_cookie(
+            r,
+            &set_cookie(
+                DEVICE_COOKIE,
+                device_id,
+                "Lax",
+                st.app.settings.secure_cookies,
+                Some(31_536_000 * 5),
+            ),
+        );
+    }
+}
+
+/// Second step of a browser sign-in: the authenticator or recovery code.
+pub async fn login_mfa(
+    State(st): State<WebState>,
+    headers: HeaderMap,
+    Client(client): Client,
+    Form(f): Form<MfaForm>,
+) -> Response {
+    let factor = SecondFactor {
+        code: Some(f.code).filter(|c| !c.trim().is_empty()),
+        recovery_code: Some(f.recovery_code).filter(|c| !c.trim().is_empty()),
+    };
+    match st.app.complete_mfa(&f.mfa_token, factor, &client).await {
+        Ok((issued, user)) => signed_in(&st, &issued, &user.locale),
+        Err(e) => {
+            let c = Chrome::anonymous(&headers, None, "mfa-title", st.config.demo_mode);
+            let msg = crate::error::message_for(&e, &c.i.locale);
+            let status = axum::http::StatusCode::from_u16(e.status())
+                .unwrap_or(axum::http::StatusCode::UNAUTHORIZED);
+            let page = MfaPage {
+                c,
+                mfa_token: f.mfa_token,
+                error: Some(msg),
+            };
+            let mut r = (status, render(&page, false)).into_response();
+            remember_device(&st, &mut r, &e);
+            r
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -90,31 +183,18 @@ pub async fn login(
         email: f.email.clone(),
         password: f.password,
         kind: SessionKind::Browser,
+        device_id: crate::extract::cookie(&headers, DEVICE_COOKIE),
     };
     match st.app.login(input, &client).await {
-        Ok((issued, user)) => {
-            let mut r = Redirect::to("/").into_response();
-            crate::extract::append_cookie(
-                &mut r,
-                &set_cookie(
-                    SESSION_COOKIE,
-                    issued.cookie_value.as_deref().unwrap_or(""),
-                    "Lax",
-                    st.app.settings.secure_cookies,
-                    None,
-                ),
-            );
-            crate::extract::append_cookie(
-                &mut r,
-                &set_cookie(
-                    "clinicos_lang",
-                    &user.locale,
-                    "Lax",
-                    st.app.settings.secure_cookies,
-                    Some(31_536_000),
-                ),
-            );
-            r
+        Ok(LoginOutcome::SignedIn(issued, user)) => signed_in(&st, &issued, &user.locale),
+        Ok(LoginOutcome::MfaRequired { mfa_token }) => {
+            let c = Chrome::anonymous(&headers, None, "mfa-title", st.config.demo_mode);
+            let page = MfaPage {
+                c,
+                mfa_token,
+                error: None,
+            };
+            render(&page, false)
         }
         Err(e) => {
             let c = Chrome::anonymous(&headers, None, "login-title", st.config.demo_mode);
@@ -133,7 +213,9 @@ pub async fn login(
                 error: Some(msg),
                 c,
             };
-            (status, render(&page, false)).into_response()
+            let mut r = (status, render(&page, false)).into_response();
+            remember_device(&st, &mut r, &e);
+            r
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod home;
 pub mod operator;
+pub mod security;
 
 use crate::extract::{cookie, FreshCsrf};
 use crate::i18n::I18n;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<WebState> {
         .route("/static/app.css", get(stylesheet))
         .route("/", get(home::home))
         .route("/login", get(auth::login_form).post(auth::login))
+        .route("/login/mfa", post(auth::login_mfa))
         .route("/logout", post(auth::logout))
         .route(
             "/forgot-password",
@@ -40,6 +42,7 @@ pub fn routes() -> Router<WebState> {
         .route("/branch", post(home::switch_branch))
         .merge(account::routes())
         .merge(audit::routes())
+        .merge(security::routes())
         .merge(admin::routes())
         .merge(operator::routes())
 }
@@ -136,7 +139,7 @@ impl Chrome {
             label: i.t("nav-home"),
             current: current == "/",
         }];
-        let entries: [(&'static str, &str, Action); 5] = [
+        let entries: [(&'static str, &str, Action); 6] = [
             (
                 "/admin/organisation",
                 "nav-organisation",
@@ -145,6 +148,7 @@ impl Chrome {
             ("/admin/branches", "nav-branches", Action::ManageBranches),
             ("/admin/staff", "nav-staff", Action::ViewStaff),
             ("/admin/audit", "nav-audit", Action::ViewAudit),
+            ("/admin/devices", "nav-devices", Action::ApproveDevices),
             ("/outbox", "nav-outbox", Action::ViewOutbox),
         ];
         for (href, key, action) in entries {
@@ -165,6 +169,11 @@ impl Chrome {
             href: "/me/sessions",
             label: i.t("nav-sessions"),
             current: current == "/me/sessions",
+        });
+        items.push(NavItem {
+            href: "/me/security",
+            label: i.t("nav-security"),
+            current: current == "/me/security",
         });
         let branches = st
             .app
