@@ -16,7 +16,9 @@
 use crate::auth::{account_key, Issued, LoginInput, SessionKind};
 use crate::context::{Ctx, RequestInfo};
 use crate::policy::{authorize, Action};
-use crate::{crypto, totp, App, AppError, AppResult};
+use crate::{crypto, totp, App, AppError, AppResult, FieldCipher};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::{TenantId, UserId};
 use clinicos_store::audit::{self, AuditEvent, Outcome};
@@ -79,9 +81,54 @@ fn new_recovery_code() -> String {
     format!("{}-{}", &s[..5], &s[5..10])
 }
 
+/// Where a TOTP secret is stored; the field cipher binds each ciphertext
+/// to it (and to the tenant and the user's row), so it cannot be moved.
+const SECRET_TABLE: &str = "mfa_totp";
+const SECRET_COLUMN: &str = "secret";
+
+/// Encrypt a base32 TOTP secret for storage (base64 of the field-cipher
+/// envelope; the user is the key subject).
+async fn seal_secret(
+    cipher: &FieldCipher,
+    tenant: TenantId,
+    user: UserId,
+    secret: &str,
+) -> AppResult<String> {
+    let u = user.as_text();
+    let ct = cipher
+        .encrypt(
+            tenant,
+            SECRET_TABLE,
+            SECRET_COLUMN,
+            &u,
+            &u,
+            secret.as_bytes(),
+        )
+        .await?;
+    Ok(B64.encode(ct))
+}
+
+/// Decrypt a stored TOTP secret to its raw bytes.
+async fn open_secret(
+    cipher: &FieldCipher,
+    tenant: TenantId,
+    user: UserId,
+    stored: &str,
+) -> AppResult<Vec<u8>> {
+    let corrupt = || AppError::Internal("stored TOTP secret is unreadable".into());
+    let ct = B64.decode(stored).map_err(|_| corrupt())?;
+    let u = user.as_text();
+    let plain = cipher
+        .decrypt(tenant, SECRET_TABLE, SECRET_COLUMN, &u, &u, &ct)
+        .await?;
+    let text = String::from_utf8(plain).map_err(|_| corrupt())?;
+    totp::base32_decode(&text).ok_or_else(corrupt)
+}
+
 /// Check a second factor against the user's active TOTP or recovery codes,
 /// spending what it uses. `Ok(false)` when wrong, replayed or absent.
 async fn check_factor(
+    cipher: &FieldCipher,
     tx: &mut TenantTx,
     user: UserId,
     f: &SecondFactor,
@@ -91,11 +138,7 @@ async fn check_factor(
         return Ok(false);
     };
     if let Some(code) = f.code.as_deref().filter(|c| !c.trim().is_empty()) {
-        let Some(secret) = totp::base32_decode(&rec.secret) else {
-            return Err(AppError::Internal(
-                "stored TOTP secret is not base32".into(),
-            ));
-        };
+        let secret = open_secret(cipher, tx.tenant(), user, &rec.secret).await?;
         return match totp::matching_step(&secret, code, now.timestamp()) {
             Some(step) => Ok(mfa::use_step(tx, user, step).await?),
             None => Ok(false),
@@ -157,7 +200,8 @@ impl App {
         let mut raw = [0u8; 20];
         OsRng.fill_bytes(&mut raw);
         let secret = totp::base32_encode(&raw);
-        mfa::put_pending(&mut tx, ctx.user, &secret, now).await?;
+        let sealed = seal_secret(&self.cipher, ctx.tenant, ctx.user, &secret).await?;
+        mfa::put_pending(&mut tx, ctx.user, &sealed, now).await?;
         audit_self(&mut tx, ctx, "auth.mfa_enrol_start", Outcome::Success, now).await?;
         tx.commit().await?;
         let issuer = format!("ClinicOS {}", ctx.tenant_name);
@@ -179,8 +223,7 @@ impl App {
         if rec.confirmed {
             return Err(AppError::Conflict("two-step sign-in is already on".into()));
         }
-        let secret = totp::base32_decode(&rec.secret)
-            .ok_or_else(|| AppError::Internal("stored TOTP secret is not base32".into()))?;
+        let secret = open_secret(&self.cipher, ctx.tenant, ctx.user, &rec.secret).await?;
         let ok = match totp::matching_step(&secret, code, now.timestamp()) {
             Some(step) => mfa::use_step(&mut tx, ctx.user, step).await?,
             None => false,
@@ -213,7 +256,7 @@ impl App {
             tx.commit().await?;
             return Ok(());
         }
-        if !check_factor(&mut tx, ctx.user, &f, now).await? {
+        if !check_factor(&self.cipher, &mut tx, ctx.user, &f, now).await? {
             audit_self(&mut tx, ctx, "auth.mfa_disabled", Outcome::Failure, now).await?;
             tx.commit().await?;
             return Err(AppError::InvalidMfaCode);
@@ -294,7 +337,7 @@ impl App {
         }
         let mut actor = req.anonymous_actor();
         actor.user_id = Some(ch.user_id);
-        if !check_factor(&mut tx, ch.user_id, &f, now).await? {
+        if !check_factor(&self.cipher, &mut tx, ch.user_id, &f, now).await? {
             let ev = AuditEvent {
                 at: now,
                 action: "auth.mfa",

@@ -11,7 +11,8 @@ use clinicos_domain::UserId;
 /// A user's TOTP enrolment.
 #[derive(Clone)]
 pub struct TotpRecord {
-    /// Base32 secret (never logged: no `Debug`).
+    /// The TOTP secret as stored: base64 of a field-cipher envelope (the
+    /// app seals and opens it); never logged (no `Debug`).
     pub secret: String,
     pub confirmed: bool,
     pub last_step: i64,
