@@ -579,23 +579,9 @@ impl App {
     pub async fn my_sessions(&self, ctx: &Ctx) -> AppResult<Vec<SessionSummary>> {
         let now = self.clock.now();
         let mut tx = self.store.read(ctx.tenant).await?;
-        let limits = limits_of(&tenants::get(&mut tx).await?);
-        let list =
-            sessions::live_for_user(&mut tx, ctx.user, now - limits.idle, now - limits.absolute)
-                .await?;
+        let list = live_sessions(&mut tx, ctx.user, ctx.session, now).await?;
         tx.commit().await?;
-        Ok(list
-            .into_iter()
-            .map(|s| SessionSummary {
-                id: s.id,
-                kind: s.kind,
-                ip: s.ip,
-                user_agent: s.user_agent,
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                current: s.id == ctx.session,
-            })
-            .collect())
+        Ok(list)
     }
 
     /// End one of the user's own sessions.
@@ -825,3 +811,27 @@ fn metrics_session_ended(_reason: &str) {
 pub static SESSIONS_STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// Sessions ended (logout, expiry, revocation) by this instance.
 pub static SESSIONS_ENDED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A user's live (not revoked, not expired under the tenant's limits)
+/// sessions, newest first, marking `current`.
+pub(crate) async fn live_sessions(
+    tx: &mut TenantTx,
+    user: UserId,
+    current: SessionId,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<SessionSummary>> {
+    let limits = limits_of(&tenants::get(tx).await?);
+    let list = sessions::live_for_user(tx, user, now - limits.idle, now - limits.absolute).await?;
+    Ok(list
+        .into_iter()
+        .map(|s| SessionSummary {
+            current: s.id == current,
+            id: s.id,
+            kind: s.kind,
+            ip: s.ip,
+            user_agent: s.user_agent,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+        })
+        .collect())
+}

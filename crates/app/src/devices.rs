@@ -194,23 +194,9 @@ impl App {
         let now = self.clock.now();
         let mut tx = self.store.read(ctx.tenant).await?;
         self.managed_staff(&mut tx, ctx, user).await?;
-        let t = tenants::get(&mut tx).await?;
-        let idle = chrono::Duration::minutes(t.idle_timeout_minutes.max(1));
-        let absolute = chrono::Duration::minutes(t.absolute_timeout_minutes.max(1));
-        let list = sessions::live_for_user(&mut tx, user, now - idle, now - absolute).await?;
+        let list = crate::auth::live_sessions(&mut tx, user, ctx.session, now).await?;
         tx.commit().await?;
-        Ok(list
-            .into_iter()
-            .map(|s| SessionSummary {
-                id: s.id,
-                kind: s.kind,
-                ip: s.ip,
-                user_agent: s.user_agent,
-                created_at: s.created_at,
-                last_seen_at: s.last_seen_at,
-                current: s.id == ctx.session,
-            })
-            .collect())
+        Ok(list)
     }
 
     /// End another staff member's session; its tokens fail at once.
