@@ -307,6 +307,13 @@ async fn staff_roles_and_policy() {
         t.get("/api/v1/staff", Some(&desk)).await.status(),
         StatusCode::FORBIDDEN
     );
+    // Each denial is itself in the audit trail.
+    let mut tx = t.app.store.read(tenant.id).await.expect("tx");
+    let denied = clinicos_store::audit::count_action(&mut tx, "policy.denied")
+        .await
+        .expect("count");
+    assert_eq!(denied, 3, "three denied attempts, three audit events");
+    drop(tx);
     // The owner invites a doctor with two roles; an invitation is emailed.
     let (s, v) = body(t.post("/api/v1/staff", Some(&owner), json!({"email": "Doc@Ojas.example", "name": "Dr Ojas", "roles": ["doctor", "branch_admin", "doctor"]})).await).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");

@@ -2,7 +2,7 @@
 //! "who saw my record", per user / date range), on screen and as CSV.
 //! Viewing a report is itself audited, naming the events it returned.
 
-use crate::policy::{authorize, Action};
+use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clinicos_domain::page::{PageMeta, PageRequest};
@@ -106,7 +106,7 @@ impl App {
         offset: i64,
         action: &str,
     ) -> AppResult<(Vec<AuditRow>, u64)> {
-        authorize(ctx, Action::ViewAudit)?;
+        self.authorize(ctx, Action::ViewAudit).await?;
         if let (Some(f), Some(t)) = (q.from, q.to) {
             if f >= t {
                 return Err(AppError::field("from", "must be before to"));

@@ -3,7 +3,7 @@
 //! deactivate), my profile. Every use case authorizes through the policy
 //! point and writes its audit event in the same transaction.
 
-use crate::policy::{authorize, Action};
+use crate::policy::Action;
 use crate::provisioning::NewUser;
 use crate::{App, AppError, AppResult, Ctx};
 use clinicos_domain::page::{parse_sort, Direction, PageMeta, PageRequest};
@@ -153,7 +153,7 @@ impl App {
     // ---- organisation -------------------------------------------------
 
     pub async fn tenant_profile(&self, ctx: &Ctx) -> AppResult<Tenant> {
-        authorize(ctx, Action::ViewTenant)?;
+        self.authorize(ctx, Action::ViewTenant).await?;
         let mut tx = self.store.read(ctx.tenant).await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
@@ -161,7 +161,7 @@ impl App {
     }
 
     pub async fn update_tenant(&self, ctx: &Ctx, p: TenantPatch) -> AppResult<Tenant> {
-        authorize(ctx, Action::EditTenant)?;
+        self.authorize(ctx, Action::EditTenant).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let t = tenants::get(&mut tx).await?;
@@ -212,7 +212,7 @@ impl App {
     }
 
     pub async fn set_tenant_logo(&self, ctx: &Ctx, bytes: Vec<u8>) -> AppResult<()> {
-        authorize(ctx, Action::EditTenant)?;
+        self.authorize(ctx, Action::EditTenant).await?;
         let mime = check_image(&bytes)?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
@@ -231,7 +231,7 @@ impl App {
     }
 
     pub async fn tenant_logo(&self, ctx: &Ctx) -> AppResult<(Vec<u8>, String)> {
-        authorize(ctx, Action::ViewTenant)?;
+        self.authorize(ctx, Action::ViewTenant).await?;
         let mut tx = self.store.read(ctx.tenant).await?;
         let logo = tenants::logo(&mut tx)
             .await?
@@ -244,7 +244,7 @@ impl App {
     /// (profile, branches, staff without credentials). Allowed while the
     /// subscription is suspended; audited as an export.
     pub async fn export_tenant(&self, ctx: &Ctx) -> AppResult<TenantExport> {
-        authorize(ctx, Action::ExportData)?;
+        self.authorize(ctx, Action::ExportData).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let tenant = tenants::get(&mut tx).await?;
@@ -281,7 +281,7 @@ impl App {
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<Branch>, PageMeta)> {
-        authorize(ctx, Action::ViewBranches)?;
+        self.authorize(ctx, Action::ViewBranches).await?;
         let allowed = [
             ("name", "name"),
             ("code", "code"),
@@ -305,7 +305,7 @@ impl App {
     }
 
     pub async fn get_branch(&self, ctx: &Ctx, id: BranchId) -> AppResult<Branch> {
-        authorize(ctx, Action::ViewBranches)?;
+        self.authorize(ctx, Action::ViewBranches).await?;
         let mut tx = self.store.read(ctx.tenant).await?;
         let b = branches::get(&mut tx, id)
             .await
@@ -317,7 +317,7 @@ impl App {
     /// Create a branch; omitted country, time zone and currency default
     /// from the organisation.
     pub async fn create_branch(&self, ctx: &Ctx, p: BranchPatch) -> AppResult<Branch> {
-        authorize(ctx, Action::ManageBranches)?;
+        self.authorize(ctx, Action::ManageBranches).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let t = tenants::get(&mut tx).await?;
@@ -368,7 +368,7 @@ impl App {
         id: BranchId,
         p: BranchPatch,
     ) -> AppResult<Branch> {
-        authorize(ctx, Action::ManageBranches)?;
+        self.authorize(ctx, Action::ManageBranches).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let b = branches::get(&mut tx, id)
@@ -436,7 +436,7 @@ impl App {
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<User>, PageMeta)> {
-        authorize(ctx, Action::ViewStaff)?;
+        self.authorize(ctx, Action::ViewStaff).await?;
         let allowed = [
             ("name", "name"),
             ("email", "email"),
@@ -472,7 +472,7 @@ impl App {
 
     pub async fn get_staff(&self, ctx: &Ctx, id: UserId) -> AppResult<User> {
         if id != ctx.user {
-            authorize(ctx, Action::ViewStaff)?;
+            self.authorize(ctx, Action::ViewStaff).await?;
         }
         let mut tx = self.store.read(ctx.tenant).await?;
         let u = users::get(&mut tx, id)
@@ -485,7 +485,7 @@ impl App {
     /// Invite a staff member: the account is created without a usable
     /// password and a 7-day set-password link goes to their email.
     pub async fn invite_staff(&self, ctx: &Ctx, mut n: NewUser) -> AppResult<User> {
-        authorize(ctx, Action::ManageStaff)?;
+        self.authorize(ctx, Action::ManageStaff).await?;
         self.check_grantable(ctx, &n.roles, &n.branch_ids)?;
         n.password = None;
         let mut tx = self.store.write(ctx.tenant).await?;
@@ -525,7 +525,7 @@ impl App {
         id: UserId,
         a: StaffAccess,
     ) -> AppResult<User> {
-        authorize(ctx, Action::ManageStaff)?;
+        self.authorize(ctx, Action::ManageStaff).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let current = users::get(&mut tx, id)
@@ -610,7 +610,8 @@ impl App {
         which: Image,
     ) -> AppResult<(Vec<u8>, String)> {
         if id != ctx.user {
-            authorize(ctx, Action::ViewStaff).or_else(|_| authorize(ctx, Action::ViewTenant))?;
+            // Colleagues' photos are visible to every staff member.
+            self.authorize(ctx, Action::ViewTenant).await?;
         }
         let mut tx = self.store.read(ctx.tenant).await?;
         let img = users::image(&mut tx, id, which)
@@ -633,7 +634,7 @@ impl App {
         p: UserProfile,
         locale: Option<String>,
     ) -> AppResult<User> {
-        authorize(ctx, Action::ManageOwnAccount)?;
+        self.authorize(ctx, Action::ManageOwnAccount).await?;
         let now = self.clock.now();
         let mut v = Validator::new();
         v.text("name", &p.name, 120);
@@ -687,7 +688,7 @@ impl App {
     }
 
     pub async fn set_my_image(&self, ctx: &Ctx, which: Image, bytes: Vec<u8>) -> AppResult<()> {
-        authorize(ctx, Action::ManageOwnAccount)?;
+        self.authorize(ctx, Action::ManageOwnAccount).await?;
         let mime = check_image(&bytes)?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
@@ -707,7 +708,7 @@ impl App {
 
     /// The development outbox (newest first).
     pub async fn outbox(&self, ctx: &Ctx, limit: i64) -> AppResult<Vec<outbox::OutboxMessage>> {
-        authorize(ctx, Action::ViewOutbox)?;
+        self.authorize(ctx, Action::ViewOutbox).await?;
         let mut tx = self.store.read(ctx.tenant).await?;
         let m = outbox::recent(&mut tx, limit).await?;
         tx.commit().await?;

@@ -12,7 +12,7 @@
 //!   the same transaction.
 
 use crate::context::{Ctx, RequestInfo};
-use crate::policy::{authorize, Action};
+use crate::policy::Action;
 use crate::{crypto, App, AppError, AppResult};
 use chrono::{DateTime, Utc};
 use clinicos_domain::{Role, SessionId, UserId};
@@ -118,7 +118,7 @@ impl App {
         ctx: &Ctx,
         s: SignInSecurity,
     ) -> AppResult<tenants::Tenant> {
-        authorize(ctx, Action::EditSignInSecurity)?;
+        self.authorize(ctx, Action::EditSignInSecurity).await?;
         let now = self.clock.now();
         let mut roles = s.mfa_required_roles;
         roles.sort();
@@ -149,7 +149,7 @@ impl App {
 
     /// Devices waiting for approval that this admin may decide.
     pub async fn pending_devices(&self, ctx: &Ctx) -> AppResult<Vec<Device>> {
-        authorize(ctx, Action::ApproveDevices)?;
+        self.authorize(ctx, Action::ApproveDevices).await?;
         let mut tx = self.store.read(ctx.tenant).await?;
         let mut out = Vec::new();
         for d in devices::pending(&mut tx).await? {
@@ -163,7 +163,7 @@ impl App {
 
     /// Approve or deny a pending device.
     pub async fn decide_device(&self, ctx: &Ctx, id: &str, approve: bool) -> AppResult<Device> {
-        authorize(ctx, Action::ApproveDevices)?;
+        self.authorize(ctx, Action::ApproveDevices).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let d = devices::get(&mut tx, id)
@@ -190,7 +190,7 @@ impl App {
 
     /// Another staff member's live sessions.
     pub async fn staff_sessions(&self, ctx: &Ctx, user: UserId) -> AppResult<Vec<SessionSummary>> {
-        authorize(ctx, Action::ManageStaffSessions)?;
+        self.authorize(ctx, Action::ManageStaffSessions).await?;
         let now = self.clock.now();
         let mut tx = self.store.read(ctx.tenant).await?;
         self.managed_staff(&mut tx, ctx, user).await?;
@@ -206,7 +206,7 @@ impl App {
         user: UserId,
         sid: SessionId,
     ) -> AppResult<()> {
-        authorize(ctx, Action::ManageStaffSessions)?;
+        self.authorize(ctx, Action::ManageStaffSessions).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         self.managed_staff(&mut tx, ctx, user).await?;

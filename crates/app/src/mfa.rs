@@ -15,7 +15,7 @@
 
 use crate::auth::{account_key, Issued, LoginInput, SessionKind};
 use crate::context::{Ctx, RequestInfo};
-use crate::policy::{authorize, Action};
+use crate::policy::Action;
 use crate::{crypto, totp, App, AppError, AppResult, FieldCipher};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -172,7 +172,7 @@ async fn audit_self(
 impl App {
     /// The signed-in user's second-factor state.
     pub async fn mfa_status(&self, ctx: &Ctx) -> AppResult<MfaStatus> {
-        authorize(ctx, Action::ManageOwnAccount)?;
+        self.authorize(ctx, Action::ManageOwnAccount).await?;
         let mut tx = self.store.read(ctx.tenant).await?;
         let rec = mfa::totp(&mut tx, ctx.user).await?;
         let left = mfa::recovery_codes_left(&mut tx, ctx.user).await?;
@@ -188,7 +188,7 @@ impl App {
     /// Start TOTP enrolment: a new secret, shown once, pending until
     /// confirmed. Refused while a second factor is active.
     pub async fn begin_totp(&self, ctx: &Ctx) -> AppResult<TotpEnrolment> {
-        authorize(ctx, Action::ManageOwnAccount)?;
+        self.authorize(ctx, Action::ManageOwnAccount).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         if mfa::is_active(&mut tx, ctx.user).await? {
@@ -214,7 +214,7 @@ impl App {
     /// Confirm enrolment with a current code; activates TOTP and returns
     /// the ten recovery codes (shown once).
     pub async fn confirm_totp(&self, ctx: &Ctx, code: &str) -> AppResult<RecoveryCodes> {
-        authorize(ctx, Action::ManageOwnAccount)?;
+        self.authorize(ctx, Action::ManageOwnAccount).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let rec = mfa::totp(&mut tx, ctx.user)
@@ -247,7 +247,7 @@ impl App {
 
     /// Turn TOTP off; needs a current code or an unused recovery code.
     pub async fn disable_totp(&self, ctx: &Ctx, f: SecondFactor) -> AppResult<()> {
-        authorize(ctx, Action::ManageOwnAccount)?;
+        self.authorize(ctx, Action::ManageOwnAccount).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         if !mfa::is_active(&mut tx, ctx.user).await? {
