@@ -276,6 +276,29 @@ pub struct SessionRow {
     pub started: String,
     pub last_seen: String,
     pub current: bool,
+    /// Where the "End" button posts.
+    pub end_url: String,
+}
+
+impl SessionRow {
+    /// A table row from a session summary; `end_base` is the URL prefix
+    /// the session id and `/end` are appended to.
+    pub fn new(s: clinicos_store::sessions::SessionSummary, end_base: &str) -> Self {
+        let id = s.id.as_text();
+        SessionRow {
+            end_url: format!("{end_base}{id}/end"),
+            id,
+            device: if s.user_agent.is_empty() {
+                s.kind
+            } else {
+                s.user_agent
+            },
+            ip: s.ip,
+            started: super::when(&s.created_at),
+            last_seen: super::when(&s.last_seen_at),
+            current: s.current,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -300,18 +323,7 @@ pub async fn sessions(
     let had = c.flash.is_some();
     let rows = list
         .into_iter()
-        .map(|s| SessionRow {
-            id: s.id.as_text(),
-            device: if s.user_agent.is_empty() {
-                s.kind
-            } else {
-                s.user_agent
-            },
-            ip: s.ip,
-            started: super::when(&s.created_at),
-            last_seen: super::when(&s.last_seen_at),
-            current: s.current,
-        })
+        .map(|s| SessionRow::new(s, "/me/sessions/"))
         .collect();
     render(&SessionsPage { c, rows }, had)
 }

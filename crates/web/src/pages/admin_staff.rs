@@ -246,20 +246,10 @@ async fn member_page(
 ) -> Result<MemberPage, AppError> {
     let user = st.app.get_staff(ctx, id).await?;
     let branches = all_branches(st, ctx).await;
+    let end_base = format!("/admin/staff/{id}/sessions/");
     let sessions = st.app.staff_sessions(ctx, id).await.ok().map(|l| {
         l.into_iter()
-            .map(|s| super::account::SessionRow {
-                id: s.id.as_text(),
-                device: if s.user_agent.is_empty() {
-                    s.kind
-                } else {
-                    s.user_agent
-                },
-                ip: s.ip,
-                started: super::when(&s.created_at),
-                last_seen: super::when(&s.last_seen_at),
-                current: s.current,
-            })
+            .map(|s| super::account::SessionRow::new(s, &end_base))
             .collect()
     });
     Ok(MemberPage {
