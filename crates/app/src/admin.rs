@@ -678,6 +678,7 @@ impl App {
     }
 
     pub async fn set_my_locale(&self, ctx: &Ctx, locale: &str) -> AppResult<()> {
+        self.authorize(ctx, Action::ManageOwnAccount).await?;
         let mut v = Validator::new();
         v.locale("locale", locale);
         v.finish()?;

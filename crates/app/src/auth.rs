@@ -558,6 +558,8 @@ impl App {
 
     /// End the current session.
     pub async fn logout(&self, ctx: &Ctx) -> AppResult<()> {
+        self.authorize(ctx, crate::policy::Action::ManageOwnAccount)
+            .await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         sessions::revoke(&mut tx, ctx.session, "logout", now).await?;
@@ -577,6 +579,8 @@ impl App {
 
     /// The user's live sessions (device, IP, times).
     pub async fn my_sessions(&self, ctx: &Ctx) -> AppResult<Vec<SessionSummary>> {
+        self.authorize(ctx, crate::policy::Action::ManageOwnAccount)
+            .await?;
         let now = self.clock.now();
         let mut tx = self.store.read(ctx.tenant).await?;
         let list = live_sessions(&mut tx, ctx.user, ctx.session, now).await?;
@@ -586,6 +590,8 @@ impl App {
 
     /// End one of the user's own sessions.
     pub async fn end_my_session(&self, ctx: &Ctx, id: SessionId) -> AppResult<()> {
+        self.authorize(ctx, crate::policy::Action::ManageOwnAccount)
+            .await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let s = sessions::get(&mut tx, id)
@@ -609,6 +615,8 @@ impl App {
 
     /// Change one's own password; every other session of the user ends.
     pub async fn change_password(&self, ctx: &Ctx, current: &str, new: &str) -> AppResult<()> {
+        self.authorize(ctx, crate::policy::Action::ManageOwnAccount)
+            .await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
         let creds = users::credentials_by_id(&mut tx, ctx.user)
@@ -777,6 +785,8 @@ impl App {
     /// Switch the session's working branch (must be one of the user's, or
     /// any branch for an owner).
     pub async fn switch_branch(&self, ctx: &Ctx, branch: BranchId) -> AppResult<()> {
+        self.authorize(ctx, crate::policy::Action::ManageOwnAccount)
+            .await?;
         let mut tx = self.store.write(ctx.tenant).await?;
         clinicos_store::branches::get(&mut tx, branch)
             .await
