@@ -13,3 +13,4 @@ mod regions;
 mod rls;
 mod support;
 mod tenancy;
+mod trust_policy;

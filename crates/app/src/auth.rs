@@ -444,6 +444,7 @@ impl App {
         }
         let mfa_enrolment_required = user.roles.iter().any(|r| t.mfa_required_roles.contains(r))
             && !mfa::is_active(&mut tx, s.user_id).await?;
+        let permissions = crate::policy::load_permissions(&mut tx, s.user_id, &user.roles).await?;
         tx.commit().await?;
         // Record use at most once a minute: idle expiry has minute resolution,
         // and a write per request would serialise SQLite readers.
@@ -459,6 +460,7 @@ impl App {
             user: s.user_id,
             user_name: user.profile.name,
             roles: user.roles,
+            permissions,
             branches: user.branch_ids,
             branch: s.branch_id,
             session: sid,

@@ -2,7 +2,7 @@
 //! session, and the request facts the audit trail needs.
 
 use clinicos_domain::tenant::SubscriptionStatus;
-use clinicos_domain::{BranchId, Role, SessionId, TenantId, UserId};
+use clinicos_domain::{BranchId, PermissionSet, Role, SessionId, TenantId, UserId};
 use clinicos_store::audit::Actor;
 
 /// Who is acting, for which tenant, from where.
@@ -14,6 +14,9 @@ pub struct Ctx {
     pub user: UserId,
     pub user_name: String,
     pub roles: Vec<Role>,
+    /// Effective permissions: role bundles (as edited by the tenant) and
+    /// single grants, loaded once per request.
+    pub permissions: PermissionSet,
     /// Branches the user belongs to.
     pub branches: Vec<BranchId>,
     /// The branch the user is working in now (switcher).

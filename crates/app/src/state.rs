@@ -54,6 +54,9 @@ pub struct App {
     pub settings: AuthSettings,
     /// Field encryption over the store's key store and master keys.
     pub cipher: FieldCipher,
+    /// The patient-consent hook the policy point asks (the consent engine
+    /// replaces the tenant-default policy).
+    pub consent: Arc<dyn crate::patient_access::ConsentHook>,
 }
 
 impl App {
@@ -83,6 +86,7 @@ impl App {
             .ok_or_else(|| AppError::Internal("bad token signing key".into()))?;
         let cipher = FieldCipher::new(store.field_keys().cloned());
         Ok(App {
+            consent: Arc::new(crate::patient_access::DefaultConsent),
             cipher,
             store,
             clock,

@@ -4,14 +4,18 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod access;
 pub mod audit;
 pub mod ids;
 pub mod page;
 pub mod password;
+pub mod permission;
 pub mod role;
 pub mod session;
 pub mod tenant;
 pub mod validate;
 
+pub use access::{Action, Sensitivity};
 pub use ids::{BranchId, OperatorId, SessionId, TenantId, UserId};
+pub use permission::{Permission, PermissionSet};
 pub use role::Role;

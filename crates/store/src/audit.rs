@@ -50,12 +50,24 @@ pub struct AuditEvent<'a> {
     pub reason: &'a str,
 }
 
-/// Insert an audit event in the caller's transaction.
+/// Insert an audit event in the caller's transaction (purpose of use:
+/// operations).
 pub async fn record(tx: &mut TenantTx, actor: &Actor, ev: AuditEvent<'_>) -> StoreResult<()> {
+    record_for(tx, actor, ev, "operations").await
+}
+
+/// Insert an audit event with its purpose of use (`treatment`,
+/// `emergency` for break-the-glass reads, `operations`, ...).
+pub async fn record_for(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    ev: AuditEvent<'_>,
+    purpose: &str,
+) -> StoreResult<()> {
     let q = tx
         .q("INSERT INTO audit_events (tenant_id, id, at, actor_id, actor_roles, branch_id, action, \
-            resource_type, resource_ids, outcome, reason, ip, user_agent, request_id) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
+            resource_type, resource_ids, outcome, reason, ip, user_agent, request_id, purpose) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(ts(ev.at))
         .bind(actor.user_id.map(|u| u.as_text()))
@@ -68,7 +80,8 @@ pub async fn record(tx: &mut TenantTx, actor: &Actor, ev: AuditEvent<'_>) -> Sto
         .bind(ev.reason.to_owned())
         .bind(actor.ip.clone())
         .bind(actor.user_agent.clone())
-        .bind(actor.request_id.clone());
+        .bind(actor.request_id.clone())
+        .bind(purpose.to_owned());
     tx.exec(q).await?;
     Ok(())
 }

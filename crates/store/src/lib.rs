@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod audit_report;
 pub mod branches;
+pub mod break_glass;
 pub mod db;
 pub mod devices;
 pub mod error;
@@ -23,7 +24,9 @@ pub mod keystore;
 pub mod mfa;
 pub mod migrate;
 pub mod outbox;
+pub mod patients;
 pub mod platform;
+pub mod policy;
 pub mod regions;
 pub mod resets;
 pub mod row;

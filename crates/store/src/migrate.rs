@@ -88,6 +88,27 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 4,
+        name: "policy",
+        sql: include_str!("../migrations/0004_policy.sql"),
+        tenant_tables: &["role_bundles", "user_grants"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
+    Migration {
+        version: 5,
+        name: "patients",
+        sql: include_str!("../migrations/0005_patients.sql"),
+        tenant_tables: &[
+            "patients",
+            "care_relationships",
+            "history_entries",
+            "break_glass_grants",
+        ],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

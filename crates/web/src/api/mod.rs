@@ -5,10 +5,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod governance;
 pub mod me;
 pub mod mfa;
 pub mod operator;
 pub mod org;
+pub mod patients;
 pub mod staff_security;
 pub mod system;
 
@@ -22,7 +24,7 @@ use utoipa_axum::routes;
 #[openapi(
     info(title = "ClinicOS API", description = "Clinic management and EMR. Success: {\"data\", \"meta\"}; failure: {\"error\": {code, message, details, request_id}}."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "audit"), (name = "system"))
+    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "audit"), (name = "patients"), (name = "policy"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -76,6 +78,24 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(org::get_tenant, org::update_tenant))
         .routes(routes!(org::get_logo, org::put_logo))
         .routes(routes!(org::export_tenant))
+        .routes(routes!(patients::list_patients, patients::create_patient))
+        .routes(routes!(patients::get_patient))
+        .routes(routes!(patients::get_care_team, patients::add_care_team))
+        .routes(routes!(patients::remove_care_team))
+        .routes(routes!(patients::get_history, patients::add_history))
+        .routes(routes!(patients::update_history))
+        .routes(routes!(patients::break_glass))
+        .routes(routes!(governance::get_policy))
+        .routes(routes!(
+            governance::put_role_bundle,
+            governance::reset_role_bundle
+        ))
+        .routes(routes!(governance::add_grant))
+        .routes(routes!(governance::revoke_grant))
+        .routes(routes!(governance::put_policy_settings))
+        .routes(routes!(governance::list_break_glass))
+        .routes(routes!(governance::review_break_glass))
+        .routes(routes!(governance::end_break_glass))
         .routes(routes!(org::list_branches, org::create_branch))
         .routes(routes!(org::get_branch, org::update_branch))
         .routes(routes!(org::list_staff, org::invite_staff))

@@ -93,7 +93,7 @@ pub struct StaffQuery {
     pub q: Option<String>,
 }
 
-fn page_of(
+pub(crate) fn page_of(
     page: Option<u32>,
     limit: Option<u32>,
 ) -> Result<clinicos_domain::page::PageRequest, ApiError> {

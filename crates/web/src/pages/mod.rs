@@ -22,7 +22,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use clinicos_app::policy::{decide, Action};
+use clinicos_app::policy::{allows, Action};
 use clinicos_app::{AppError, Ctx};
 
 /// All page routes.
@@ -152,7 +152,7 @@ impl Chrome {
             ("/outbox", "nav-outbox", Action::ViewOutbox),
         ];
         for (href, key, action) in entries {
-            if decide(&ctx.roles, action).is_ok() {
+            if allows(ctx, action) {
                 items.push(NavItem {
                     href,
                     label: i.t(key),
@@ -409,7 +409,7 @@ pub async fn read_upload(
 /// Does the policy allow this action for these roles? (For showing forms;
 /// the services decide again.)
 pub fn allowed(ctx: &Ctx, action: Action) -> bool {
-    decide(&ctx.roles, action).is_ok()
+    allows(ctx, action)
 }
 
 /// How tables show a moment (a constant, so the catalogue test that scans

@@ -1,0 +1,389 @@
+//! The patient registry core: register, read, list and find patients.
+//! Demographics (names, birth date, sex, city) stay plaintext for search
+//! and scheduling; phone and email are encrypted under the patient's data
+//! key with blind indexes for exact lookup. Every read and write is
+//! audited in its own transaction, naming the ids it touched.
+
+use crate::patient_access::Purpose;
+use crate::policy::Action;
+use crate::{App, AppError, AppResult, Ctx};
+use chrono::{DateTime, NaiveDate, Utc};
+use clinicos_domain::page::{PageMeta, PageRequest};
+use clinicos_domain::validate::Validator;
+use clinicos_domain::{BranchId, UserId};
+use clinicos_store::audit::{self, AuditEvent, Outcome};
+use clinicos_store::patients::{self, PatientRow};
+use clinicos_store::TenantTx;
+use serde::{Deserialize, Serialize};
+
+/// What registering a patient takes.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPatient {
+    pub given_name: String,
+    #[serde(default)]
+    pub middle_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// `female`, `male`, `other` or `unknown`.
+    pub sex: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub postcode: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// The patient consented to the processing of their data for care.
+    #[serde(default)]
+    pub care_consent: bool,
+    /// First-visit branch (defaults to the user's current branch).
+    pub branch_id: Option<BranchId>,
+}
+
+/// A patient as the API shows them (decrypted).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Patient {
+    pub id: String,
+    pub given_name: String,
+    pub middle_name: String,
+    pub family_name: String,
+    pub birth_date: Option<String>,
+    pub sex: String,
+    pub city: String,
+    pub postcode: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub first_branch_id: Option<BranchId>,
+    pub care_consent_at: Option<DateTime<Utc>>,
+    pub is_active: bool,
+    pub deceased_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub const SEXES: [&str; 4] = ["female", "male", "other", "unknown"];
+
+/// The blind-index form of a phone number: `+` and digits only.
+pub fn normalise_phone(v: &str) -> String {
+    v.chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
+}
+
+fn validate(p: &NewPatient, today: NaiveDate) -> AppResult<()> {
+    let mut v = Validator::new();
+    v.text("given_name", &p.given_name, 100);
+    if p.middle_name.chars().count() > 100 {
+        v.add("middle_name", "must be at most 100 characters");
+    }
+    if p.family_name.chars().count() > 100 {
+        v.add("family_name", "must be at most 100 characters");
+    }
+    if !SEXES.contains(&p.sex.as_str()) {
+        v.add("sex", "must be one of female, male, other, unknown");
+    }
+    if let Some(d) = &p.birth_date {
+        match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) if d > today => v.add("birth_date", "is in the future"),
+            Ok(d) if today.years_since(d).is_some_and(|y| y > 130) => {
+                v.add("birth_date", "is more than 130 years ago")
+            }
+            Ok(_) => {}
+            Err(_) => v.add("birth_date", "must be a date like 1990-04-17"),
+        }
+    }
+    if let Some(ph) = &p.phone {
+        let n = normalise_phone(ph);
+        let digits = n.trim_start_matches('+').len();
+        if !(7..=15).contains(&digits) || n.chars().skip(1).any(|c| c == '+') {
+            v.add("phone", "must be a phone number of 7 to 15 digits");
+        }
+    }
+    if let Some(e) = &p.email {
+        v.email("email", e);
+    }
+    v.opt_text("city", Some(&p.city), 100);
+    v.opt_text("postcode", Some(&p.postcode), 20);
+    v.finish().map_err(AppError::Validation)
+}
+
+impl App {
+    /// Register a patient: validation, encryption and audit in one write.
+    pub async fn register_patient(&self, ctx: &Ctx, p: NewPatient) -> AppResult<Patient> {
+        self.authorize(ctx, Action::EditPatients).await?;
+        let now = self.clock.now();
+        validate(&p, now.date_naive())?;
+        let id = uuid::Uuid::now_v7().to_string();
+        let t = ctx.tenant;
+        let (phone, phone_bidx) = match &p.phone {
+            Some(ph) => {
+                let n = normalise_phone(ph);
+                (
+                    Some(
+                        self.cipher
+                            .encrypt(t, "patients", "phone", &id, &id, n.as_bytes())
+                            .await?,
+                    ),
+                    Some(self.cipher.blind_index(t, "phone", &n).await?),
+                )
+            }
+            None => (None, None),
+        };
+        let (email, email_bidx) = match &p.email {
+            Some(e) => {
+                let n = e.trim().to_lowercase();
+                (
+                    Some(
+                        self.cipher
+                            .encrypt(t, "patients", "email", &id, &id, n.as_bytes())
+                            .await?,
+                    ),
+                    Some(self.cipher.blind_index(t, "email", &n).await?),
+                )
+            }
+            None => (None, None),
+        };
+        let row = PatientRow {
+            id: id.clone(),
+            given_name: p.given_name.trim().to_owned(),
+            middle_name: p.middle_name.trim().to_owned(),
+            family_name: p.family_name.trim().to_owned(),
+            birth_date: p.birth_date.clone(),
+            sex: p.sex.clone(),
+            city: p.city.trim().to_owned(),
+            postcode: p.postcode.trim().to_owned(),
+            phone,
+            phone_bidx,
+            email,
+            email_bidx,
+            first_branch_id: p.branch_id.or(ctx.branch),
+            care_consent_at: p.care_consent.then_some(now),
+            is_active: true,
+            deceased_at: None,
+            created_by: Some(ctx.user),
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.store.write(t).await?;
+        if let Some(b) = row.first_branch_id {
+            if let Err(clinicos_store::StoreError::NotFound) =
+                clinicos_store::branches::get(&mut tx, b).await
+            {
+                return Err(AppError::field(
+                    "branch_id",
+                    "is not a branch of this organisation",
+                ));
+            }
+        }
+        patients::insert(&mut tx, &row).await?;
+        audit::record_for(
+            &mut tx,
+            &ctx.actor(),
+            event(now, "patient.created", vec![id.clone()]),
+            Purpose::Operations.as_str(),
+        )
+        .await?;
+        tx.commit().await?;
+        self.show_patient(t, row).await
+    }
+
+    /// Read a patient's demographics and contact details (audited).
+    pub async fn patient(&self, ctx: &Ctx, id: &str) -> AppResult<Patient> {
+        self.authorize(ctx, Action::ViewPatients).await?;
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let row = load(&mut tx, id).await?;
+        audit::record_for(
+            &mut tx,
+            &ctx.actor(),
+            event(self.clock.now(), "patient.read", vec![row.id.clone()]),
+            Purpose::Treatment.as_str(),
+        )
+        .await?;
+        tx.commit().await?;
+        self.show_patient(ctx.tenant, row).await
+    }
+
+    /// A page of patients by name prefix or exact phone (one audit event
+    /// naming every id returned).
+    pub async fn list_patients(
+        &self,
+        ctx: &Ctx,
+        q: Option<&str>,
+        phone: Option<&str>,
+        page: PageRequest,
+    ) -> AppResult<(Vec<Patient>, PageMeta)> {
+        self.authorize(ctx, Action::ViewPatients).await?;
+        let bidx = match phone.map(normalise_phone).filter(|p| !p.is_empty()) {
+            Some(p) => Some(self.cipher.blind_index(ctx.tenant, "phone", &p).await?),
+            None => None,
+        };
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let (rows, total) = patients::list(
+            &mut tx,
+            q.map(str::trim).filter(|s| !s.is_empty()),
+            bidx.as_deref(),
+            i64::from(page.limit),
+            page.offset(),
+        )
+        .await?;
+        audit::record_for(
+            &mut tx,
+            &ctx.actor(),
+            event(
+                self.clock.now(),
+                "patient.list",
+                rows.iter().map(|r| r.id.clone()).collect(),
+            ),
+            Purpose::Treatment.as_str(),
+        )
+        .await?;
+        tx.commit().await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(self.show_patient(ctx.tenant, r).await?);
+        }
+        Ok((out, PageMeta::new(page, u64::try_from(total).unwrap_or(0))))
+    }
+
+    /// Decrypt a row for display. A patient whose key was erased shows
+    /// without contact details rather than failing the whole page.
+    async fn show_patient(
+        &self,
+        t: clinicos_domain::TenantId,
+        r: PatientRow,
+    ) -> AppResult<Patient> {
+        let phone = match &r.phone {
+            Some(c) => self.open_text(t, "phone", &r.id, c).await,
+            None => None,
+        };
+        let email = match &r.email {
+            Some(c) => self.open_text(t, "email", &r.id, c).await,
+            None => None,
+        };
+        Ok(Patient {
+            id: r.id,
+            given_name: r.given_name,
+            middle_name: r.middle_name,
+            family_name: r.family_name,
+            birth_date: r.birth_date,
+            sex: r.sex,
+            city: r.city,
+            postcode: r.postcode,
+            phone,
+            email,
+            first_branch_id: r.first_branch_id,
+            care_consent_at: r.care_consent_at,
+            is_active: r.is_active,
+            deceased_at: r.deceased_at,
+            created_at: r.created_at,
+        })
+    }
+
+    async fn open_text(
+        &self,
+        t: clinicos_domain::TenantId,
+        column: &str,
+        id: &str,
+        ciphertext: &[u8],
+    ) -> Option<String> {
+        let bytes = self
+            .cipher
+            .decrypt(t, "patients", column, id, id, ciphertext)
+            .await
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    }
+
+    /// Internal hook for scheduling and visits: record that `user` saw or
+    /// will see the patient (`appointment` or `visit`), which makes the
+    /// patient one of theirs for the tenant's window.
+    pub async fn record_encounter(
+        &self,
+        tenant: clinicos_domain::TenantId,
+        patient: &str,
+        user: UserId,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> AppResult<()> {
+        if !matches!(kind, "appointment" | "visit") {
+            return Err(AppError::field("kind", "must be appointment or visit"));
+        }
+        let mut tx = self.store.write(tenant).await?;
+        load(&mut tx, patient).await?;
+        patients::upsert_care(&mut tx, patient, user, kind, at, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Load a patient or answer 404 (also for a malformed id).
+pub async fn load(tx: &mut TenantTx, id: &str) -> AppResult<PatientRow> {
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(AppError::NotFound("patient"));
+    }
+    patients::get(tx, id).await.map_err(|e| match e {
+        clinicos_store::StoreError::NotFound => AppError::NotFound("patient"),
+        other => other.into(),
+    })
+}
+
+pub(crate) fn event(
+    at: DateTime<Utc>,
+    action: &'static str,
+    ids: Vec<String>,
+) -> AuditEvent<'static> {
+    AuditEvent {
+        at,
+        action,
+        resource_type: "patient",
+        resource_ids: ids,
+        outcome: Outcome::Success,
+        reason: "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> NewPatient {
+        NewPatient {
+            given_name: "Asha".into(),
+            sex: "female".into(),
+            ..NewPatient::default()
+        }
+    }
+
+    #[test]
+    fn validation_names_each_bad_field() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        assert!(validate(&p(), today).is_ok());
+        let bad = NewPatient {
+            given_name: " ".into(),
+            sex: "f".into(),
+            birth_date: Some("2027-01-01".into()),
+            phone: Some("12".into()),
+            email: Some("nope".into()),
+            ..NewPatient::default()
+        };
+        let Err(AppError::Validation(errs)) = validate(&bad, today) else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        for f in ["given_name", "sex", "birth_date", "phone", "email"] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn phones_normalise_to_digits_and_plus() {
+        assert_eq!(normalise_phone("+91 98765-43210"), "+919876543210");
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        let twice = NewPatient {
+            phone: Some("+91+98765".into()),
+            ..p()
+        };
+        assert!(validate(&twice, today).is_err());
+    }
+}
