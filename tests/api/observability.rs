@@ -276,3 +276,100 @@ async fn planted_phi_never_reaches_logs_or_error_bodies() {
         }
     }
 }
+
+#[tokio::test]
+async fn every_route_declares_its_action() {
+    use clinicos_web::route_actions::{Declared, API, PAGES};
+    let t = spawn_app().await;
+    let state = clinicos_web::WebState {
+        app: t.app.clone(),
+        config: Default::default(),
+    };
+    let served = router_paths(&clinicos_web::build_router(state));
+    let spec: serde_json::Value = t
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .expect("spec");
+    // Every API operation carries its declared action in the document.
+    let mut undeclared = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("ops") {
+            if op["x-clinicos-action"].as_str().is_none() {
+                undeclared.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "API routes without an action: {undeclared:?}"
+    );
+    for (m, p, _) in API {
+        assert!(
+            spec["paths"][p][m.to_lowercase()].is_object(),
+            "declared but not served: {m} {p}"
+        );
+    }
+    // Every page route is declared, and every declaration is served.
+    let pages: BTreeSet<&str> = PAGES.iter().map(|(p, _)| *p).collect();
+    let missing: Vec<&String> = served
+        .iter()
+        .filter(|p| !(p.starts_with("/api/") || p.starts_with("/health") || *p == "/metrics"))
+        .filter(|p| !p.contains("__private__axum_fallback"))
+        .filter(|p| !pages.contains(p.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "page routes without an action: {missing:?}"
+    );
+    for p in &pages {
+        assert!(served.contains(*p), "declared page not served: {p}");
+    }
+    // The declarations hold: a user whose bundle is emptied is refused by
+    // every permission-bearing read.
+    let tenant = t.tenant("nobody").await;
+    t.add_user(
+        &tenant,
+        "acc@nobody.example",
+        clinicos_domain::Role::Accountant,
+    )
+    .await;
+    let owner = t.owner_token(&tenant).await;
+    let r = t
+        .http
+        .put(t.url("/api/v1/policy/roles/accountant"))
+        .bearer_auth(&owner)
+        .json(&serde_json::json!({"permissions": []}))
+        .send()
+        .await
+        .expect("empty bundle");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (token, _) = t
+        .login("nobody", "acc@nobody.example", crate::support::PASSWORD)
+        .await;
+    let id = uuid::Uuid::now_v7().to_string();
+    for (m, p, d) in API {
+        let Declared::Act(a) = d else { continue };
+        if *m != "GET" || a.permission().is_none() {
+            continue;
+        }
+        let path = p
+            .replace("{role}", "nurse")
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    id.as_str()
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let s = t.get(&path, Some(&token)).await.status();
+        assert!(
+            s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+            "{m} {p} answered {s} to a user without {a:?}"
+        );
+    }
+}

@@ -121,5 +121,10 @@ pub fn routes() -> OpenApiRouter<WebState> {
 /// The OpenAPI document (built from the same route list).
 pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
-    DOC.get_or_init(|| routes().split_for_parts().1).clone()
+    DOC.get_or_init(|| {
+        let mut doc = routes().split_for_parts().1;
+        crate::route_actions::annotate(&mut doc);
+        doc
+    })
+    .clone()
 }

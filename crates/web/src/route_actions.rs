@@ -1,0 +1,227 @@
+//! What every route does in the policy's terms: one declared action per API
+//! operation and per page. The service behind a route calls the policy
+//! point with this action; the OpenAPI document publishes it as
+//! `x-clinicos-action`; a test enumerates the built router and fails when a
+//! route has no declaration here (or a declaration names no route).
+
+use clinicos_app::policy::Action;
+
+/// A route's declared access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Declared {
+    /// No credential: sign-in, password reset, health, the API document.
+    Public,
+    /// Platform operator console (its own accounts and sessions).
+    Operator,
+    /// A tenant action decided by the policy point.
+    Act(Action),
+}
+
+impl Declared {
+    /// The published name (`ViewPatients`, `public`, `operator`).
+    pub fn name(self) -> String {
+        match self {
+            Declared::Public => "public".into(),
+            Declared::Operator => "operator".into(),
+            Declared::Act(a) => format!("{a:?}"),
+        }
+    }
+}
+
+use Action::*;
+use Declared::{Act, Operator as Op, Public};
+
+/// Every API operation: (method, path, access).
+pub const API: &[(&str, &str, Declared)] = &[
+    ("GET", "/api/v1/audit/events", Act(ViewAudit)),
+    ("GET", "/api/v1/audit/events.csv", Act(ViewAudit)),
+    ("GET", "/api/v1/audit/public-key", Public),
+    ("POST", "/api/v1/auth/login", Public),
+    ("POST", "/api/v1/auth/mfa", Public),
+    ("POST", "/api/v1/auth/refresh", Public),
+    ("POST", "/api/v1/auth/logout", Public),
+    ("POST", "/api/v1/auth/forgot-password", Public),
+    ("POST", "/api/v1/auth/reset-password", Public),
+    ("GET", "/api/v1/policy", Act(ManagePolicy)),
+    ("PUT", "/api/v1/policy/roles/{role}", Act(ManagePolicy)),
+    ("DELETE", "/api/v1/policy/roles/{role}", Act(ManagePolicy)),
+    ("POST", "/api/v1/policy/grants", Act(ManagePolicy)),
+    ("DELETE", "/api/v1/policy/grants/{id}", Act(ManagePolicy)),
+    ("PUT", "/api/v1/policy/settings", Act(ManagePolicy)),
+    ("GET", "/api/v1/break-glass", Act(ReviewBreakGlass)),
+    (
+        "POST",
+        "/api/v1/break-glass/{id}/review",
+        Act(ReviewBreakGlass),
+    ),
+    ("POST", "/api/v1/break-glass/{id}/end", Act(BreakGlass)),
+    ("GET", "/api/v1/me", Act(ManageOwnAccount)),
+    ("PATCH", "/api/v1/me", Act(ManageOwnAccount)),
+    ("POST", "/api/v1/me/password", Act(ManageOwnAccount)),
+    ("GET", "/api/v1/me/sessions", Act(ManageOwnAccount)),
+    ("DELETE", "/api/v1/me/sessions/{id}", Act(ManageOwnAccount)),
+    ("POST", "/api/v1/me/branch", Act(ManageOwnAccount)),
+    ("GET", "/api/v1/me/mfa", Act(ManageOwnAccount)),
+    ("POST", "/api/v1/me/mfa/totp", Act(ManageOwnAccount)),
+    ("POST", "/api/v1/me/mfa/totp/confirm", Act(ManageOwnAccount)),
+    ("POST", "/api/v1/me/mfa/totp/disable", Act(ManageOwnAccount)),
+    ("PUT", "/api/v1/me/avatar", Act(ManageOwnAccount)),
+    ("PUT", "/api/v1/me/signature", Act(ManageOwnAccount)),
+    ("POST", "/api/v1/operator/auth/login", Public),
+    ("POST", "/api/v1/operator/auth/logout", Op),
+    ("GET", "/api/v1/operator/tenants", Op),
+    ("POST", "/api/v1/operator/tenants", Op),
+    ("POST", "/api/v1/operator/tenants/{id}/status", Op),
+    ("GET", "/api/v1/operator/regions", Op),
+    ("POST", "/api/v1/operator/regions", Op),
+    ("GET", "/api/v1/operator/plans", Op),
+    ("POST", "/api/v1/operator/plans", Op),
+    ("GET", "/api/v1/tenant", Act(ViewTenant)),
+    ("PATCH", "/api/v1/tenant", Act(EditTenant)),
+    ("GET", "/api/v1/tenant/logo", Act(ViewTenant)),
+    ("PUT", "/api/v1/tenant/logo", Act(EditTenant)),
+    ("GET", "/api/v1/tenant/export", Act(ExportData)),
+    (
+        "PUT",
+        "/api/v1/tenant/sign-in-security",
+        Act(EditSignInSecurity),
+    ),
+    ("GET", "/api/v1/branches", Act(ViewBranches)),
+    ("POST", "/api/v1/branches", Act(ManageBranches)),
+    ("GET", "/api/v1/branches/{id}", Act(ViewBranches)),
+    ("PATCH", "/api/v1/branches/{id}", Act(ManageBranches)),
+    ("GET", "/api/v1/staff", Act(ViewStaff)),
+    ("POST", "/api/v1/staff", Act(ManageStaff)),
+    ("GET", "/api/v1/staff/{id}", Act(ViewStaff)),
+    ("PATCH", "/api/v1/staff/{id}", Act(ManageStaff)),
+    ("GET", "/api/v1/staff/{id}/avatar", Act(ViewTenant)),
+    ("GET", "/api/v1/staff/device-approvals", Act(ApproveDevices)),
+    (
+        "POST",
+        "/api/v1/staff/device-approvals/{id}/approve",
+        Act(ApproveDevices),
+    ),
+    (
+        "POST",
+        "/api/v1/staff/device-approvals/{id}/deny",
+        Act(ApproveDevices),
+    ),
+    (
+        "GET",
+        "/api/v1/staff/{id}/sessions",
+        Act(ManageStaffSessions),
+    ),
+    (
+        "DELETE",
+        "/api/v1/staff/{id}/sessions/{sid}",
+        Act(ManageStaffSessions),
+    ),
+    ("GET", "/api/v1/outbox", Act(ViewOutbox)),
+    ("GET", "/api/v1/patients", Act(ViewPatients)),
+    ("POST", "/api/v1/patients", Act(EditPatients)),
+    ("GET", "/api/v1/patients/{id}", Act(ViewPatients)),
+    ("GET", "/api/v1/patients/{id}/care-team", Act(ViewPatients)),
+    (
+        "POST",
+        "/api/v1/patients/{id}/care-team",
+        Act(ManageCareTeam),
+    ),
+    (
+        "DELETE",
+        "/api/v1/patients/{id}/care-team/{user_id}",
+        Act(ManageCareTeam),
+    ),
+    ("GET", "/api/v1/patients/{id}/history", Act(ReadClinical)),
+    ("POST", "/api/v1/patients/{id}/history", Act(WriteClinical)),
+    (
+        "PUT",
+        "/api/v1/patients/{id}/history/{entry}",
+        Act(WriteClinical),
+    ),
+    ("POST", "/api/v1/patients/{id}/break-glass", Act(BreakGlass)),
+    ("GET", "/health", Public),
+    ("GET", "/health/live", Public),
+    ("GET", "/health/ready", Public),
+    ("GET", "/metrics", Public),
+    ("GET", "/api/v1/openapi.json", Public),
+];
+
+/// Every page route (all methods of a path share the declaration; a form
+/// POST may need a stronger action, which its service checks).
+pub const PAGES: &[(&str, Declared)] = &[
+    ("/", Act(ManageOwnAccount)),
+    ("/static/app.css", Public),
+    ("/login", Public),
+    ("/login/mfa", Public),
+    ("/logout", Act(ManageOwnAccount)),
+    ("/forgot-password", Public),
+    ("/reset-password", Public),
+    ("/locale", Public),
+    ("/branch", Act(ManageOwnAccount)),
+    ("/me", Act(ManageOwnAccount)),
+    ("/me/avatar", Act(ManageOwnAccount)),
+    ("/me/signature", Act(ManageOwnAccount)),
+    ("/me/password", Act(ManageOwnAccount)),
+    ("/me/sessions", Act(ManageOwnAccount)),
+    ("/me/sessions/{id}/end", Act(ManageOwnAccount)),
+    ("/me/security", Act(ManageOwnAccount)),
+    ("/me/security/totp", Act(ManageOwnAccount)),
+    ("/me/security/totp/confirm", Act(ManageOwnAccount)),
+    ("/me/security/totp/disable", Act(ManageOwnAccount)),
+    ("/admin/organisation", Act(ViewTenant)),
+    ("/admin/organisation/logo", Act(EditTenant)),
+    ("/admin/organisation/export", Act(ExportData)),
+    ("/organisation/logo", Act(ViewTenant)),
+    ("/outbox", Act(ViewOutbox)),
+    ("/admin/branches", Act(ManageBranches)),
+    ("/admin/branches/{id}", Act(ManageBranches)),
+    ("/admin/staff", Act(ViewStaff)),
+    ("/admin/staff/{id}", Act(ViewStaff)),
+    (
+        "/admin/staff/{id}/sessions/{sid}/end",
+        Act(ManageStaffSessions),
+    ),
+    ("/admin/audit", Act(ViewAudit)),
+    ("/admin/audit.csv", Act(ViewAudit)),
+    ("/admin/devices", Act(ApproveDevices)),
+    ("/admin/devices/{id}/{decision}", Act(ApproveDevices)),
+    ("/operator", Op),
+    ("/operator/login", Public),
+    ("/operator/logout", Op),
+    ("/operator/tenants", Op),
+    ("/operator/tenants/{id}/status", Op),
+    ("/operator/regions", Op),
+    ("/operator/plans", Op),
+];
+
+/// The declaration of an API operation.
+pub fn api(method: &str, path: &str) -> Option<Declared> {
+    API.iter()
+        .find(|(m, p, _)| m.eq_ignore_ascii_case(method) && *p == path)
+        .map(|(_, _, d)| *d)
+}
+
+/// Publish each operation's action in the OpenAPI document.
+pub fn annotate(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            ("GET", item.get.as_mut()),
+            ("POST", item.post.as_mut()),
+            ("PUT", item.put.as_mut()),
+            ("PATCH", item.patch.as_mut()),
+            ("DELETE", item.delete.as_mut()),
+        ];
+        for (method, op) in ops {
+            if let (Some(op), Some(d)) = (op, api(method, path)) {
+                let ext = ExtensionsBuilder::new()
+                    .add("x-clinicos-action", d.name())
+                    .build();
+                match op.extensions.as_mut() {
+                    Some(e) => e.merge(ext),
+                    None => op.extensions = Some(ext),
+                }
+            }
+        }
+    }
+}
