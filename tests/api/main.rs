@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod conventions;
 mod encryption;
+mod governance_pages;
 mod mfa;
 mod mfa_pages;
 mod observability;

@@ -1,49 +1,11 @@
 //! The browser side of stronger sign-in: the code page after the password
 //! page, the forced-enrolment redirect, and the security and device pages.
 
-use crate::support::{spawn_app, TestApp, PASSWORD};
+use crate::support::{form, page, session_cookie, spawn_app, PASSWORD};
 use clinicos_app::totp;
 use clinicos_domain::Role;
 use reqwest::StatusCode;
 use serde_json::json;
-
-const CSRF: &str = "test-csrf-token";
-
-async fn form(
-    t: &TestApp,
-    path: &str,
-    cookies: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut f: Vec<(&str, &str)> = vec![("csrf", CSRF)];
-    f.extend_from_slice(fields);
-    t.http
-        .post(t.url(path))
-        .header("cookie", format!("clinicos_csrf={CSRF}; {cookies}"))
-        .form(&f)
-        .send()
-        .await
-        .expect("request")
-}
-
-fn session_cookie(r: &reqwest::Response) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("clinicos_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
-}
-
-async fn page(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
-    t.http
-        .get(t.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .expect("request")
-}
 
 #[tokio::test]
 async fn browser_sign_in_asks_for_the_code_after_the_password() {

@@ -357,3 +357,44 @@ impl TestApp {
         self.clock.now()
     }
 }
+
+pub const CSRF: &str = "test-csrf-token";
+
+/// POST a page form with a valid CSRF pair.
+pub async fn form(
+    t: &TestApp,
+    path: &str,
+    cookies: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut f: Vec<(&str, &str)> = vec![("csrf", CSRF)];
+    f.extend_from_slice(fields);
+    t.http
+        .post(t.url(path))
+        .header("cookie", format!("clinicos_csrf={CSRF}; {cookies}"))
+        .form(&f)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// The session cookie a sign-in set.
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("clinicos_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+/// GET a page with cookies.
+pub async fn page(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    t.http
+        .get(t.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("request")
+}

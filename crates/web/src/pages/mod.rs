@@ -10,6 +10,7 @@ pub mod admin_branches;
 pub mod admin_staff;
 pub mod audit;
 pub mod auth;
+pub mod governance;
 pub mod home;
 pub mod operator;
 pub mod security;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<WebState> {
         .merge(account::routes())
         .merge(audit::routes())
         .merge(security::routes())
+        .merge(governance::routes())
         .merge(admin::routes())
         .merge(operator::routes())
 }
@@ -139,7 +141,7 @@ impl Chrome {
             label: i.t("nav-home"),
             current: current == "/",
         }];
-        let entries: [(&'static str, &str, Action); 6] = [
+        let entries: [(&'static str, &str, Action); 8] = [
             (
                 "/admin/organisation",
                 "nav-organisation",
@@ -149,6 +151,16 @@ impl Chrome {
             ("/admin/staff", "nav-staff", Action::ViewStaff),
             ("/admin/audit", "nav-audit", Action::ViewAudit),
             ("/admin/devices", "nav-devices", Action::ApproveDevices),
+            (
+                "/admin/permissions",
+                "nav-permissions",
+                Action::ManagePolicy,
+            ),
+            (
+                "/admin/break-glass",
+                "nav-break-glass",
+                Action::ReviewBreakGlass,
+            ),
             ("/outbox", "nav-outbox", Action::ViewOutbox),
         ];
         for (href, key, action) in entries {
