@@ -263,6 +263,7 @@ impl App {
         ids.extend(staff.iter().map(|u| u.id.as_text()));
         audit_ok(&mut tx, ctx, "export.tenant_data", "tenant", ids, now).await?;
         tx.commit().await?;
+        self.note_export(ctx, "tenant_data").await;
         Ok(TenantExport {
             format: "clinicos-tenant-export/1".into(),
             exported_at: now,

@@ -26,6 +26,8 @@ pub mod mfa;
 pub mod operator;
 pub mod policy;
 pub mod provisioning;
+pub mod security;
+pub mod siem;
 pub mod state;
 pub mod totp;
 

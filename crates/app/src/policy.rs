@@ -38,6 +38,10 @@ pub enum Action {
     ApproveDevices,
     /// List and end other staff members' sessions.
     ManageStaffSessions,
+    /// See and acknowledge security events, see the security settings.
+    ViewSecurityEvents,
+    /// Change security thresholds and per-tenant rate limits.
+    ManageSecuritySettings,
 }
 
 impl Action {
@@ -57,6 +61,8 @@ impl Action {
             Action::EditSignInSecurity => "change sign-in security settings",
             Action::ApproveDevices => "approve staff devices",
             Action::ManageStaffSessions => "manage staff sessions",
+            Action::ViewSecurityEvents => "view security events",
+            Action::ManageSecuritySettings => "change security settings",
         }
     }
 }
@@ -79,7 +85,13 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ),
         Role::PrivacyOfficer => matches!(
             action,
-            ViewTenant | ViewBranches | ViewStaff | ExportData | ViewAudit | ManageOwnAccount
+            ViewTenant
+                | ViewBranches
+                | ViewStaff
+                | ExportData
+                | ViewAudit
+                | ManageOwnAccount
+                | ViewSecurityEvents
         ),
         Role::Doctor
         | Role::Nurse
@@ -162,7 +174,7 @@ mod tests {
 mod matrix {
     use super::*;
 
-    const ACTIONS: [Action; 13] = [
+    const ACTIONS: [Action; 15] = [
         Action::ViewTenant,
         Action::EditTenant,
         Action::ViewBranches,
@@ -176,6 +188,8 @@ mod matrix {
         Action::EditSignInSecurity,
         Action::ApproveDevices,
         Action::ManageStaffSessions,
+        Action::ViewSecurityEvents,
+        Action::ManageSecuritySettings,
     ];
 
     /// Every variant must be listed above (a new action fails to compile
@@ -194,7 +208,9 @@ mod matrix {
             | Action::ManageOwnAccount
             | Action::EditSignInSecurity
             | Action::ApproveDevices
-            | Action::ManageStaffSessions => ACTIONS.contains(&a),
+            | Action::ManageStaffSessions
+            | Action::ViewSecurityEvents
+            | Action::ManageSecuritySettings => ACTIONS.contains(&a),
         }
     }
 

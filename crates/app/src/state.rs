@@ -4,6 +4,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::TokenSigner;
 use crate::field_cipher::FieldCipher;
+use crate::security::{GeoLookup, NoGeo, SettingsCache};
 use crate::{AppError, AppResult};
 use chrono::Duration;
 use clinicos_store::{platform, Store};
@@ -54,6 +55,10 @@ pub struct App {
     pub settings: AuthSettings,
     /// Field encryption over the store's key store and master keys.
     pub cipher: FieldCipher,
+    /// Country of a request for `new_country` (default: knows nothing).
+    pub geo: Arc<dyn GeoLookup>,
+    /// Per-tenant security settings cached for the request path.
+    pub security_cache: SettingsCache,
 }
 
 impl App {
@@ -88,6 +93,8 @@ impl App {
             clock,
             signer,
             settings,
+            geo: Arc::new(NoGeo),
+            security_cache: SettingsCache::default(),
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod page;
 pub mod password;
 pub mod role;
+pub mod security;
 pub mod session;
 pub mod tenant;
 pub mod validate;

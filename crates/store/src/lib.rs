@@ -27,6 +27,7 @@ pub mod platform;
 pub mod regions;
 pub mod resets;
 pub mod row;
+pub mod security_events;
 pub mod sessions;
 pub mod tenant_tx;
 pub mod tenants;

@@ -33,6 +33,29 @@ pub async fn hit(
     Ok((row.int("count")?, locked))
 }
 
+/// Like [`hit`], but returns the count and the start of the current
+/// window (so a caller can say when the window ends: `Retry-After`).
+pub async fn hit_window(
+    db: &Db,
+    key: &str,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> StoreResult<(i64, DateTime<Utc>)> {
+    let row = sqlx::query(
+        "INSERT INTO rate_counters (key, window_start, count, locked_until) VALUES ($1, $2, 1, NULL) \
+         ON CONFLICT (key) DO UPDATE SET \
+           count = CASE WHEN rate_counters.window_start <= $3 THEN 1 ELSE rate_counters.count + 1 END, \
+           window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2 ELSE rate_counters.window_start END \
+         RETURNING count, window_start",
+    )
+    .bind(key.to_owned())
+    .bind(ts(now))
+    .bind(ts(now - window))
+    .fetch_one(db.pool())
+    .await?;
+    Ok((row.int("count")?, from_ts(row.int("window_start")?)))
+}
+
 /// The lock on a key, if one is active at `now`.
 pub async fn locked_until(
     db: &Db,

@@ -109,10 +109,19 @@ fn request_info(parts: &Parts, st: &WebState) -> RequestInfo {
         .chars()
         .take(300)
         .collect();
+    // Only a header the operator configured (set by their proxy) is read.
+    let country = st
+        .config
+        .country_header
+        .as_deref()
+        .and_then(|h| parts.headers.get(h))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     RequestInfo {
         ip,
         user_agent,
         request_id: scope::request_id(),
+        country,
     }
 }
 
@@ -193,6 +202,7 @@ impl FromRequestParts<WebState> for PageAuth {
             Err(e) => return Err(crate::pages::error_response(&scope::locale(), e)),
         };
         scope::set_locale(&ctx.locale);
+        scope::set_authenticated(ctx.tenant);
         if ctx.mfa_enrolment_required {
             let p = parts.uri.path();
             if !(p.starts_with("/me/security") || p == "/logout" || p == "/locale") {

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod admin;
 pub mod admin_branches;
+pub mod admin_security;
 pub mod admin_staff;
 pub mod audit;
 pub mod auth;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<WebState> {
         .route("/branch", post(home::switch_branch))
         .merge(account::routes())
         .merge(audit::routes())
+        .merge(admin_security::routes())
         .merge(security::routes())
         .merge(admin::routes())
         .merge(operator::routes())
@@ -139,7 +141,7 @@ impl Chrome {
             label: i.t("nav-home"),
             current: current == "/",
         }];
-        let entries: [(&'static str, &str, Action); 6] = [
+        let entries: [(&'static str, &str, Action); 7] = [
             (
                 "/admin/organisation",
                 "nav-organisation",
@@ -148,6 +150,11 @@ impl Chrome {
             ("/admin/branches", "nav-branches", Action::ManageBranches),
             ("/admin/staff", "nav-staff", Action::ViewStaff),
             ("/admin/audit", "nav-audit", Action::ViewAudit),
+            (
+                "/admin/security",
+                "nav-security-events",
+                Action::ViewSecurityEvents,
+            ),
             ("/admin/devices", "nav-devices", Action::ApproveDevices),
             ("/outbox", "nav-outbox", Action::ViewOutbox),
         ];
