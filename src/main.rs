@@ -751,6 +751,8 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
         (None, None) => None,
         _ => return Err("TLS needs both --tls-cert and --tls-key".into()),
     };
+    let limits = rate_limits(&a, &file)?;
+    let siem = siem_config(&a, &file)?;
     // Fail fast on a taken port, before migrating anything.
     drop(std::net::TcpListener::bind(bind).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -796,7 +798,6 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     }
     // Link committed audit events into each tenant's hash chain.
     let sealer = app.spawn_audit_sealer(std::time::Duration::from_secs(5));
-    let siem = siem_config(&a, &file)?;
     let forwarder = (!siem.is_empty())
         .then(|| app.spawn_siem_forwarder(siem, std::time::Duration::from_secs(2)));
     let config = WebConfig {
@@ -806,7 +807,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
         request_timeout_secs: file.request_timeout_secs.unwrap_or(30),
         trust_proxy: file.trust_proxy.unwrap_or(false),
         demo_mode: demo,
-        rate_limits: rate_limits(&a, &file)?,
+        rate_limits: limits,
         country_header,
         ..WebConfig::default()
     };

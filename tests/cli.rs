@@ -262,6 +262,19 @@ fn bad_arguments_config_database_and_port() {
     assert_one_line_error(&o, "bad config file");
     let o = clinicos(&["serve", "--config", "/nonexistent/clinicos.toml"], None);
     assert_one_line_error(&o, "cannot read config file");
+    // Bad SIEM target and rate limit, refused before anything starts.
+    std::fs::write(&cfg, "siem_syslog = \"no-port\"\n").expect("write");
+    let o = clinicos(&["serve", "--config", cfg.to_str().expect("p")], None);
+    assert_one_line_error(&o, "siem_syslog must be host:port");
+    std::fs::write(
+        &cfg,
+        "siem_syslog = \"127.0.0.1:6514\"\nsiem_syslog_facility = \"kern\"\n",
+    )
+    .expect("write");
+    let o = clinicos(&["serve", "--config", cfg.to_str().expect("p")], None);
+    assert_one_line_error(&o, "siem_syslog_facility must be");
+    let o = clinicos(&["serve", "--data-dir", d, "--rate-limit-auth", "0"], None);
+    assert_one_line_error(&o, "rate limit auth must be at least 1");
     // Unreachable database.
     let o = clinicos(
         &[

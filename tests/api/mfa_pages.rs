@@ -1,7 +1,7 @@
 //! The browser side of stronger sign-in: the code page after the password
 //! page, the forced-enrolment redirect, and the security and device pages.
 
-use crate::support::{spawn_app, TestApp, PASSWORD};
+use crate::support::{session_cookie, spawn_app, TestApp, PASSWORD};
 use clinicos_app::totp;
 use clinicos_domain::Role;
 use reqwest::StatusCode;
@@ -24,16 +24,6 @@ async fn form(
         .send()
         .await
         .expect("request")
-}
-
-fn session_cookie(r: &reqwest::Response) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("clinicos_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
 }
 
 async fn page(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {

@@ -234,28 +234,7 @@ async fn a_signed_in_browser_session_is_keyed_by_session_not_ip() {
     })
     .await;
     let tenant = t.tenant("rlpage").await;
-    let r = t
-        .http
-        .post(t.url("/login"))
-        .header("cookie", "clinicos_csrf=c")
-        .form(&[
-            ("csrf", "c"),
-            ("tenant", "rlpage"),
-            ("email", tenant.owner_email.as_str()),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .expect("login");
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("clinicos_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned();
+    let cookie = t.page_sign_in("rlpage", &tenant.owner_email).await;
     // The first page proves the cookie; after that the session's own
     // (api) budget applies, not the IP's.
     for i in 0..8 {

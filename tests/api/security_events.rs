@@ -322,30 +322,7 @@ async fn the_security_page_renders_for_the_owner_and_is_refused_to_a_doctor() {
         )
         .await
         .expect("raised");
-    let cookie_of = |email: String| {
-        let r = t
-            .http
-            .post(t.url("/login"))
-            .header("cookie", "clinicos_csrf=c")
-            .form(&[
-                ("csrf", "c".to_owned()),
-                ("tenant", "sepage".to_owned()),
-                ("email", email),
-                ("password", PASSWORD.to_owned()),
-            ]);
-        async move {
-            let r = r.send().await.expect("login");
-            r.headers()
-                .get_all("set-cookie")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find(|v| v.starts_with("clinicos_session="))
-                .and_then(|v| v.split(';').next())
-                .expect("session cookie")
-                .to_owned()
-        }
-    };
-    let owner = cookie_of(tenant.owner_email.clone()).await;
+    let owner = t.page_sign_in("sepage", &tenant.owner_email).await;
     let page = |c: String, path: &'static str| {
         let r = t.http.get(t.url(path)).header("cookie", c);
         async move { r.send().await.expect("page") }
@@ -362,7 +339,7 @@ async fn the_security_page_renders_for_the_owner_and_is_refused_to_a_doctor() {
     );
     let r = page(owner.clone(), "/admin/security?kind=nonsense").await;
     assert_eq!(r.status(), StatusCode::OK);
-    let doc = cookie_of("doc@sepage.example".into()).await;
+    let doc = t.page_sign_in("sepage", "doc@sepage.example").await;
     let r = page(doc.clone(), "/admin/security").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let home = page(doc, "/").await.text().await.expect("html");

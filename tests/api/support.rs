@@ -379,3 +379,34 @@ impl TestApp {
         self.clock.now()
     }
 }
+
+/// The `clinicos_session=...` pair a response sets, if any.
+pub fn session_cookie(r: &Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("clinicos_session="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+impl TestApp {
+    /// Sign in through the page form; returns the session cookie pair.
+    pub async fn page_sign_in(&self, slug: &str, email: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/login"))
+            .header("cookie", "clinicos_csrf=c")
+            .form(&[
+                ("csrf", "c"),
+                ("tenant", slug),
+                ("email", email),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("login");
+        session_cookie(&r).expect("session cookie")
+    }
+}

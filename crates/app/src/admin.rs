@@ -130,7 +130,7 @@ fn nonempty(o: Option<String>) -> Option<String> {
     o.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-async fn audit_ok(
+pub(crate) async fn audit_ok(
     tx: &mut TenantTx,
     ctx: &Ctx,
     action: &str,

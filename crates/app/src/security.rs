@@ -10,14 +10,14 @@
 //!   attack does not flood the table or the SIEM.
 //! - Details carry ids, counts and codes, never PHI.
 
+use crate::admin::audit_ok;
 use crate::context::RequestInfo;
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use clinicos_domain::page::{PageMeta, PageRequest};
 use clinicos_domain::security::{network_of, EventKind, SecuritySettings, WorkingHours};
 use clinicos_domain::{TenantId, UserId};
-use clinicos_store::audit::{self, AuditEvent, Outcome};
 use clinicos_store::security_events::{self as store, EventQuery, NewEvent, SecurityEvent};
 use clinicos_store::{branches, tenants};
 use serde_json::{json, Value};
@@ -339,7 +339,7 @@ impl App {
         if !store::acknowledge(&mut tx, &id, &ctx.user.as_text(), now).await? {
             return Err(AppError::NotFound("security event"));
         }
-        record(
+        audit_ok(
             &mut tx,
             ctx,
             "security.event_ack",
@@ -366,7 +366,7 @@ impl App {
         let mut tx = self.store.write(ctx.tenant).await?;
         store::put_settings(&mut tx, &doc, Some(&ctx.user.as_text()), now).await?;
         let ids = vec![ctx.tenant.as_text()];
-        record(&mut tx, ctx, "security.settings", "tenant", ids, now).await?;
+        audit_ok(&mut tx, ctx, "security.settings", "tenant", ids, now).await?;
         tx.commit().await?;
         self.security_cache.put(ctx.tenant, s.clone());
         Ok(s.clone())
@@ -377,23 +377,4 @@ impl App {
         self.authorize(ctx, Action::ViewSecurityEvents).await?;
         self.security_settings_of(ctx.tenant).await
     }
-}
-
-async fn record(
-    tx: &mut clinicos_store::TenantTx,
-    ctx: &Ctx,
-    action: &str,
-    kind: &str,
-    ids: Vec<String>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let ev = AuditEvent {
-        at: now,
-        action,
-        resource_type: kind,
-        resource_ids: ids,
-        outcome: Outcome::Success,
-        reason: "",
-    };
-    Ok(audit::record(tx, &ctx.actor(), ev).await?)
 }

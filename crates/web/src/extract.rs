@@ -83,24 +83,31 @@ impl FromRequestParts<WebState> for Client {
     }
 }
 
-fn request_info(parts: &Parts, st: &WebState) -> RequestInfo {
-    let peer = parts
-        .extensions
+/// The client address: the peer, or the first X-Forwarded-For entry when
+/// the server sits behind a trusted proxy.
+pub fn client_ip(
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_proxy: bool,
+) -> String {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let ip = if st.config.trust_proxy {
-        parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
-            .unwrap_or(peer)
-    } else {
-        peer
-    };
+    if !trust_proxy {
+        return peer;
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+        .unwrap_or(peer)
+}
+
+fn request_info(parts: &Parts, st: &WebState) -> RequestInfo {
+    let ip = client_ip(&parts.headers, &parts.extensions, st.config.trust_proxy);
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)

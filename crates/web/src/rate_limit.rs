@@ -26,7 +26,7 @@
 use crate::error::ApiError;
 use crate::extract::{cookie, SESSION_COOKIE};
 use crate::{i18n, scope, WebState};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -35,7 +35,6 @@ use clinicos_app::AppError;
 use clinicos_domain::security::{gcra, EventKind};
 use clinicos_domain::{TenantId, UserId};
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 
 const MINUTE: i64 = 60_000_000;
@@ -216,25 +215,6 @@ pub struct RateState {
     pub limiter: std::sync::Arc<Limiter>,
 }
 
-/// The client address as the audit trail sees it.
-fn client_ip(req: &Request, trust_proxy: bool) -> String {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    if !trust_proxy {
-        return peer;
-    }
-    req.headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
-        .unwrap_or(peer)
-}
-
 /// A credential that proves itself without the database.
 fn credential_class(st: &WebState, limiter: &Limiter, req: &Request, now: i64) -> Option<Class> {
     let bearer = req
@@ -311,7 +291,7 @@ pub async fn rate_limit(State(rs): State<RateState>, req: Request, next: Next) -
     }
     let limits = &st.config.rate_limits;
     let now = st.app.clock.now().timestamp_micros();
-    let ip = client_ip(&req, st.config.trust_proxy);
+    let ip = crate::extract::client_ip(req.headers(), req.extensions(), st.config.trust_proxy);
     let no_agent = req
         .headers()
         .get(header::USER_AGENT)

@@ -73,16 +73,7 @@ pub async fn page(
     };
     let (rows, total, error) = match result {
         Ok((rows, meta)) => (rows, meta.total, None),
-        Err(AppError::Validation(v)) => (
-            Vec::new(),
-            0,
-            Some(
-                v.iter()
-                    .map(|x| format!("{}: {}", x.field, x.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-        ),
+        Err(AppError::Validation(v)) => (Vec::new(), 0, Some(super::field_errors_line(&v))),
         Err(e) => return error_response(&ctx.locale, e),
     };
     let c = Chrome::signed_in(

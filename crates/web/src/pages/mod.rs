@@ -62,6 +62,14 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// Field problems as one line for a page ("field: message; ...").
+pub fn field_errors_line(v: &[clinicos_domain::validate::FieldError]) -> String {
+    v.iter()
+        .map(|x| format!("{}: {}", x.field, x.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A one-line notice shown after a redirect (a catalogue key, never data).
 #[derive(Clone, Debug)]
 pub struct Flash {
