@@ -799,7 +799,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     // Link committed audit events into each tenant's hash chain.
     let sealer = app.spawn_audit_sealer(std::time::Duration::from_secs(5));
     let forwarder = (!siem.is_empty())
-        .then(|| app.spawn_siem_forwarder(siem, std::time::Duration::from_secs(2)));
+        .then(|| app.spawn_siem_forwarder(siem, std::time::Duration::from_secs(5)));
     let config = WebConfig {
         body_limit: file
             .body_limit_bytes
