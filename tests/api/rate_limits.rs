@@ -55,6 +55,11 @@ async fn api_class_is_per_session_and_answers_429_with_retry_after() {
         t.get("/api/v1/branches", Some(&b)).await.status(),
         StatusCode::OK
     );
+    let metrics = t.get("/metrics", None).await.text().await.expect("metrics");
+    assert!(
+        metrics.contains("rate_limited_total{class=\"api\"}"),
+        "429s are counted by class"
+    );
     // Health and metrics are never limited.
     for _ in 0..10 {
         assert_eq!(t.get("/health/live", None).await.status(), StatusCode::OK);

@@ -52,6 +52,9 @@ impl GeoLookup for TrustedHeaderGeo {
     }
 }
 
+/// Security events raised by this instance (exported on /metrics).
+pub static EVENTS_RAISED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Per-tenant settings cached for the request path (rate limits).
 #[derive(Clone, Default)]
 pub struct SettingsCache {
@@ -129,6 +132,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        EVENTS_RAISED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Some(id))
     }
 

@@ -240,8 +240,8 @@ fn credential_class(st: &WebState, limiter: &Limiter, req: &Request, now: i64) -
     })
 }
 
-fn too_many(path: &str, retry_after: u64) -> Response {
-    metrics::counter!("clinicos_rate_limited_total").increment(1);
+fn too_many(path: &str, class: &Class, retry_after: u64) -> Response {
+    metrics::counter!("rate_limited_total", "class" => class.name()).increment(1);
     if path.starts_with("/api/") {
         return ApiError(AppError::RateLimited {
             retry_after_secs: retry_after,
@@ -261,7 +261,7 @@ fn too_many(path: &str, retry_after: u64) -> Response {
 /// Report a bot signal: a log line and a metric; for a signed-in session
 /// also a `bot_signal` security event (written off the request path).
 fn signal(st: &WebState, class: &Class, what: &'static str, ip: &str) {
-    metrics::counter!("clinicos_bot_signals_total", "signal" => what).increment(1);
+    metrics::counter!("bot_signals_total", "signal" => what).increment(1);
     tracing::warn!(target: "security", signal = what, class = class.name(), request_id = %scope::request_id(), "bot signal");
     if let Class::Api { tenant, key, user } = class {
         let (app, tenant, user, ip) = (st.app.clone(), *tenant, *user, ip.to_owned());
@@ -340,7 +340,7 @@ pub async fn rate_limit(State(rs): State<RateState>, req: Request, next: Next) -
         signal(st, &class, "burst", &ip);
     }
     if let Err(retry_after) = verdict {
-        return too_many(&path, retry_after);
+        return too_many(&path, &class, retry_after);
     }
     let cookie_hash = cookie(req.headers(), SESSION_COOKIE)
         .filter(|_| anonymous)
