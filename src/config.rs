@@ -25,6 +25,26 @@ pub struct FileConfig {
     pub ip_attempts_per_minute: Option<i64>,
     pub access_token_minutes: Option<i64>,
     pub log_format: Option<String>,
+    /// Requests per minute: anonymous per IP (seed 003: 100).
+    pub rate_limit_global: Option<i64>,
+    /// Sign-in, second factor, reset, refresh per IP (5).
+    pub rate_limit_auth: Option<i64>,
+    /// Patient one-time codes per IP (3).
+    pub rate_limit_otp: Option<i64>,
+    /// Signed-in requests per session (1000; tenants may set their own).
+    pub rate_limit_api: Option<i64>,
+    /// Anonymous requests without a User-Agent per IP (20).
+    pub rate_limit_no_user_agent: Option<i64>,
+    /// Requests per second from one key that count as a burst (30).
+    pub burst_per_second: Option<i64>,
+    /// Header with the client's country set by a trusted proxy (e.g. CF-IPCountry).
+    pub country_header: Option<String>,
+    /// SIEM: append security events as JSON lines to this file ("-" = stdout).
+    pub siem_json_lines: Option<String>,
+    /// SIEM: RFC 5424 syslog over TCP to host:port.
+    pub siem_syslog: Option<String>,
+    /// Syslog facility: auth, authpriv (default) or local0..local7.
+    pub siem_syslog_facility: Option<String>,
 }
 
 impl FileConfig {

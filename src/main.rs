@@ -105,6 +105,24 @@ struct ServeArgs {
     /// Minimum TLS version: 1.2 or 1.3 (default 1.2).
     #[arg(long, env = "CLINICOS_TLS_MIN_VERSION")]
     tls_min_version: Option<String>,
+    /// Anonymous requests per minute per IP (default 100, seed 003).
+    #[arg(long, env = "CLINICOS_RATE_LIMIT_GLOBAL")]
+    rate_limit_global: Option<i64>,
+    /// Sign-in/MFA/reset/refresh requests per minute per IP (default 5).
+    #[arg(long, env = "CLINICOS_RATE_LIMIT_AUTH")]
+    rate_limit_auth: Option<i64>,
+    /// Patient one-time-code requests per minute per IP (default 3).
+    #[arg(long, env = "CLINICOS_RATE_LIMIT_OTP")]
+    rate_limit_otp: Option<i64>,
+    /// Signed-in requests per minute per session (default 1000).
+    #[arg(long, env = "CLINICOS_RATE_LIMIT_API")]
+    rate_limit_api: Option<i64>,
+    /// Append security events as JSON lines to this file ("-" = stdout).
+    #[arg(long, env = "CLINICOS_SIEM_JSON_LINES")]
+    siem_json_lines: Option<String>,
+    /// Send security events as RFC 5424 syslog over TCP to host:port.
+    #[arg(long, env = "CLINICOS_SIEM_SYSLOG")]
+    siem_syslog: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -354,6 +372,92 @@ fn auth_settings(file: &FileConfig, public_url: String, secure: bool) -> AuthSet
         public_url,
         secure_cookies: secure,
     }
+}
+
+/// Rate limits: flag > environment > file > seed 003 default.
+fn rate_limits(
+    a: &ServeArgs,
+    file: &FileConfig,
+) -> Result<clinicos_web::rate_limit::RateLimits, String> {
+    let d = clinicos_web::rate_limit::RateLimits::default();
+    let pick = |name: &str, flag: Option<i64>, key: Option<i64>, default: i64| {
+        let v = flag.or(key).unwrap_or(default);
+        if v < 1 {
+            Err(format!(
+                "rate limit {name} must be at least 1 request, not {v}"
+            ))
+        } else {
+            Ok(v)
+        }
+    };
+    Ok(clinicos_web::rate_limit::RateLimits {
+        global: pick(
+            "global",
+            a.rate_limit_global,
+            file.rate_limit_global,
+            d.global,
+        )?,
+        auth: pick("auth", a.rate_limit_auth, file.rate_limit_auth, d.auth)?,
+        otp: pick("otp", a.rate_limit_otp, file.rate_limit_otp, d.otp)?,
+        api: pick("api", a.rate_limit_api, file.rate_limit_api, d.api)?,
+        no_user_agent: pick(
+            "no_user_agent",
+            None,
+            file.rate_limit_no_user_agent,
+            d.no_user_agent,
+        )?,
+        burst_per_second: pick(
+            "burst_per_second",
+            None,
+            file.burst_per_second,
+            d.burst_per_second,
+        )?,
+    })
+}
+
+/// SIEM sinks: flag > environment > file; none by default.
+fn siem_config(a: &ServeArgs, file: &FileConfig) -> Result<clinicos_app::siem::SiemConfig, String> {
+    use clinicos_app::siem::{facility, JsonLinesTarget, SiemConfig, SyslogTarget};
+    let json_lines = a
+        .siem_json_lines
+        .clone()
+        .or(file.siem_json_lines.clone())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            if p == "-" {
+                JsonLinesTarget::Stdout
+            } else {
+                JsonLinesTarget::File(p.into())
+            }
+        });
+    let syslog = match a
+        .siem_syslog
+        .clone()
+        .or(file.siem_syslog.clone())
+        .filter(|s| !s.is_empty())
+    {
+        Some(addr) => {
+            let name = file
+                .siem_syslog_facility
+                .clone()
+                .unwrap_or_else(|| "authpriv".into());
+            let facility = facility(&name).ok_or_else(|| {
+                format!(
+                    "siem_syslog_facility must be auth, authpriv or local0..local7, not '{name}'"
+                )
+            })?;
+            if !addr.contains(':') {
+                return Err(format!("siem_syslog must be host:port, not '{addr}'"));
+            }
+            Some(SyslogTarget {
+                addr,
+                facility,
+                hostname: std::env::var("HOSTNAME").unwrap_or_else(|_| "clinicos".into()),
+            })
+        }
+        None => None,
+    };
+    Ok(SiemConfig { json_lines, syslog })
 }
 
 fn read_password(stdin: bool) -> Result<Option<String>, String> {
@@ -647,6 +751,8 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
         (None, None) => None,
         _ => return Err("TLS needs both --tls-cert and --tls-key".into()),
     };
+    let limits = rate_limits(&a, &file)?;
+    let siem = siem_config(&a, &file)?;
     // Fail fast on a taken port, before migrating anything.
     drop(std::net::TcpListener::bind(bind).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
@@ -685,8 +791,15 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     } else {
         None
     };
+    let country_header = file.country_header.clone().filter(|h| !h.trim().is_empty());
+    let mut app = app;
+    if country_header.is_some() {
+        app.geo = std::sync::Arc::new(clinicos_app::security::TrustedHeaderGeo);
+    }
     // Link committed audit events into each tenant's hash chain.
     let sealer = app.spawn_audit_sealer(std::time::Duration::from_secs(5));
+    let forwarder = (!siem.is_empty())
+        .then(|| app.spawn_siem_forwarder(siem, std::time::Duration::from_secs(5)));
     let config = WebConfig {
         body_limit: file
             .body_limit_bytes
@@ -694,6 +807,8 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
         request_timeout_secs: file.request_timeout_secs.unwrap_or(30),
         trust_proxy: file.trust_proxy.unwrap_or(false),
         demo_mode: demo,
+        rate_limits: limits,
+        country_header,
         ..WebConfig::default()
     };
     let state = WebState { app, config };
@@ -714,6 +829,9 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     })
     .await;
     sealer.abort();
+    if let Some(f) = forwarder {
+        f.abort();
+    }
     store.close().await;
     result
 }

@@ -30,6 +30,11 @@ fn pages_are_accessible_and_keep_the_csp() {
         .arg(root.join("tests/browser/run.mjs"))
         .env("CLINICOS_BIN", env!("CARGO_BIN_EXE_clinicos"))
         .env("CLINICOS_MASTER_KEY_FILE", keys.path().join("master.key"))
+        // One browser signs in as every role from 127.0.0.1 within a minute:
+        // raise the rate limits through configuration, not the defaults.
+        .env("CLINICOS_RATE_LIMIT_GLOBAL", "100000")
+        .env("CLINICOS_RATE_LIMIT_AUTH", "100000")
+        .env("CLINICOS_RATE_LIMIT_API", "100000")
         .current_dir(root)
         .output()
         .expect("node starts");

@@ -262,6 +262,19 @@ fn bad_arguments_config_database_and_port() {
     assert_one_line_error(&o, "bad config file");
     let o = clinicos(&["serve", "--config", "/nonexistent/clinicos.toml"], None);
     assert_one_line_error(&o, "cannot read config file");
+    // Bad SIEM target and rate limit, refused before anything starts.
+    std::fs::write(&cfg, "siem_syslog = \"no-port\"\n").expect("write");
+    let o = clinicos(&["serve", "--config", cfg.to_str().expect("p")], None);
+    assert_one_line_error(&o, "siem_syslog must be host:port");
+    std::fs::write(
+        &cfg,
+        "siem_syslog = \"127.0.0.1:6514\"\nsiem_syslog_facility = \"kern\"\n",
+    )
+    .expect("write");
+    let o = clinicos(&["serve", "--config", cfg.to_str().expect("p")], None);
+    assert_one_line_error(&o, "siem_syslog_facility must be");
+    let o = clinicos(&["serve", "--data-dir", d, "--rate-limit-auth", "0"], None);
+    assert_one_line_error(&o, "rate limit auth must be at least 1");
     // Unreachable database.
     let o = clinicos(
         &[
@@ -654,4 +667,104 @@ fn env_master_key_is_used_and_cannot_rotate_by_itself() {
     assert!(!dir.path().join("clinicos-keys/master.key").exists());
     let o = run(&["keys", "rotate"], key);
     assert_one_line_error(&o, "cannot rotate");
+}
+
+/// A raw HTTP/1.0 request; returns the whole response text.
+fn http(port: u16, method: &str, path: &str, body: &str) -> String {
+    use std::io::Read;
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nUser-Agent: cli-test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = s.write_all(req.as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn serve_applies_seed_rate_limits_and_streams_security_events() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let d = data.to_str().expect("path");
+    let o = clinicos(
+        &[
+            "tenant",
+            "create",
+            "--data-dir",
+            d,
+            "--slug",
+            "clisiem",
+            "--name",
+            "Cli Siem Clinic",
+            "--owner-email",
+            "owner@clisiem.example",
+            "--owner-name",
+            "Owner Person",
+            "--password-stdin",
+        ],
+        Some("Tulsi-Garden-Lamp-77\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let events = dir.path().join("security.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clinicos"))
+        .current_dir(dir.path())
+        .env("CLINICOS_MASTER_KEY", TEST_MASTER_KEY)
+        .args([
+            "serve",
+            "--data-dir",
+            d,
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--siem-json-lines")
+        .arg(&events)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut up = false;
+    for _ in 0..200 {
+        if http(port, "GET", "/health/ready", "").starts_with("HTTP/1.0 200") {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let wrong =
+        r#"{"tenant":"clisiem","email":"owner@clisiem.example","password":"wrong-wrong-wrong"}"#;
+    let answers: Vec<String> = (0..6)
+        .map(|_| http(port, "POST", "/api/v1/auth/login", wrong))
+        .collect();
+    let mut streamed = String::new();
+    for _ in 0..150 {
+        streamed = std::fs::read_to_string(&events).unwrap_or_default();
+        if streamed.contains("failed_sign_ins") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(up, "serve did not start");
+    for a in &answers[..5] {
+        assert!(a.starts_with("HTTP/1.0 401"), "{a}");
+    }
+    // Seed 003: 5 sign-in requests a minute per address.
+    assert!(answers[5].starts_with("HTTP/1.0 429"), "{}", answers[5]);
+    assert!(answers[5].to_lowercase().contains("retry-after:"));
+    assert!(answers[5].contains("RATE_LIMITED"));
+    assert!(streamed.contains("\"tenant\":\"clisiem\""), "{streamed}");
+    assert!(
+        !streamed.contains("owner@clisiem"),
+        "no email in the stream"
+    );
 }

@@ -74,9 +74,14 @@ impl Fixture {
             .await
             .map_err(|e| format!("cannot listen on a loopback port: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // The load generator is one client hammering from 127.0.0.1: the
+        // bench raises the rate limits rather than measure 429s.
         let router = clinicos_web::build_router(WebState {
             app,
-            config: WebConfig::default(),
+            config: WebConfig {
+                rate_limits: clinicos_web::rate_limit::RateLimits::unlimited(),
+                ..WebConfig::default()
+            },
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {

@@ -2,21 +2,10 @@
 //! settings) and emergency-access review, in the browser's terms (cookies,
 //! CSRF-protected forms).
 
-use crate::support::{body, form, page, session_cookie, spawn_app, TestApp, PASSWORD};
+use crate::support::{body, form, page, spawn_app, PASSWORD};
 use clinicos_domain::Role;
 use reqwest::StatusCode;
 use serde_json::json;
-
-async fn sign_in(t: &TestApp, slug: &str, email: &str) -> String {
-    let r = form(
-        t,
-        "/login",
-        "",
-        &[("tenant", slug), ("email", email), ("password", PASSWORD)],
-    )
-    .await;
-    session_cookie(&r).expect("session cookie")
-}
 
 #[tokio::test]
 async fn owners_edit_bundles_grants_and_settings_on_the_permissions_page() {
@@ -24,8 +13,8 @@ async fn owners_edit_bundles_grants_and_settings_on_the_permissions_page() {
     let tenant = t.tenant("govp").await;
     t.add_user(&tenant, "doc@govp.example", Role::Doctor).await;
     t.add_user(&tenant, "nurse@govp.example", Role::Nurse).await;
-    let owner = sign_in(&t, "govp", &tenant.owner_email).await;
-    let doc = sign_in(&t, "govp", "doc@govp.example").await;
+    let owner = t.page_sign_in("govp", &tenant.owner_email).await;
+    let doc = t.page_sign_in("govp", "doc@govp.example").await;
 
     let r = page(&t, "/admin/permissions", &owner).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -138,7 +127,7 @@ async fn privacy_officers_review_emergency_access_on_a_page() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{g}");
     let gid = g["data"]["id"].as_str().expect("grant").to_owned();
-    let po = sign_in(&t, "govg", "po@govg.example").await;
+    let po = t.page_sign_in("govg", "po@govg.example").await;
     let html = page(&t, "/admin/break-glass", &po)
         .await
         .text()
@@ -165,7 +154,7 @@ async fn privacy_officers_review_emergency_access_on_a_page() {
         .await
         .unwrap_or_default();
     assert!(html.contains("No seizure recorded in the log"));
-    let doc_page = sign_in(&t, "govg", "doc@govg.example").await;
+    let doc_page = t.page_sign_in("govg", "doc@govg.example").await;
     assert_eq!(
         page(&t, "/admin/break-glass", &doc_page).await.status(),
         StatusCode::FORBIDDEN

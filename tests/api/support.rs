@@ -143,6 +143,16 @@ pub fn settings() -> AuthSettings {
     }
 }
 
+/// The test web config: many requests from 127.0.0.1, so the rate limits
+/// are raised (the rate limit tests set their own).
+pub fn web_config() -> WebConfig {
+    WebConfig {
+        demo_mode: false,
+        rate_limits: clinicos_web::rate_limit::RateLimits::unlimited(),
+        ..WebConfig::default()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     let (url, dir) = fresh_db().await;
     spawn_on(url, dir, settings()).await
@@ -154,20 +164,32 @@ pub async fn spawn_on(
     dir: Option<tempfile::TempDir>,
     settings: AuthSettings,
 ) -> TestApp {
+    spawn_with(url, dir, settings, web_config()).await
+}
+
+/// Start a server with its own web config (rate limits, country header;
+/// a country header also switches on the trusted-header geo lookup, as
+/// `serve` does).
+pub async fn spawn_with(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    settings: AuthSettings,
+    config: WebConfig,
+) -> TestApp {
     init_logs();
     let store = Store::open_with_keys(&url, 8, Some(test_keys(&url).await))
         .await
         .expect("open store");
     let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
-    let app = App::with_clock(store, settings, clock.clone())
+    let mut app = App::with_clock(store, settings, clock.clone())
         .await
         .expect("app");
+    if config.country_header.is_some() {
+        app.geo = Arc::new(clinicos_app::security::TrustedHeaderGeo);
+    }
     let state = WebState {
         app: app.clone(),
-        config: WebConfig {
-            demo_mode: false,
-            ..WebConfig::default()
-        },
+        config,
     };
     let router =
         clinicos_web::build_router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -397,4 +419,24 @@ pub async fn page(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
         .send()
         .await
         .expect("request")
+}
+
+impl TestApp {
+    /// Sign in through the page form; returns the session cookie pair.
+    pub async fn page_sign_in(&self, slug: &str, email: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/login"))
+            .header("cookie", "clinicos_csrf=c")
+            .form(&[
+                ("csrf", "c"),
+                ("tenant", slug),
+                ("email", email),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .expect("login");
+        session_cookie(&r).expect("session cookie")
+    }
 }

@@ -130,7 +130,7 @@ fn nonempty(o: Option<String>) -> Option<String> {
     o.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-async fn audit_ok(
+pub(crate) async fn audit_ok(
     tx: &mut TenantTx,
     ctx: &Ctx,
     action: &str,
@@ -263,6 +263,7 @@ impl App {
         ids.extend(staff.iter().map(|u| u.id.as_text()));
         audit_ok(&mut tx, ctx, "export.tenant_data", "tenant", ids, now).await?;
         tx.commit().await?;
+        self.note_export(ctx, "tenant_data").await;
         Ok(TenantExport {
             format: "clinicos-tenant-export/1".into(),
             exported_at: now,

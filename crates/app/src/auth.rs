@@ -190,7 +190,8 @@ impl App {
             other => {
                 let mut tx = self.store.write(entry.tenant_id).await?;
                 let actor = req.anonymous_actor();
-                let ids = other.map(|c| vec![c.id.as_text()]).unwrap_or_default();
+                let known = other.map(|c| c.id);
+                let ids = known.map(|u| vec![u.as_text()]).unwrap_or_default();
                 let ev = AuditEvent {
                     at: now,
                     action: "auth.login",
@@ -201,6 +202,9 @@ impl App {
                 };
                 audit::record(&mut tx, &actor, ev).await?;
                 tx.commit().await?;
+                if let Some(u) = known {
+                    self.note_failed_sign_in(entry.tenant_id, u, &req.ip).await;
+                }
                 return Err(self.count_failure(&key, now).await);
             }
         };
@@ -267,6 +271,7 @@ impl App {
         let user = users::get(&mut tx, user).await?;
         tx.commit().await?;
         metrics_session_started();
+        self.note_sign_in(tenant, user.id, req).await;
         Ok((issued, user))
     }
 

@@ -173,6 +173,17 @@ impl App {
             .await?;
         }
         tx.commit().await?;
+        self.raise_security_event(
+            ctx.tenant,
+            crate::security::Raise {
+                kind: clinicos_domain::security::EventKind::BreakGlass,
+                user: Some(ctx.user),
+                ip: ctx.request.ip.clone(),
+                details: serde_json::json!({"grant_id": id, "patient_id": p.id}),
+                once_per: None,
+            },
+        )
+        .await;
         self.show_grant(ctx, row).await
     }
 

@@ -155,6 +155,8 @@ impl App {
             )
             .await?;
         tx.commit().await?;
+        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+            .await;
         let withheld = total - shown.len();
         let mut entries = Vec::with_capacity(shown.len());
         for h in shown {

@@ -36,6 +36,9 @@ pub struct RequestInfo {
     pub ip: String,
     pub user_agent: String,
     pub request_id: String,
+    /// Country (ISO 3166-1 alpha-2) from a trusted proxy header, when the
+    /// server is configured to read one.
+    pub country: Option<String>,
 }
 
 impl Ctx {

@@ -31,6 +31,8 @@ pub mod patients;
 pub mod policy;
 pub mod policy_admin;
 pub mod provisioning;
+pub mod security;
+pub mod siem;
 pub mod state;
 pub mod totp;
 

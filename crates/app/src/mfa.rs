@@ -348,6 +348,7 @@ impl App {
             };
             audit::record(&mut tx, &actor, ev).await?;
             tx.commit().await?;
+            self.note_failed_sign_in(tenant, ch.user_id, &req.ip).await;
             // Platform counters are written only after the tenant
             // transaction ends (they may share the SQLite file).
             return Err(self

@@ -201,6 +201,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        self.note_patient_reads(ctx, std::slice::from_ref(&row.id))
+            .await;
         self.show_patient(ctx.tenant, row).await
     }
 
@@ -239,6 +241,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        self.note_patient_reads(ctx, &ids).await;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(self.show_patient(ctx.tenant, r).await?);

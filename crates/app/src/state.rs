@@ -4,6 +4,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::TokenSigner;
 use crate::field_cipher::FieldCipher;
+use crate::security::{GeoLookup, NoGeo, SettingsCache};
 use crate::{AppError, AppResult};
 use chrono::Duration;
 use clinicos_store::{platform, Store};
@@ -57,6 +58,10 @@ pub struct App {
     /// The patient-consent hook the policy point asks (the consent engine
     /// replaces the tenant-default policy).
     pub consent: Arc<dyn crate::patient_access::ConsentHook>,
+    /// Country of a request for `new_country` (default: knows nothing).
+    pub geo: Arc<dyn GeoLookup>,
+    /// Per-tenant security settings cached for the request path.
+    pub security_cache: SettingsCache,
 }
 
 impl App {
@@ -92,6 +97,8 @@ impl App {
             clock,
             signer,
             settings,
+            geo: Arc::new(NoGeo),
+            security_cache: SettingsCache::default(),
         })
     }
 }

@@ -38,6 +38,8 @@ pub enum Action {
     BreakGlass,
     ReviewBreakGlass,
     ExportPatients,
+    ViewSecurityEvents,
+    ManageSecuritySettings,
 }
 
 impl Action {
@@ -65,6 +67,8 @@ impl Action {
         Action::BreakGlass,
         Action::ReviewBreakGlass,
         Action::ExportPatients,
+        Action::ViewSecurityEvents,
+        Action::ManageSecuritySettings,
     ];
 
     /// The permission the action needs; `None` = every signed-in user.
@@ -93,6 +97,8 @@ impl Action {
             Action::BreakGlass => P::BreakGlassUse,
             Action::ReviewBreakGlass => P::BreakGlassReview,
             Action::ExportPatients => P::ExportPatients,
+            Action::ViewSecurityEvents => P::SecurityRead,
+            Action::ManageSecuritySettings => P::SecurityWrite,
         })
     }
 
@@ -127,6 +133,8 @@ impl Action {
             Action::BreakGlass => "use emergency access",
             Action::ReviewBreakGlass => "review emergency access",
             Action::ExportPatients => "export patient records",
+            Action::ViewSecurityEvents => "view security events",
+            Action::ManageSecuritySettings => "change security settings",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod page;
 pub mod password;
 pub mod permission;
 pub mod role;
+pub mod security;
 pub mod session;
 pub mod tenant;
 pub mod validate;

@@ -57,7 +57,8 @@ permissions! {
     DevicesApprove = "devices:approve", "approve or deny staff devices";
     SessionsManage = "sessions:manage", "list and end other staff members' sessions";
     PolicyWrite = "policy:write", "edit role bundles, grant single permissions, policy settings";
-    SecurityRead = "security:read", "see security events";
+    SecurityRead = "security:read", "see and acknowledge security events";
+    SecurityWrite = "security:write", "change security thresholds and rate limits";
     PatientsRead = "patients:read", "see patient demographics and contact details";
     PatientsWrite = "patients:write", "register and edit patients";
     PatientsMerge = "patients:merge", "merge and unmerge patient records";

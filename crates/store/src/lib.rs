@@ -30,6 +30,7 @@ pub mod policy;
 pub mod regions;
 pub mod resets;
 pub mod row;
+pub mod security_events;
 pub mod sessions;
 pub mod tenant_tx;
 pub mod tenants;

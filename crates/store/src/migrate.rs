@@ -109,6 +109,19 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 6,
+        name: "security_events",
+        sql: include_str!("../migrations/0006_security_events.sql"),
+        tenant_tables: &[
+            "security_events",
+            "security_event_deliveries",
+            "security_settings",
+            "security_known_networks",
+        ],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

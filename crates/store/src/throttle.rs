@@ -6,6 +6,27 @@ use crate::row::{from_ts, ts, RowExt};
 use crate::{Db, StoreResult};
 use chrono::{DateTime, Duration, Utc};
 
+/// One hit on `key` in a fixed window: the row after the hit.
+async fn bump(
+    db: &Db,
+    key: &str,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> StoreResult<sqlx::any::AnyRow> {
+    Ok(sqlx::query(
+        "INSERT INTO rate_counters (key, window_start, count, locked_until) VALUES ($1, $2, 1, NULL) \
+         ON CONFLICT (key) DO UPDATE SET \
+           count = CASE WHEN rate_counters.window_start <= $3 THEN 1 ELSE rate_counters.count + 1 END, \
+           window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2 ELSE rate_counters.window_start END \
+         RETURNING count, window_start, locked_until",
+    )
+    .bind(key.to_owned())
+    .bind(ts(now))
+    .bind(ts(now - window))
+    .fetch_one(db.pool())
+    .await?)
+}
+
 /// Count one hit on `key` in a fixed window; returns the count in the
 /// current window (1 for the first hit) and any active lock.
 pub async fn hit(
@@ -14,23 +35,24 @@ pub async fn hit(
     window: Duration,
     now: DateTime<Utc>,
 ) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
-    let row = sqlx::query(
-        "INSERT INTO rate_counters (key, window_start, count, locked_until) VALUES ($1, $2, 1, NULL) \
-         ON CONFLICT (key) DO UPDATE SET \
-           count = CASE WHEN rate_counters.window_start <= $3 THEN 1 ELSE rate_counters.count + 1 END, \
-           window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2 ELSE rate_counters.window_start END \
-         RETURNING count, locked_until",
-    )
-    .bind(key.to_owned())
-    .bind(ts(now))
-    .bind(ts(now - window))
-    .fetch_one(db.pool())
-    .await?;
+    let row = bump(db, key, window, now).await?;
     let locked = row
         .opt_int("locked_until")?
         .map(from_ts)
         .filter(|t| *t > now);
     Ok((row.int("count")?, locked))
+}
+
+/// Like [`hit`], but returns the count and the start of the current
+/// window (so a caller can say when the window ends: `Retry-After`).
+pub async fn hit_window(
+    db: &Db,
+    key: &str,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> StoreResult<(i64, DateTime<Utc>)> {
+    let row = bump(db, key, window, now).await?;
+    Ok((row.int("count")?, from_ts(row.int("window_start")?)))
 }
 
 /// The lock on a key, if one is active at `now`.

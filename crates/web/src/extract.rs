@@ -83,24 +83,31 @@ impl FromRequestParts<WebState> for Client {
     }
 }
 
-fn request_info(parts: &Parts, st: &WebState) -> RequestInfo {
-    let peer = parts
-        .extensions
+/// The client address: the peer, or the first X-Forwarded-For entry when
+/// the server sits behind a trusted proxy.
+pub fn client_ip(
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    trust_proxy: bool,
+) -> String {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let ip = if st.config.trust_proxy {
-        parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
-            .unwrap_or(peer)
-    } else {
-        peer
-    };
+    if !trust_proxy {
+        return peer;
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+        .unwrap_or(peer)
+}
+
+fn request_info(parts: &Parts, st: &WebState) -> RequestInfo {
+    let ip = client_ip(&parts.headers, &parts.extensions, st.config.trust_proxy);
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)
@@ -109,10 +116,19 @@ fn request_info(parts: &Parts, st: &WebState) -> RequestInfo {
         .chars()
         .take(300)
         .collect();
+    // Only a header the operator configured (set by their proxy) is read.
+    let country = st
+        .config
+        .country_header
+        .as_deref()
+        .and_then(|h| parts.headers.get(h))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     RequestInfo {
         ip,
         user_agent,
         request_id: scope::request_id(),
+        country,
     }
 }
 
@@ -193,6 +209,7 @@ impl FromRequestParts<WebState> for PageAuth {
             Err(e) => return Err(crate::pages::error_response(&scope::locale(), e)),
         };
         scope::set_locale(&ctx.locale);
+        scope::set_authenticated(ctx.tenant);
         if ctx.mfa_enrolment_required {
             let p = parts.uri.path();
             if !(p.starts_with("/me/security") || p == "/logout" || p == "/locale") {

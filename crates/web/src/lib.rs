@@ -14,6 +14,7 @@ pub mod json;
 pub mod metrics;
 pub mod middleware;
 pub mod pages;
+pub mod rate_limit;
 pub mod route_actions;
 pub mod scope;
 pub mod serve;

@@ -1,5 +1,6 @@
 //! Prometheus metrics: request counts and latency histograms by route,
-//! database pool gauges, session counters. One recorder per process.
+//! database pool gauges, session counters, 429s by class, bot signals and
+//! security events raised. One recorder per process.
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -46,5 +47,7 @@ pub fn render(state: &crate::WebState) -> String {
     metrics::counter!("sessions_started_total").absolute(started);
     metrics::counter!("sessions_ended_total").absolute(ended);
     metrics::gauge!("active_sessions_estimate").set(started.saturating_sub(ended) as f64);
+    let raised = clinicos_app::security::EVENTS_RAISED.load(std::sync::atomic::Ordering::Relaxed);
+    metrics::counter!("security_events_raised_total").absolute(raised);
     handle().map(|h| h.render()).unwrap_or_default()
 }

@@ -55,6 +55,7 @@ pub async fn request_scope(req: Request, next: Next) -> Response {
     let scope = RequestScope {
         request_id: id.clone(),
         locale: Mutex::new(locale),
+        authenticated: Mutex::new(None),
     };
     let mut resp = SCOPE.scope(scope, next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {

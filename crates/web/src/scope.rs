@@ -9,6 +9,9 @@ use std::sync::Mutex;
 pub struct RequestScope {
     pub request_id: String,
     pub locale: Mutex<String>,
+    /// The tenant of a session cookie that authenticated on this request
+    /// (lets the rate limiter key that cookie by session from now on).
+    pub authenticated: Mutex<Option<clinicos_domain::TenantId>>,
 }
 
 tokio::task_local! {
@@ -39,4 +42,21 @@ pub fn set_locale(l: &str) {
             *g = l.to_owned();
         }
     });
+}
+
+/// Note that this request's session cookie authenticated.
+pub fn set_authenticated(t: clinicos_domain::TenantId) {
+    let _ = SCOPE.try_with(|s| {
+        if let Ok(mut g) = s.authenticated.lock() {
+            *g = Some(t);
+        }
+    });
+}
+
+/// The tenant whose session cookie authenticated on this request.
+pub fn authenticated_tenant() -> Option<clinicos_domain::TenantId> {
+    SCOPE
+        .try_with(|s| s.authenticated.lock().ok().and_then(|g| *g))
+        .ok()
+        .flatten()
 }

@@ -3,6 +3,7 @@
 //! (rustls, configurable minimum version).
 
 use crate::error::ApiError;
+use crate::rate_limit::{rate_limit, Limiter, RateState};
 use crate::{api, middleware as mw, pages, WebState};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -71,6 +72,13 @@ pub fn build_router(state: WebState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             mw::csrf_cookie,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            RateState {
+                web: state.clone(),
+                limiter: std::sync::Arc::new(Limiter::default()),
+            },
+            rate_limit,
         ))
         .layer(axum::middleware::from_fn(mw::observe))
         .layer(TimeoutLayer::with_status_code(

@@ -15,6 +15,11 @@ pub struct WebConfig {
     pub trust_proxy: bool,
     /// Show the development outbox and demo sign-ins on the sign-in page.
     pub demo_mode: bool,
+    /// Requests per minute per route class (seed 003 defaults).
+    pub rate_limits: crate::rate_limit::RateLimits,
+    /// Header carrying the client's country, set by a trusted proxy
+    /// (e.g. `CF-IPCountry`); None = do not read one.
+    pub country_header: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -25,6 +30,8 @@ impl Default for WebConfig {
             request_timeout_secs: 30,
             trust_proxy: false,
             demo_mode: false,
+            rate_limits: Default::default(),
+            country_header: None,
         }
     }
 }

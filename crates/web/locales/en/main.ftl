@@ -330,3 +330,24 @@ glass-note = Reviewer's note
 glass-reads = What was read under this access
 glass-outcome = Outcome
 glass-record = Record the review
+
+# Security events
+nav-security-events = Security
+secev-title = Security events
+secev-explain = Unusual activity the system noticed: repeated failed sign-ins, sign-ins from new networks or countries, mass record reads, exports outside working hours, break-the-glass use and bot-like traffic. Acknowledge an event once someone has looked at it.
+secev-kind = Kind
+secev-any-kind = Any kind
+secev-severity = Severity
+secev-details = Details
+secev-acknowledge = Acknowledge
+secev-acknowledged = Acknowledged
+secev-settings = Thresholds and limits
+secev-failed-threshold = Failed sign-ins for one account
+secev-read-threshold = Distinct patients read by one user
+secev-new-network = Alerts for new networks and countries
+secev-hours = Working hours when a branch states none
+secev-api-limit = API requests per signed-in session
+secev-on = On
+secev-off = Off
+secev-settings-how = The owner changes these with PUT /api/v1/security/settings.
+flash-security-acknowledged = The security event was acknowledged.

@@ -330,3 +330,24 @@ glass-note = समीक्षक की टिप्पणी
 glass-reads = इस पहुँच में क्या पढ़ा गया
 glass-outcome = परिणाम
 glass-record = समीक्षा दर्ज करें
+
+# Security events
+nav-security-events = सुरक्षा
+secev-title = सुरक्षा घटनाएँ
+secev-explain = सिस्टम द्वारा देखी गई असामान्य गतिविधि: बार-बार असफल साइन-इन, नए नेटवर्क या देश से साइन-इन, बड़ी संख्या में रिकॉर्ड पढ़ना, कार्य-समय के बाहर निर्यात, ब्रेक-द-ग्लास का उपयोग और बॉट जैसा ट्रैफ़िक। किसी के देख लेने पर घटना को स्वीकार करें।
+secev-kind = प्रकार
+secev-any-kind = कोई भी प्रकार
+secev-severity = गंभीरता
+secev-details = विवरण
+secev-acknowledge = स्वीकार करें
+secev-acknowledged = स्वीकार किया गया
+secev-settings = सीमाएँ और थ्रेशोल्ड
+secev-failed-threshold = एक खाते के असफल साइन-इन
+secev-read-threshold = एक उपयोगकर्ता द्वारा पढ़े गए अलग-अलग मरीज़
+secev-new-network = नए नेटवर्क और देश के लिए अलर्ट
+secev-hours = शाखा द्वारा न बताए जाने पर कार्य-समय
+secev-api-limit = प्रति साइन-इन सत्र API अनुरोध
+secev-on = चालू
+secev-off = बंद
+secev-settings-how = मालिक इन्हें PUT /api/v1/security/settings से बदलते हैं।
+flash-security-acknowledged = सुरक्षा घटना स्वीकार की गई।

@@ -11,6 +11,7 @@ pub mod mfa;
 pub mod operator;
 pub mod org;
 pub mod patients;
+pub mod security;
 pub mod staff_security;
 pub mod system;
 
@@ -24,7 +25,7 @@ use utoipa_axum::routes;
 #[openapi(
     info(title = "ClinicOS API", description = "Clinic management and EMR. Success: {\"data\", \"meta\"}; failure: {\"error\": {code, message, details, request_id}}."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "audit"), (name = "patients"), (name = "policy"), (name = "system"))
+    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "audit"), (name = "patients"), (name = "policy"), (name = "security"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -116,6 +117,9 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(system::audit_public_key))
         .routes(routes!(audit::events))
         .routes(routes!(audit::events_csv))
+        .routes(routes!(security::list_events))
+        .routes(routes!(security::acknowledge_event))
+        .routes(routes!(security::get_settings, security::put_settings))
 }
 
 /// The OpenAPI document (built from the same route list).

@@ -149,17 +149,9 @@ pub async fn report(
     };
     let (rows, total, pages, error) = match result {
         Ok((rows, meta)) => (rows, meta.total, meta.total_pages, None),
-        Err(clinicos_app::AppError::Validation(v)) => (
-            Vec::new(),
-            0,
-            0,
-            Some(
-                v.iter()
-                    .map(|x| format!("{}: {}", x.field, x.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-        ),
+        Err(clinicos_app::AppError::Validation(v)) => {
+            (Vec::new(), 0, 0, Some(super::field_errors_line(&v)))
+        }
         Err(e) => return error_response(&ctx.locale, e),
     };
     let query = f.query_string();

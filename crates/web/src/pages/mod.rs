@@ -7,6 +7,7 @@
 pub mod account;
 pub mod admin;
 pub mod admin_branches;
+pub mod admin_security;
 pub mod admin_staff;
 pub mod audit;
 pub mod auth;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<WebState> {
         .route("/branch", post(home::switch_branch))
         .merge(account::routes())
         .merge(audit::routes())
+        .merge(admin_security::routes())
         .merge(security::routes())
         .merge(governance::routes())
         .merge(admin::routes())
@@ -60,6 +62,14 @@ async fn stylesheet() -> Response {
         CSS,
     )
         .into_response()
+}
+
+/// Field problems as one line for a page ("field: message; ...").
+pub fn field_errors_line(v: &[clinicos_domain::validate::FieldError]) -> String {
+    v.iter()
+        .map(|x| format!("{}: {}", x.field, x.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A one-line notice shown after a redirect (a catalogue key, never data).
@@ -141,7 +151,7 @@ impl Chrome {
             label: i.t("nav-home"),
             current: current == "/",
         }];
-        let entries: [(&'static str, &str, Action); 8] = [
+        let entries: [(&'static str, &str, Action); 9] = [
             (
                 "/admin/organisation",
                 "nav-organisation",
@@ -150,6 +160,11 @@ impl Chrome {
             ("/admin/branches", "nav-branches", Action::ManageBranches),
             ("/admin/staff", "nav-staff", Action::ViewStaff),
             ("/admin/audit", "nav-audit", Action::ViewAudit),
+            (
+                "/admin/security",
+                "nav-security-events",
+                Action::ViewSecurityEvents,
+            ),
             ("/admin/devices", "nav-devices", Action::ApproveDevices),
             (
                 "/admin/permissions",
