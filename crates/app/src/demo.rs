@@ -152,6 +152,26 @@ impl App {
             }
             logins.push(DemoLogin { role, email });
         }
+        let mut tx = self.store.read(entry.tenant_id).await?;
+        let staff = crate::demo_patients::DemoStaff {
+            owner: demo_user_id(&mut tx, Role::Owner).await?,
+            doctor: demo_user_id(&mut tx, Role::Doctor).await?,
+            nurse: demo_user_id(&mut tx, Role::Nurse).await?,
+            front_desk: demo_user_id(&mut tx, Role::FrontDesk).await?,
+        };
+        tx.commit().await?;
+        self.seed_demo_patients(entry.tenant_id, (main, second), &staff)
+            .await?;
         Ok(logins)
     }
+}
+
+async fn demo_user_id(
+    tx: &mut clinicos_store::TenantTx,
+    role: Role,
+) -> AppResult<clinicos_domain::UserId> {
+    clinicos_store::users::credentials_by_email(tx, &demo_email(role))
+        .await?
+        .map(|c| c.id)
+        .ok_or(AppError::NotFound("demo staff member"))
 }

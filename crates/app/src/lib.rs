@@ -21,6 +21,7 @@ pub mod clock;
 pub mod context;
 pub mod crypto;
 pub mod demo;
+mod demo_patients;
 pub mod devices;
 pub mod error;
 pub mod field_cipher;

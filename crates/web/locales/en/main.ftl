@@ -351,3 +351,4 @@ secev-on = On
 secev-off = Off
 secev-settings-how = The owner changes these with PUT /api/v1/security/settings.
 flash-security-acknowledged = The security event was acknowledged.
+glass-own = You used this access yourself; another reviewer records the outcome.

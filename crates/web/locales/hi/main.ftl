@@ -351,3 +351,4 @@ secev-on = चालू
 secev-off = बंद
 secev-settings-how = मालिक इन्हें PUT /api/v1/security/settings से बदलते हैं।
 flash-security-acknowledged = सुरक्षा घटना स्वीकार की गई।
+glass-own = यह पहुँच आपने स्वयं उपयोग की; परिणाम कोई दूसरा समीक्षक दर्ज करेगा।

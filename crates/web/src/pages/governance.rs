@@ -274,7 +274,7 @@ pub async fn save_settings(
 struct ReviewsPage {
     c: Chrome,
     status: String,
-    rows: Vec<(BreakGlassGrant, String, String, String)>,
+    rows: Vec<(BreakGlassGrant, String, String, String, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -301,7 +301,8 @@ pub async fn reviews(
             let who = name_of(&staff, &g.user_id.as_text());
             let started = super::when(&g.started_at);
             let expires = super::when(&g.expires_at);
-            (g, who, started, expires)
+            let own = g.user_id == ctx.user;
+            (g, who, started, expires, own)
         })
         .collect();
     let c = Chrome::signed_in(

@@ -1,0 +1,318 @@
+//! Demo patients for `clinicos demo`: families across both branches with
+//! encrypted contact details, care teams, medical history (one restricted
+//! entry) and one emergency access waiting for the privacy officer's
+//! review. Seeded once: nothing is added when the tenant has patients.
+
+use crate::{App, AppResult};
+use chrono::Duration;
+use clinicos_domain::{BranchId, Sensitivity, TenantId, UserId};
+use clinicos_store::audit::{self, Actor, AuditEvent, Outcome};
+use clinicos_store::break_glass::{self, GrantRow};
+use clinicos_store::patients::{self, HistoryRow, PatientRow};
+
+struct DemoPatient {
+    given: &'static str,
+    family: &'static str,
+    birth: &'static str,
+    sex: &'static str,
+    city: &'static str,
+    phone: &'static str,
+    pune: bool,
+    history: &'static [(&'static str, &'static str, Sensitivity)],
+}
+
+const PATIENTS: &[DemoPatient] = &[
+    DemoPatient {
+        given: "Lakshmi",
+        family: "Sharma",
+        birth: "1968-02-11",
+        sex: "female",
+        city: "Bengaluru",
+        phone: "+91 98450 10001",
+        pune: false,
+        history: &[
+            (
+                "medical",
+                "Type 2 diabetes since 2012, on metformin",
+                Sensitivity::Normal,
+            ),
+            (
+                "surgical",
+                "Cataract surgery, right eye, 2021",
+                Sensitivity::Normal,
+            ),
+        ],
+    },
+    DemoPatient {
+        given: "Rohan",
+        family: "Sharma",
+        birth: "1995-07-30",
+        sex: "male",
+        city: "Bengaluru",
+        phone: "+91 98450 10002",
+        pune: false,
+        history: &[(
+            "social",
+            "Non-smoker, plays cricket weekly",
+            Sensitivity::Normal,
+        )],
+    },
+    DemoPatient {
+        given: "Aadhya",
+        family: "Sharma",
+        birth: "2019-05-04",
+        sex: "female",
+        city: "Bengaluru",
+        phone: "+91 98450 10001",
+        pune: false,
+        history: &[(
+            "medical",
+            "Recurrent tonsillitis, last episode March",
+            Sensitivity::Normal,
+        )],
+    },
+    DemoPatient {
+        given: "Mohammed",
+        family: "Siddiqui",
+        birth: "1979-12-19",
+        sex: "male",
+        city: "Bengaluru",
+        phone: "+91 99001 20003",
+        pune: false,
+        history: &[
+            (
+                "medical",
+                "Hypertension, on amlodipine 5 mg",
+                Sensitivity::Normal,
+            ),
+            (
+                "medical",
+                "Generalised anxiety disorder, under counselling",
+                Sensitivity::MentalHealth,
+            ),
+        ],
+    },
+    DemoPatient {
+        given: "Maria",
+        family: "Fernandes",
+        birth: "1988-09-23",
+        sex: "female",
+        city: "Pune",
+        phone: "+91 97300 30004",
+        pune: true,
+        history: &[
+            (
+                "obstetric",
+                "G2P1, uncomplicated delivery 2020",
+                Sensitivity::ReproductiveSexual,
+            ),
+            ("family", "Mother: breast cancer at 52", Sensitivity::Normal),
+        ],
+    },
+    DemoPatient {
+        given: "Sanjay",
+        family: "Kulkarni",
+        birth: "1956-03-02",
+        sex: "male",
+        city: "Pune",
+        phone: "+91 97300 30005",
+        pune: true,
+        history: &[("medical", "COPD, inhaler since 2018", Sensitivity::Normal)],
+    },
+    DemoPatient {
+        given: "Ananya",
+        family: "Kulkarni",
+        birth: "1990-11-15",
+        sex: "female",
+        city: "Pune",
+        phone: "+91 97300 30006",
+        pune: true,
+        history: &[],
+    },
+];
+
+impl App {
+    /// Seed the demo patients once.
+    pub(crate) async fn seed_demo_patients(
+        &self,
+        tenant: TenantId,
+        branches: (BranchId, BranchId),
+        staff: &DemoStaff,
+    ) -> AppResult<()> {
+        let mut tx = self.store.read(tenant).await?;
+        let (_, count) = patients::list(&mut tx, None, None, 1, 0).await?;
+        tx.commit().await?;
+        if count > 0 {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let actor = Actor {
+            user_id: Some(staff.front_desk),
+            roles: "front_desk".into(),
+            request_id: "demo".into(),
+            ..Actor::default()
+        };
+        let mut ids = Vec::new();
+        for (i, d) in PATIENTS.iter().enumerate() {
+            let id = uuid::Uuid::now_v7().to_string();
+            let phone = crate::patients::normalise_phone(d.phone);
+            let branch = if d.pune { branches.1 } else { branches.0 };
+            let row = PatientRow {
+                id: id.clone(),
+                given_name: d.given.into(),
+                middle_name: String::new(),
+                family_name: d.family.into(),
+                birth_date: Some(d.birth.into()),
+                sex: d.sex.into(),
+                city: d.city.into(),
+                postcode: String::new(),
+                phone: Some(
+                    self.cipher
+                        .encrypt(tenant, "patients", "phone", &id, &id, phone.as_bytes())
+                        .await?,
+                ),
+                phone_bidx: Some(self.cipher.blind_index(tenant, "phone", &phone).await?),
+                email: None,
+                email_bidx: None,
+                first_branch_id: Some(branch),
+                care_consent_at: Some(now),
+                is_active: true,
+                deceased_at: None,
+                created_by: Some(staff.front_desk),
+                created_at: now - Duration::days(400 - 30 * i as i64),
+                updated_at: now,
+            };
+            let mut tx = self.store.write(tenant).await?;
+            patients::insert(&mut tx, &row).await?;
+            // The doctor sees every demo patient; the nurse the Pune ones.
+            patients::upsert_care(
+                &mut tx,
+                &id,
+                staff.doctor,
+                "care_team",
+                now,
+                Some(staff.owner),
+            )
+            .await?;
+            if d.pune {
+                patients::upsert_care(
+                    &mut tx,
+                    &id,
+                    staff.nurse,
+                    "care_team",
+                    now,
+                    Some(staff.owner),
+                )
+                .await?;
+            }
+            for (category, text, sensitivity) in d.history {
+                let hid = uuid::Uuid::now_v7().to_string();
+                let body = self
+                    .cipher
+                    .encrypt(
+                        tenant,
+                        "history_entries",
+                        "body",
+                        &hid,
+                        &id,
+                        text.as_bytes(),
+                    )
+                    .await?;
+                patients::insert_history(
+                    &mut tx,
+                    &HistoryRow {
+                        id: hid,
+                        patient_id: id.clone(),
+                        category: (*category).into(),
+                        sensitivity: sensitivity.as_str().into(),
+                        body,
+                        branch_id: Some(branch),
+                        recorded_by: staff.doctor,
+                        recorded_at: now - Duration::days(60),
+                        updated_at: now - Duration::days(60),
+                    },
+                )
+                .await?;
+            }
+            audit::record(
+                &mut tx,
+                &actor,
+                AuditEvent {
+                    at: now,
+                    action: "patient.created",
+                    resource_type: "patient",
+                    resource_ids: vec![id.clone()],
+                    outcome: Outcome::Success,
+                    reason: "demo",
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            ids.push(id);
+        }
+        // One emergency access by the owner, waiting for review.
+        if let Some(pid) = ids.get(5) {
+            let gid = uuid::Uuid::now_v7().to_string();
+            let reason =
+                "Breathless at the front desk, needed inhaler history before the doctor arrived";
+            let mut tx = self.store.write(tenant).await?;
+            break_glass::insert(
+                &mut tx,
+                &GrantRow {
+                    id: gid.clone(),
+                    patient_id: pid.clone(),
+                    user_id: staff.owner,
+                    reason: self
+                        .cipher
+                        .encrypt(
+                            tenant,
+                            "break_glass_grants",
+                            "reason",
+                            &gid,
+                            pid,
+                            reason.as_bytes(),
+                        )
+                        .await?,
+                    started_at: now - Duration::hours(3),
+                    expires_at: now - Duration::hours(2),
+                    ended_at: None,
+                    review_status: "pending".into(),
+                    reviewed_by: None,
+                    reviewed_at: None,
+                    review_note: None,
+                },
+            )
+            .await?;
+            let owner = Actor {
+                user_id: Some(staff.owner),
+                roles: "owner".into(),
+                request_id: "demo".into(),
+                ..Actor::default()
+            };
+            audit::record_for(
+                &mut tx,
+                &owner,
+                AuditEvent {
+                    at: now - Duration::hours(3),
+                    action: "break_glass.opened",
+                    resource_type: "break_glass",
+                    resource_ids: vec![gid, pid.clone()],
+                    outcome: Outcome::Success,
+                    reason: "demo",
+                },
+                "emergency",
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The demo staff the patients are linked to.
+pub(crate) struct DemoStaff {
+    pub owner: UserId,
+    pub doctor: UserId,
+    pub nurse: UserId,
+    pub front_desk: UserId,
+}
