@@ -378,6 +378,8 @@ fn app_error(e: clinicos_app::AppError) -> String {
             .map(|f| format!("{} {}", f.field, f.message))
             .collect::<Vec<_>>()
             .join("; "),
+        // Operator-facing: the detail names what is wrong (never PHI or keys).
+        clinicos_app::AppError::Internal(detail) => detail,
         other => other.to_string(),
     }
 }
@@ -596,13 +598,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let file = FileConfig::load(db.config.as_deref())?;
             let app = cli_app(&db, &file).await?;
             let r = app
-                .cipher
-                .rotate_master(!rewrap_only)
+                .rotate_master_key(!rewrap_only)
                 .await
                 .map_err(app_error)?;
             println!(
-                "master key version {}: re-wrapped {} tenant keys ({} already current)",
-                r.master_version, r.rewrapped, r.current
+                "master key version {}: re-wrapped {} tenant keys ({} already current) and {} platform secrets",
+                r.master_version, r.rewrapped, r.current, r.secrets_rewrapped
             );
             Ok(())
         }

@@ -90,18 +90,38 @@ fn progress(msg: &str) {
 async fn measure(plan: &Plan, db: &BenchDb, http: &reqwest::Client) -> Result<Report, String> {
     progress("timing the cold start of clinicos serve");
     let serve = serve_probe::probe(http).await?;
-    let store = Store::open(&db.url, POOL_SIZE)
+    // A throw-away master key and key store, never the operator's.
+    let key_dir = database::ScratchDir::new("bench-keys")?;
+    let store = Store::open_with_keys(&db.url, POOL_SIZE, Some(scratch_keys(&key_dir).await?))
         .await
         .map_err(|e| format!("cannot open the bench database: {e}"))?;
     let machine = Machine::read(store.platform(), db.backend_name()).await;
     let scenarios = with_fixture(plan, &store, http).await;
+    if let Some(k) = store.field_keys() {
+        k.key_store.close().await;
+    }
     store.close().await;
+    drop(key_dir);
     Ok(Report {
         machine,
         clients: plan.clients,
         duration_secs: plan.duration.as_secs(),
         scenarios: scenarios?,
         serve,
+    })
+}
+
+/// A random master key and an embedded key store in `dir`.
+async fn scratch_keys(dir: &database::ScratchDir) -> Result<clinicos_store::FieldKeys, String> {
+    let key_store =
+        clinicos_store::KeyStore::open(&clinicos_store::KeyStore::sqlite_url_for_dir(dir.path()))
+            .await
+            .map_err(|e| format!("cannot open the bench key store: {e}"))?;
+    Ok(clinicos_store::FieldKeys {
+        key_store,
+        master: Arc::new(clinicos_crypto::EnvMasterKey::single(
+            clinicos_crypto::Key32::generate(),
+        )),
     })
 }
 

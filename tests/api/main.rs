@@ -9,6 +9,7 @@ mod mfa;
 mod mfa_pages;
 mod observability;
 mod operator;
+mod platform_keys;
 mod regions;
 mod rls;
 mod support;

@@ -58,23 +58,13 @@ fn key_id(pk: &VerifyingKey) -> String {
 }
 
 impl App {
-    async fn audit_signing_key(&self) -> AppResult<SigningKey> {
-        let seed = platform::secret(
-            self.store.platform(),
-            "audit_signing_ed25519",
-            crate::crypto::TokenSigner::generate_seed,
-        )
-        .await?;
-        let seed: [u8; 32] = seed
-            .as_slice()
-            .try_into()
-            .map_err(|_| AppError::Internal("bad audit key".into()))?;
-        Ok(SigningKey::from_bytes(&seed))
+    fn audit_signing_key(&self) -> &SigningKey {
+        &self.platform_keys.audit
     }
 
     /// The public key that verifies checkpoints.
     pub async fn audit_public_key(&self) -> AppResult<AuditKey> {
-        let pk = self.audit_signing_key().await?.verifying_key();
+        let pk = self.audit_signing_key().verifying_key();
         Ok(AuditKey {
             key_id: key_id(&pk),
             algorithm: "Ed25519",
@@ -84,11 +74,11 @@ impl App {
 
     /// One sealing round over every tenant; returns links added.
     pub async fn seal_audit_once(&self) -> AppResult<usize> {
-        let key = self.audit_signing_key().await?;
+        let key = self.audit_signing_key();
         let kid = key_id(&key.verifying_key());
         let mut added = 0;
         for entry in platform::directory_list(self.store.platform()).await? {
-            match self.seal_tenant(entry.tenant_id, &key, &kid).await {
+            match self.seal_tenant(entry.tenant_id, key, &kid).await {
                 Ok(n) => added += n,
                 // Another sealer won this tenant's head; it goes next round.
                 Err(AppError::Conflict(_) | AppError::Busy) => {}
@@ -166,7 +156,7 @@ impl App {
 
     /// Recompute every tenant's chain and check every checkpoint.
     pub async fn verify_audit(&self) -> AppResult<VerifyReport> {
-        let pk = self.audit_signing_key().await?.verifying_key();
+        let pk = self.audit_signing_key().verifying_key();
         let kid = key_id(&pk);
         let mut report = VerifyReport::default();
         for entry in platform::directory_list(self.store.platform()).await? {

@@ -24,6 +24,7 @@ pub mod error;
 pub mod field_cipher;
 pub mod mfa;
 pub mod operator;
+pub mod platform_secrets;
 pub mod policy;
 pub mod provisioning;
 pub mod state;
