@@ -11,6 +11,7 @@ mod observability;
 mod operator;
 mod platform_keys;
 mod regions;
+mod retention;
 mod rls;
 mod support;
 mod tenancy;

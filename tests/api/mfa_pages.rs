@@ -9,7 +9,7 @@ use serde_json::json;
 
 const CSRF: &str = "test-csrf-token";
 
-async fn form(
+pub(crate) async fn form(
     t: &TestApp,
     path: &str,
     cookies: &str,
@@ -26,7 +26,7 @@ async fn form(
         .expect("request")
 }
 
-fn session_cookie(r: &reqwest::Response) -> Option<String> {
+pub(crate) fn session_cookie(r: &reqwest::Response) -> Option<String> {
     r.headers()
         .get_all("set-cookie")
         .iter()
@@ -36,7 +36,7 @@ fn session_cookie(r: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn page(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn page(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
     t.http
         .get(t.url(path))
         .header("cookie", cookie)

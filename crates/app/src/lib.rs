@@ -27,6 +27,7 @@ pub mod operator;
 pub mod platform_secrets;
 pub mod policy;
 pub mod provisioning;
+pub mod retention;
 pub mod state;
 pub mod totp;
 

@@ -38,6 +38,8 @@ pub enum Action {
     ApproveDevices,
     /// List and end other staff members' sessions.
     ManageStaffSessions,
+    /// See the organisation's retention periods (jurisdiction packs).
+    ViewRetention,
 }
 
 impl Action {
@@ -57,6 +59,7 @@ impl Action {
             Action::EditSignInSecurity => "change sign-in security settings",
             Action::ApproveDevices => "approve staff devices",
             Action::ManageStaffSessions => "manage staff sessions",
+            Action::ViewRetention => "view retention periods",
         }
     }
 }
@@ -79,7 +82,13 @@ pub fn role_allows(role: Role, action: Action) -> bool {
         ),
         Role::PrivacyOfficer => matches!(
             action,
-            ViewTenant | ViewBranches | ViewStaff | ExportData | ViewAudit | ManageOwnAccount
+            ViewTenant
+                | ViewBranches
+                | ViewStaff
+                | ExportData
+                | ViewAudit
+                | ManageOwnAccount
+                | ViewRetention
         ),
         Role::Doctor
         | Role::Nurse
@@ -162,7 +171,7 @@ mod tests {
 mod matrix {
     use super::*;
 
-    const ACTIONS: [Action; 13] = [
+    const ACTIONS: [Action; 14] = [
         Action::ViewTenant,
         Action::EditTenant,
         Action::ViewBranches,
@@ -176,6 +185,7 @@ mod matrix {
         Action::EditSignInSecurity,
         Action::ApproveDevices,
         Action::ManageStaffSessions,
+        Action::ViewRetention,
     ];
 
     /// Every variant must be listed above (a new action fails to compile
@@ -194,7 +204,8 @@ mod matrix {
             | Action::ManageOwnAccount
             | Action::EditSignInSecurity
             | Action::ApproveDevices
-            | Action::ManageStaffSessions => ACTIONS.contains(&a),
+            | Action::ManageStaffSessions
+            | Action::ViewRetention => ACTIONS.contains(&a),
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod ids;
+pub mod jurisdiction;
 pub mod page;
 pub mod password;
 pub mod role;

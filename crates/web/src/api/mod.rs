@@ -76,6 +76,7 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(org::get_tenant, org::update_tenant))
         .routes(routes!(org::get_logo, org::put_logo))
         .routes(routes!(org::export_tenant))
+        .routes(routes!(org::retention))
         .routes(routes!(org::list_branches, org::create_branch))
         .routes(routes!(org::get_branch, org::update_branch))
         .routes(routes!(org::list_staff, org::invite_staff))
