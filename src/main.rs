@@ -688,6 +688,8 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     };
     // Link committed audit events into each tenant's hash chain.
     let sealer = app.spawn_audit_sealer(std::time::Duration::from_secs(5));
+    // Remove expired challenges, reset tokens, stale approvals, counters.
+    let housekeeping = app.spawn_housekeeping(std::time::Duration::from_secs(300));
     let config = WebConfig {
         body_limit: file
             .body_limit_bytes
@@ -715,6 +717,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     })
     .await;
     sealer.abort();
+    housekeeping.abort();
     store.close().await;
     result
 }

@@ -22,6 +22,7 @@ pub mod demo;
 pub mod devices;
 pub mod error;
 pub mod field_cipher;
+pub mod housekeeping;
 pub mod mfa;
 pub mod operator;
 pub mod platform_secrets;

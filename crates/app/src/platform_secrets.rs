@@ -135,7 +135,6 @@ pub struct PlatformKeys {
     /// Signs audit checkpoints.
     pub(crate) audit: ed25519_dalek::SigningKey,
     /// Derives device ids for clients that present none.
-    #[allow(dead_code)] // read by device approval (next change)
     pub(crate) device: Zeroizing<Vec<u8>>,
 }
 
