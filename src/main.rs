@@ -687,7 +687,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
         None
     };
     // Link committed audit events into each tenant's hash chain.
-    let sealer = app.spawn_audit_sealer(std::time::Duration::from_secs(5));
+    let sealer = app.spawn_audit_sealer(clinicos_app::audit_trail::SEAL_INTERVAL);
     // Remove expired challenges, reset tokens, stale approvals, counters.
     let housekeeping = app.spawn_housekeeping(std::time::Duration::from_secs(300));
     let config = WebConfig {
