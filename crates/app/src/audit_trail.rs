@@ -24,6 +24,9 @@ use std::collections::HashMap;
 /// Events sealed per tenant per transaction; a round repeats until the
 /// tenant's backlog is below this, so a busy tenant does not fall behind.
 const BATCH: i64 = 1000;
+/// At most this many batches per tenant per round, so one tenant under
+/// sustained overload cannot starve the others.
+const MAX_BATCHES_PER_ROUND: usize = 50;
 /// How often `serve` runs a sealing round.
 pub const SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 /// An unsealed event older than this before the newest checkpoint did not
@@ -81,7 +84,7 @@ impl App {
         let kid = key_id(&key.verifying_key());
         let mut added = 0;
         for entry in platform::directory_list(self.store.platform()).await? {
-            loop {
+            for _ in 0..MAX_BATCHES_PER_ROUND {
                 match self.seal_tenant(entry.tenant_id, key, &kid).await {
                     Ok(n) => {
                         added += n;
