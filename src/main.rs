@@ -482,6 +482,8 @@ fn app_error(e: clinicos_app::AppError) -> String {
             .map(|f| format!("{} {}", f.field, f.message))
             .collect::<Vec<_>>()
             .join("; "),
+        // Operator-facing: the detail names what is wrong (never PHI or keys).
+        clinicos_app::AppError::Internal(detail) => detail,
         other => other.to_string(),
     }
 }
@@ -700,13 +702,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let file = FileConfig::load(db.config.as_deref())?;
             let app = cli_app(&db, &file).await?;
             let r = app
-                .cipher
-                .rotate_master(!rewrap_only)
+                .rotate_master_key(!rewrap_only)
                 .await
                 .map_err(app_error)?;
             println!(
-                "master key version {}: re-wrapped {} tenant keys ({} already current)",
-                r.master_version, r.rewrapped, r.current
+                "master key version {}: re-wrapped {} tenant keys ({} already current) and {} platform secrets",
+                r.master_version, r.rewrapped, r.current, r.secrets_rewrapped
             );
             Ok(())
         }
@@ -796,10 +797,12 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     if country_header.is_some() {
         app.geo = std::sync::Arc::new(clinicos_app::security::TrustedHeaderGeo);
     }
-    // Link committed audit events into each tenant's hash chain.
-    let sealer = app.spawn_audit_sealer(std::time::Duration::from_secs(5));
     let forwarder = (!siem.is_empty())
         .then(|| app.spawn_siem_forwarder(siem, std::time::Duration::from_secs(5)));
+    // Link committed audit events into each tenant's hash chain.
+    let sealer = app.spawn_audit_sealer(clinicos_app::audit_trail::SEAL_INTERVAL);
+    // Remove expired challenges, reset tokens, stale approvals, counters.
+    let housekeeping = app.spawn_housekeeping(std::time::Duration::from_secs(300));
     let config = WebConfig {
         body_limit: file
             .body_limit_bytes
@@ -832,6 +835,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     if let Some(f) = forwarder {
         f.abort();
     }
+    housekeeping.abort();
     store.close().await;
     result
 }

@@ -13,6 +13,20 @@ fn clinicos(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Run the bench with `--json`; it must succeed.
+fn bench_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["bench"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let out = clinicos(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn bench_reports_a_ratio_on_sqlite() {
     let out = clinicos(&[
@@ -38,12 +52,27 @@ fn bench_reports_a_ratio_on_sqlite() {
 
 #[test]
 fn bench_json_names_both_sides() {
-    let out = clinicos(&[
-        "bench",
+    let v = bench_json(&[
         "--scenario",
         "get-branch",
         "--clients",
         "1",
+        "--duration",
+        "1",
+    ]);
+    let s = &v["scenarios"][0];
+    assert_eq!(s["name"], "get-branch");
+    assert!(s["clinicos"]["requests"].as_u64().unwrap() > 0);
+    assert!(s["raw"]["requests"].as_u64().unwrap() > 0);
+    assert!(s["ratio"]["throughput"].is_number());
+}
+
+#[test]
+fn bench_measures_field_encryption_against_raw_aes_gcm() {
+    let out = clinicos(&[
+        "bench",
+        "--scenario",
+        "field-crypto",
         "--duration",
         "1",
         "--json",
@@ -54,11 +83,49 @@ fn bench_json_names_both_sides() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let s = &v["scenarios"][0];
-    assert_eq!(s["name"], "get-branch");
-    assert!(s["clinicos"]["requests"].as_u64().unwrap() > 0);
-    assert!(s["raw"]["requests"].as_u64().unwrap() > 0);
-    assert!(s["ratio"]["throughput"].is_number());
+    let rows = v["field_crypto"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "two plaintext sizes");
+    for r in rows {
+        assert!(r["operations"].as_u64().unwrap() > 0);
+        assert!(r["clinicos_encrypt_ns"].as_f64().unwrap() > 0.0);
+        assert!(r["raw_decrypt_ns"].as_f64().unwrap() > 0.0);
+        assert!(r["ratio"].is_number());
+    }
+    assert!(v["scenarios"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn bench_drives_audited_requests_while_the_sealer_runs() {
+    let out = clinicos(&[
+        "bench",
+        "--scenario",
+        "audit-sealer",
+        "--duration",
+        "1",
+        "--rate",
+        "200",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("backlog over time"), "{stdout}");
+    assert!(stdout.contains("keeps up:"), "{stdout}");
+    let v = bench_json(&[
+        "--scenario",
+        "audit-sealer",
+        "--duration",
+        "1",
+        "--rate",
+        "100",
+    ]);
+    let a = &v["audit_sealer"];
+    assert!(a["audited_requests"].as_u64().unwrap() > 0);
+    assert_eq!(a["failed_requests"], 0);
+    assert!(!a["samples"].as_array().unwrap().is_empty());
+    assert!(a["keeps_up"].is_boolean());
 }
 
 #[test]
@@ -67,6 +134,7 @@ fn bench_refuses_bad_flags_with_one_line() {
         &["bench", "--duration", "500"][..],
         &["bench", "--clients", "none"][..],
         &["bench", "--scenario", "everything"][..],
+        &["bench", "--rate", "0"][..],
     ] {
         let out = clinicos(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");

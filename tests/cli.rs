@@ -667,6 +667,21 @@ fn env_master_key_is_used_and_cannot_rotate_by_itself() {
     assert!(!dir.path().join("clinicos-keys/master.key").exists());
     let o = run(&["keys", "rotate"], key);
     assert_one_line_error(&o, "cannot rotate");
+    // The platform secrets are now wrapped by that key: another key cannot
+    // start a server or a tool on this database.
+    let o = run(&["audit", "verify"], key);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let other = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+    let o = run(&["audit", "verify"], other);
+    assert_one_line_error(
+        &o,
+        "cannot open the platform secret 'token_signing_ed25519'",
+    );
+    let o = run(&["serve", "--bind", "127.0.0.1:0"], other);
+    assert_one_line_error(
+        &o,
+        "start with the master key this database was set up with",
+    );
 }
 
 /// A raw HTTP/1.0 request; returns the whole response text.

@@ -32,6 +32,8 @@ pub struct Fixture {
     pub session_id: String,
     pub user_id: String,
     pub branch_id: String,
+    /// The application behind the server (for the sealer and cipher benches).
+    pub app: App,
     stop: oneshot::Sender<()>,
     server: JoinHandle<Result<(), String>>,
 }
@@ -77,7 +79,7 @@ impl Fixture {
         // The load generator is one client hammering from 127.0.0.1: the
         // bench raises the rate limits rather than measure 429s.
         let router = clinicos_web::build_router(WebState {
-            app,
+            app: app.clone(),
             config: WebConfig {
                 rate_limits: clinicos_web::rate_limit::RateLimits::unlimited(),
                 ..WebConfig::default()
@@ -112,6 +114,7 @@ impl Fixture {
             user_id: field("/data/user_id")?,
             branch_id: field("/data/user/branch_ids/0")?,
             base_url,
+            app,
             slug,
             email,
             password,
@@ -134,11 +137,15 @@ impl Fixture {
     }
 }
 
-fn login_body(slug: &str, email: &str, password: &str) -> String {
+pub(super) fn login_body(slug: &str, email: &str, password: &str) -> String {
     serde_json::json!({"tenant": slug, "email": email, "password": password}).to_string()
 }
 
-async fn sign_in(http: &reqwest::Client, base: &str, body: &str) -> Result<Value, String> {
+pub(super) async fn sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    body: &str,
+) -> Result<Value, String> {
     let r = http
         .post(format!("{base}/api/v1/auth/login"))
         .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -21,7 +21,9 @@
 //!   printed, so the figures and the first error are visible).
 
 mod api;
+mod audit_sealer;
 mod database;
+mod field_crypto;
 mod fixture;
 mod load;
 mod machine;
@@ -90,45 +92,91 @@ fn progress(msg: &str) {
 async fn measure(plan: &Plan, db: &BenchDb, http: &reqwest::Client) -> Result<Report, String> {
     progress("timing the cold start of clinicos serve");
     let serve = serve_probe::probe(http).await?;
-    let store = Store::open(&db.url, POOL_SIZE)
+    // A throw-away master key and key store, never the operator's.
+    let key_dir = database::ScratchDir::new("bench-keys")?;
+    let store = Store::open_with_keys(&db.url, POOL_SIZE, Some(scratch_keys(&key_dir).await?))
         .await
         .map_err(|e| format!("cannot open the bench database: {e}"))?;
     let machine = Machine::read(store.platform(), db.backend_name()).await;
-    let scenarios = with_fixture(plan, &store, http).await;
+    let measured = with_fixture(plan, &store, http).await;
+    if let Some(k) = store.field_keys() {
+        k.key_store.close().await;
+    }
     store.close().await;
+    drop(key_dir);
+    let m = measured?;
     Ok(Report {
         machine,
         clients: plan.clients,
         duration_secs: plan.duration.as_secs(),
-        scenarios: scenarios?,
+        scenarios: m.scenarios,
+        field_crypto: m.field_crypto,
+        audit_sealer: m.audit_sealer,
         serve,
     })
+}
+
+/// A random master key and an embedded key store in `dir`.
+async fn scratch_keys(dir: &database::ScratchDir) -> Result<clinicos_store::FieldKeys, String> {
+    let key_store =
+        clinicos_store::KeyStore::open(&clinicos_store::KeyStore::sqlite_url_for_dir(dir.path()))
+            .await
+            .map_err(|e| format!("cannot open the bench key store: {e}"))?;
+    Ok(clinicos_store::FieldKeys {
+        key_store,
+        master: Arc::new(clinicos_crypto::EnvMasterKey::single(
+            clinicos_crypto::Key32::generate(),
+        )),
+    })
+}
+
+/// What the scenarios on the fixture measured.
+struct Measured {
+    scenarios: Vec<ScenarioReport>,
+    field_crypto: Option<Vec<field_crypto::FieldCryptoRow>>,
+    audit_sealer: Option<audit_sealer::SealerReport>,
 }
 
 async fn with_fixture(
     plan: &Plan,
     store: &Store,
     http: &reqwest::Client,
-) -> Result<Vec<ScenarioReport>, String> {
+) -> Result<Measured, String> {
     let fx = Fixture::start(store.clone(), http).await?;
-    let api = Arc::new(ApiClient::new(http.clone(), &fx)?);
-    let raw = Arc::new(Raw::new(store.platform(), &fx));
-    let mut measured = Ok(Vec::new());
-    for &s in &plan.scenarios {
-        match run_scenario(s, plan, &api, &raw).await {
-            Ok(r) => {
-                if let Ok(v) = &mut measured {
-                    v.push(r);
-                }
-            }
-            Err(e) => {
-                measured = Err(e);
-                break;
-            }
-        }
-    }
+    let measured = on_fixture(plan, &fx, http).await;
     fx.stop().await?;
     measured
+}
+
+async fn on_fixture(plan: &Plan, fx: &Fixture, http: &reqwest::Client) -> Result<Measured, String> {
+    let api = Arc::new(ApiClient::new(http.clone(), fx)?);
+    let raw = Arc::new(Raw::new(fx.app.store.platform(), fx));
+    let mut out = Measured {
+        scenarios: Vec::new(),
+        field_crypto: None,
+        audit_sealer: None,
+    };
+    for &s in &plan.scenarios {
+        out.scenarios.push(run_scenario(s, plan, &api, &raw).await?);
+    }
+    let rounds = ROUNDS.min(plan.duration.as_secs().max(1) as u32);
+    if plan.field_crypto {
+        progress(&format!(
+            "field-crypto: {} s per side in {rounds} alternating rounds",
+            plan.duration.as_secs()
+        ));
+        out.field_crypto =
+            Some(field_crypto::measure(&fx.app.cipher, plan.duration, rounds).await?);
+    }
+    if plan.audit_sealer {
+        progress(&format!(
+            "audit-sealer: {} audited requests/s for {} s while the sealer runs",
+            plan.rate,
+            plan.duration.as_secs()
+        ));
+        out.audit_sealer = Some(audit_sealer::measure(fx, http, plan.rate, plan.duration).await?);
+    }
+    Ok(out)
 }
 
 async fn run_scenario(

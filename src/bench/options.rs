@@ -28,9 +28,12 @@ pub struct BenchArgs {
     /// Seconds of load per side of each scenario (1-120).
     #[arg(long, value_name = "SECS", default_value = "10")]
     pub duration: String,
-    /// get-branch, login or all.
+    /// get-branch, login, field-crypto, audit-sealer or all.
     #[arg(long, value_name = "NAME", default_value = "all")]
     pub scenario: String,
+    /// Audited requests per second for audit-sealer (1-100000).
+    #[arg(long, value_name = "N", default_value = "1000")]
+    pub rate: String,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -78,6 +81,12 @@ pub struct Plan {
     pub clients: usize,
     pub duration: Duration,
     pub scenarios: Vec<Scenario>,
+    /// Run the field-encryption micro-benchmark.
+    pub field_crypto: bool,
+    /// Run the audit sealer at a fixed request rate.
+    pub audit_sealer: bool,
+    /// Audited requests per second for the sealer run.
+    pub rate: u64,
     pub json: bool,
 }
 
@@ -101,13 +110,24 @@ impl Plan {
                 ))
             }
         };
-        let scenarios = match a.scenario.trim() {
+        let name = a.scenario.trim();
+        let scenarios = match name {
             "get-branch" => vec![Scenario::GetBranch],
             "login" => vec![Scenario::Login],
             "all" => vec![Scenario::GetBranch, Scenario::Login],
+            "field-crypto" | "audit-sealer" => vec![],
             other => {
                 return Err(format!(
-                    "--scenario must be get-branch, login or all, not '{other}'"
+                    "--scenario must be get-branch, login, field-crypto, audit-sealer or all, not '{other}'"
+                ))
+            }
+        };
+        let rate = match a.rate.trim().parse::<u64>() {
+            Ok(n) if (1..=100_000).contains(&n) => n,
+            _ => {
+                return Err(format!(
+                    "--rate must be a whole number from 1 to 100000, not '{}'",
+                    a.rate
                 ))
             }
         };
@@ -120,6 +140,9 @@ impl Plan {
             clients,
             duration: Duration::from_secs(secs),
             scenarios,
+            field_crypto: matches!(name, "field-crypto" | "all"),
+            audit_sealer: matches!(name, "audit-sealer" | "all"),
+            rate,
             json: a.json,
         })
     }
@@ -136,6 +159,7 @@ mod tests {
             clients: clients.into(),
             duration: duration.into(),
             scenario: scenario.into(),
+            rate: "1000".into(),
             json: false,
         }
     }
@@ -146,6 +170,10 @@ mod tests {
         assert_eq!(p.clients, 16);
         assert_eq!(p.duration, Duration::from_secs(10));
         assert_eq!(p.scenarios, vec![Scenario::GetBranch, Scenario::Login]);
+        assert!(p.field_crypto && p.audit_sealer);
+        assert_eq!(p.rate, 1000);
+        let p = Plan::from_args(args("16", "10", "audit-sealer")).unwrap();
+        assert!(p.scenarios.is_empty() && p.audit_sealer && !p.field_crypto);
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct Report {
     pub clients: usize,
     pub duration_secs: u64,
     pub scenarios: Vec<ScenarioReport>,
+    /// Field encryption per operation against raw AES-256-GCM.
+    pub field_crypto: Option<Vec<super::field_crypto::FieldCryptoRow>>,
+    /// The audit sealer under a fixed rate of audited requests.
+    pub audit_sealer: Option<super::audit_sealer::SealerReport>,
     pub serve: ServeProbe,
 }
 
@@ -121,6 +125,12 @@ impl Report {
                 }
             }
         }
+        if let Some(rows) = &self.field_crypto {
+            field_crypto_text(&mut out, rows);
+        }
+        if let Some(a) = &self.audit_sealer {
+            sealer_text(&mut out, a);
+        }
         let _ = writeln!(
             out,
             "\nserve (SQLite, fresh data dir): cold start {:.0} ms to /health/ready 200, idle RSS {:.1} MiB",
@@ -147,4 +157,69 @@ impl Report {
         }
         Ok(())
     }
+}
+
+fn field_crypto_text(out: &mut String, rows: &[super::field_crypto::FieldCryptoRow]) {
+    let _ = writeln!(out, "\nfield-crypto");
+    let _ = writeln!(
+        out,
+        "  clinicos: FieldCipher::encrypt + decrypt (warm key cache, bound to tenant/table/column/row)"
+    );
+    let _ = writeln!(
+        out,
+        "  raw:      AES-256-GCM encrypt + decrypt, random nonce, key schedule built once"
+    );
+    let _ = writeln!(
+        out,
+        "  {:>6} {:>12} {:>12} {:>12} {:>12} {:>10}",
+        "bytes", "ours enc ns", "ours dec ns", "raw enc ns", "raw dec ns", "ops"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "  {:>6} {:>12.0} {:>12.0} {:>12.0} {:>12.0} {:>10}",
+            r.bytes,
+            r.clinicos_encrypt_ns,
+            r.clinicos_decrypt_ns,
+            r.raw_encrypt_ns,
+            r.raw_decrypt_ns,
+            r.operations
+        );
+        let _ = writeln!(
+            out,
+            "  ratio clinicos/raw ({} bytes): {:.2}x",
+            r.bytes, r.ratio
+        );
+    }
+}
+
+fn sealer_text(out: &mut String, a: &super::audit_sealer::SealerReport) {
+    let _ = writeln!(out, "\naudit-sealer");
+    let _ = writeln!(
+        out,
+        "  load: GET /api/v1/staff as front desk (403, one policy.denied audit event each), target {}/s, achieved {:.1}/s over {:.1} s ({} audited, {} failed, {} not sent)",
+        a.target_rate, a.achieved_rate, a.load_secs, a.audited_requests, a.failed_requests, a.not_sent
+    );
+    let backlog: Vec<String> = a
+        .samples
+        .iter()
+        .map(|s| format!("{:.1}s:{}", s.at_secs, s.backlog))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  backlog over time (unsealed events): {}",
+        backlog.join(" ")
+    );
+    let _ = writeln!(
+        out,
+        "  sealer round every {:.0} s: {} sealed during the load, backlog at the end {}, drained in {:.2} s",
+        a.seal_interval_secs, a.sealed_during_load, a.backlog_at_end, a.drain_secs
+    );
+    let _ = writeln!(
+        out,
+        "  sealing throughput {:.0} events/s of sealing work ({:.2} s busy); keeps up: {}",
+        a.sealing_throughput,
+        a.sealing_busy_secs,
+        if a.keeps_up { "yes" } else { "no" }
+    );
 }

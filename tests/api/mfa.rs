@@ -269,7 +269,7 @@ async fn required_roles_must_enrol_before_anything_else() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
-async fn set_security(t: &TestApp, owner: &str, roles: Value, device_approval: bool) {
+pub(crate) async fn set_security(t: &TestApp, owner: &str, roles: Value, device_approval: bool) {
     let r = t
         .http
         .put(t.url("/api/v1/tenant/sign-in-security"))

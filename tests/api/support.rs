@@ -214,6 +214,26 @@ pub async fn spawn_with(
     }
 }
 
+/// The test tenant `slug` (India, Chennai) with owner `owner@<slug>.example`.
+pub fn new_tenant(slug: &str, region: Option<&str>) -> clinicos_app::provisioning::NewTenant {
+    clinicos_app::provisioning::NewTenant {
+        slug: slug.into(),
+        legal_name: format!("{slug} Health Pvt Ltd"),
+        display_name: format!("{slug} Health"),
+        country: "IN".into(),
+        city: "Chennai".into(),
+        state: "Tamil Nadu".into(),
+        region: region.map(str::to_owned),
+        plan: None,
+        locale: "en".into(),
+        currency: "INR".into(),
+        time_zone: "Asia/Kolkata".into(),
+        owner_email: format!("owner@{slug}.example"),
+        owner_name: "Owner Person".into(),
+        owner_password: Some(PASSWORD.into()),
+    }
+}
+
 /// A tenant with an owner, made through the provisioning service.
 pub struct Tenant {
     pub slug: String,
@@ -231,23 +251,8 @@ impl TestApp {
     }
 
     pub async fn tenant_in(&self, slug: &str, region: Option<&str>) -> Tenant {
-        let owner_email = format!("owner@{slug}.example");
-        let n = clinicos_app::provisioning::NewTenant {
-            slug: slug.into(),
-            legal_name: format!("{slug} Health Pvt Ltd"),
-            display_name: format!("{slug} Health"),
-            country: "IN".into(),
-            city: "Chennai".into(),
-            state: "Tamil Nadu".into(),
-            region: region.map(str::to_owned),
-            plan: None,
-            locale: "en".into(),
-            currency: "INR".into(),
-            time_zone: "Asia/Kolkata".into(),
-            owner_email: owner_email.clone(),
-            owner_name: "Owner Person".into(),
-            owner_password: Some(PASSWORD.into()),
-        };
+        let n = new_tenant(slug, region);
+        let owner_email = n.owner_email.clone();
         let e = self.app.create_tenant(&n).await.expect("create tenant");
         Tenant {
             slug: slug.into(),
@@ -352,22 +357,7 @@ impl TestApp {
         slug: &str,
         region: Option<&str>,
     ) -> Result<(), clinicos_app::AppError> {
-        let n = clinicos_app::provisioning::NewTenant {
-            slug: slug.into(),
-            legal_name: "X".into(),
-            display_name: "X".into(),
-            country: "IN".into(),
-            city: String::new(),
-            state: String::new(),
-            region: region.map(str::to_owned),
-            plan: None,
-            locale: "en".into(),
-            currency: "INR".into(),
-            time_zone: "Asia/Kolkata".into(),
-            owner_email: format!("o@{slug}.example"),
-            owner_name: "O".into(),
-            owner_password: Some(PASSWORD.into()),
-        };
+        let n = new_tenant(slug, region);
         self.app.create_tenant(&n).await.map(|_| ())
     }
 }

@@ -56,6 +56,27 @@ async fn audit_admin(
     Ok(())
 }
 
+async fn audit_pending(
+    tx: &mut TenantTx,
+    user: UserId,
+    req: &RequestInfo,
+    device: String,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut actor = req.anonymous_actor();
+    actor.user_id = Some(user);
+    let ev = AuditEvent {
+        at: now,
+        action: "auth.device_pending",
+        resource_type: "device",
+        resource_ids: vec![device],
+        outcome: Outcome::Denied,
+        reason: "device_approval_pending",
+    };
+    audit::record(tx, &actor, ev).await?;
+    Ok(())
+}
+
 impl App {
     /// Inside the sign-in transaction: `Ok(Ok(()))` when the device is
     /// approved; `Ok(Err(blocked))` after recording a pending approval (the
@@ -71,21 +92,31 @@ impl App {
         let presented = device_id
             .map(str::trim)
             .filter(|d| !d.is_empty() && d.len() <= 128);
-        if let Some(d) = presented {
-            match devices::find(tx, user, &device_hash(user, d)).await? {
-                Some(dev) if dev.status == "approved" => return Ok(Ok(())),
-                Some(dev) if dev.status == "denied" => return Ok(Err(AppError::DeviceDenied)),
-                Some(_) => {
-                    return Ok(Err(AppError::DeviceApprovalPending {
-                        device_id: d.to_owned(),
-                    }))
-                }
-                None => {}
+        // A client that keeps no device id (an API client without the
+        // header, a browser refusing cookies) gets the same id on every
+        // attempt from the same user agent and address, so it queues one
+        // approval, not one per attempt.
+        let device_id = match presented {
+            Some(d) => d.to_owned(),
+            None => self.derived_device_id(user, req)?,
+        };
+        let pending = || {
+            Ok(Err(AppError::DeviceApprovalPending {
+                device_id: device_id.clone(),
+            }))
+        };
+        match devices::find(tx, user, &device_hash(user, &device_id)).await? {
+            // Admission needs the id presented back, derived or not.
+            Some(dev) if dev.status == "approved" && presented.is_some() => return Ok(Ok(())),
+            Some(dev) if dev.status == "denied" => return Ok(Err(AppError::DeviceDenied)),
+            Some(dev) if dev.status == "expired" => {
+                devices::reopen(tx, &dev.id, &req.ip, &req.user_agent, now).await?;
+                audit_pending(tx, user, req, dev.id, now).await?;
+                return pending();
             }
+            Some(_) => return pending(),
+            None => {}
         }
-        let device_id = presented
-            .map(str::to_owned)
-            .unwrap_or_else(|| crypto::random_token(24));
         let id = uuid::Uuid::now_v7().to_string();
         devices::insert(
             tx,
@@ -98,18 +129,22 @@ impl App {
             now,
         )
         .await?;
-        let mut actor = req.anonymous_actor();
-        actor.user_id = Some(user);
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.device_pending",
-            resource_type: "device",
-            resource_ids: vec![id],
-            outcome: Outcome::Denied,
-            reason: "device_approval_pending",
-        };
-        audit::record(tx, &actor, ev).await?;
-        Ok(Err(AppError::DeviceApprovalPending { device_id }))
+        audit_pending(tx, user, req, id, now).await?;
+        pending()
+    }
+
+    /// HMAC(device key, user, address, user agent): stable for one client
+    /// that keeps no id, unguessable without the platform's device key.
+    fn derived_device_id(&self, user: UserId, req: &RequestInfo) -> AppResult<String> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.platform_keys.device)
+            .map_err(|_| AppError::Internal("bad device key".into()))?;
+        for part in [user.as_text().as_str(), &req.ip, &req.user_agent] {
+            mac.update(&(part.len() as u32).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        let tag = mac.finalize().into_bytes();
+        Ok(tag.iter().take(24).map(|b| format!("{b:02x}")).collect())
     }
 
     /// Change the organisation's sign-in security settings (owner).

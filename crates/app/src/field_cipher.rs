@@ -52,6 +52,8 @@ pub struct Rotation {
     pub rewrapped: usize,
     /// Tenant keys that were already under the current version.
     pub current: usize,
+    /// Platform secrets (signing seeds) re-wrapped by this run.
+    pub secrets_rewrapped: usize,
 }
 
 /// Field encryption for services (cheap to clone).
@@ -328,6 +330,7 @@ impl FieldCipher {
             master_version: mv,
             rewrapped: 0,
             current: 0,
+            secrets_rewrapped: 0,
         };
         for w in k.key_store.all_tenant_keys().await? {
             if w.master_version == mv {

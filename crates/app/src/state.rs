@@ -4,10 +4,11 @@
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::TokenSigner;
 use crate::field_cipher::FieldCipher;
+use crate::platform_secrets::{self, PlatformKeys};
 use crate::security::{GeoLookup, NoGeo, SettingsCache};
 use crate::{AppError, AppResult};
 use chrono::Duration;
-use clinicos_store::{platform, Store};
+use clinicos_store::Store;
 use std::sync::Arc;
 
 /// Sign-in and throttling settings (config file / environment).
@@ -62,11 +63,14 @@ pub struct App {
     pub geo: Arc<dyn GeoLookup>,
     /// Per-tenant security settings cached for the request path.
     pub security_cache: SettingsCache,
+    /// Audit and device keys, unwrapped from the platform secrets.
+    pub(crate) platform_keys: Arc<PlatformKeys>,
 }
 
 impl App {
-    /// Build on an opened store; the token signing key is a platform
-    /// secret shared by every instance on the same primary database.
+    /// Build on an opened store; the signing keys are platform secrets
+    /// shared by every instance on the same primary database, stored
+    /// wrapped by the master key (a wrong master key fails here).
     pub async fn new(store: Store, settings: AuthSettings) -> AppResult<App> {
         Self::with_clock(store, settings, Arc::new(SystemClock)).await
     }
@@ -81,12 +85,8 @@ impl App {
                 "access token lifetime must be at most 15 minutes".into(),
             ));
         }
-        let seed = platform::secret(
-            store.platform(),
-            "token_signing_ed25519",
-            TokenSigner::generate_seed,
-        )
-        .await?;
+        let seed = platform_secrets::load(&store, platform_secrets::TOKEN_SIGNING).await?;
+        let platform_keys = Arc::new(PlatformKeys::load(&store).await?);
         let signer = TokenSigner::from_seed(&seed)
             .ok_or_else(|| AppError::Internal("bad token signing key".into()))?;
         let cipher = FieldCipher::new(store.field_keys().cloned());
@@ -99,6 +99,7 @@ impl App {
             settings,
             geo: Arc::new(NoGeo),
             security_cache: SettingsCache::default(),
+            platform_keys,
         })
     }
 }

@@ -23,6 +23,32 @@ fn subject_aad(tenant: &str, subject: &str, data_key_version: u32) -> Vec<u8> {
     )
 }
 
+fn platform_aad(name: &str) -> Vec<u8> {
+    labelled("clinicos.platform-secret.v1", &[name])
+}
+
+/// Wrap a platform secret (e.g. a signing key seed) with master key
+/// `master_version`, bound to the secret's name so that one secret's row
+/// copied over another's does not unwrap.
+pub fn wrap_platform_secret(
+    master: &Key32,
+    master_version: u32,
+    name: &str,
+    secret: &[u8],
+) -> Vec<u8> {
+    seal(master, master_version, &platform_aad(name), secret)
+}
+
+/// Unwrap a platform secret with the master key version it names
+/// ([`wrapping_version`]).
+pub fn unwrap_platform_secret(
+    master: &Key32,
+    name: &str,
+    wrapped: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    Ok(Zeroizing::new(open(master, &platform_aad(name), wrapped)?))
+}
+
 fn unwrap_key(key: &Key32, aad: &[u8], wrapped: &[u8]) -> Result<Key32, CryptoError> {
     let raw = Zeroizing::new(open(key, aad, wrapped)?);
     Key32::from_slice(&raw)
@@ -114,6 +140,21 @@ mod tests {
             Some(CryptoError::Decrypt)
         );
         assert!(unwrap_tenant_key(&Key32::generate(), "t1", 1, &w).is_err());
+    }
+
+    #[test]
+    fn platform_secrets_wrap_and_bind_to_their_name() {
+        let m = Key32::generate();
+        let w = wrap_platform_secret(&m, 2, "audit_signing_ed25519", &[7u8; 32]);
+        assert_eq!(wrapping_version(&w).unwrap(), 2);
+        assert_eq!(
+            unwrap_platform_secret(&m, "audit_signing_ed25519", &w)
+                .unwrap()
+                .as_slice(),
+            &[7u8; 32]
+        );
+        assert!(unwrap_platform_secret(&m, "token_signing_ed25519", &w).is_err());
+        assert!(unwrap_platform_secret(&Key32::generate(), "audit_signing_ed25519", &w).is_err());
     }
 
     #[test]

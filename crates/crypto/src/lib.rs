@@ -7,7 +7,8 @@
 //! - [`context`]: the additional data that binds a field ciphertext to its
 //!   tenant, table, column and row, so a moved ciphertext fails to decrypt.
 //! - [`hierarchy`]: master key -> tenant key -> subject (patient) data key;
-//!   each lower key is stored only wrapped by the one above it.
+//!   each lower key is stored only wrapped by the one above it. Platform
+//!   secrets (signing key seeds) are wrapped by the master key too.
 //! - [`blind`]: keyed HMAC-SHA256 blind indexes for exact-match search.
 //! - [`provider`]: where master keys come from (file, environment; a KMS
 //!   later), behind [`MasterKeyProvider`].
@@ -30,6 +31,9 @@ pub use blind::{blind_index, normalise, IndexKey};
 pub use context::FieldContext;
 pub use envelope::{open, seal, ENVELOPE_VERSION};
 pub use error::CryptoError;
-pub use hierarchy::{unwrap_subject_key, unwrap_tenant_key, wrap_subject_key, wrap_tenant_key};
+pub use hierarchy::{
+    unwrap_platform_secret, unwrap_subject_key, unwrap_tenant_key, wrap_platform_secret,
+    wrap_subject_key, wrap_tenant_key,
+};
 pub use key::Key32;
 pub use provider::{EnvMasterKey, FileMasterKey, MasterKeyProvider};

@@ -40,6 +40,7 @@ pub enum Action {
     ExportPatients,
     ViewSecurityEvents,
     ManageSecuritySettings,
+    ViewRetention,
 }
 
 impl Action {
@@ -69,6 +70,7 @@ impl Action {
         Action::ExportPatients,
         Action::ViewSecurityEvents,
         Action::ManageSecuritySettings,
+        Action::ViewRetention,
     ];
 
     /// The permission the action needs; `None` = every signed-in user.
@@ -99,6 +101,7 @@ impl Action {
             Action::ExportPatients => P::ExportPatients,
             Action::ViewSecurityEvents => P::SecurityRead,
             Action::ManageSecuritySettings => P::SecurityWrite,
+            Action::ViewRetention => P::RetentionRead,
         })
     }
 
@@ -135,6 +138,7 @@ impl Action {
             Action::ExportPatients => "export patient records",
             Action::ViewSecurityEvents => "view security events",
             Action::ManageSecuritySettings => "change security settings",
+            Action::ViewRetention => "view retention periods",
         }
     }
 }

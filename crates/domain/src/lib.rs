@@ -7,6 +7,7 @@
 pub mod access;
 pub mod audit;
 pub mod ids;
+pub mod jurisdiction;
 pub mod page;
 pub mod password;
 pub mod permission;

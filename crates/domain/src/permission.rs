@@ -53,6 +53,7 @@ permissions! {
     OutboxRead = "outbox:read", "read the development outbox";
     DataExport = "data:export", "download the organisation's records";
     AuditRead = "audit:read", "read the audit trail and access reports";
+    RetentionRead = "retention:read", "see the retention periods that apply";
     SignInSecurityWrite = "signin_security:write", "set MFA and device-approval rules";
     DevicesApprove = "devices:approve", "approve or deny staff devices";
     SessionsManage = "sessions:manage", "list and end other staff members' sessions";
@@ -244,6 +245,7 @@ pub fn default_bundle(role: Role) -> PermissionSet {
             UsersRead,
             DataExport,
             AuditRead,
+            RetentionRead,
             SecurityRead,
             PatientsRead,
             BreakGlassReview,

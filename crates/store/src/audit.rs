@@ -228,3 +228,13 @@ pub async fn checkpoints(tx: &mut TenantTx) -> StoreResult<Vec<Checkpoint>> {
         })
         .collect()
 }
+
+/// How many of the tenant's events are not yet in its chain (the sealer's
+/// backlog).
+pub async fn unsealed_count(tx: &mut TenantTx) -> StoreResult<i64> {
+    let q = tx.q(
+        "SELECT (SELECT COUNT(*) FROM audit_events WHERE tenant_id = $1) \
+         - (SELECT COUNT(*) FROM audit_chain WHERE tenant_id = $1) AS n",
+    );
+    crate::row::RowExt::int(&tx.one(q).await?, "n")
+}

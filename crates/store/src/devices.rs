@@ -121,3 +121,42 @@ pub async fn approve_pending_for_user(
         .bind(ts(now));
     tx.exec(q).await
 }
+
+/// Housekeeping: mark approvals pending since before `cutoff` as expired;
+/// returns their ids. The rows stay (audit events name them).
+pub async fn expire_pending(
+    tx: &mut TenantTx,
+    cutoff: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<String>> {
+    let q = tx
+        .q(
+            "UPDATE staff_devices SET status = 'expired', decided_at = $3 \
+            WHERE tenant_id = $1 AND status = 'pending' AND created_at < $2 RETURNING id",
+        )
+        .bind(ts(cutoff))
+        .bind(ts(now));
+    tx.all(q).await?.iter().map(|r| r.text("id")).collect()
+}
+
+/// Ask again for a device whose earlier request expired (same row, so the
+/// device keeps one history): pending from `now`, seen from this address.
+pub async fn reopen(
+    tx: &mut TenantTx,
+    id: &str,
+    ip: &str,
+    user_agent: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let q = tx
+        .q(
+            "UPDATE staff_devices SET status = 'pending', created_at = $3, decided_at = NULL, \
+            decided_by = NULL, ip = $4, user_agent = $5 WHERE tenant_id = $1 AND id = $2 AND status = 'expired'",
+        )
+        .bind(id.to_owned())
+        .bind(ts(now))
+        .bind(ip.to_owned())
+        .bind(user_agent.to_owned());
+    tx.exec(q).await?;
+    Ok(())
+}

@@ -207,3 +207,12 @@ pub async fn spend_challenge(tx: &mut TenantTx, id: &str, now: DateTime<Utc>) ->
         .bind(ts(now));
     Ok(tx.exec(q).await? == 1)
 }
+
+/// Housekeeping: delete challenges past their expiry (spent or not; an
+/// expired challenge can never be used). Returns how many were removed.
+pub async fn purge_expired_challenges(tx: &mut TenantTx, now: DateTime<Utc>) -> StoreResult<u64> {
+    let q = tx
+        .q("DELETE FROM mfa_challenges WHERE tenant_id = $1 AND expires_at <= $2")
+        .bind(ts(now));
+    tx.exec(q).await
+}

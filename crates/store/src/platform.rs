@@ -300,19 +300,51 @@ pub async fn revoke_operator_session(db: &Db, id: &str, now: DateTime<Utc>) -> S
     Ok(())
 }
 
-/// A platform secret, created on first use (`make` is called only then).
-/// Concurrent first starts agree on one value (insert-if-absent, re-read).
-pub async fn secret(db: &Db, name: &str, make: impl FnOnce() -> Vec<u8>) -> StoreResult<Vec<u8>> {
+/// A platform secret's stored bytes (wrapped by the master key; a legacy
+/// row may still hold the plaintext until the application upgrades it).
+pub async fn secret_value(db: &Db, name: &str) -> StoreResult<Option<Vec<u8>>> {
+    let row = sqlx::query("SELECT value FROM platform_secrets WHERE name = $1")
+        .bind(name.to_owned())
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        Some(r) => Ok(Some(r.bytes("value")?.ok_or_else(|| {
+            StoreError::Corrupt(format!("secret {name} is empty"))
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// Store a secret unless one of that name exists (concurrent first starts
+/// agree on the first value; callers re-read with [`secret_value`]).
+pub async fn insert_secret_if_absent(db: &Db, name: &str, value: &[u8]) -> StoreResult<()> {
     sqlx::query("INSERT INTO platform_secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING")
         .bind(name.to_owned())
-        .bind(make())
+        .bind(value.to_vec())
         .bind(ts(Utc::now()))
         .execute(db.pool())
         .await?;
-    let row = sqlx::query("SELECT value FROM platform_secrets WHERE name = $1")
+    Ok(())
+}
+
+/// Replace a secret's stored bytes only if they are still `old` (so two
+/// instances upgrading or re-wrapping at once cannot both apply).
+pub async fn replace_secret(db: &Db, name: &str, old: &[u8], new: &[u8]) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE platform_secrets SET value = $1 WHERE name = $2 AND value = $3")
+        .bind(new.to_vec())
         .bind(name.to_owned())
-        .fetch_one(db.pool())
+        .bind(old.to_vec())
+        .execute(db.pool())
         .await?;
-    row.bytes("value")?
-        .ok_or_else(|| StoreError::Corrupt(format!("secret {name} is empty")))
+    Ok(done.rows_affected() == 1)
+}
+
+/// The names of every stored platform secret.
+pub async fn secret_names(db: &Db) -> StoreResult<Vec<String>> {
+    sqlx::query("SELECT name FROM platform_secrets ORDER BY name")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| r.text("name"))
+        .collect()
 }

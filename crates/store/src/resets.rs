@@ -57,3 +57,11 @@ pub async fn invalidate_for_user(
     tx.exec(q).await?;
     Ok(())
 }
+
+/// Housekeeping: delete reset tokens past their expiry (used or not).
+pub async fn purge_expired(tx: &mut TenantTx, now: DateTime<Utc>) -> StoreResult<u64> {
+    let q = tx
+        .q("DELETE FROM password_resets WHERE tenant_id = $1 AND expires_at <= $2")
+        .bind(ts(now));
+    tx.exec(q).await
+}

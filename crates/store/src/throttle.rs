@@ -88,3 +88,16 @@ pub async fn clear(db: &Db, key: &str) -> StoreResult<()> {
         .await?;
     Ok(())
 }
+
+/// Housekeeping: forget counters whose window started before `before` and
+/// that hold no active lock (the next hit would restart them anyway).
+pub async fn purge_expired(db: &Db, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM rate_counters WHERE window_start < $1 AND (locked_until IS NULL OR locked_until <= $2)",
+    )
+    .bind(ts(before))
+    .bind(ts(now))
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -81,6 +81,7 @@ pub const API: &[(&str, &str, Declared)] = &[
     ("GET", "/api/v1/tenant/logo", Act(ViewTenant)),
     ("PUT", "/api/v1/tenant/logo", Act(EditTenant)),
     ("GET", "/api/v1/tenant/export", Act(ExportData)),
+    ("GET", "/api/v1/tenant/retention", Act(ViewRetention)),
     (
         "PUT",
         "/api/v1/tenant/sign-in-security",

@@ -97,6 +97,7 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(governance::list_break_glass))
         .routes(routes!(governance::review_break_glass))
         .routes(routes!(governance::end_break_glass))
+        .routes(routes!(org::retention))
         .routes(routes!(org::list_branches, org::create_branch))
         .routes(routes!(org::get_branch, org::update_branch))
         .routes(routes!(org::list_staff, org::invite_staff))

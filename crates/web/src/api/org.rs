@@ -117,6 +117,15 @@ pub async fn export_tenant(
     Ok(r)
 }
 
+/// The organisation's retention periods: the jurisdiction packs that apply
+/// to its country, its branches' countries and its home region, and the
+/// longest audit and medical-record periods among them (owner, privacy officer).
+#[utoipa::path(get, path = "/api/v1/tenant/retention", tag = "organisation", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<clinicos_app::retention::TenantRetention>), (status = 403, body = ErrorBody)))]
+pub async fn retention(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
+    Ok(ok(st.app.tenant_retention(&ctx).await?))
+}
+
 /// Branches, paged and filtered; sort by name, code, city or created_at.
 #[utoipa::path(get, path = "/api/v1/branches", tag = "organisation", security(("bearer" = [])), params(BranchQuery),
     responses((status = 200, body = Envelope<Vec<Branch>>), (status = 422, body = ErrorBody)))]

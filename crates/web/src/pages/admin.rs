@@ -63,7 +63,16 @@ struct OrganisationPage {
     has_logo: bool,
     can_edit: bool,
     can_export: bool,
+    retention: Option<clinicos_app::retention::TenantRetention>,
     errs: Errs,
+}
+
+/// The retention card, for those allowed to see it.
+async fn retention(st: &WebState, ctx: &Ctx) -> Option<clinicos_app::retention::TenantRetention> {
+    if !allowed(ctx, Action::ViewRetention) {
+        return None;
+    }
+    st.app.tenant_retention(ctx).await.ok()
 }
 
 async fn chrome(
@@ -107,6 +116,7 @@ pub async fn organisation(
         has_logo: t.has_logo,
         can_edit: allowed(&ctx, Action::EditTenant),
         can_export: allowed(&ctx, Action::ExportData),
+        retention: retention(&st, &ctx).await,
         errs: Errs::default(),
     };
     render(&page, had)
@@ -180,6 +190,7 @@ pub async fn save_organisation(
         has_logo,
         can_edit: true,
         can_export: allowed(&ctx, Action::ExportData),
+        retention: retention(&st, &ctx).await,
         errs,
     };
     render_failed(&page, &e)
