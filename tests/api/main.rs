@@ -9,6 +9,7 @@ mod mfa;
 mod mfa_pages;
 mod observability;
 mod operator;
+mod portal_otp;
 mod regions;
 mod rls;
 mod support;

@@ -30,6 +30,8 @@ pub mod patient_access;
 pub mod patients;
 pub mod policy;
 pub mod policy_admin;
+pub mod portal;
+pub mod portal_session;
 pub mod provisioning;
 pub mod state;
 pub mod totp;

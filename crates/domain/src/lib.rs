@@ -10,6 +10,7 @@ pub mod ids;
 pub mod page;
 pub mod password;
 pub mod permission;
+pub mod portal;
 pub mod role;
 pub mod session;
 pub mod tenant;

@@ -6,6 +6,15 @@ use crate::row::{from_ts, ts, RowExt};
 use crate::{Db, StoreResult};
 use chrono::{DateTime, Duration, Utc};
 
+/// One counted hit: the count in the current window, when that window
+/// ends, and any active lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub count: i64,
+    pub window_ends: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
 /// Count one hit on `key` in a fixed window; returns the count in the
 /// current window (1 for the first hit) and any active lock.
 pub async fn hit(
@@ -14,23 +23,39 @@ pub async fn hit(
     window: Duration,
     now: DateTime<Utc>,
 ) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
+    let h = hit_window(db, key, window, now).await?;
+    Ok((h.count, h.locked_until))
+}
+
+/// [`hit`], also saying when the window ends (for `Retry-After`). The
+/// upsert is one statement, so concurrent instances never lose a count.
+pub async fn hit_window(
+    db: &Db,
+    key: &str,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> StoreResult<Hit> {
     let row = sqlx::query(
         "INSERT INTO rate_counters (key, window_start, count, locked_until) VALUES ($1, $2, 1, NULL) \
          ON CONFLICT (key) DO UPDATE SET \
            count = CASE WHEN rate_counters.window_start <= $3 THEN 1 ELSE rate_counters.count + 1 END, \
            window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2 ELSE rate_counters.window_start END \
-         RETURNING count, locked_until",
+         RETURNING count, window_start, locked_until",
     )
     .bind(key.to_owned())
     .bind(ts(now))
     .bind(ts(now - window))
     .fetch_one(db.pool())
     .await?;
-    let locked = row
+    let locked_until = row
         .opt_int("locked_until")?
         .map(from_ts)
         .filter(|t| *t > now);
-    Ok((row.int("count")?, locked))
+    Ok(Hit {
+        count: row.int("count")?,
+        window_ends: from_ts(row.int("window_start")?) + window,
+        locked_until,
+    })
 }
 
 /// The lock on a key, if one is active at `now`.
