@@ -7,9 +7,9 @@ use clinicos_domain::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
-const CSRF: &str = "test-csrf-token";
+pub(crate) const CSRF: &str = "test-csrf-token";
 
-async fn form(
+pub(crate) async fn form(
     t: &TestApp,
     path: &str,
     cookies: &str,
@@ -27,16 +27,22 @@ async fn form(
 }
 
 fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    set_cookie_named(r, "clinicos_session")
+}
+
+/// `name=value` of the cookie a response sets, if any.
+pub(crate) fn set_cookie_named(r: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     r.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("clinicos_session="))
+        .find(|v| v.starts_with(&prefix))
         .and_then(|v| v.split(';').next())
         .map(str::to_owned)
 }
 
-async fn page(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+pub(crate) async fn page(t: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
     t.http
         .get(t.url(path))
         .header("cookie", cookie)

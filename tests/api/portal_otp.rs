@@ -598,3 +598,55 @@ async fn portal_and_staff_tokens_do_not_mix() {
     let (s, v) = body(t.get("/api/v1/portal/me", Some(&portal)).await).await;
     assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED"));
 }
+
+#[tokio::test]
+async fn the_portal_pages_sign_a_patient_in_and_out() {
+    use crate::mfa_pages::{form, page, set_cookie_named};
+    let t = spawn_app().await;
+    let tenant = t.tenant("otppage").await;
+    register(&t, &tenant).await;
+
+    let r = page(&t, "/portal/login", "").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r
+        .text()
+        .await
+        .expect("html")
+        .contains("name=\"destination\""));
+    let dest = [
+        ("tenant", "otppage"),
+        ("channel", "sms"),
+        ("destination", PHONE),
+    ];
+    let r = form(&t, "/portal/login", "", &dest).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("action=\"/portal/verify\""), "{html}");
+    let c = last_code(&t, &tenant).await;
+
+    // A wrong code re-renders the code step with the generic 401.
+    let mut fields = dest.to_vec();
+    let bad = wrong(&c);
+    fields.push(("code", bad.as_str()));
+    let r = form(&t, "/portal/verify", "", &fields).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    fields.pop();
+    fields.push(("code", c.as_str()));
+    let r = form(&t, "/portal/verify", "", &fields).await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let cookie = set_cookie_named(&r, "clinicos_portal").expect("portal cookie");
+    assert!(cookie.starts_with("clinicos_portal=pt."));
+
+    let r = page(&t, "/portal", &cookie).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("html");
+    assert!(html.contains("Meera") && html.contains(EMAIL), "{html}");
+    // The staff pages do not take the portal cookie.
+    let r = page(&t, "/", &cookie).await;
+    assert!(r.status().is_redirection());
+
+    let r = form(&t, "/portal/logout", &cookie, &[]).await;
+    assert!(r.status().is_redirection());
+    let r = page(&t, "/portal", &cookie).await;
+    assert_eq!(r.headers()["location"], "/portal/login");
+}

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod home;
 pub mod operator;
+pub mod portal;
 pub mod security;
 
 use crate::extract::{cookie, FreshCsrf};
@@ -45,6 +46,7 @@ pub fn routes() -> Router<WebState> {
         .merge(security::routes())
         .merge(admin::routes())
         .merge(operator::routes())
+        .merge(portal::routes())
 }
 
 const CSS: &str = include_str!("../../static/app.css");
