@@ -826,6 +826,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
                 println!("  {:<16} {}", l.role.as_str(), l.email);
             }
             println!("  {:<16} {} (operator console: {url}/operator/login)", "operator", clinicos_app::demo::DEMO_OPERATOR);
+            println!("Patient portal: {url}/portal/login (sign-in codes arrive in the Outbox)");
             println!();
             println!("API: POST {url}/api/v1/auth/login {{\"tenant\":\"demo\",\"email\":\"...\",\"password\":\"...\"}}; docs at {url}/api/v1/openapi.json");
         }

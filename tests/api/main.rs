@@ -12,6 +12,7 @@ mod mfa_pages;
 mod observability;
 mod operator;
 mod platform_keys;
+mod portal_otp;
 mod rate_limits;
 mod regions;
 mod retention;

@@ -160,7 +160,11 @@ async fn otp_class_covers_the_portal_otp_prefix() {
     .await;
     for _ in 0..3 {
         let r = t.post("/api/v1/portal/otp/send", None, json!({})).await;
-        assert_eq!(r.status(), StatusCode::NOT_FOUND, "not built yet");
+        assert_eq!(
+            r.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "counted, then refused as incomplete"
+        );
     }
     let r = t.post("/api/v1/portal/otp/verify", None, json!({})).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);

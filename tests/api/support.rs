@@ -392,11 +392,17 @@ pub async fn form(
 
 /// The session cookie a sign-in set.
 pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    set_cookie_named(r, "clinicos_session")
+}
+
+/// `name=value` of the cookie a response sets, if any.
+pub fn set_cookie_named(r: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
     r.headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("clinicos_session="))
+        .find(|v| v.starts_with(&prefix))
         .and_then(|v| v.split(';').next())
         .map(str::to_owned)
 }

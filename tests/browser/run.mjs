@@ -181,6 +181,17 @@ async function anonymousPages(browser, base) {
   await check(page, problems, 'sign-in', { resp, expect: '#password' });
   resp = await page.goto(`${base}/forgot-password`);
   await check(page, problems, 'forgot-password', { resp, expect: '#email' });
+  resp = await page.goto(`${base}/portal/login`);
+  await check(page, problems, 'portal-login', { resp, expect: '#destination' });
+  // The code step (the same page whether or not a patient has the number).
+  await page.fill('#tenant', 'demo');
+  await page.fill('#destination', '+91 90000 00000');
+  [resp] = await Promise.all([
+    page.waitForResponse((r) => r.url() === `${base}/portal/login` && r.request().method() === 'POST'),
+    page.click('form[action="/portal/login"] button[type="submit"]'),
+  ]);
+  await page.waitForLoadState();
+  await check(page, problems, 'portal-code', { resp, expect: '#code' });
   resp = await page.goto(`${base}/no-such-page`);
   await check(page, problems, 'not-found', { resp, status: 404 });
   await context.close();

@@ -120,7 +120,7 @@ async fn verify_blocking(password: String, hash: String) -> bool {
         .unwrap_or(false)
 }
 
-fn limits_of(t: &tenants::Tenant) -> SessionLimits {
+pub(crate) fn limits_of(t: &tenants::Tenant) -> SessionLimits {
     SessionLimits {
         idle: Duration::minutes(t.idle_timeout_minutes.max(1)),
         absolute: Duration::minutes(t.absolute_timeout_minutes.max(1)),
@@ -423,22 +423,12 @@ impl App {
             }
         }
         let t = tenants::get(&mut tx).await?;
-        let times = SessionTimes {
-            created_at: s.created_at,
-            last_seen_at: s.last_seen_at,
-            revoked: s.revoked_at.is_some(),
-        };
-        match times.check(limits_of(&t), now) {
-            Ok(()) => {}
-            Err(SessionEnd::Revoked) => return Err(AppError::Unauthenticated),
-            Err(_) => {
+        if let Err(e) = session_verdict(&t, s.created_at, s.last_seen_at, s.revoked_at, now) {
+            if matches!(e, AppError::SessionExpired) {
                 drop(tx);
                 self.end_expired(tenant, sid, now).await?;
-                return Err(AppError::SessionExpired);
             }
-        }
-        if !t.subscription_status.allows_sign_in() {
-            return Err(AppError::Unauthenticated);
+            return Err(e);
         }
         // One read of the user with its roles and branches.
         let user = users::get(&mut tx, s.user_id)
@@ -807,8 +797,30 @@ impl App {
     }
 }
 
+/// May a session (staff or portal) be used at `now`? Expired under the
+/// tenant's idle/absolute limits: `SessionExpired` (the caller ends it);
+/// revoked, or the tenant may not sign in: `Unauthenticated`.
+pub(crate) fn session_verdict(
+    t: &tenants::Tenant,
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let times = SessionTimes {
+        created_at,
+        last_seen_at,
+        revoked: revoked_at.is_some(),
+    };
+    match times.check(limits_of(t), now) {
+        Ok(()) if t.subscription_status.allows_sign_in() => Ok(()),
+        Ok(()) | Err(SessionEnd::Revoked) => Err(AppError::Unauthenticated),
+        Err(_) => Err(AppError::SessionExpired),
+    }
+}
+
 /// Split `<tenant>.<session>.<secret>`.
-fn split_credential(v: &str) -> Option<(TenantId, SessionId, &str)> {
+pub(crate) fn split_credential(v: &str) -> Option<(TenantId, SessionId, &str)> {
     let mut it = v.splitn(3, '.');
     let t = it.next()?.parse().ok()?;
     let s = it.next()?.parse().ok()?;

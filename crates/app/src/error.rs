@@ -17,6 +17,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("the sign-in code is wrong or was already used")]
     InvalidMfaCode,
+    /// Portal sign-in: one answer for a wrong, expired, used or unknown code.
+    #[error("the code is wrong, expired or already used; ask for a new one")]
+    InvalidOtp,
     #[error("set up two-step sign-in (an authenticator app) before continuing")]
     MfaEnrolmentRequired,
     /// Carries the device id the client must present again once approved
@@ -56,6 +59,7 @@ impl AppError {
             AppError::InvalidCredentials => "INVALID_CREDENTIALS",
             AppError::Unauthenticated => "UNAUTHORIZED",
             AppError::InvalidMfaCode => "INVALID_MFA_CODE",
+            AppError::InvalidOtp => "INVALID_OTP",
             AppError::MfaEnrolmentRequired => "MFA_ENROLMENT_REQUIRED",
             AppError::DeviceApprovalPending { .. } => "DEVICE_APPROVAL_PENDING",
             AppError::DeviceDenied => "DEVICE_DENIED",
@@ -79,7 +83,8 @@ impl AppError {
             AppError::InvalidCredentials
             | AppError::Unauthenticated
             | AppError::SessionExpired
-            | AppError::InvalidMfaCode => 401,
+            | AppError::InvalidMfaCode
+            | AppError::InvalidOtp => 401,
             AppError::Forbidden(_)
             | AppError::TenantReadOnly
             | AppError::MfaEnrolmentRequired

@@ -33,6 +33,8 @@ pub mod patients;
 pub mod platform_secrets;
 pub mod policy;
 pub mod policy_admin;
+pub mod portal;
+pub mod portal_session;
 pub mod provisioning;
 pub mod retention;
 pub mod security;

@@ -20,6 +20,8 @@ pub enum Purpose {
     Operations,
     /// Break-the-glass.
     Emergency,
+    /// The patient reading their own record (portal; HL7 PATRQT).
+    PatientRequest,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
             Purpose::Treatment => "treatment",
             Purpose::Operations => "operations",
             Purpose::Emergency => "emergency",
+            Purpose::PatientRequest => "patient_request",
         }
     }
 }

@@ -252,7 +252,7 @@ impl App {
 
     /// Decrypt a row for display. A patient whose key was erased shows
     /// without contact details rather than failing the whole page.
-    async fn show_patient(
+    pub(crate) async fn show_patient(
         &self,
         t: clinicos_domain::TenantId,
         r: PatientRow,
@@ -284,7 +284,7 @@ impl App {
         })
     }
 
-    async fn open_text(
+    pub(crate) async fn open_text(
         &self,
         t: clinicos_domain::TenantId,
         column: &str,

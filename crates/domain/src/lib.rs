@@ -11,6 +11,7 @@ pub mod jurisdiction;
 pub mod page;
 pub mod password;
 pub mod permission;
+pub mod portal;
 pub mod role;
 pub mod security;
 pub mod session;

@@ -27,6 +27,8 @@ pub mod outbox;
 pub mod patients;
 pub mod platform;
 pub mod policy;
+pub mod portal_codes;
+pub mod portal_sessions;
 pub mod regions;
 pub mod resets;
 pub mod row;

@@ -122,6 +122,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 8,
+        name: "portal_identity",
+        sql: include_str!("../migrations/0008_portal_identity.sql"),
+        tenant_tables: &["portal_otp_codes", "portal_sessions"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our
@@ -288,6 +296,20 @@ mod tests {
         assert!(s.iter().all(|x| !x.starts_with("--")));
         let pg = dialect(Backend::Postgres, "CREATE TABLE x (a BLOB)");
         assert_eq!(pg, "CREATE TABLE x (a BYTEA)");
+    }
+
+    #[test]
+    fn versions_increase_and_may_have_gaps() {
+        // Branches reserve numbers; the runner keys on the version, not
+        // the position, so only order and uniqueness matter.
+        for w in MIGRATIONS.windows(2) {
+            assert!(
+                w[0].version < w[1].version,
+                "{} then {}",
+                w[0].name,
+                w[1].name
+            );
+        }
     }
 
     #[test]

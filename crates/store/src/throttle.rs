@@ -6,25 +6,13 @@ use crate::row::{from_ts, ts, RowExt};
 use crate::{Db, StoreResult};
 use chrono::{DateTime, Duration, Utc};
 
-/// One hit on `key` in a fixed window: the row after the hit.
-async fn bump(
-    db: &Db,
-    key: &str,
-    window: Duration,
-    now: DateTime<Utc>,
-) -> StoreResult<sqlx::any::AnyRow> {
-    Ok(sqlx::query(
-        "INSERT INTO rate_counters (key, window_start, count, locked_until) VALUES ($1, $2, 1, NULL) \
-         ON CONFLICT (key) DO UPDATE SET \
-           count = CASE WHEN rate_counters.window_start <= $3 THEN 1 ELSE rate_counters.count + 1 END, \
-           window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2 ELSE rate_counters.window_start END \
-         RETURNING count, window_start, locked_until",
-    )
-    .bind(key.to_owned())
-    .bind(ts(now))
-    .bind(ts(now - window))
-    .fetch_one(db.pool())
-    .await?)
+/// One counted hit: the count in the current window, when that window
+/// ends, and any active lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub count: i64,
+    pub window_ends: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// Count one hit on `key` in a fixed window; returns the count in the
@@ -35,24 +23,39 @@ pub async fn hit(
     window: Duration,
     now: DateTime<Utc>,
 ) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
-    let row = bump(db, key, window, now).await?;
-    let locked = row
-        .opt_int("locked_until")?
-        .map(from_ts)
-        .filter(|t| *t > now);
-    Ok((row.int("count")?, locked))
+    let h = hit_window(db, key, window, now).await?;
+    Ok((h.count, h.locked_until))
 }
 
-/// Like [`hit`], but returns the count and the start of the current
-/// window (so a caller can say when the window ends: `Retry-After`).
+/// [`hit`], also saying when the window ends (for `Retry-After`). The
+/// upsert is one statement, so concurrent instances never lose a count.
 pub async fn hit_window(
     db: &Db,
     key: &str,
     window: Duration,
     now: DateTime<Utc>,
-) -> StoreResult<(i64, DateTime<Utc>)> {
-    let row = bump(db, key, window, now).await?;
-    Ok((row.int("count")?, from_ts(row.int("window_start")?)))
+) -> StoreResult<Hit> {
+    let row = sqlx::query(
+        "INSERT INTO rate_counters (key, window_start, count, locked_until) VALUES ($1, $2, 1, NULL) \
+         ON CONFLICT (key) DO UPDATE SET \
+           count = CASE WHEN rate_counters.window_start <= $3 THEN 1 ELSE rate_counters.count + 1 END, \
+           window_start = CASE WHEN rate_counters.window_start <= $3 THEN $2 ELSE rate_counters.window_start END \
+         RETURNING count, window_start, locked_until",
+    )
+    .bind(key.to_owned())
+    .bind(ts(now))
+    .bind(ts(now - window))
+    .fetch_one(db.pool())
+    .await?;
+    let locked_until = row
+        .opt_int("locked_until")?
+        .map(from_ts)
+        .filter(|t| *t > now);
+    Ok(Hit {
+        count: row.int("count")?,
+        window_ends: from_ts(row.int("window_start")?) + window,
+        locked_until,
+    })
 }
 
 /// The lock on a key, if one is active at `now`.

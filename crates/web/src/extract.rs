@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use clinicos_app::context::RequestInfo;
 use clinicos_app::operator::OperatorCtx;
+use clinicos_app::portal_session::PortalCtx;
 use clinicos_app::{AppError, Ctx};
 use std::net::SocketAddr;
 
@@ -153,15 +154,10 @@ impl FromRequestParts<WebState> for ApiAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError(AppError::Unauthenticated))?;
+        let token = bearer(parts).ok_or(ApiError(AppError::Unauthenticated))?;
         let ctx = st
             .app
-            .authenticate_bearer(token.trim(), request_info(parts, st))
+            .authenticate_bearer(token, request_info(parts, st))
             .await?;
         scope::set_locale(&ctx.locale);
         if parts.method != Method::GET
@@ -175,6 +171,33 @@ impl FromRequestParts<WebState> for ApiAuth {
             return Err(ApiError(AppError::MfaEnrolmentRequired));
         }
         Ok(ApiAuth(ctx))
+    }
+}
+
+/// The bearer credential of an API request, if any.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// A signed-in patient (portal bearer token). Staff tokens are refused
+/// here, and portal tokens by [`ApiAuth`]: the two never mix.
+pub struct PortalAuth(pub PortalCtx);
+
+impl FromRequestParts<WebState> for PortalAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError(AppError::Unauthenticated))?;
+        let ctx = st
+            .app
+            .authenticate_portal(token, request_info(parts, st))
+            .await?;
+        Ok(PortalAuth(ctx))
     }
 }
 
@@ -243,12 +266,7 @@ impl FromRequestParts<WebState> for OperatorAuth {
     async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
         let is_api = parts.uri.path().starts_with("/api/");
         let cred = if is_api {
-            parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_owned)
+            bearer(parts).map(str::to_owned)
         } else {
             cookie(&parts.headers, OPERATOR_COOKIE)
         };

@@ -121,6 +121,11 @@ pub fn created<T: Serialize>(data: T) -> Response {
     (StatusCode::CREATED, Json(Envelope { data, meta: None })).into_response()
 }
 
+/// `202 {"data": ...}` (accepted for processing).
+pub fn accepted<T: Serialize>(data: T) -> Response {
+    (StatusCode::ACCEPTED, Json(Envelope { data, meta: None })).into_response()
+}
+
 /// `200 {"data": [...], "meta": {page, limit, total, total_pages}}`.
 pub fn paged<T: Serialize>(data: Vec<T>, meta: PageMeta) -> Response {
     Json(Envelope {

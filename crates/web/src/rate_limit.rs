@@ -373,11 +373,8 @@ async fn shared_counter(st: &WebState, class: &Class, ip: &str) -> Result<(), u6
     )
     .await
     {
-        Ok((count, _)) if count <= limit => Ok(()),
-        Ok((_, window_start)) => {
-            let ends = window_start + chrono::Duration::minutes(1);
-            Err((ends - now).num_seconds().max(1) as u64)
-        }
+        Ok(h) if h.count <= limit => Ok(()),
+        Ok(h) => Err((h.window_ends - now).num_seconds().max(1) as u64),
         // The counter store failing must not lock everyone out; the
         // per-account lockout still guards sign-in.
         Err(_) => {

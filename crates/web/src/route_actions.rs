@@ -13,6 +13,9 @@ pub enum Declared {
     Public,
     /// Platform operator console (its own accounts and sessions).
     Operator,
+    /// A patient signed in to the portal, acting on their own record (the
+    /// portal policy point in `clinicos_app::portal_session`).
+    Portal,
     /// A tenant action decided by the policy point.
     Act(Action),
 }
@@ -23,13 +26,14 @@ impl Declared {
         match self {
             Declared::Public => "public".into(),
             Declared::Operator => "operator".into(),
+            Declared::Portal => "portal".into(),
             Declared::Act(a) => format!("{a:?}"),
         }
     }
 }
 
 use Action::*;
-use Declared::{Act, Operator as Op, Public};
+use Declared::{Act, Operator as Op, Portal, Public};
 
 /// Every API operation: (method, path, access).
 pub const API: &[(&str, &str, Declared)] = &[
@@ -152,6 +156,10 @@ pub const API: &[(&str, &str, Declared)] = &[
         "/api/v1/security/settings",
         Act(ManageSecuritySettings),
     ),
+    ("POST", "/api/v1/portal/otp/send", Public),
+    ("POST", "/api/v1/portal/otp/verify", Public),
+    ("GET", "/api/v1/portal/me", Portal),
+    ("POST", "/api/v1/portal/logout", Portal),
     ("GET", "/health", Public),
     ("GET", "/health/live", Public),
     ("GET", "/health/ready", Public),
@@ -211,6 +219,10 @@ pub const PAGES: &[(&str, Declared)] = &[
     ("/admin/permissions/settings", Act(ManagePolicy)),
     ("/admin/break-glass", Act(ReviewBreakGlass)),
     ("/admin/break-glass/{id}/review", Act(ReviewBreakGlass)),
+    ("/portal", Portal),
+    ("/portal/login", Public),
+    ("/portal/verify", Public),
+    ("/portal/logout", Portal),
     ("/operator", Op),
     ("/operator/login", Public),
     ("/operator/logout", Op),

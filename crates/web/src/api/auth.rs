@@ -2,7 +2,7 @@
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiAuth, Client};
-use crate::json::{ok, ApiJson, Envelope};
+use crate::json::{accepted, ok, ApiJson, Envelope};
 use crate::WebState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -171,14 +171,7 @@ pub async fn forgot_password(
 ) -> ApiResult<Response> {
     st.app.forgot_password(&b.tenant, &b.email, &c).await?;
     let msg = crate::i18n::t(&crate::scope::locale(), "forgot-sent");
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(Envelope {
-            data: Accepted { message: msg },
-            meta: None,
-        }),
-    )
-        .into_response())
+    Ok(accepted(Accepted { message: msg }))
 }
 
 /// Set a new password with the emailed token; ends every session.

@@ -11,6 +11,7 @@ pub mod mfa;
 pub mod operator;
 pub mod org;
 pub mod patients;
+pub mod portal;
 pub mod security;
 pub mod staff_security;
 pub mod system;
@@ -25,7 +26,7 @@ use utoipa_axum::routes;
 #[openapi(
     info(title = "ClinicOS API", description = "Clinic management and EMR. Success: {\"data\", \"meta\"}; failure: {\"error\": {code, message, details, request_id}}."),
     modifiers(&Security),
-    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "audit"), (name = "patients"), (name = "policy"), (name = "security"), (name = "system"))
+    tags((name = "auth"), (name = "me"), (name = "organisation"), (name = "staff"), (name = "operator"), (name = "audit"), (name = "patients"), (name = "portal"), (name = "policy"), (name = "security"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -42,6 +43,10 @@ impl Modify for Security {
                     .bearer_format("JWT")
                     .build(),
             ),
+        );
+        c.add_security_scheme(
+            "portal",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
         c.add_security_scheme(
             "operator",
@@ -86,6 +91,10 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(patients::get_history, patients::add_history))
         .routes(routes!(patients::update_history))
         .routes(routes!(patients::break_glass))
+        .routes(routes!(portal::send_code))
+        .routes(routes!(portal::verify_code))
+        .routes(routes!(portal::me))
+        .routes(routes!(portal::logout))
         .routes(routes!(governance::get_policy))
         .routes(routes!(
             governance::put_role_bundle,

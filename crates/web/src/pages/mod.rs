@@ -14,6 +14,7 @@ pub mod auth;
 pub mod governance;
 pub mod home;
 pub mod operator;
+pub mod portal;
 pub mod security;
 
 use crate::extract::{cookie, FreshCsrf};
@@ -49,6 +50,7 @@ pub fn routes() -> Router<WebState> {
         .merge(governance::routes())
         .merge(admin::routes())
         .merge(operator::routes())
+        .merge(portal::routes())
 }
 
 const CSS: &str = include_str!("../../static/app.css");
