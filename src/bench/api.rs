@@ -12,6 +12,8 @@ pub struct ApiClient {
     http: reqwest::Client,
     branch_url: String,
     login_url: String,
+    patient_url: String,
+    patients_url: String,
     bearer: HeaderValue,
     login_body: String,
 }
@@ -24,6 +26,8 @@ impl ApiClient {
             http,
             branch_url: format!("{}/api/v1/branches/{}", fx.base_url, fx.branch_id),
             login_url: format!("{}/api/v1/auth/login", fx.base_url),
+            patient_url: format!("{}/api/v1/patients/{}", fx.base_url, fx.patient_id),
+            patients_url: format!("{}/api/v1/patients", fx.base_url),
             bearer,
             login_body: fx.login_body(),
         })
@@ -35,6 +39,30 @@ impl ApiClient {
             .http
             .get(&self.branch_url)
             .header(AUTHORIZATION, self.bearer.clone())
+            .send()
+            .await;
+        finish(r).await
+    }
+
+    /// `GET /api/v1/patients/{id}`: decrypted contact details, audited.
+    pub async fn read_patient(&self) -> Result<(), String> {
+        let r = self
+            .http
+            .get(&self.patient_url)
+            .header(AUTHORIZATION, self.bearer.clone())
+            .send()
+            .await;
+        finish(r).await
+    }
+
+    /// `POST /api/v1/patients`: a new encrypted patient, audited.
+    pub async fn create_patient(&self) -> Result<(), String> {
+        let r = self
+            .http
+            .post(&self.patients_url)
+            .header(AUTHORIZATION, self.bearer.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(super::fixture::PATIENT_BODY)
             .send()
             .await;
         finish(r).await

@@ -32,6 +32,8 @@ pub struct Fixture {
     pub session_id: String,
     pub user_id: String,
     pub branch_id: String,
+    /// A patient with encrypted phone and email, read by read-patient.
+    pub patient_id: String,
     /// The application behind the server (for the sealer and cipher benches).
     pub app: App,
     stop: oneshot::Sender<()>,
@@ -107,8 +109,11 @@ impl Fixture {
                 .map(str::to_owned)
                 .ok_or_else(|| format!("the sign-in answer has no {path}"))
         };
+        let token = field("/data/access_token")?;
+        let patient_id = create_patient(http, &base_url, &token).await?;
         Ok(Fixture {
-            token: field("/data/access_token")?,
+            patient_id,
+            token,
             tenant_id: field("/data/tenant_id")?,
             session_id: field("/data/session_id")?,
             user_id: field("/data/user_id")?,
@@ -159,4 +164,30 @@ pub(super) async fn sign_in(
         return Err(format!("bench sign-in answered {status}: {text}"));
     }
     serde_json::from_str(&text).map_err(|e| format!("bench sign-in answer is not JSON: {e}"))
+}
+
+/// The body of `POST /api/v1/patients` the create-patient scenario sends.
+pub const PATIENT_BODY: &str = r#"{"given_name":"Bench","family_name":"Patient","sex":"female","birth_date":"1984-06-01","city":"Pune","phone":"+91 98220 12345","email":"bench.patient@example.org"}"#;
+
+async fn create_patient(http: &reqwest::Client, base: &str, token: &str) -> Result<String, String> {
+    let r = http
+        .post(format!("{base}/api/v1/patients"))
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(PATIENT_BODY)
+        .send()
+        .await
+        .map_err(|e| format!("cannot create the bench patient: {e}"))?;
+    let status = r.status();
+    let text = r.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!(
+            "creating the bench patient answered {status}: {text}"
+        ));
+    }
+    let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    v.pointer("/data/id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| "the bench patient has no id".to_owned())
 }

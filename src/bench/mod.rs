@@ -28,6 +28,7 @@ mod fixture;
 mod load;
 mod machine;
 mod options;
+mod policy_decision;
 mod raw;
 mod report;
 mod serve_probe;
@@ -111,6 +112,7 @@ async fn measure(plan: &Plan, db: &BenchDb, http: &reqwest::Client) -> Result<Re
         duration_secs: plan.duration.as_secs(),
         scenarios: m.scenarios,
         field_crypto: m.field_crypto,
+        policy: m.policy,
         audit_sealer: m.audit_sealer,
         serve,
     })
@@ -134,6 +136,7 @@ async fn scratch_keys(dir: &database::ScratchDir) -> Result<clinicos_store::Fiel
 struct Measured {
     scenarios: Vec<ScenarioReport>,
     field_crypto: Option<Vec<field_crypto::FieldCryptoRow>>,
+    policy: Option<policy_decision::PolicyReport>,
     audit_sealer: Option<audit_sealer::SealerReport>,
 }
 
@@ -155,6 +158,7 @@ async fn on_fixture(plan: &Plan, fx: &Fixture, http: &reqwest::Client) -> Result
         scenarios: Vec::new(),
         field_crypto: None,
         audit_sealer: None,
+        policy: None,
     };
     for &s in &plan.scenarios {
         out.scenarios.push(run_scenario(s, plan, &api, &raw).await?);
@@ -167,6 +171,10 @@ async fn on_fixture(plan: &Plan, fx: &Fixture, http: &reqwest::Client) -> Result
         ));
         out.field_crypto =
             Some(field_crypto::measure(&fx.app.cipher, plan.duration, rounds).await?);
+    }
+    if plan.policy {
+        progress("policy: one decision against one permission-bit check");
+        out.policy = Some(policy_decision::measure(plan.duration, rounds)?);
     }
     if plan.audit_sealer {
         progress(&format!(
@@ -192,6 +200,8 @@ async fn run_scenario(
             match s {
                 Scenario::GetBranch => a.get_branch().await,
                 Scenario::Login => a.login().await,
+                Scenario::ReadPatient => a.read_patient().await,
+                Scenario::CreatePatient => a.create_patient().await,
             }
         }
     };
@@ -202,6 +212,8 @@ async fn run_scenario(
             match s {
                 Scenario::GetBranch => r.get_branch().await,
                 Scenario::Login => r.login().await,
+                Scenario::ReadPatient => r.read_patient().await,
+                Scenario::CreatePatient => r.create_patient().await,
             }
         }
     };

@@ -44,6 +44,8 @@ pub struct BenchArgs {
 pub enum Scenario {
     GetBranch,
     Login,
+    ReadPatient,
+    CreatePatient,
 }
 
 impl Scenario {
@@ -51,6 +53,8 @@ impl Scenario {
         match self {
             Scenario::GetBranch => "get-branch",
             Scenario::Login => "login",
+            Scenario::ReadPatient => "read-patient",
+            Scenario::CreatePatient => "create-patient",
         }
     }
 
@@ -59,6 +63,12 @@ impl Scenario {
         match self {
             Scenario::GetBranch => "GET /api/v1/branches/{id} with a bearer token",
             Scenario::Login => "POST /api/v1/auth/login",
+            Scenario::ReadPatient => {
+                "GET /api/v1/patients/{id}: policy, decrypt phone and email, audit event in the same transaction"
+            }
+            Scenario::CreatePatient => {
+                "POST /api/v1/patients: validate, encrypt phone and email, blind indexes, insert + audit event in one transaction"
+            }
         }
     }
 
@@ -69,6 +79,12 @@ impl Scenario {
                 "1 transaction: SELECT session, tenant, user, roles, user branches, branch"
             }
             Scenario::Login => "SELECT user by email, argon2id verify, INSERT session",
+            Scenario::ReadPatient => {
+                "1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows, patient; INSERT audit event"
+            }
+            Scenario::CreatePatient => {
+                "1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows; INSERT patient (same-size blobs); INSERT audit event"
+            }
         }
     }
 }
@@ -85,6 +101,8 @@ pub struct Plan {
     pub field_crypto: bool,
     /// Run the audit sealer at a fixed request rate.
     pub audit_sealer: bool,
+    /// Run the policy-decision micro-benchmark.
+    pub policy: bool,
     /// Audited requests per second for the sealer run.
     pub rate: u64,
     pub json: bool,
@@ -114,11 +132,18 @@ impl Plan {
         let scenarios = match name {
             "get-branch" => vec![Scenario::GetBranch],
             "login" => vec![Scenario::Login],
-            "all" => vec![Scenario::GetBranch, Scenario::Login],
-            "field-crypto" | "audit-sealer" => vec![],
+            "read-patient" => vec![Scenario::ReadPatient],
+            "create-patient" => vec![Scenario::CreatePatient],
+            "all" => vec![
+                Scenario::GetBranch,
+                Scenario::Login,
+                Scenario::ReadPatient,
+                Scenario::CreatePatient,
+            ],
+            "field-crypto" | "audit-sealer" | "policy" => vec![],
             other => {
                 return Err(format!(
-                    "--scenario must be get-branch, login, field-crypto, audit-sealer or all, not '{other}'"
+                    "--scenario must be get-branch, login, read-patient, create-patient, field-crypto, audit-sealer, policy or all, not '{other}'"
                 ))
             }
         };
@@ -142,6 +167,7 @@ impl Plan {
             scenarios,
             field_crypto: matches!(name, "field-crypto" | "all"),
             audit_sealer: matches!(name, "audit-sealer" | "all"),
+            policy: matches!(name, "policy" | "all"),
             rate,
             json: a.json,
         })
@@ -169,7 +195,8 @@ mod tests {
         let p = Plan::from_args(args("16", "10", "all")).unwrap();
         assert_eq!(p.clients, 16);
         assert_eq!(p.duration, Duration::from_secs(10));
-        assert_eq!(p.scenarios, vec![Scenario::GetBranch, Scenario::Login]);
+        assert_eq!(p.scenarios.len(), 4);
+        assert!(p.policy);
         assert!(p.field_crypto && p.audit_sealer);
         assert_eq!(p.rate, 1000);
         let p = Plan::from_args(args("16", "10", "audit-sealer")).unwrap();

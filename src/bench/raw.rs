@@ -40,6 +40,24 @@ const NEW_SESSION: &str = "INSERT INTO sessions (tenant_id, id, user_id, kind, s
     refresh_hash, csrf_token, branch_id, ip, user_agent, created_at, last_seen_at) \
     VALUES ($1, $2, $3, 'api', $4, $4, $5, $6, '127.0.0.1', 'clinicos-bench', $7, $7)";
 
+const POLICY_ROWS: &str =
+    "SELECT role AS k, permissions AS v FROM role_bundles WHERE tenant_id = $1 \
+    UNION ALL SELECT '' AS k, permission AS v FROM user_grants \
+    WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL";
+const PATIENT: &str = "SELECT id, given_name, middle_name, family_name, birth_date, sex, city, postcode, \
+    phone, phone_bidx, email, email_bidx, first_branch_id, care_consent_at, is_active, deceased_at, \
+    created_by, created_at, updated_at FROM patients WHERE tenant_id = $1 AND id = $2";
+const NEW_PATIENT: &str = "INSERT INTO patients (tenant_id, id, given_name, middle_name, family_name, \
+    birth_date, sex, city, postcode, phone, phone_bidx, email, email_bidx, first_branch_id, \
+    care_consent_at, is_active, deceased_at, created_by, created_at, updated_at) \
+    VALUES ($1, $2, 'Bench', '', 'Patient', '1984-06-01', 'female', 'Pune', '', $3, $4, $5, $6, $7, \
+    NULL, 1, NULL, $8, $9, $9)";
+const AUDIT: &str =
+    "INSERT INTO audit_events (tenant_id, id, at, actor_id, actor_roles, branch_id, \
+    action, resource_type, resource_ids, outcome, reason, ip, user_agent, request_id, purpose) \
+    VALUES ($1, $2, $3, $4, 'owner', $5, $6, 'patient', $7, 'success', '', '127.0.0.1', \
+    'clinicos-bench', 'bench', $8)";
+
 /// The baseline's connection and the fixture's ids.
 pub struct Raw {
     pool: AnyPool,
@@ -48,6 +66,7 @@ pub struct Raw {
     session: String,
     user: String,
     branch: String,
+    patient: String,
     email: String,
     password: String,
 }
@@ -65,6 +84,7 @@ impl Raw {
             session: fx.session_id.clone(),
             user: fx.user_id.clone(),
             branch: fx.branch_id.clone(),
+            patient: fx.patient_id.clone(),
             email: fx.email.clone(),
             password: fx.password.clone(),
         }
@@ -114,6 +134,94 @@ impl Raw {
                 return Err("the owner has no roles or branches".into());
             }
         }
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// What authenticating a request reads: session, tenant, user, roles,
+    /// branches and the policy rows, inside the caller's transaction.
+    async fn auth_reads(&self, tx: &mut Transaction<'static, Any>) -> Result<(), String> {
+        for (sql, id) in [
+            (SESSION, Some(&self.session)),
+            (TENANT, None),
+            (USER, Some(&self.user)),
+        ] {
+            let q = sqlx::query(sql).bind(self.tenant.as_str());
+            let q = match id {
+                Some(id) => q.bind(id.as_str()),
+                None => q,
+            };
+            q.fetch_one(&mut **tx).await.map_err(db_err)?;
+        }
+        for sql in [ROLES, USER_BRANCHES, POLICY_ROWS] {
+            sqlx::query(sql)
+                .bind(self.tenant.as_str())
+                .bind(self.user.as_str())
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        action: &str,
+        id: &str,
+        purpose: &str,
+    ) -> Result<(), String> {
+        sqlx::query(AUDIT)
+            .bind(self.tenant.as_str())
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(Utc::now().timestamp_micros())
+            .bind(self.user.as_str())
+            .bind(self.branch.as_str())
+            .bind(action.to_owned())
+            .bind(id.to_owned())
+            .bind(purpose.to_owned())
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Authenticate, select the patient row, insert its audit event.
+    pub async fn read_patient(&self) -> Result<(), String> {
+        let mut tx = self.begin(true).await?;
+        self.auth_reads(&mut tx).await?;
+        sqlx::query(PATIENT)
+            .bind(self.tenant.as_str())
+            .bind(self.patient.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        self.audit(&mut tx, "patient.read", &self.patient, "treatment")
+            .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Authenticate, insert a patient with blobs the size of the encrypted
+    /// phone and email, insert its audit event.
+    pub async fn create_patient(&self) -> Result<(), String> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let now = Utc::now().timestamp_micros();
+        let mut tx = self.begin(true).await?;
+        self.auth_reads(&mut tx).await?;
+        sqlx::query(NEW_PATIENT)
+            .bind(self.tenant.as_str())
+            .bind(id.as_str())
+            .bind(vec![7u8; 46])
+            .bind(crypto::sha256_hex(&id))
+            .bind(vec![9u8; 58])
+            .bind(crypto::sha256_hex(&now.to_string()))
+            .bind(self.branch.as_str())
+            .bind(self.user.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        self.audit(&mut tx, "patient.created", &id, "operations")
+            .await?;
         tx.commit().await.map_err(db_err)
     }
 

@@ -25,6 +25,8 @@ pub struct Report {
     pub field_crypto: Option<Vec<super::field_crypto::FieldCryptoRow>>,
     /// The audit sealer under a fixed rate of audited requests.
     pub audit_sealer: Option<super::audit_sealer::SealerReport>,
+    /// One policy decision against one permission-bit check.
+    pub policy: Option<super::policy_decision::PolicyReport>,
     pub serve: ServeProbe,
 }
 
@@ -130,6 +132,13 @@ impl Report {
         }
         if let Some(a) = &self.audit_sealer {
             sealer_text(&mut out, a);
+        }
+        if let Some(p) = &self.policy {
+            let _ = writeln!(
+                out,
+                "\npolicy\n  clinicos: access::decide, clinical read of a restricted record (all rules)\n  raw:      one permission-bit check\n  {:.1} ns per decision, {:.2} ns per bit check, ratio {:.1}x over {} decisions",
+                p.decision_ns, p.bit_check_ns, p.ratio, p.decisions
+            );
         }
         let _ = writeln!(
             out,

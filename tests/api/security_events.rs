@@ -163,6 +163,12 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
     t.app.note_patient_reads(&ctx, &patients[20..50]).await;
     assert!(events(&t, &owner, "mass_patient_reads").await.is_empty());
     write(vec![patients[50].clone()]).await;
+    // These reads went around this instance (written straight to the
+    // trail, as another instance would): the trail is consulted at most
+    // once a minute per user.
+    t.app.note_patient_reads(&ctx, &patients[50..51]).await;
+    assert!(events(&t, &owner, "mass_patient_reads").await.is_empty());
+    t.clock.advance(chrono::Duration::seconds(61));
     t.app.note_patient_reads(&ctx, &patients[50..51]).await;
     let list = events(&t, &owner, "mass_patient_reads").await;
     assert_eq!(list.len(), 1);
@@ -347,4 +353,21 @@ async fn the_security_page_renders_for_the_owner_and_is_refused_to_a_doctor() {
         !home.contains("href=\"/admin/security\""),
         "not in a doctor's navigation"
     );
+}
+
+#[tokio::test]
+async fn reads_through_one_instance_raise_at_once() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("sefast").await;
+    let owner = t.owner_token(&tenant).await;
+    let ctx = t
+        .app
+        .authenticate_bearer(&owner, RequestInfo::default())
+        .await
+        .expect("ctx");
+    let patients: Vec<String> = (0..51).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    t.app.note_patient_reads(&ctx, &patients[..50]).await;
+    assert!(events(&t, &owner, "mass_patient_reads").await.is_empty());
+    t.app.note_patient_reads(&ctx, &patients[50..]).await;
+    assert_eq!(events(&t, &owner, "mass_patient_reads").await.len(), 1);
 }

@@ -36,6 +36,7 @@ pub mod policy_admin;
 pub mod portal;
 pub mod portal_session;
 pub mod provisioning;
+pub mod read_tracker;
 pub mod retention;
 pub mod security;
 pub mod siem;

@@ -13,6 +13,7 @@
 use crate::admin::audit_ok;
 use crate::context::RequestInfo;
 use crate::policy::Action;
+use crate::read_tracker::Verdict;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::Duration;
 use clinicos_domain::page::{PageMeta, PageRequest};
@@ -243,10 +244,25 @@ impl App {
             return;
         };
         let window = Duration::minutes(s.patient_read_window_minutes);
-        let since = self.clock.now() - window;
-        let count = match self.store.read(ctx.tenant).await {
-            Ok(mut tx) => store::distinct_patients_read(&mut tx, &ctx.user.as_text(), since).await,
-            Err(e) => Err(e),
+        let now = self.clock.now();
+        let since = now - window;
+        let verdict = self.read_tracker.note(
+            ctx.tenant,
+            ctx.user,
+            ids,
+            now,
+            window,
+            s.patient_read_threshold,
+        );
+        let count = match verdict {
+            Verdict::Fine => return,
+            Verdict::Exceeded(n) => Ok(n),
+            Verdict::CheckDatabase => match self.store.read(ctx.tenant).await {
+                Ok(mut tx) => {
+                    store::distinct_patients_read(&mut tx, &ctx.user.as_text(), since).await
+                }
+                Err(e) => Err(e),
+            },
         };
         match count {
             Ok(n) if n as i64 > s.patient_read_threshold => {

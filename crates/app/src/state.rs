@@ -63,6 +63,8 @@ pub struct App {
     pub geo: Arc<dyn GeoLookup>,
     /// Per-tenant security settings cached for the request path.
     pub security_cache: SettingsCache,
+    /// Recent patient reads per user, for the mass-read detector.
+    pub read_tracker: crate::read_tracker::ReadTracker,
     /// Audit and device keys, unwrapped from the platform secrets.
     pub(crate) platform_keys: Arc<PlatformKeys>,
 }
@@ -99,6 +101,7 @@ impl App {
             settings,
             geo: Arc::new(NoGeo),
             security_cache: SettingsCache::default(),
+            read_tracker: Default::default(),
             platform_keys,
         })
     }
