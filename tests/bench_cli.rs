@@ -143,3 +143,25 @@ fn bench_refuses_bad_flags_with_one_line() {
         assert!(stderr.starts_with("clinicos: error: --"), "{stderr}");
     }
 }
+
+#[test]
+fn bench_reads_and_writes_encrypted_audited_patients_against_raw() {
+    for scenario in ["read-patient", "create-patient"] {
+        let v = bench_json(&["--scenario", scenario, "--clients", "2", "--duration", "1"]);
+        let s = &v["scenarios"][0];
+        assert_eq!(s["name"], scenario);
+        assert!(s["clinicos"]["requests"].as_u64().unwrap() > 0, "{v}");
+        assert_eq!(s["clinicos"]["errors"].as_u64(), Some(0), "{v}");
+        assert!(s["raw"]["requests"].as_u64().unwrap() > 0);
+        assert!(s["ratio"]["throughput"].is_number());
+    }
+}
+
+#[test]
+fn bench_times_one_policy_decision() {
+    let v = bench_json(&["--scenario", "policy", "--duration", "1"]);
+    let p = &v["policy"];
+    assert!(p["decision_ns"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(p["decisions"].as_u64().unwrap() >= 100_000);
+    assert!(v["scenarios"].as_array().unwrap().is_empty());
+}

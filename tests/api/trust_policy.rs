@@ -681,3 +681,68 @@ async fn patient_reads_and_lists_are_audited_with_their_ids() {
     .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
 }
+
+#[tokio::test]
+async fn bulk_export_leaves_restricted_records_out_without_their_own_permission() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("bulk").await;
+    let s = staff(&t, &tenant).await;
+    let p = register(&t, &s.desk).await;
+    let hist = format!("/api/v1/patients/{p}/history");
+    send(
+        &t,
+        "POST",
+        &format!("/api/v1/patients/{p}/care-team"),
+        &s.owner,
+        Some(json!({"user_id": s.id("doc1")})),
+    )
+    .await;
+    send(
+        &t,
+        "POST",
+        &hist,
+        &s.doc1,
+        Some(json!({"category": "medical", "text": "Asthma"})),
+    )
+    .await;
+    send(
+        &t,
+        "POST",
+        &hist,
+        &s.doc1,
+        Some(json!({"category": "medical", "text": "BRCA1 carrier", "sensitivity": "genetics"})),
+    )
+    .await;
+    // No export permission: refused.
+    let (st, _) = send(&t, "GET", "/api/v1/patients/export", &s.privacy, None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // A single grant of export:patients: the restricted entry stays out.
+    send(&t, "POST", "/api/v1/policy/grants", &s.owner, Some(json!({"user_id": s.id("privacy"), "permission": "export:patients", "reason": "data portability request"}))).await;
+    let (st, v) = send(&t, "GET", "/api/v1/patients/export", &s.privacy, None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["data"]["patients"][0]["history"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(v["data"]["withheld_restricted"], 1);
+    assert!(!v.to_string().contains("BRCA1"));
+    // The owner holds export:restricted too.
+    let (_, v) = send(&t, "GET", "/api/v1/patients/export", &s.owner, None).await;
+    assert_eq!(
+        v["data"]["patients"][0]["history"].as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        v["data"]["patients"][0]["patient"]["phone"],
+        "+919845011223"
+    );
+    let (_, report) = send(
+        &t,
+        "GET",
+        &format!("/api/v1/audit/events?resource_id={p}&action=export.patients"),
+        &s.privacy,
+        None,
+    )
+    .await;
+    assert_eq!(report["data"].as_array().map(Vec::len), Some(2), "{report}");
+}

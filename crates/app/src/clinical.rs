@@ -103,7 +103,7 @@ fn facts(h: &HistoryRow) -> RecordFacts {
 }
 
 impl App {
-    async fn open_history(&self, ctx: &Ctx, h: HistoryRow) -> AppResult<HistoryEntry> {
+    pub(crate) async fn open_history(&self, ctx: &Ctx, h: HistoryRow) -> AppResult<HistoryEntry> {
         let text = self
             .cipher
             .decrypt(

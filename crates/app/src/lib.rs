@@ -29,6 +29,7 @@ pub mod housekeeping;
 pub mod mfa;
 pub mod operator;
 pub mod patient_access;
+pub mod patient_export;
 pub mod patients;
 pub mod platform_secrets;
 pub mod policy;

@@ -125,6 +125,7 @@ pub const API: &[(&str, &str, Declared)] = &[
     ("GET", "/api/v1/patients", Act(ViewPatients)),
     ("POST", "/api/v1/patients", Act(EditPatients)),
     ("GET", "/api/v1/patients/{id}", Act(ViewPatients)),
+    ("GET", "/api/v1/patients/export", Act(ExportPatients)),
     ("GET", "/api/v1/patients/{id}/care-team", Act(ViewPatients)),
     (
         "POST",

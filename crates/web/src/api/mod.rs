@@ -86,6 +86,7 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(org::export_tenant))
         .routes(routes!(patients::list_patients, patients::create_patient))
         .routes(routes!(patients::get_patient))
+        .routes(routes!(patients::export_patients))
         .routes(routes!(patients::get_care_team, patients::add_care_team))
         .routes(routes!(patients::remove_care_team))
         .routes(routes!(patients::get_history, patients::add_history))

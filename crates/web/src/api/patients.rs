@@ -157,3 +157,13 @@ pub async fn break_glass(
 ) -> ApiResult<Response> {
     Ok(created(st.app.break_glass(&ctx, &id, b).await?))
 }
+
+/// Bulk export of patient records (demographics, contacts, history); restricted entries only with `export:restricted`. Audited.
+#[utoipa::path(get, path = "/api/v1/patients/export", tag = "patients", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<clinicos_app::patient_export::PatientExport>), (status = 403, body = ErrorBody)))]
+pub async fn export_patients(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+) -> ApiResult<Response> {
+    Ok(ok(st.app.export_patients(&ctx).await?))
+}
