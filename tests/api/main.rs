@@ -8,6 +8,7 @@ mod encryption;
 mod governance_pages;
 mod mfa;
 mod mfa_pages;
+mod name_search;
 mod observability;
 mod operator;
 mod rate_limits;

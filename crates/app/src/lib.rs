@@ -28,6 +28,7 @@ pub mod field_cipher;
 pub mod mfa;
 pub mod operator;
 pub mod patient_access;
+pub mod patient_search;
 pub mod patients;
 pub mod policy;
 pub mod policy_admin;
