@@ -25,4 +25,4 @@ CREATE TABLE patient_name_tokens (
     FOREIGN KEY (tenant_id, patient_id) REFERENCES patients(tenant_id, id)
 );
 
-CREATE INDEX patient_name_tokens_by_token ON patient_name_tokens (tenant_id, token, patient_id);
+CREATE INDEX patient_name_tokens_by_token ON patient_name_tokens (tenant_id, token, patient_id, is_family);
