@@ -321,3 +321,31 @@ async fn bad_search_filters_get_a_422_naming_the_field() {
         assert!(s.is_client_error(), "{params:?}: {s} {v}");
     }
 }
+
+#[tokio::test]
+async fn patients_from_before_the_index_are_indexed_at_start() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("backfill").await;
+    let token = t.owner_token(&tenant).await;
+    let id = register(
+        &t,
+        &token,
+        json!({"given_name": "Søren", "family_name": "Kierkegaard", "sex": "male"}),
+    )
+    .await;
+    // As a row written before migration 0009 would look.
+    let mut tx = t.app.store.write(tenant.id).await.expect("tx");
+    let q = tx.q("DELETE FROM patient_name_tokens WHERE tenant_id = $1");
+    tx.exec(q).await.expect("delete tokens");
+    let q = tx.q("UPDATE patients SET name_key = '' WHERE tenant_id = $1");
+    tx.exec(q).await.expect("clear key");
+    tx.commit().await.expect("commit");
+    let (_, v) = search(&t, &token, &[("q", "soren")]).await;
+    assert!(ids(&v).is_empty());
+
+    assert_eq!(t.app.index_patient_names().await.expect("index"), 1);
+    let (_, v) = search(&t, &token, &[("q", "soren kier")]).await;
+    assert_eq!(ids(&v), std::slice::from_ref(&id));
+    // Idempotent: nothing left to do.
+    assert_eq!(t.app.index_patient_names().await.expect("index"), 0);
+}
