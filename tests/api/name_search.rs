@@ -349,3 +349,27 @@ async fn patients_from_before_the_index_are_indexed_at_start() {
     // Idempotent: nothing left to do.
     assert_eq!(t.app.index_patient_names().await.expect("index"), 0);
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_search_parameter() {
+    let t = spawn_app().await;
+    let (_, d) = body(t.get("/api/v1/openapi.json", None).await).await;
+    let params: BTreeSet<&str> = d["paths"]["/api/v1/patients"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter(|p| p["in"] == "query")
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    let want = [
+        "page",
+        "limit",
+        "q",
+        "phone",
+        "sex",
+        "age_min",
+        "age_max",
+        "branch_id",
+    ];
+    assert_eq!(params, want.into_iter().collect(), "{params:?}");
+}

@@ -14,8 +14,6 @@ ALTER TABLE patients ADD COLUMN local_name TEXT NOT NULL DEFAULT '';
 
 ALTER TABLE patients ADD COLUMN name_key TEXT COLLATE BINARY NOT NULL DEFAULT '';
 
-CREATE INDEX patients_by_name_key ON patients (tenant_id, name_key);
-
 CREATE TABLE patient_name_tokens (
     tenant_id TEXT NOT NULL,
     patient_id TEXT NOT NULL,
