@@ -498,8 +498,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Demo(a) => serve(a, true).await,
         Command::Migrate(db) => {
             let file = FileConfig::load(db.config.as_deref())?;
-            let store = open_store(&db, &file).await?;
-            let versions = clinicos_store::migrate::applied_versions(store.platform())
+            let app = cli_app(&db, &file).await?;
+            let indexed = app.index_patient_names().await.map_err(app_error)?;
+            if indexed > 0 {
+                println!("added {indexed} patients to the name-search index");
+            }
+            let versions = clinicos_store::migrate::applied_versions(app.store.platform())
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -787,6 +791,8 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     )
     .await
     .map_err(app_error)?;
+    // Patients from before the name-search index (a no-op once indexed).
+    app.index_patient_names().await.map_err(app_error)?;
     let logins = if demo {
         Some(app.seed_demo().await.map_err(app_error)?)
     } else {

@@ -9,6 +9,7 @@ mod governance_pages;
 mod housekeeping;
 mod mfa;
 mod mfa_pages;
+mod name_search;
 mod observability;
 mod operator;
 mod platform_keys;

@@ -140,7 +140,13 @@ impl App {
         staff: &DemoStaff,
     ) -> AppResult<()> {
         let mut tx = self.store.read(tenant).await?;
-        let (_, count) = patients::list(&mut tx, None, None, 1, 0).await?;
+        let (_, count) = clinicos_store::patient_search::search(
+            &mut tx,
+            &clinicos_store::patient_search::PatientSearch::default(),
+            1,
+            0,
+        )
+        .await?;
         tx.commit().await?;
         if count > 0 {
             return Ok(());
@@ -162,6 +168,7 @@ impl App {
                 given_name: d.given.into(),
                 middle_name: String::new(),
                 family_name: d.family.into(),
+                local_name: String::new(),
                 birth_date: Some(d.birth.into()),
                 sex: d.sex.into(),
                 city: d.city.into(),

@@ -30,6 +30,7 @@ pub mod mfa;
 pub mod operator;
 pub mod patient_access;
 pub mod patient_export;
+pub mod patient_search;
 pub mod patients;
 pub mod platform_secrets;
 pub mod policy;

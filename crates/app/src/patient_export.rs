@@ -41,7 +41,9 @@ impl App {
         let with_restricted = ctx.permissions.has(Permission::ExportRestricted);
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
-        let (rows, _) = patients::list(&mut tx, None, None, MAX_EXPORT, 0).await?;
+        let all = clinicos_store::patient_search::PatientSearch::default();
+        let (rows, _) =
+            clinicos_store::patient_search::search(&mut tx, &all, MAX_EXPORT, 0).await?;
         let mut history = Vec::with_capacity(rows.len());
         let mut withheld = 0;
         for p in &rows {

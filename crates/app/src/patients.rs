@@ -8,7 +8,6 @@ use crate::patient_access::Purpose;
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
-use clinicos_domain::page::{PageMeta, PageRequest};
 use clinicos_domain::validate::Validator;
 use clinicos_domain::{BranchId, UserId};
 use clinicos_store::audit::{self, AuditEvent, Outcome};
@@ -25,6 +24,10 @@ pub struct NewPatient {
     pub middle_name: String,
     #[serde(default)]
     pub family_name: String,
+    /// The name in a local script (Devanagari, Arabic, ...), searchable
+    /// like the other names.
+    #[serde(default)]
+    pub local_name: String,
     /// `YYYY-MM-DD`.
     pub birth_date: Option<String>,
     /// `female`, `male`, `other` or `unknown`.
@@ -49,6 +52,7 @@ pub struct Patient {
     pub given_name: String,
     pub middle_name: String,
     pub family_name: String,
+    pub local_name: String,
     pub birth_date: Option<String>,
     pub sex: String,
     pub city: String,
@@ -63,6 +67,10 @@ pub struct Patient {
 }
 
 pub const SEXES: [&str; 4] = ["female", "male", "other", "unknown"];
+
+/// Longest name in a local script, in characters (the whole name: given,
+/// middle and family together, as it is written in that script).
+pub const MAX_LOCAL_NAME: usize = 200;
 
 /// The blind-index form of a phone number: `+` and digits only.
 pub fn normalise_phone(v: &str) -> String {
@@ -80,6 +88,7 @@ fn validate(p: &NewPatient, today: NaiveDate) -> AppResult<()> {
     if p.family_name.chars().count() > 100 {
         v.add("family_name", "must be at most 100 characters");
     }
+    v.opt_text("local_name", Some(p.local_name.trim()), MAX_LOCAL_NAME);
     if !SEXES.contains(&p.sex.as_str()) {
         v.add("sex", "must be one of female, male, other, unknown");
     }
@@ -149,6 +158,7 @@ impl App {
             given_name: p.given_name.trim().to_owned(),
             middle_name: p.middle_name.trim().to_owned(),
             family_name: p.family_name.trim().to_owned(),
+            local_name: p.local_name.trim().to_owned(),
             birth_date: p.birth_date.clone(),
             sex: p.sex.clone(),
             city: p.city.trim().to_owned(),
@@ -206,50 +216,6 @@ impl App {
         self.show_patient(ctx.tenant, row).await
     }
 
-    /// A page of patients by name prefix or exact phone (one audit event
-    /// naming every id returned).
-    pub async fn list_patients(
-        &self,
-        ctx: &Ctx,
-        q: Option<&str>,
-        phone: Option<&str>,
-        page: PageRequest,
-    ) -> AppResult<(Vec<Patient>, PageMeta)> {
-        self.authorize(ctx, Action::ViewPatients).await?;
-        let bidx = match phone.map(normalise_phone).filter(|p| !p.is_empty()) {
-            Some(p) => Some(self.cipher.blind_index(ctx.tenant, "phone", &p).await?),
-            None => None,
-        };
-        let mut tx = self.store.write(ctx.tenant).await?;
-        let (rows, total) = patients::list(
-            &mut tx,
-            q.map(str::trim).filter(|s| !s.is_empty()),
-            bidx.as_deref(),
-            i64::from(page.limit),
-            page.offset(),
-        )
-        .await?;
-        audit::record_for(
-            &mut tx,
-            &ctx.actor(),
-            event(
-                self.clock.now(),
-                "patient.list",
-                rows.iter().map(|r| r.id.clone()).collect(),
-            ),
-            Purpose::Treatment.as_str(),
-        )
-        .await?;
-        tx.commit().await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        self.note_patient_reads(ctx, &ids).await;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.push(self.show_patient(ctx.tenant, r).await?);
-        }
-        Ok((out, PageMeta::new(page, u64::try_from(total).unwrap_or(0))))
-    }
-
     /// Decrypt a row for display. A patient whose key was erased shows
     /// without contact details rather than failing the whole page.
     pub(crate) async fn show_patient(
@@ -270,6 +236,7 @@ impl App {
             given_name: r.given_name,
             middle_name: r.middle_name,
             family_name: r.family_name,
+            local_name: r.local_name,
             birth_date: r.birth_date,
             sex: r.sex,
             city: r.city,
@@ -378,6 +345,24 @@ mod tests {
         for f in ["given_name", "sex", "birth_date", "phone", "email"] {
             assert!(fields.contains(&f), "{f} in {fields:?}");
         }
+    }
+
+    #[test]
+    fn local_names_are_length_checked() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        let ok = NewPatient {
+            local_name: "रमेश शर्मा".into(),
+            ..p()
+        };
+        assert!(validate(&ok, today).is_ok());
+        let long = NewPatient {
+            local_name: "र".repeat(MAX_LOCAL_NAME + 1),
+            ..p()
+        };
+        let Err(AppError::Validation(errs)) = validate(&long, today) else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(errs[0].field, "local_name");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! ClinicOS domain rules: identifiers, roles, tenant and session states,
-//! password policy, pagination. Pure: no I/O, no clock reads (callers pass
+//! password policy, pagination, the patient-name matching rule. Pure: no I/O, no clock reads (callers pass
 //! `now`), so every rule here is unit- and property-testable.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -8,6 +8,7 @@ pub mod access;
 pub mod audit;
 pub mod ids;
 pub mod jurisdiction;
+pub mod name_search;
 pub mod page;
 pub mod password;
 pub mod permission;

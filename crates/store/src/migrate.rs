@@ -130,6 +130,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 9,
+        name: "patient_search",
+        sql: include_str!("../migrations/0009_patient_search.sql"),
+        tenant_tables: &["patient_name_tokens"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our
@@ -148,10 +156,14 @@ fn statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
+/// The only per-backend spellings in migrations: `BLOB` is `BYTEA`, and
+/// SQLite's byte-wise `COLLATE BINARY` is PostgreSQL's `COLLATE "C"`.
 fn dialect(backend: Backend, stmt: &str) -> String {
     match backend {
         Backend::Sqlite => stmt.to_owned(),
-        Backend::Postgres => stmt.replace(" BLOB", " BYTEA"),
+        Backend::Postgres => stmt
+            .replace(" BLOB", " BYTEA")
+            .replace(" COLLATE BINARY", " COLLATE \"C\""),
     }
 }
 
@@ -296,6 +308,11 @@ mod tests {
         assert!(s.iter().all(|x| !x.starts_with("--")));
         let pg = dialect(Backend::Postgres, "CREATE TABLE x (a BLOB)");
         assert_eq!(pg, "CREATE TABLE x (a BYTEA)");
+        let pg = dialect(
+            Backend::Postgres,
+            "CREATE TABLE x (a TEXT COLLATE BINARY NOT NULL)",
+        );
+        assert_eq!(pg, "CREATE TABLE x (a TEXT COLLATE \"C\" NOT NULL)");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use crate::row::{ts, RowExt};
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::name_search::{self, NameParts};
 use clinicos_domain::{BranchId, UserId};
 use sqlx::any::AnyRow;
 
@@ -16,6 +17,8 @@ pub struct PatientRow {
     pub given_name: String,
     pub middle_name: String,
     pub family_name: String,
+    /// The name in a local script (Devanagari, Arabic, ...), or empty.
+    pub local_name: String,
     pub birth_date: Option<String>,
     pub sex: String,
     pub city: String,
@@ -33,16 +36,17 @@ pub struct PatientRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLS: &str = "id, given_name, middle_name, family_name, birth_date, sex, city, postcode, phone, \
+pub(crate) const COLS: &str = "id, given_name, middle_name, family_name, local_name, birth_date, sex, city, postcode, phone, \
     phone_bidx, email, email_bidx, first_branch_id, care_consent_at, is_active, deceased_at, created_by, \
     created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> StoreResult<PatientRow> {
+pub(crate) fn from_row(r: &AnyRow) -> StoreResult<PatientRow> {
     Ok(PatientRow {
         id: r.text("id")?,
         given_name: r.text("given_name")?,
         middle_name: r.text("middle_name")?,
         family_name: r.text("family_name")?,
+        local_name: r.text("local_name")?,
         birth_date: r.opt_text("birth_date")?,
         sex: r.text("sex")?,
         city: r.text("city")?,
@@ -61,16 +65,33 @@ fn from_row(r: &AnyRow) -> StoreResult<PatientRow> {
     })
 }
 
+impl PatientRow {
+    /// The names the search index is built from.
+    pub fn names(&self) -> NameParts<'_> {
+        NameParts {
+            given: &self.given_name,
+            middle: &self.middle_name,
+            family: &self.family_name,
+            local: &self.local_name,
+        }
+    }
+}
+
+/// Insert a patient and its name tokens (one transaction: the search index
+/// never lags the registry).
 pub async fn insert(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
     let q = tx
-        .q("INSERT INTO patients (tenant_id, id, given_name, middle_name, family_name, birth_date, sex, city, \
-            postcode, phone, phone_bidx, email, email_bidx, first_branch_id, care_consent_at, is_active, \
-            deceased_at, created_by, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)")
+        .q("INSERT INTO patients (tenant_id, id, given_name, middle_name, family_name, local_name, name_key, \
+            birth_date, sex, city, postcode, phone, phone_bidx, email, email_bidx, first_branch_id, \
+            care_consent_at, is_active, deceased_at, created_by, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+            $20, $21, $22)")
         .bind(p.id.clone())
         .bind(p.given_name.clone())
         .bind(p.middle_name.clone())
         .bind(p.family_name.clone())
+        .bind(p.local_name.clone())
+        .bind(name_search::sort_key(&p.names()))
         .bind(p.birth_date.clone())
         .bind(p.sex.clone())
         .bind(p.city.clone())
@@ -87,7 +108,7 @@ pub async fn insert(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
         .bind(ts(p.created_at))
         .bind(ts(p.updated_at));
     tx.exec(q).await?;
-    Ok(())
+    crate::patient_search::write_tokens(tx, &p.id, &p.names()).await
 }
 
 pub async fn get(tx: &mut TenantTx, id: &str) -> StoreResult<PatientRow> {
@@ -102,41 +123,6 @@ pub async fn exists(tx: &mut TenantTx, id: &str) -> StoreResult<bool> {
         .q("SELECT 1 AS one FROM patients WHERE tenant_id = $1 AND id = $2")
         .bind(id.to_owned());
     Ok(tx.opt(q).await?.is_some())
-}
-
-/// A page of patients, newest first, optionally by exact phone index or a
-/// name prefix (the patients issue brings the full search).
-pub async fn list(
-    tx: &mut TenantTx,
-    name_prefix: Option<&str>,
-    phone_bidx: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> StoreResult<(Vec<PatientRow>, i64)> {
-    let filter =
-        "tenant_id = $1 AND ($2 = '' OR LOWER(given_name) LIKE $2 OR LOWER(family_name) LIKE $2) \
-                  AND ($3 = '' OR phone_bidx = $3)";
-    let prefix = name_prefix
-        .map(|p| format!("{}%", p.to_lowercase().replace(['%', '_'], "")))
-        .unwrap_or_default();
-    let bidx = phone_bidx.unwrap_or_default().to_owned();
-    let sql = format!(
-        "SELECT {COLS} FROM patients WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
-    );
-    let q = tx
-        .q(&sql)
-        .bind(prefix.clone())
-        .bind(bidx.clone())
-        .bind(limit)
-        .bind(offset);
-    let rows = tx.all(q).await?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM patients WHERE {filter}");
-    let q = tx.q(&count_sql).bind(prefix).bind(bidx);
-    let total = tx.one(q).await?.int("n")?;
-    Ok((
-        rows.iter().map(from_row).collect::<StoreResult<_>>()?,
-        total,
-    ))
 }
 
 /// Does the user have a care relationship with the patient: on the care

@@ -12,35 +12,31 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::break_glass::{BreakGlassGrant, BreakGlassRequest};
 use clinicos_app::clinical::{CareMember, HistoryEntry, HistoryInput, HistoryList};
+use clinicos_app::patient_search::PatientFilter;
 use clinicos_app::patients::{NewPatient, Patient};
 use clinicos_domain::UserId;
 
-/// `GET /patients` query.
+/// `GET /patients` paging (the filters are [`PatientFilter`]).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-pub struct PatientQuery {
+#[into_params(parameter_in = Query)]
+pub struct PatientPage {
     /// 1-based page number.
     pub page: Option<u32>,
     /// Rows per page (1-100, default 20).
     pub limit: Option<u32>,
-    /// A given- or family-name prefix.
-    pub q: Option<String>,
-    /// An exact phone number (matched through its blind index).
-    pub phone: Option<String>,
 }
 
-/// Patients by name prefix or exact phone, newest first (one audit event names every id returned).
-#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", security(("bearer" = [])), params(PatientQuery),
-    responses((status = 200, body = Envelope<Vec<Patient>>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+/// Find patients by name words, exact phone, sex, age range and branch; a name search ranks exact and family-name matches first, otherwise newest first (one audit event names every id returned).
+#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", security(("bearer" = [])), params(PatientPage, PatientFilter),
+    responses((status = 200, body = Envelope<Vec<Patient>>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_patients(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiQuery(q): ApiQuery<PatientQuery>,
+    ApiQuery(p): ApiQuery<PatientPage>,
+    ApiQuery(filter): ApiQuery<PatientFilter>,
 ) -> ApiResult<Response> {
-    let page = page_of(q.page, q.limit)?;
-    let (rows, meta) = st
-        .app
-        .list_patients(&ctx, q.q.as_deref(), q.phone.as_deref(), page)
-        .await?;
+    let page = page_of(p.page, p.limit)?;
+    let (rows, meta) = st.app.list_patients(&ctx, &filter, page).await?;
     Ok(paged(rows, meta))
 }
 

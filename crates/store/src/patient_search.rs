@@ -1,0 +1,193 @@
+//! The patient search index and query: one row per distinct name token in
+//! `patient_name_tokens`, written with the patient row, and one SQL text for
+//! both databases that finds patients by name-token prefixes, exact phone
+//! index, sex, birth-date range and first branch.
+//!
+//! Invariants:
+//! - tokens are made by `clinicos_domain::name_search` only, so the index
+//!   and the query fold names the same way;
+//! - a prefix is the range `token >= $q AND token < $q || U+10FFFF` on a
+//!   byte-ordered column (`COLLATE BINARY` / `COLLATE "C"`), which is an
+//!   index range on `(tenant_id, token, patient_id, is_family)` on both
+//!   databases, scanned once per query word (no per-patient subqueries);
+//! - every statement is tenant-scoped (`$1`, bound by [`TenantTx::q`]).
+
+use crate::patients::{from_row, PatientRow, COLS};
+use crate::row::RowExt;
+use crate::{StoreResult, TenantTx};
+use clinicos_domain::name_search::{self, NameParts};
+use clinicos_domain::BranchId;
+
+/// What to look for; every part that is set must hold.
+#[derive(Clone, Debug, Default)]
+pub struct PatientSearch {
+    /// Normalised query tokens (`name_search::query_tokens`); each must be a
+    /// prefix of one of the patient's name tokens.
+    pub name_tokens: Vec<String>,
+    pub phone_bidx: Option<String>,
+    pub sex: Option<String>,
+    pub branch: Option<BranchId>,
+    /// `YYYY-MM-DD`: born on or before (a minimum age).
+    pub born_on_or_before: Option<String>,
+    /// `YYYY-MM-DD`: born after (a maximum age).
+    pub born_after: Option<String>,
+}
+
+/// SQL text with its text parameters numbered from `$2` (`$1` is the tenant).
+#[derive(Default)]
+struct Sql {
+    text: String,
+    args: Vec<String>,
+}
+
+impl Sql {
+    /// Add a parameter; returns its placeholder.
+    fn arg(&mut self, value: String) -> String {
+        self.args.push(value);
+        format!("${}", self.args.len() + 1)
+    }
+}
+
+/// Replace the patient's name tokens (after an insert or a name change).
+pub async fn write_tokens(
+    tx: &mut TenantTx,
+    patient_id: &str,
+    names: &NameParts<'_>,
+) -> StoreResult<()> {
+    let q = tx
+        .q("DELETE FROM patient_name_tokens WHERE tenant_id = $1 AND patient_id = $2")
+        .bind(patient_id.to_owned());
+    tx.exec(q).await?;
+    let tokens = name_search::patient_tokens(names);
+    if tokens.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::default();
+    let pid = sql.arg(patient_id.to_owned());
+    let rows: Vec<String> = tokens
+        .iter()
+        .map(|t| {
+            let token = sql.arg(t.token.clone());
+            format!("($1, {pid}, {token}, {})", i64::from(t.family))
+        })
+        .collect();
+    sql.text = format!(
+        "INSERT INTO patient_name_tokens (tenant_id, patient_id, token, is_family) VALUES {}",
+        rows.join(", ")
+    );
+    let mut q = tx.q(&sql.text);
+    for a in sql.args {
+        q = q.bind(a);
+    }
+    tx.exec(q).await?;
+    Ok(())
+}
+
+/// Recompute the name-order key and tokens of a patient whose names were
+/// written without them (rows from before the index existed).
+pub async fn reindex(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
+    let q = tx
+        .q("UPDATE patients SET name_key = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(p.id.clone())
+        .bind(name_search::sort_key(&p.names()));
+    tx.exec(q).await?;
+    write_tokens(tx, &p.id, &p.names()).await
+}
+
+/// Patients of this tenant not yet in the name index, at most `limit`.
+pub async fn unindexed(tx: &mut TenantTx, limit: i64) -> StoreResult<Vec<PatientRow>> {
+    let sql =
+        format!("SELECT {COLS} FROM patients WHERE tenant_id = $1 AND name_key = '' LIMIT $2");
+    let q = tx.q(&sql).bind(limit);
+    tx.all(q).await?.iter().map(from_row).collect()
+}
+
+/// The parts of a search statement: one derived table per name token
+/// (the patients with a token in that prefix range, each with its best
+/// match score, mirroring `name_search::score`), joined to the patient;
+/// the WHERE clause of the other filters; and the relevance expression.
+struct Clauses {
+    joins: String,
+    filter: String,
+    score: Option<String>,
+}
+
+fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
+    let mut joins = String::new();
+    let mut score = Vec::new();
+    for (i, token) in s.name_tokens.iter().enumerate() {
+        let lo = sql.arg(token.clone());
+        let hi = sql.arg(name_search::prefix_upper_bound(token));
+        // One range scan of the (tenant_id, token, patient_id, is_family)
+        // index per query word, however many patients match.
+        joins.push_str(&format!(
+            " JOIN (SELECT t.patient_id, MAX(CASE WHEN t.token = {lo} THEN 2 ELSE 0 END + t.is_family) AS s \
+             FROM patient_name_tokens t WHERE t.tenant_id = $1 AND t.token >= {lo} AND t.token < {hi} \
+             GROUP BY t.patient_id) m{i} ON m{i}.patient_id = p.id"
+        ));
+        score.push(format!("m{i}.s"));
+    }
+    let mut cond = vec!["p.tenant_id = $1".to_owned()];
+    let equal = [
+        ("p.phone_bidx", &s.phone_bidx),
+        ("p.sex", &s.sex),
+        ("p.first_branch_id", &s.branch.map(|b| b.as_text())),
+    ];
+    for (col, value) in equal {
+        if let Some(v) = value {
+            cond.push(format!("{col} = {}", sql.arg(v.clone())));
+        }
+    }
+    if let Some(d) = &s.born_on_or_before {
+        cond.push(format!("p.birth_date <= {}", sql.arg(d.clone())));
+    }
+    if let Some(d) = &s.born_after {
+        cond.push(format!("p.birth_date > {}", sql.arg(d.clone())));
+    }
+    Clauses {
+        joins,
+        filter: cond.join(" AND "),
+        score: (!score.is_empty()).then(|| score.join(" + ")),
+    }
+}
+
+/// A page of matching patients and the number of all matches. A name
+/// search ranks by relevance, then name order; otherwise newest first.
+pub async fn search(
+    tx: &mut TenantTx,
+    s: &PatientSearch,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<PatientRow>, i64)> {
+    let mut sql = Sql::default();
+    let Clauses {
+        joins,
+        filter,
+        score,
+    } = clauses(s, &mut sql);
+    let (score, order) = match score {
+        Some(expr) => (expr, "score DESC, p.name_key, p.id"),
+        None => ("0".to_owned(), "p.created_at DESC, p.id DESC"),
+    };
+    let lim = format!("${}", sql.args.len() + 2);
+    let off = format!("${}", sql.args.len() + 3);
+    let page_sql = format!(
+        "SELECT {COLS}, {score} AS score FROM patients p{joins} WHERE {filter} \
+         ORDER BY {order} LIMIT {lim} OFFSET {off}"
+    );
+    let mut q = tx.q(&page_sql);
+    for a in &sql.args {
+        q = q.bind(a.clone());
+    }
+    let rows = tx.all(q.bind(limit).bind(offset)).await?;
+    let count_sql = format!("SELECT COUNT(*) AS n FROM patients p{joins} WHERE {filter}");
+    let mut q = tx.q(&count_sql);
+    for a in sql.args {
+        q = q.bind(a);
+    }
+    let total = tx.one(q).await?.int("n")?;
+    Ok((
+        rows.iter().map(from_row).collect::<StoreResult<_>>()?,
+        total,
+    ))
+}
