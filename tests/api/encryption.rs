@@ -90,11 +90,11 @@ async fn read_phone(
         .map_err(|e| e.to_string())
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-fn sqlite_path(url: &str) -> std::path::PathBuf {
+pub(crate) fn sqlite_path(url: &str) -> std::path::PathBuf {
     let rest = url.strip_prefix("sqlite://").expect("sqlite url");
     std::path::PathBuf::from(rest.split('?').next().expect("path"))
 }
