@@ -4,10 +4,9 @@
 //! read and write, 422s for bad enums and dates, and no plaintext of the
 //! clinical content in the database bytes.
 
-use crate::encryption::{contains, sqlite_path};
+use crate::encryption::assert_not_stored;
 use crate::support::{code, spawn_app, TestApp};
 use crate::trust_policy::{register, send, staff, Staff};
-use clinicos_store::{Backend, Db};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -403,49 +402,17 @@ async fn clinical_content_is_not_in_the_database_bytes() {
         b"Hydroxychloroquine",
         b"Bidaily",
     ];
-    let db = Db::connect(&t.db_url, 2, false)
-        .await
-        .expect("owner connection");
-    match db.backend() {
-        Backend::Sqlite => {
-            let main = sqlite_path(&t.db_url);
-            let mut bytes = std::fs::read(&main).expect("read db");
-            let mut wal = main.into_os_string();
-            wal.push("-wal");
-            bytes.extend(std::fs::read(&wal).unwrap_or_default());
-            assert!(contains(&bytes, b"Meera"), "the scan sees plaintext names");
-            for n in needles {
-                assert!(
-                    !contains(&bytes, n),
-                    "{:?} in the database files",
-                    String::from_utf8_lossy(n)
-                );
-            }
-        }
-        Backend::Postgres => {
-            for table in [
-                "allergies",
-                "conditions",
-                "medications",
-                "audit_events",
-                "outbox_messages",
-            ] {
-                let rows = sqlx::query(&format!("SELECT t::text AS whole FROM {table} t"))
-                    .fetch_all(db.pool())
-                    .await
-                    .expect("rows");
-                for r in rows {
-                    let whole: String = sqlx::Row::try_get(&r, "whole").expect("whole");
-                    for n in needles {
-                        let hex: String = n.iter().map(|b| format!("{b:02x}")).collect();
-                        assert!(
-                            !whole.contains(&hex) && !contains(whole.as_bytes(), n),
-                            "{:?} in {table}",
-                            String::from_utf8_lossy(n)
-                        );
-                    }
-                }
-            }
-        }
-    }
+    assert_not_stored(
+        &t.db_url,
+        b"Meera",
+        &[
+            "allergies",
+            "conditions",
+            "medications",
+            "audit_events",
+            "outbox_messages",
+        ],
+        &needles,
+    )
+    .await;
 }
