@@ -371,6 +371,44 @@ async fn bad_enums_codes_and_dates_are_422_with_the_field_named() {
     );
     let (_, v) = send(&t, "GET", &format!("{base}/allergies"), &s.doc1, None).await;
     assert_eq!(ids(&v).len(), 0, "nothing was written by a refused request");
+
+    // The tier is fixed once recorded; unknown patients and entries are 404.
+    let a = post(
+        &t,
+        &s.doc1,
+        &format!("{base}/allergies"),
+        json!({"substance": "Peanut", "category": "food"}),
+    )
+    .await;
+    let aid = a["id"].as_str().expect("allergy id");
+    let (st, v) = send(
+        &t,
+        "PUT",
+        &format!("{base}/allergies/{aid}"),
+        &s.doc1,
+        Some(json!({"substance": "Peanut", "category": "food", "sensitivity": "genetics"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let unknown = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+    let (st, _) = send(
+        &t,
+        "GET",
+        &format!("/api/v1/patients/{unknown}/medications"),
+        &s.doc1,
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = send(
+        &t,
+        "PUT",
+        &format!("{base}/medications/{unknown}"),
+        &s.doc1,
+        Some(json!({"name": "Aspirin"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
