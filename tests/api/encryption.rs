@@ -99,6 +99,55 @@ fn sqlite_path(url: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(rest.split('?').next().expect("path"))
 }
 
+/// Scan the stored bytes (SQLite: the files; PostgreSQL: every row of
+/// `tables` as text, BYTEA as hex) for each needle; `seen` is plaintext the
+/// SQLite scan must find, proving it reads the right files.
+pub(crate) async fn assert_not_stored(url: &str, seen: &[u8], tables: &[&str], needles: &[&[u8]]) {
+    let db = Db::connect(url, 2, false).await.expect("owner connection");
+    match db.backend() {
+        Backend::Sqlite => {
+            let main = sqlite_path(url);
+            let mut bytes = std::fs::read(&main).expect("read db");
+            let mut wal = main.into_os_string();
+            wal.push("-wal");
+            bytes.extend(std::fs::read(&wal).unwrap_or_default());
+            assert!(contains(&bytes, seen), "the scan sees plaintext names");
+            for n in needles {
+                assert!(
+                    !contains(&bytes, n),
+                    "{:?} in the database files",
+                    String::from_utf8_lossy(n)
+                );
+            }
+        }
+        Backend::Postgres => {
+            for table in tables {
+                let rows = sqlx::query(&format!("SELECT t::text AS whole FROM {table} t"))
+                    .fetch_all(db.pool())
+                    .await
+                    .expect("rows");
+                for r in rows {
+                    let whole: String = sqlx::Row::try_get(&r, "whole").expect("whole");
+                    for n in needles {
+                        // BYTEA columns print as hex in a row's text form.
+                        let hex: String = n.iter().map(|b| format!("{b:02x}")).collect();
+                        assert!(
+                            !whole.contains(&hex),
+                            "{:?} (hex) in {table}",
+                            String::from_utf8_lossy(n)
+                        );
+                        assert!(
+                            !contains(whole.as_bytes(), n),
+                            "{:?} in {table}",
+                            String::from_utf8_lossy(n)
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 async fn setup() -> (TestApp, Db, TenantId) {
     let t = spawn_app().await;
     let db = probe_db(&t.db_url).await;
@@ -496,57 +545,19 @@ async fn phi_written_through_the_api_is_not_in_the_database_bytes() {
         b"Xylocaine",
         b"Obtunded",
     ];
-    let db = Db::connect(&t.db_url, 2, false)
-        .await
-        .expect("owner connection");
-    match db.backend() {
-        Backend::Sqlite => {
-            let main = sqlite_path(&t.db_url);
-            let mut bytes = std::fs::read(&main).expect("read db");
-            let mut wal = main.into_os_string();
-            wal.push("-wal");
-            bytes.extend(std::fs::read(&wal).unwrap_or_default());
-            assert!(contains(&bytes, b"Zarina"), "the scan sees plaintext names");
-            for n in needles {
-                assert!(
-                    !contains(&bytes, n),
-                    "{:?} in the database files",
-                    String::from_utf8_lossy(n)
-                );
-            }
-        }
-        Backend::Postgres => {
-            for table in [
-                "patients",
-                "history_entries",
-                "break_glass_grants",
-                "audit_events",
-                "outbox_messages",
-            ] {
-                let rows = sqlx::query(&format!("SELECT t::text AS whole FROM {table} t"))
-                    .fetch_all(db.pool())
-                    .await
-                    .expect("rows");
-                for r in rows {
-                    let whole: String = sqlx::Row::try_get(&r, "whole").expect("whole");
-                    for n in needles {
-                        // BYTEA columns print as hex in a row's text form.
-                        let hex: String = n.iter().map(|b| format!("{b:02x}")).collect();
-                        assert!(
-                            !whole.contains(&hex),
-                            "{:?} (hex) in {table}",
-                            String::from_utf8_lossy(n)
-                        );
-                        assert!(
-                            !contains(whole.as_bytes(), n),
-                            "{:?} in {table}",
-                            String::from_utf8_lossy(n)
-                        );
-                    }
-                }
-            }
-        }
-    }
+    assert_not_stored(
+        &t.db_url,
+        b"Zarina",
+        &[
+            "patients",
+            "history_entries",
+            "break_glass_grants",
+            "audit_events",
+            "outbox_messages",
+        ],
+        &needles,
+    )
+    .await;
     let (_, v) = body(
         t.get(&format!("/api/v1/patients/{pid}"), Some(&owner))
             .await,

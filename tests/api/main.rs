@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod clinical_records;
 mod conventions;
 mod encryption;
 mod governance_pages;

@@ -9,18 +9,18 @@ use clinicos_domain::{Role, UserId};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-struct Staff {
-    owner: String,
-    doc1: String,
-    doc2: String,
-    nurse: String,
-    desk: String,
-    privacy: String,
-    ids: Vec<(String, UserId)>,
+pub(crate) struct Staff {
+    pub(crate) owner: String,
+    pub(crate) doc1: String,
+    pub(crate) doc2: String,
+    pub(crate) nurse: String,
+    pub(crate) desk: String,
+    pub(crate) privacy: String,
+    pub(crate) ids: Vec<(String, UserId)>,
 }
 
 impl Staff {
-    fn id(&self, who: &str) -> UserId {
+    pub(crate) fn id(&self, who: &str) -> UserId {
         self.ids
             .iter()
             .find(|(e, _)| e.starts_with(who))
@@ -29,7 +29,7 @@ impl Staff {
     }
 }
 
-async fn staff(t: &TestApp, tenant: &Tenant) -> Staff {
+pub(crate) async fn staff(t: &TestApp, tenant: &Tenant) -> Staff {
     let slug = &tenant.slug;
     for (who, role) in [
         ("doc1", Role::Doctor),
@@ -66,7 +66,7 @@ async fn staff(t: &TestApp, tenant: &Tenant) -> Staff {
     }
 }
 
-async fn send(
+pub(crate) async fn send(
     t: &TestApp,
     method: &str,
     path: &str,
@@ -81,7 +81,7 @@ async fn send(
     body(r.send().await.expect("request")).await
 }
 
-async fn register(t: &TestApp, token: &str) -> String {
+pub(crate) async fn register(t: &TestApp, token: &str) -> String {
     let (s, v) = body(
         t.post(
             "/api/v1/patients",

@@ -13,11 +13,14 @@
 
 pub mod access_report;
 pub mod admin;
+pub mod allergies;
 pub mod audit_trail;
 pub mod auth;
 pub mod break_glass;
 pub mod clinical;
+pub mod clinical_records;
 pub mod clock;
+pub mod conditions;
 pub mod context;
 pub mod crypto;
 pub mod demo;
@@ -26,6 +29,7 @@ pub mod devices;
 pub mod error;
 pub mod field_cipher;
 pub mod housekeeping;
+pub mod medications;
 pub mod mfa;
 pub mod operator;
 pub mod patient_access;

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod audit_report;
 pub mod branches;
 pub mod break_glass;
+pub mod clinical_records;
 pub mod db;
 pub mod devices;
 pub mod error;

@@ -138,6 +138,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 10,
+        name: "clinical_records",
+        sql: include_str!("../migrations/0010_clinical_records.sql"),
+        tenant_tables: &["allergies", "conditions", "medications"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

@@ -144,6 +144,43 @@ pub const API: &[(&str, &str, Declared)] = &[
         "/api/v1/patients/{id}/history/{entry}",
         Act(WriteClinical),
     ),
+    ("GET", "/api/v1/patients/{id}/allergies", Act(ReadClinical)),
+    (
+        "POST",
+        "/api/v1/patients/{id}/allergies",
+        Act(WriteClinical),
+    ),
+    (
+        "PUT",
+        "/api/v1/patients/{id}/allergies/{entry}",
+        Act(WriteClinical),
+    ),
+    ("GET", "/api/v1/patients/{id}/conditions", Act(ReadClinical)),
+    (
+        "POST",
+        "/api/v1/patients/{id}/conditions",
+        Act(WriteClinical),
+    ),
+    (
+        "PUT",
+        "/api/v1/patients/{id}/conditions/{entry}",
+        Act(WriteClinical),
+    ),
+    (
+        "GET",
+        "/api/v1/patients/{id}/medications",
+        Act(ReadClinical),
+    ),
+    (
+        "POST",
+        "/api/v1/patients/{id}/medications",
+        Act(WriteClinical),
+    ),
+    (
+        "PUT",
+        "/api/v1/patients/{id}/medications/{entry}",
+        Act(WriteClinical),
+    ),
     ("POST", "/api/v1/patients/{id}/break-glass", Act(BreakGlass)),
     ("GET", "/api/v1/security/events", Act(ViewSecurityEvents)),
     (

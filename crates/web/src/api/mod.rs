@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clinical_records;
 pub mod governance;
 pub mod me;
 pub mod mfa;
@@ -91,6 +92,21 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(patients::remove_care_team))
         .routes(routes!(patients::get_history, patients::add_history))
         .routes(routes!(patients::update_history))
+        .routes(routes!(
+            clinical_records::list_allergies,
+            clinical_records::add_allergy
+        ))
+        .routes(routes!(clinical_records::update_allergy))
+        .routes(routes!(
+            clinical_records::list_conditions,
+            clinical_records::add_condition
+        ))
+        .routes(routes!(clinical_records::update_condition))
+        .routes(routes!(
+            clinical_records::list_medications,
+            clinical_records::add_medication
+        ))
+        .routes(routes!(clinical_records::update_medication))
         .routes(routes!(patients::break_glass))
         .routes(routes!(portal::send_code))
         .routes(routes!(portal::verify_code))
