@@ -104,9 +104,9 @@ impl App {
         let t = ctx.tenant;
         let mut tx = self.store.write(t).await?;
         let mut row = load(&mut tx, id).await?;
-        let idents = patient_identifiers::list(&mut tx, id).await?;
+        let mut idents = patient_identifiers::list(&mut tx, id).await?;
         let current = self.show_patient(t, row.clone()).await?;
-        let current = self.with_identifiers(t, current, idents).await;
+        let current = self.with_identifiers(t, current, idents.clone()).await;
         let mut form = as_form(&current);
         let care_consent = u.care_consent;
         let mut changed = merge!(form, u; given_name, middle_name, family_name, local_name,
@@ -126,7 +126,6 @@ impl App {
         });
         self.seal_into(t, &mut row, &form, now).await?;
         patients::update(&mut tx, &row, names_changed).await?;
-        let mut idents = patient_identifiers::list(&mut tx, id).await?;
         if changed.contains(&"identifiers") {
             idents = self.seal_identifiers(t, id, &form.identifiers, now).await?;
             patient_identifiers::replace(&mut tx, id, &idents).await?;
