@@ -166,8 +166,9 @@ pub(super) async fn sign_in(
     serde_json::from_str(&text).map_err(|e| format!("bench sign-in answer is not JSON: {e}"))
 }
 
-/// The body of `POST /api/v1/patients` the create-patient scenario sends.
-pub const PATIENT_BODY: &str = r#"{"given_name":"Bench","family_name":"Patient","sex":"female","birth_date":"1984-06-01","city":"Pune","phone":"+91 98220 12345","email":"bench.patient@example.org"}"#;
+/// The body of `POST /api/v1/patients` the create-patient scenario sends
+/// (the same person every time, so it skips the duplicate warning).
+pub const PATIENT_BODY: &str = r#"{"given_name":"Bench","family_name":"Patient","sex":"female","birth_date":"1984-06-01","city":"Pune","phone":"+91 98220 12345","email":"bench.patient@example.org","confirm_new":true}"#;
 
 async fn create_patient(http: &reqwest::Client, base: &str, token: &str) -> Result<String, String> {
     let r = http

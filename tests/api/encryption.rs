@@ -539,7 +539,7 @@ async fn phi_written_through_the_api_is_not_in_the_database_bytes() {
     .await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
     let needles: [&[u8]; 5] = [
-        b"99887",
+        b"9988776655",
         b"zarina.q",
         b"Quetiapine",
         b"Xylocaine",

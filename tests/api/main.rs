@@ -13,6 +13,7 @@ mod mfa_pages;
 mod name_search;
 mod observability;
 mod operator;
+mod patient_registry;
 mod platform_keys;
 mod portal_otp;
 mod rate_limits;

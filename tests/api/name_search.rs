@@ -370,6 +370,8 @@ async fn the_openapi_document_lists_every_search_parameter() {
         "age_min",
         "age_max",
         "branch_id",
+        "identifier_kind",
+        "identifier",
     ];
     assert_eq!(params, want.into_iter().collect(), "{params:?}");
 }

@@ -86,8 +86,10 @@ pub(crate) async fn register(t: &TestApp, token: &str) -> String {
         t.post(
             "/api/v1/patients",
             Some(token),
+            // The same person again on purpose: skip the duplicate warning.
             json!({"given_name": "Meera", "family_name": "Iyer", "sex": "female",
-                   "birth_date": "1988-03-14", "phone": "+91 98450 11223", "city": "Chennai"}),
+                   "birth_date": "1988-03-14", "phone": "+91 98450 11223", "city": "Chennai",
+                   "confirm_new": true}),
         )
         .await,
     )

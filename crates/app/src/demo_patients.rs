@@ -8,7 +8,7 @@ use chrono::Duration;
 use clinicos_domain::{BranchId, Sensitivity, TenantId, UserId};
 use clinicos_store::audit::{self, Actor, AuditEvent, Outcome};
 use clinicos_store::break_glass::{self, GrantRow};
-use clinicos_store::patients::{self, HistoryRow, PatientRow};
+use clinicos_store::patients::{self, HistoryRow};
 
 struct DemoPatient {
     given: &'static str,
@@ -163,32 +163,22 @@ impl App {
             let id = uuid::Uuid::now_v7().to_string();
             let phone = crate::patients::normalise_phone(d.phone);
             let branch = if d.pune { branches.1 } else { branches.0 };
-            let row = PatientRow {
-                id: id.clone(),
-                given_name: d.given.into(),
-                middle_name: String::new(),
-                family_name: d.family.into(),
-                local_name: String::new(),
-                birth_date: Some(d.birth.into()),
-                sex: d.sex.into(),
-                city: d.city.into(),
-                postcode: String::new(),
-                phone: Some(
-                    self.cipher
-                        .encrypt(tenant, "patients", "phone", &id, &id, phone.as_bytes())
-                        .await?,
-                ),
-                phone_bidx: Some(self.cipher.blind_index(tenant, "phone", &phone).await?),
-                email: None,
-                email_bidx: None,
-                first_branch_id: Some(branch),
-                care_consent_at: Some(now),
-                is_active: true,
-                deceased_at: None,
-                created_by: Some(staff.front_desk),
-                created_at: now - Duration::days(400 - 30 * i as i64),
-                updated_at: now,
-            };
+            let mut row = crate::patient_write::blank_row(id.clone(), now);
+            row.given_name = d.given.into();
+            row.family_name = d.family.into();
+            row.birth_date = Some(d.birth.into());
+            row.sex = d.sex.into();
+            row.city = d.city.into();
+            row.phone = Some(
+                self.cipher
+                    .encrypt(tenant, "patients", "phone", &id, &id, phone.as_bytes())
+                    .await?,
+            );
+            row.phone_bidx = Some(self.cipher.blind_index(tenant, "phone", &phone).await?);
+            row.first_branch_id = Some(branch);
+            row.care_consent_at = Some(now);
+            row.created_by = Some(staff.front_desk);
+            row.created_at = now - Duration::days(400 - 30 * i as i64);
             let mut tx = self.store.write(tenant).await?;
             patients::insert(&mut tx, &row).await?;
             // The doctor sees every demo patient; the nurse the Pune ones.

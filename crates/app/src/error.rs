@@ -42,6 +42,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// Registration matched existing active patients (their ids, no PHI).
+    #[error("a patient with the same phone and birth date or the same identifier exists")]
+    DuplicatePatient(Vec<String>),
     #[error("the service is busy; try again")]
     Busy,
     #[error("internal error")]
@@ -70,6 +73,7 @@ impl AppError {
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Conflict(_) => "CONFLICT",
+            AppError::DuplicatePatient(_) => "DUPLICATE_PATIENT",
             AppError::Busy => "SERVICE_BUSY",
             AppError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -92,7 +96,7 @@ impl AppError {
             | AppError::DeviceDenied => 403,
             AppError::Locked { .. } | AppError::RateLimited { .. } => 429,
             AppError::NotFound(_) => 404,
-            AppError::Conflict(_) => 409,
+            AppError::Conflict(_) | AppError::DuplicatePatient(_) => 409,
             AppError::Busy => 503,
             AppError::Internal(_) => 500,
         }

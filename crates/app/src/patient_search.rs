@@ -1,9 +1,11 @@
 //! Finding patients: by name (the front desk's one box; rule in
-//! `clinicos_domain::name_search`), exact phone (blind index), sex, age
+//! `clinicos_domain::name_search`), exact phone or identifier (blind
+//! indexes), sex, age
 //! range and first-visit branch, paginated and ranked. One audit event
 //! names every id returned, in the same transaction as the read.
 
 use crate::patient_access::Purpose;
+use crate::patient_fields::{normalise_identifier, IDENTIFIER_KINDS};
 use crate::patients::{event, normalise_phone, Patient, SEXES};
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
@@ -38,6 +40,13 @@ pub struct PatientFilter {
     pub age_max: Option<u32>,
     /// First-visit branch.
     pub branch_id: Option<BranchId>,
+    /// With `identifier`: the identifier kind (`national_id`,
+    /// `abha_number`, `abha_address`, `insurance_member_id`, `passport`,
+    /// `other`).
+    pub identifier_kind: Option<String>,
+    /// An exact identifier value (matched through its blind index, ignoring
+    /// case, spaces and hyphens); needs `identifier_kind`.
+    pub identifier: Option<String>,
 }
 
 /// The date `years` whole years before `today` (29 February falls back to
@@ -67,6 +76,18 @@ fn to_search(f: &PatientFilter, today: NaiveDate) -> AppResult<PatientSearch> {
             v.add(field, format!("must be at most {MAX_AGE}"));
         }
     }
+    match (&f.identifier_kind, &f.identifier) {
+        (Some(k), Some(_)) if !IDENTIFIER_KINDS.contains(&k.as_str()) => v.add(
+            "identifier_kind",
+            format!("must be one of {}", IDENTIFIER_KINDS.join(", ")),
+        ),
+        (Some(_), Some(i)) if normalise_identifier(i).is_empty() => {
+            v.add("identifier", "must not be empty")
+        }
+        (None, Some(_)) => v.add("identifier_kind", "is required with identifier"),
+        (Some(_), None) => v.add("identifier", "is required with identifier_kind"),
+        _ => {}
+    }
     if let (Some(lo), Some(hi)) = (f.age_min, f.age_max) {
         if lo > hi {
             v.add("age_max", "must not be below age_min");
@@ -77,6 +98,7 @@ fn to_search(f: &PatientFilter, today: NaiveDate) -> AppResult<PatientSearch> {
     Ok(PatientSearch {
         name_tokens,
         phone_bidx: None,
+        identifier: None,
         sex: f.sex.clone(),
         branch: f.branch_id,
         born_on_or_before: date(f.age_min.and_then(|a| years_before(today, a))),
@@ -100,6 +122,10 @@ impl App {
         let phone = filter.phone.as_deref().map(normalise_phone);
         if let Some(p) = phone.filter(|p| !p.is_empty()) {
             search.phone_bidx = Some(self.cipher.blind_index(ctx.tenant, "phone", &p).await?);
+        }
+        if let (Some(kind), Some(value)) = (&filter.identifier_kind, &filter.identifier) {
+            let bidx = self.identifier_index(ctx.tenant, kind, value).await?;
+            search.identifier = Some((kind.clone(), bidx));
         }
         let mut tx = self.store.write(ctx.tenant).await?;
         let (rows, total) =

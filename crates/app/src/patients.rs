@@ -5,12 +5,15 @@
 //! audited in its own transaction, naming the ids it touched.
 
 use crate::patient_access::Purpose;
+use crate::patient_fields::{self as fields, EmergencyContact, Identifier, IdentifierInput};
+use crate::patient_write::{blank_row, duplicates};
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::validate::Validator;
 use clinicos_domain::{BranchId, UserId};
 use clinicos_store::audit::{self, AuditEvent, Outcome};
+use clinicos_store::patient_identifiers;
 use clinicos_store::patients::{self, PatientRow};
 use clinicos_store::TenantTx;
 use serde::{Deserialize, Serialize};
@@ -43,6 +46,41 @@ pub struct NewPatient {
     pub care_consent: bool,
     /// First-visit branch (defaults to the user's current branch).
     pub branch_id: Option<BranchId>,
+    /// Free text (at most 50 characters), or empty.
+    #[serde(default)]
+    pub gender_identity: String,
+    /// The birth date was estimated from a stated age.
+    #[serde(default)]
+    pub birth_date_estimated: bool,
+    /// Street address (stored encrypted).
+    pub address: Option<String>,
+    /// National id, ABHA number/address, insurance member ids, passport
+    /// (values stored encrypted with a blind index per kind).
+    #[serde(default)]
+    pub identifiers: Vec<IdentifierInput>,
+    /// Stored encrypted.
+    pub emergency_contact: Option<EmergencyContact>,
+    /// A language tag like `hi` or `en-IN`, or empty.
+    #[serde(default)]
+    pub preferred_language: String,
+    /// `sms`, `whatsapp`, `email`, `phone` or `none` (the default).
+    #[serde(default)]
+    pub preferred_channel: String,
+    /// `A+` ... `O-`, or `unknown` (the default).
+    #[serde(default)]
+    pub blood_group: String,
+    /// Short plaintext labels for the front desk (at most 20).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Operational notes for the front desk (stored encrypted).
+    pub notes: Option<String>,
+    /// Consent to marketing messages (off unless given).
+    #[serde(default)]
+    pub marketing_consent: bool,
+    /// Register even though a patient with the same phone and birth date
+    /// or the same identifier exists (otherwise 409 DUPLICATE_PATIENT).
+    #[serde(default)]
+    pub confirm_new: bool,
 }
 
 /// A patient as the API shows them (decrypted).
@@ -63,6 +101,23 @@ pub struct Patient {
     pub care_consent_at: Option<DateTime<Utc>>,
     pub is_active: bool,
     pub deceased_at: Option<DateTime<Utc>>,
+    /// The date of death, when recorded.
+    pub deceased_on: Option<String>,
+    pub gender_identity: String,
+    pub birth_date_estimated: bool,
+    pub address: Option<String>,
+    /// The patient's identifiers (on single-patient answers; empty in lists).
+    pub identifiers: Vec<Identifier>,
+    pub emergency_contact: Option<EmergencyContact>,
+    pub preferred_language: String,
+    pub preferred_channel: String,
+    pub blood_group: String,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub marketing_consent: bool,
+    /// Reminders and messages may go to this patient (`App::may_contact`:
+    /// active and not deceased).
+    pub may_contact: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -79,7 +134,14 @@ pub fn normalise_phone(v: &str) -> String {
         .collect()
 }
 
-fn validate(p: &NewPatient, today: NaiveDate) -> AppResult<()> {
+/// 7 to 15 digits, at most one leading `+`.
+fn phone_ok(v: &str) -> bool {
+    let n = normalise_phone(v);
+    let digits = n.trim_start_matches('+').len();
+    (7..=15).contains(&digits) && !n.chars().skip(1).any(|c| c == '+')
+}
+
+pub(crate) fn validate(p: &NewPatient, today: NaiveDate) -> AppResult<()> {
     let mut v = Validator::new();
     v.text("given_name", &p.given_name, 100);
     if p.middle_name.chars().count() > 100 {
@@ -102,79 +164,54 @@ fn validate(p: &NewPatient, today: NaiveDate) -> AppResult<()> {
             Err(_) => v.add("birth_date", "must be a date like 1990-04-17"),
         }
     }
-    if let Some(ph) = &p.phone {
-        let n = normalise_phone(ph);
-        let digits = n.trim_start_matches('+').len();
-        if !(7..=15).contains(&digits) || n.chars().skip(1).any(|c| c == '+') {
-            v.add("phone", "must be a phone number of 7 to 15 digits");
-        }
+    if p.phone.as_deref().is_some_and(|ph| !phone_ok(ph)) {
+        v.add("phone", "must be a phone number of 7 to 15 digits");
     }
     if let Some(e) = &p.email {
         v.email("email", e);
     }
     v.opt_text("city", Some(&p.city), 100);
     v.opt_text("postcode", Some(&p.postcode), 20);
+    v.opt_text("gender_identity", Some(&p.gender_identity), 50);
+    v.opt_text("address", p.address.as_deref(), fields::MAX_ADDRESS);
+    v.opt_text("notes", p.notes.as_deref(), fields::MAX_NOTES);
+    fields::check_identifiers(&mut v, &p.identifiers);
+    if let Some(c) = &p.emergency_contact {
+        v.text("emergency_contact.name", &c.name, 100);
+        v.opt_text("emergency_contact.relationship", Some(&c.relationship), 50);
+        if !phone_ok(&c.phone) {
+            v.add(
+                "emergency_contact.phone",
+                "must be a phone number of 7 to 15 digits",
+            );
+        }
+    }
+    fields::check_language(&mut v, &p.preferred_language);
+    fields::check_one_of(
+        &mut v,
+        "preferred_channel",
+        &p.preferred_channel,
+        &fields::CHANNELS,
+    );
+    fields::check_one_of(&mut v, "blood_group", &p.blood_group, &fields::BLOOD_GROUPS);
+    fields::check_tags(&mut v, &p.tags);
     v.finish().map_err(AppError::Validation)
 }
 
 impl App {
-    /// Register a patient: validation, encryption and audit in one write.
+    /// Register a patient: validation, duplicate warning, encryption and
+    /// audit in one write.
     pub async fn register_patient(&self, ctx: &Ctx, p: NewPatient) -> AppResult<Patient> {
         self.authorize(ctx, Action::EditPatients).await?;
         let now = self.clock.now();
         validate(&p, now.date_naive())?;
         let id = uuid::Uuid::now_v7().to_string();
         let t = ctx.tenant;
-        let (phone, phone_bidx) = match &p.phone {
-            Some(ph) => {
-                let n = normalise_phone(ph);
-                (
-                    Some(
-                        self.cipher
-                            .encrypt(t, "patients", "phone", &id, &id, n.as_bytes())
-                            .await?,
-                    ),
-                    Some(self.cipher.blind_index(t, "phone", &n).await?),
-                )
-            }
-            None => (None, None),
-        };
-        let (email, email_bidx) = match &p.email {
-            Some(e) => {
-                let n = e.trim().to_lowercase();
-                (
-                    Some(
-                        self.cipher
-                            .encrypt(t, "patients", "email", &id, &id, n.as_bytes())
-                            .await?,
-                    ),
-                    Some(self.cipher.blind_index(t, "email", &n).await?),
-                )
-            }
-            None => (None, None),
-        };
-        let row = PatientRow {
-            id: id.clone(),
-            given_name: p.given_name.trim().to_owned(),
-            middle_name: p.middle_name.trim().to_owned(),
-            family_name: p.family_name.trim().to_owned(),
-            local_name: p.local_name.trim().to_owned(),
-            birth_date: p.birth_date.clone(),
-            sex: p.sex.clone(),
-            city: p.city.trim().to_owned(),
-            postcode: p.postcode.trim().to_owned(),
-            phone,
-            phone_bidx,
-            email,
-            email_bidx,
-            first_branch_id: p.branch_id.or(ctx.branch),
-            care_consent_at: p.care_consent.then_some(now),
-            is_active: true,
-            deceased_at: None,
-            created_by: Some(ctx.user),
-            created_at: now,
-            updated_at: now,
-        };
+        let mut row = blank_row(id.clone(), now);
+        row.first_branch_id = p.branch_id.or(ctx.branch);
+        row.created_by = Some(ctx.user);
+        self.seal_into(t, &mut row, &p, now).await?;
+        let idents = self.seal_identifiers(t, &id, &p.identifiers, now).await?;
         let mut tx = self.store.write(t).await?;
         if let Some(b) = row.first_branch_id {
             if let Err(clinicos_store::StoreError::NotFound) =
@@ -186,7 +223,23 @@ impl App {
                 ));
             }
         }
+        if !p.confirm_new {
+            let same = duplicates(&mut tx, &row, &idents).await?;
+            if !same.is_empty() {
+                // The warning shows other patients' ids: audit it as a read.
+                audit::record_for(
+                    &mut tx,
+                    &ctx.actor(),
+                    event(now, "patient.duplicate_warning", same.clone()),
+                    Purpose::Operations.as_str(),
+                )
+                .await?;
+                tx.commit().await?;
+                return Err(AppError::DuplicatePatient(same));
+            }
+        }
         patients::insert(&mut tx, &row).await?;
+        patient_identifiers::replace(&mut tx, &id, &idents).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
@@ -195,14 +248,17 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.show_patient(t, row).await
+        let shown = self.show_patient(t, row).await?;
+        Ok(self.with_identifiers(t, shown, idents).await)
     }
 
-    /// Read a patient's demographics and contact details (audited).
+    /// Read a patient's demographics, contact details and identifiers
+    /// (audited).
     pub async fn patient(&self, ctx: &Ctx, id: &str) -> AppResult<Patient> {
         self.authorize(ctx, Action::ViewPatients).await?;
         let mut tx = self.store.write(ctx.tenant).await?;
         let row = load(&mut tx, id).await?;
+        let idents = patient_identifiers::list(&mut tx, id).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
@@ -213,25 +269,27 @@ impl App {
         tx.commit().await?;
         self.note_patient_reads(ctx, std::slice::from_ref(&row.id))
             .await;
-        self.show_patient(ctx.tenant, row).await
+        let shown = self.show_patient(ctx.tenant, row).await?;
+        Ok(self.with_identifiers(ctx.tenant, shown, idents).await)
     }
 
-    /// Decrypt a row for display. A patient whose key was erased shows
-    /// without contact details rather than failing the whole page.
+    /// Decrypt a row for display (without identifiers: see
+    /// `with_identifiers`). A patient whose key was erased shows without
+    /// contact details rather than failing the whole page.
     pub(crate) async fn show_patient(
         &self,
         t: clinicos_domain::TenantId,
         r: PatientRow,
     ) -> AppResult<Patient> {
-        let phone = match &r.phone {
-            Some(c) => self.open_text(t, "phone", &r.id, c).await,
-            None => None,
-        };
-        let email = match &r.email {
-            Some(c) => self.open_text(t, "email", &r.id, c).await,
-            None => None,
-        };
-        Ok(Patient {
+        let phone = self.open_opt(t, "phone", &r.id, &r.phone).await;
+        let email = self.open_opt(t, "email", &r.id, &r.email).await;
+        let address = self.open_opt(t, "address", &r.id, &r.address).await;
+        let notes = self.open_opt(t, "notes", &r.id, &r.notes).await;
+        let emergency_contact = self
+            .open_opt(t, "emergency_contact", &r.id, &r.emergency_contact)
+            .await
+            .and_then(|j| serde_json::from_str(&j).ok());
+        let mut p = Patient {
             id: r.id,
             given_name: r.given_name,
             middle_name: r.middle_name,
@@ -247,8 +305,23 @@ impl App {
             care_consent_at: r.care_consent_at,
             is_active: r.is_active,
             deceased_at: r.deceased_at,
+            deceased_on: r.deceased_on,
+            gender_identity: r.gender_identity,
+            birth_date_estimated: r.birth_date_estimated,
+            address,
+            identifiers: Vec::new(),
+            emergency_contact,
+            preferred_language: r.preferred_language,
+            preferred_channel: r.preferred_channel,
+            blood_group: r.blood_group,
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            notes,
+            marketing_consent: r.marketing_consent,
+            may_contact: false,
             created_at: r.created_at,
-        })
+        };
+        p.may_contact = self.may_contact(&p);
+        Ok(p)
     }
 
     pub(crate) async fn open_text(

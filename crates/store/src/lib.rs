@@ -25,6 +25,7 @@ pub mod keystore;
 pub mod mfa;
 pub mod migrate;
 pub mod outbox;
+pub mod patient_identifiers;
 pub mod patient_search;
 pub mod patients;
 pub mod platform;

@@ -146,6 +146,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 11,
+        name: "patient_registry",
+        sql: include_str!("../migrations/0011_patient_registry.sql"),
+        tenant_tables: &["patient_identifiers"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

@@ -1,7 +1,8 @@
 //! The patient search index and query: one row per distinct name token in
 //! `patient_name_tokens`, written with the patient row, and one SQL text for
 //! both databases that finds patients by name-token prefixes, exact phone
-//! index, sex, birth-date range and first branch.
+//! index, identifier (kind + blind index), sex, birth-date range and first
+//! branch.
 //!
 //! Invariants:
 //! - tokens are made by `clinicos_domain::name_search` only, so the index
@@ -25,6 +26,8 @@ pub struct PatientSearch {
     /// prefix of one of the patient's name tokens.
     pub name_tokens: Vec<String>,
     pub phone_bidx: Option<String>,
+    /// An identifier: its kind and the blind index of its value.
+    pub identifier: Option<(String, String)>,
     pub sex: Option<String>,
     pub branch: Option<BranchId>,
     /// `YYYY-MM-DD`: born on or before (a minimum age).
@@ -137,6 +140,13 @@ fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
         if let Some(v) = value {
             cond.push(format!("{col} = {}", sql.arg(v.clone())));
         }
+    }
+    if let Some((kind, bidx)) = &s.identifier {
+        let (kind, bidx) = (sql.arg(kind.clone()), sql.arg(bidx.clone()));
+        cond.push(format!(
+            "EXISTS (SELECT 1 FROM patient_identifiers i WHERE i.tenant_id = $1 AND i.patient_id = p.id \
+             AND i.kind = {kind} AND i.value_bidx = {bidx})"
+        ));
     }
     if let Some(d) = &s.born_on_or_before {
         cond.push(format!("p.birth_date <= {}", sql.arg(d.clone())));

@@ -31,6 +31,22 @@ pub struct PatientRow {
     pub care_consent_at: Option<DateTime<Utc>>,
     pub is_active: bool,
     pub deceased_at: Option<DateTime<Utc>>,
+    /// The date of death (`YYYY-MM-DD`) when known.
+    pub deceased_on: Option<String>,
+    pub gender_identity: String,
+    pub birth_date_estimated: bool,
+    /// Encrypted street address.
+    pub address: Option<Vec<u8>>,
+    /// Encrypted emergency contact (JSON: name, phone, relationship).
+    pub emergency_contact: Option<Vec<u8>>,
+    pub preferred_language: String,
+    pub preferred_channel: String,
+    pub blood_group: String,
+    /// JSON array of short plaintext tags.
+    pub tags: String,
+    /// Encrypted free-text notes for the front desk.
+    pub notes: Option<Vec<u8>>,
+    pub marketing_consent: bool,
     pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -38,7 +54,8 @@ pub struct PatientRow {
 
 pub(crate) const COLS: &str = "id, given_name, middle_name, family_name, local_name, birth_date, sex, city, postcode, phone, \
     phone_bidx, email, email_bidx, first_branch_id, care_consent_at, is_active, deceased_at, created_by, \
-    created_at, updated_at";
+    created_at, updated_at, deceased_on, gender_identity, birth_date_estimated, address, emergency_contact, \
+    preferred_language, preferred_channel, blood_group, tags, notes, marketing_consent";
 
 pub(crate) fn from_row(r: &AnyRow) -> StoreResult<PatientRow> {
     Ok(PatientRow {
@@ -59,6 +76,17 @@ pub(crate) fn from_row(r: &AnyRow) -> StoreResult<PatientRow> {
         care_consent_at: r.opt_time("care_consent_at")?,
         is_active: r.flag("is_active")?,
         deceased_at: r.opt_time("deceased_at")?,
+        deceased_on: r.opt_text("deceased_on")?,
+        gender_identity: r.text("gender_identity")?,
+        birth_date_estimated: r.flag("birth_date_estimated")?,
+        address: r.bytes("address")?,
+        emergency_contact: r.bytes("emergency_contact")?,
+        preferred_language: r.text("preferred_language")?,
+        preferred_channel: r.text("preferred_channel")?,
+        blood_group: r.text("blood_group")?,
+        tags: r.text("tags")?,
+        notes: r.bytes("notes")?,
+        marketing_consent: r.flag("marketing_consent")?,
         created_by: r.opt_text("created_by")?.and_then(|u| u.parse().ok()),
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
@@ -81,13 +109,52 @@ impl PatientRow {
 /// never lags the registry).
 pub async fn insert(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
     let q = tx
-        .q("INSERT INTO patients (tenant_id, id, given_name, middle_name, family_name, local_name, name_key, \
-            birth_date, sex, city, postcode, phone, phone_bidx, email, email_bidx, first_branch_id, \
-            care_consent_at, is_active, deceased_at, created_by, created_at, updated_at) \
+        .q("INSERT INTO patients (tenant_id, id, created_by, created_at, first_branch_id, given_name, \
+            middle_name, family_name, local_name, name_key, birth_date, sex, city, postcode, phone, phone_bidx, \
+            email, email_bidx, care_consent_at, is_active, deceased_at, updated_at, deceased_on, \
+            gender_identity, birth_date_estimated, address, emergency_contact, preferred_language, \
+            preferred_channel, blood_group, tags, notes, marketing_consent) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-            $20, $21, $22)")
+            $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)")
         .bind(p.id.clone())
-        .bind(p.given_name.clone())
+        .bind(p.created_by.map(|u| u.as_text()))
+        .bind(ts(p.created_at))
+        .bind(p.first_branch_id.map(|b| b.as_text()));
+    let q = bind_mutable(q, p);
+    tx.exec(q).await?;
+    crate::patient_search::write_tokens(tx, &p.id, &p.names()).await
+}
+
+/// Rewrite every changeable column of a patient (the id, creator, creation
+/// time and first branch stay); re-index the names when they changed.
+pub async fn update(tx: &mut TenantTx, p: &PatientRow, names_changed: bool) -> StoreResult<()> {
+    let q = tx
+        .q("UPDATE patients SET \
+            given_name = $3, middle_name = $4, family_name = $5, local_name = $6, name_key = $7, \
+            birth_date = $8, sex = $9, city = $10, postcode = $11, phone = $12, phone_bidx = $13, \
+            email = $14, email_bidx = $15, care_consent_at = $16, is_active = $17, \
+            deceased_at = $18, updated_at = $19, deceased_on = $20, gender_identity = $21, \
+            birth_date_estimated = $22, address = $23, emergency_contact = $24, \
+            preferred_language = $25, preferred_channel = $26, blood_group = $27, tags = $28, \
+            notes = $29, marketing_consent = $30 \
+            WHERE tenant_id = $1 AND id = $2")
+        .bind(p.id.clone());
+    let q = bind_mutable(q, p);
+    if tx.exec(q).await? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if names_changed {
+        crate::patient_search::write_tokens(tx, &p.id, &p.names()).await?;
+    }
+    Ok(())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Bind the columns insert and update share, in one order (`$6..$33` of
+/// the insert, `$3..$30` of the update).
+fn bind_mutable<'q>(q: AnyQuery<'q>, p: &PatientRow) -> AnyQuery<'q> {
+    q.bind(p.given_name.clone())
         .bind(p.middle_name.clone())
         .bind(p.family_name.clone())
         .bind(p.local_name.clone())
@@ -100,15 +167,49 @@ pub async fn insert(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
         .bind(p.phone_bidx.clone())
         .bind(p.email.clone())
         .bind(p.email_bidx.clone())
-        .bind(p.first_branch_id.map(|b| b.as_text()))
         .bind(p.care_consent_at.map(ts))
         .bind(i64::from(p.is_active))
         .bind(p.deceased_at.map(ts))
-        .bind(p.created_by.map(|u| u.as_text()))
-        .bind(ts(p.created_at))
-        .bind(ts(p.updated_at));
-    tx.exec(q).await?;
-    crate::patient_search::write_tokens(tx, &p.id, &p.names()).await
+        .bind(ts(p.updated_at))
+        .bind(p.deceased_on.clone())
+        .bind(p.gender_identity.clone())
+        .bind(i64::from(p.birth_date_estimated))
+        .bind(p.address.clone())
+        .bind(p.emergency_contact.clone())
+        .bind(p.preferred_language.clone())
+        .bind(p.preferred_channel.clone())
+        .bind(p.blood_group.clone())
+        .bind(p.tags.clone())
+        .bind(p.notes.clone())
+        .bind(i64::from(p.marketing_consent))
+}
+
+/// Active patients with this phone index and birth date, or with one of
+/// these identifiers (kind, blind index): the duplicate candidates.
+pub async fn duplicates(
+    tx: &mut TenantTx,
+    phone_birth: Option<(&str, &str)>,
+    identifiers: &[(String, String)],
+) -> StoreResult<Vec<String>> {
+    let mut ids = Vec::new();
+    if let Some((bidx, birth)) = phone_birth {
+        let q = tx
+            .q("SELECT id FROM patients WHERE tenant_id = $1 AND phone_bidx = $2 AND birth_date = $3 \
+                AND is_active = 1 ORDER BY id")
+            .bind(bidx.to_owned())
+            .bind(birth.to_owned());
+        for r in tx.all(q).await? {
+            ids.push(r.text("id")?);
+        }
+    }
+    for (kind, bidx) in identifiers {
+        for id in crate::patient_identifiers::find(tx, kind, bidx, true).await? {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
 }
 
 pub async fn get(tx: &mut TenantTx, id: &str) -> StoreResult<PatientRow> {

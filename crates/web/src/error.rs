@@ -22,7 +22,8 @@ pub struct ErrorDetail {
     pub code: String,
     /// Human-readable message in the user's language.
     pub message: String,
-    /// Field problems for validation errors.
+    /// Field problems for validation errors; for DUPLICATE_PATIENT, one
+    /// `{"field": "patient_id", "message": <id>}` per matching patient.
     pub details: Vec<FieldError>,
     pub request_id: String,
 }
@@ -67,6 +68,14 @@ impl IntoResponse for ApiError {
         }
         let details = match &e {
             AppError::Validation(v) => v.clone(),
+            // The matching records, by id only (no PHI).
+            AppError::DuplicatePatient(ids) => ids
+                .iter()
+                .map(|id| FieldError {
+                    field: "patient_id".into(),
+                    message: id.clone(),
+                })
+                .collect(),
             _ => Vec::new(),
         };
         let body = ErrorBody {

@@ -125,6 +125,23 @@ pub const API: &[(&str, &str, Declared)] = &[
     ("GET", "/api/v1/patients", Act(ViewPatients)),
     ("POST", "/api/v1/patients", Act(EditPatients)),
     ("GET", "/api/v1/patients/{id}", Act(ViewPatients)),
+    ("PATCH", "/api/v1/patients/{id}", Act(EditPatients)),
+    (
+        "GET",
+        "/api/v1/patients/identifier-kinds",
+        Act(ViewPatients),
+    ),
+    (
+        "POST",
+        "/api/v1/patients/{id}/deactivate",
+        Act(EditPatients),
+    ),
+    (
+        "POST",
+        "/api/v1/patients/{id}/reactivate",
+        Act(EditPatients),
+    ),
+    ("POST", "/api/v1/patients/{id}/deceased", Act(EditPatients)),
     ("GET", "/api/v1/patients/export", Act(ExportPatients)),
     ("GET", "/api/v1/patients/{id}/care-team", Act(ViewPatients)),
     (

@@ -11,6 +11,7 @@ pub mod me;
 pub mod mfa;
 pub mod operator;
 pub mod org;
+pub mod patient_registry;
 pub mod patients;
 pub mod portal;
 pub mod security;
@@ -86,7 +87,14 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(org::get_logo, org::put_logo))
         .routes(routes!(org::export_tenant))
         .routes(routes!(patients::list_patients, patients::create_patient))
-        .routes(routes!(patients::get_patient))
+        .routes(routes!(
+            patients::get_patient,
+            patient_registry::update_patient
+        ))
+        .routes(routes!(patient_registry::identifier_kinds))
+        .routes(routes!(patient_registry::deactivate_patient))
+        .routes(routes!(patient_registry::reactivate_patient))
+        .routes(routes!(patient_registry::mark_deceased))
         .routes(routes!(patients::export_patients))
         .routes(routes!(patients::get_care_team, patients::add_care_team))
         .routes(routes!(patients::remove_care_team))

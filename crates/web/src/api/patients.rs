@@ -26,7 +26,7 @@ pub struct PatientPage {
     pub limit: Option<u32>,
 }
 
-/// Find patients by name words, exact phone, sex, age range and branch; a name search ranks exact and family-name matches first, otherwise newest first (one audit event names every id returned).
+/// Find patients by name words, exact phone, identifier (kind + value), sex, age range and branch; a name search ranks exact and family-name matches first, otherwise newest first (one audit event names every id returned).
 #[utoipa::path(get, path = "/api/v1/patients", tag = "patients", security(("bearer" = [])), params(PatientPage, PatientFilter),
     responses((status = 200, body = Envelope<Vec<Patient>>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_patients(
@@ -40,9 +40,9 @@ pub async fn list_patients(
     Ok(paged(rows, meta))
 }
 
-/// Register a patient (phone and email are stored encrypted).
+/// Register a patient (contact details, address, identifiers, emergency contact and notes are stored encrypted). A match on phone + birth date or on an identifier answers 409 DUPLICATE_PATIENT with the matching ids in `details`, unless `confirm_new` is true.
 #[utoipa::path(post, path = "/api/v1/patients", tag = "patients", security(("bearer" = [])), request_body = NewPatient,
-    responses((status = 201, body = Envelope<Patient>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Envelope<Patient>), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_patient(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
