@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 const KINDS: [&str; 3] = ["allergies", "conditions", "medications"];
 
 /// A patient with doc1 and the nurse on the care team.
-async fn setup(t: &TestApp, slug: &str) -> (Staff, String) {
+pub(crate) async fn setup(t: &TestApp, slug: &str) -> (Staff, String) {
     let tenant = t.tenant(slug).await;
     let s = staff(t, &tenant).await;
     let p = register(t, &s.desk).await;

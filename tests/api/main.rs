@@ -24,4 +24,5 @@ mod security_events;
 mod siem;
 mod support;
 mod tenancy;
+mod timeline;
 mod trust_policy;

@@ -46,10 +46,12 @@ pub mod portal;
 pub mod portal_session;
 pub mod provisioning;
 pub mod read_tracker;
+pub mod record_export;
 pub mod retention;
 pub mod security;
 pub mod siem;
 pub mod state;
+pub mod timeline;
 pub mod totp;
 
 pub use clock::{Clock, FixedClock, SystemClock};

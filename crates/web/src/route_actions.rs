@@ -155,6 +155,8 @@ pub const API: &[(&str, &str, Declared)] = &[
         Act(ManageCareTeam),
     ),
     ("GET", "/api/v1/patients/{id}/history", Act(ReadClinical)),
+    ("GET", "/api/v1/patients/{id}/timeline", Act(ReadClinical)),
+    ("GET", "/api/v1/patients/{id}/export", Act(ReadClinical)),
     ("POST", "/api/v1/patients/{id}/history", Act(WriteClinical)),
     (
         "PUT",

@@ -12,6 +12,7 @@ pub mod mfa;
 pub mod operator;
 pub mod org;
 pub mod patient_registry;
+pub mod patient_timeline;
 pub mod patients;
 pub mod portal;
 pub mod security;
@@ -115,6 +116,8 @@ pub fn routes() -> OpenApiRouter<WebState> {
             clinical_records::add_medication
         ))
         .routes(routes!(clinical_records::update_medication))
+        .routes(routes!(patient_timeline::get_timeline))
+        .routes(routes!(patient_timeline::export_record))
         .routes(routes!(patients::break_glass))
         .routes(routes!(portal::send_code))
         .routes(routes!(portal::verify_code))
