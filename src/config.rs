@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
+    /// Attachment files (default `<data-dir>-files/`).
+    pub files_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub bind: Option<String>,
     pub public_url: Option<String>,

@@ -18,20 +18,36 @@ pub const DEFAULT_MASTER_KEY_FILE: &str = "clinicos-keys/master.key";
 /// working directory and is not in the database's backups; with no data
 /// directory, `./clinicos-keys/master.key`.
 pub fn default_master_key_file(data_dir: Option<&Path>) -> PathBuf {
-    let Some(dir) = data_dir else {
-        return PathBuf::from(DEFAULT_MASTER_KEY_FILE);
-    };
+    match data_dir {
+        None => PathBuf::from(DEFAULT_MASTER_KEY_FILE),
+        Some(dir) => beside(dir, "keys").join("master.key"),
+    }
+}
+
+/// Attachment files' default place, beside the data directory like the
+/// keys (`<data-dir>-files/`, or `./clinicos-files` for `./clinicos-data`
+/// and with no data directory), so they are not inside the database's
+/// directory and can be backed up or moved to object storage on their own.
+pub fn default_files_dir(data_dir: Option<&Path>) -> PathBuf {
+    match data_dir {
+        None => PathBuf::from("clinicos-files"),
+        Some(dir) => beside(dir, "files"),
+    }
+}
+
+/// `<dir>-<what>` next to `dir`; the usual layout keeps its familiar
+/// names (clinicos-data + clinicos-keys, clinicos-files).
+fn beside(dir: &Path, what: &str) -> PathBuf {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "clinicos-data".into());
-    // The usual layout keeps its familiar names: clinicos-data + clinicos-keys.
-    let keys = if name == "clinicos-data" {
-        "clinicos-keys".to_owned()
+    let sibling = if name == "clinicos-data" {
+        format!("clinicos-{what}")
     } else {
-        format!("{name}-keys")
+        format!("{name}-{what}")
     };
-    dir.with_file_name(keys).join("master.key")
+    dir.with_file_name(sibling)
 }
 
 fn master(db: &DbArgs) -> Result<(Arc<dyn MasterKeyProvider>, PathBuf), String> {
@@ -105,6 +121,19 @@ mod tests {
         assert_eq!(
             default_master_key_file(Some(Path::new("/srv/clinicos-data"))),
             PathBuf::from("/srv/clinicos-keys/master.key")
+        );
+    }
+
+    #[test]
+    fn files_sit_beside_the_data_directory() {
+        assert_eq!(default_files_dir(None), PathBuf::from("clinicos-files"));
+        assert_eq!(
+            default_files_dir(Some(Path::new("/var/lib/clinicos"))),
+            PathBuf::from("/var/lib/clinicos-files")
+        );
+        assert_eq!(
+            default_files_dir(Some(Path::new("/srv/clinicos-data"))),
+            PathBuf::from("/srv/clinicos-files")
         );
     }
 }

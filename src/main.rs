@@ -721,12 +721,30 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 async fn cli_app(db: &DbArgs, file: &FileConfig) -> Result<App, String> {
     let store = open_store(db, file).await?;
-    App::new(
+    let app = App::new(
         store,
         auth_settings(file, "http://127.0.0.1:8080".into(), true),
     )
     .await
-    .map_err(app_error)
+    .map_err(app_error)?;
+    with_files(app, db, file)
+}
+
+/// Attachment files on local disk: `files_dir` from the config file, else
+/// beside the data directory.
+fn with_files(mut app: App, db: &DbArgs, file: &FileConfig) -> Result<App, String> {
+    let dir = file.files_dir.clone().unwrap_or_else(|| {
+        let data = db.data_dir.clone().or_else(|| file.data_dir.clone());
+        keys::default_files_dir(data.as_deref())
+    });
+    app.files = clinicos_app::blob_store::BlobStore::local(&dir).map_err(|e| {
+        format!(
+            "cannot open the files directory {}: {}",
+            dir.display(),
+            app_error(e)
+        )
+    })?;
+    Ok(app)
 }
 
 async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
@@ -791,6 +809,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     )
     .await
     .map_err(app_error)?;
+    let app = with_files(app, &a.db, &file)?;
     // Patients from before the name-search index (a no-op once indexed).
     app.index_patient_names().await.map_err(app_error)?;
     let logins = if demo {

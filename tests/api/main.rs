@@ -1,6 +1,7 @@
 //! Integration tests: the real HTTP API against a real database (SQLite by
 //! default; PostgreSQL when CLINICOS_TEST_DATABASE_URL is set).
 
+mod attachments;
 mod audit;
 mod auth;
 mod clinical_records;

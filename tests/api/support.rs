@@ -132,6 +132,8 @@ pub struct TestApp {
     pub app: App,
     pub clock: Arc<FixedClock>,
     pub db_url: String,
+    /// Where this instance keeps attachment files.
+    pub files_dir: tempfile::TempDir,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -187,6 +189,8 @@ pub async fn spawn_with(
     if config.country_header.is_some() {
         app.geo = Arc::new(clinicos_app::security::TrustedHeaderGeo);
     }
+    let files_dir = tempfile::tempdir().expect("files dir");
+    app.files = clinicos_app::blob_store::BlobStore::local(files_dir.path()).expect("files");
     let state = WebState {
         app: app.clone(),
         config,
@@ -210,6 +214,7 @@ pub async fn spawn_with(
         app,
         clock,
         db_url: url,
+        files_dir,
         _dir: dir,
     }
 }

@@ -14,8 +14,10 @@
 pub mod access_report;
 pub mod admin;
 pub mod allergies;
+pub mod attachments;
 pub mod audit_trail;
 pub mod auth;
+pub mod blob_store;
 pub mod break_glass;
 pub mod clinical;
 pub mod clinical_records;

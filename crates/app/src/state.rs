@@ -1,6 +1,7 @@
 //! The application handle shared by every request: storage, clock, token
 //! signer, field cipher and sign-in settings.
 
+use crate::blob_store::{BlobStore, NoScanner, VirusScanner};
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::TokenSigner;
 use crate::field_cipher::FieldCipher;
@@ -67,6 +68,11 @@ pub struct App {
     pub read_tracker: crate::read_tracker::ReadTracker,
     /// Audit and device keys, unwrapped from the platform secrets.
     pub(crate) platform_keys: Arc<PlatformKeys>,
+    /// Where attachment files live (in memory until the caller configures
+    /// a directory: `serve` uses `<data-dir>-files/` or `files_dir`).
+    pub files: BlobStore,
+    /// Scans uploads before they are stored (default: none).
+    pub scanner: Arc<dyn VirusScanner>,
 }
 
 impl App {
@@ -103,6 +109,8 @@ impl App {
             security_cache: SettingsCache::default(),
             read_tracker: Default::default(),
             platform_keys,
+            files: BlobStore::memory(),
+            scanner: Arc::new(NoScanner),
         })
     }
 }

@@ -157,9 +157,15 @@ fn fold_latin(c: char, out: &mut String) {
             out.push_str(to);
             continue;
         }
+        // The base letter of a decomposition may itself fold (ẛ -> ſ -> s),
+        // so folding twice gives what folding once gave.
         decompose_canonical(lower, |part| {
-            if !is_latin_mark(part) {
-                out.push(part);
+            if is_latin_mark(part) {
+                return;
+            }
+            match LATIN_FOLDS.iter().find(|(from, _)| *from == part) {
+                Some((_, to)) => out.push_str(to),
+                None => out.extend(part.to_lowercase()),
             }
         });
     }
@@ -168,6 +174,21 @@ fn fold_latin(c: char, out: &mut String) {
 /// Fold one word: NFC, Latin letters lower-cased without accents,
 /// apostrophes and Latin combining marks dropped, other scripts as written.
 fn fold_word(word: &str) -> String {
+    // Folding can expose a new normalisation (a dropped apostrophe between
+    // two marks lets NFC reorder them; a decomposed base letter folds
+    // again): repeat until stable, so a token folds to itself.
+    let mut cur = fold_once(word);
+    for _ in 0..4 {
+        let next = fold_once(&cur);
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur
+}
+
+fn fold_once(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     for c in word.nfc() {
         if is_apostrophe(c) || is_latin_mark(c) || is_noncharacter(c) {

@@ -154,6 +154,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 12,
+        name: "attachments",
+        sql: include_str!("../migrations/0012_attachments.sql"),
+        tenant_tables: &["attachments"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

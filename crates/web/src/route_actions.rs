@@ -163,6 +163,21 @@ pub const API: &[(&str, &str, Declared)] = &[
         "/api/v1/patients/{id}/history/{entry}",
         Act(WriteClinical),
     ),
+    (
+        "GET",
+        "/api/v1/patients/{id}/attachments",
+        Act(ReadClinical),
+    ),
+    (
+        "POST",
+        "/api/v1/patients/{id}/attachments",
+        Act(WriteClinical),
+    ),
+    (
+        "GET",
+        "/api/v1/patients/{id}/attachments/{attachment}",
+        Act(ReadClinical),
+    ),
     ("GET", "/api/v1/patients/{id}/allergies", Act(ReadClinical)),
     (
         "POST",

@@ -210,3 +210,11 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_decomposed_base_letter_is_folded_too() {
+    // ẛ (long s with dot above) decomposes to ſ, which folds to s: found by
+    // the idempotence property.
+    assert_eq!(tokens("ẛ"), vec!["s".to_owned()]);
+    assert_eq!(tokens(&tokens("ẛ").join(" ")), vec!["s".to_owned()]);
+}

@@ -3,6 +3,7 @@
 //! OpenAPI document, so the two cannot drift (a test enumerates the built
 //! router and compares).
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod clinical_records;
@@ -101,6 +102,11 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(patients::remove_care_team))
         .routes(routes!(patients::get_history, patients::add_history))
         .routes(routes!(patients::update_history))
+        .routes(routes!(
+            attachments::upload_attachment,
+            attachments::list_attachments
+        ))
+        .routes(routes!(attachments::download_attachment))
         .routes(routes!(
             clinical_records::list_allergies,
             clinical_records::add_allergy

@@ -1,0 +1,353 @@
+//! Patient attachments: reports, images and lab files filed to a patient
+//! (optionally a visit). Invariants:
+//! - Accepted only when the declared type, the name's extension and the
+//!   content's magic bytes agree (`clinicos_domain::file_type`), within
+//!   [`MAX_ATTACHMENT_BYTES`], and the virus scanner does not object.
+//! - The content is encrypted with the patient's data key, bound to
+//!   (tenant, `attachments`, `content`, attachment id), before it reaches
+//!   the blob store; the file name is encrypted in the row the same way.
+//! - Upload is `WriteClinical`, list and download `ReadClinical` through
+//!   [`App::authorize_clinical`]; restricted files the reader may not see
+//!   are withheld from the list and refused on download. Every upload,
+//!   list and download is audited in the transaction that reads the row.
+
+use crate::blob_store::ScanVerdict;
+use crate::patient_access::Purpose;
+use crate::patients::load;
+use crate::policy::Action;
+use crate::{App, AppError, AppResult, Ctx};
+use chrono::{DateTime, Utc};
+use clinicos_domain::access::{Deny, RecordFacts};
+use clinicos_domain::file_type::{self, SniffError};
+use clinicos_domain::validate::Validator;
+use clinicos_domain::{Sensitivity, UserId};
+use clinicos_store::attachments::{self as store, AttachmentRow};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// The largest attachment accepted (20 MiB).
+pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+
+const TABLE: &str = "attachments";
+
+/// A file to attach.
+#[derive(Clone, Debug)]
+pub struct NewAttachment {
+    /// The name the file had (encrypted at rest).
+    pub file_name: String,
+    /// The declared content type.
+    pub content_type: String,
+    /// The visit it belongs to, if any.
+    pub visit_id: Option<String>,
+    /// normal (default) or a restricted tier.
+    pub sensitivity: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// An attachment's metadata as shown.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct AttachmentInfo {
+    pub id: String,
+    pub patient_id: String,
+    pub visit_id: Option<String>,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Hex SHA-256 of the file's content.
+    pub sha256: String,
+    pub sensitivity: String,
+    pub restricted: bool,
+    pub uploaded_by: UserId,
+    pub uploaded_at: DateTime<Utc>,
+    /// clean, not_scanned (no scanner configured).
+    pub scan_status: String,
+}
+
+/// The attachments the reader may see, and how many were withheld.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct AttachmentList {
+    pub attachments: Vec<AttachmentInfo>,
+    /// Restricted attachments not shown to this reader.
+    pub withheld: usize,
+    /// Shown under break-the-glass (every read flagged in the audit).
+    pub emergency_access: bool,
+}
+
+/// A decrypted file ready to send.
+#[derive(Clone, Debug)]
+pub struct AttachmentFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+fn facts(a: &AttachmentRow) -> RecordFacts {
+    RecordFacts {
+        sensitivity: a.sensitivity.parse().unwrap_or(Sensitivity::Genetics),
+        author: Some(a.uploaded_by),
+        signed: false,
+        branch: None,
+    }
+}
+
+fn check_name(v: &mut Validator, name: &str) {
+    let bad = name.trim().is_empty()
+        || name.len() > 255
+        || name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\');
+    if bad {
+        v.add(
+            "file_name",
+            "must be 1-255 characters without path separators",
+        );
+    }
+}
+
+/// Validate an upload; returns its content type and sensitivity.
+fn check(input: &NewAttachment) -> AppResult<(&'static str, Sensitivity)> {
+    let mut v = Validator::new();
+    check_name(&mut v, &input.file_name);
+    if input.bytes.len() > MAX_ATTACHMENT_BYTES {
+        v.add(
+            "file",
+            format!("must be at most {MAX_ATTACHMENT_BYTES} bytes"),
+        );
+    }
+    if let Some(visit) = &input.visit_id {
+        if visit.trim().is_empty() || visit.len() > 64 {
+            v.add("visit_id", "must be 1-64 characters");
+        }
+    }
+    let sensitivity = input
+        .sensitivity
+        .as_deref()
+        .unwrap_or("normal")
+        .parse::<Sensitivity>();
+    if sensitivity.is_err() {
+        v.add("sensitivity", "is not a known sensitivity");
+    }
+    v.finish().map_err(AppError::Validation)?;
+    let kind = file_type::check(&input.content_type, &input.file_name, &input.bytes).map_err(
+        |e| match e {
+            SniffError::UnsupportedType => AppError::field(
+                "content_type",
+                "must be application/pdf, image/png, image/jpeg, application/dicom, text/csv or text/plain",
+            ),
+            SniffError::UnknownContent => {
+                AppError::field("file", "is not a PDF, PNG, JPEG, DICOM or UTF-8 text file")
+            }
+            SniffError::TypeMismatch => {
+                AppError::field("file", "content does not match the declared content type")
+            }
+            SniffError::ExtensionMismatch => {
+                AppError::field("file_name", "extension does not match the file's content")
+            }
+        },
+    )?;
+    let sensitivity = sensitivity.map_err(AppError::BadRequest)?;
+    Ok((kind.content_type(), sensitivity))
+}
+
+impl App {
+    async fn open_attachment(&self, ctx: &Ctx, a: AttachmentRow) -> AppResult<AttachmentInfo> {
+        let name = self
+            .cipher
+            .decrypt(
+                ctx.tenant,
+                TABLE,
+                "file_name",
+                &a.id,
+                &a.patient_id,
+                &a.file_name,
+            )
+            .await?;
+        let restricted = facts(&a).sensitivity.is_restricted();
+        Ok(AttachmentInfo {
+            file_name: String::from_utf8_lossy(&name).into_owned(),
+            id: a.id,
+            patient_id: a.patient_id,
+            visit_id: a.visit_id,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            sha256: a.sha256,
+            sensitivity: a.sensitivity,
+            restricted,
+            uploaded_by: a.uploaded_by,
+            uploaded_at: a.uploaded_at,
+            scan_status: a.scan_status,
+        })
+    }
+
+    /// File an attachment to a patient (the uploader is the current user).
+    pub async fn add_attachment(
+        &self,
+        ctx: &Ctx,
+        patient: &str,
+        input: NewAttachment,
+    ) -> AppResult<AttachmentInfo> {
+        let (content_type, sensitivity) = check(&input)?;
+        let now = self.clock.now();
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let p = load(&mut tx, patient).await?;
+        let rec = RecordFacts {
+            sensitivity,
+            author: Some(ctx.user),
+            signed: false,
+            branch: ctx.branch,
+        };
+        let (mut tx, access) = self
+            .authorize_clinical(tx, ctx, Action::WriteClinical, &p, Some(&rec))
+            .await?;
+        let verdict = self.scanner.scan(&input.bytes).await?;
+        if let ScanVerdict::Infected(_) = verdict {
+            return Err(AppError::field("file", "was refused by the virus scanner"));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let sealed = self
+            .cipher
+            .encrypt(ctx.tenant, TABLE, "content", &id, &p.id, &input.bytes)
+            .await?;
+        let file_name = self
+            .cipher
+            .encrypt(
+                ctx.tenant,
+                TABLE,
+                "file_name",
+                &id,
+                &p.id,
+                input.file_name.trim().as_bytes(),
+            )
+            .await?;
+        let row = AttachmentRow {
+            storage_key: format!("{}/{}/{}", ctx.tenant.as_text(), p.id, id),
+            id: id.clone(),
+            patient_id: p.id.clone(),
+            visit_id: input.visit_id.map(|v| v.trim().to_owned()),
+            file_name,
+            content_type: content_type.to_owned(),
+            size_bytes: i64::try_from(input.bytes.len()).unwrap_or(i64::MAX),
+            sha256: hex::encode(Sha256::digest(&input.bytes)),
+            sensitivity: sensitivity.as_str().to_owned(),
+            uploaded_by: ctx.user,
+            uploaded_at: now,
+            scan_status: verdict.status().to_owned(),
+        };
+        self.files.put(&row.storage_key, sealed).await?;
+        let written = async {
+            store::insert(&mut tx, &row).await?;
+            access
+                .record(
+                    &mut tx,
+                    ctx,
+                    now,
+                    "patient.attachment.created",
+                    "patient.attachment",
+                    vec![p.id.clone(), id.clone()],
+                )
+                .await?;
+            tx.commit().await?;
+            Ok::<(), AppError>(())
+        }
+        .await;
+        if let Err(e) = written {
+            // No row points at the file: remove it (best effort).
+            let _ = self.files.delete(&row.storage_key).await;
+            return Err(e);
+        }
+        self.open_attachment(ctx, row).await
+    }
+
+    /// A patient's attachments (metadata), as far as the reader may see them.
+    pub async fn attachments(&self, ctx: &Ctx, patient: &str) -> AppResult<AttachmentList> {
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let p = load(&mut tx, patient).await?;
+        let (mut tx, access) = self
+            .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
+            .await?;
+        let rows = store::list(&mut tx, &p.id).await?;
+        let total = rows.len();
+        let shown: Vec<AttachmentRow> = rows
+            .into_iter()
+            .filter(|a| access.allows_record(ctx, Action::ReadClinical, &facts(a)))
+            .collect();
+        let mut ids = vec![p.id.clone()];
+        ids.extend(shown.iter().map(|a| a.id.clone()));
+        access
+            .record(
+                &mut tx,
+                ctx,
+                self.clock.now(),
+                "patient.attachments.read",
+                "patient.attachment",
+                ids,
+            )
+            .await?;
+        tx.commit().await?;
+        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+            .await;
+        let withheld = total - shown.len();
+        let mut attachments = Vec::with_capacity(shown.len());
+        for a in shown {
+            attachments.push(self.open_attachment(ctx, a).await?);
+        }
+        Ok(AttachmentList {
+            attachments,
+            withheld,
+            emergency_access: access.purpose() == Purpose::Emergency,
+        })
+    }
+
+    /// One attachment's content, decrypted and checked against its digest.
+    pub async fn download_attachment(
+        &self,
+        ctx: &Ctx,
+        patient: &str,
+        attachment: &str,
+    ) -> AppResult<AttachmentFile> {
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let p = load(&mut tx, patient).await?;
+        let (mut tx, access) = self
+            .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
+            .await?;
+        let row = store::get(&mut tx, &p.id, attachment)
+            .await
+            .map_err(|_| AppError::NotFound("attachment"))?;
+        if !access.allows_record(ctx, Action::ReadClinical, &facts(&row)) {
+            drop(tx);
+            return Err(self
+                .deny_patient(ctx, Action::ReadClinical, Deny::Restricted, &p.id)
+                .await);
+        }
+        let sealed = self.files.get(&row.storage_key).await?;
+        let bytes = self
+            .cipher
+            .decrypt(ctx.tenant, TABLE, "content", &row.id, &p.id, &sealed)
+            .await?;
+        if hex::encode(Sha256::digest(&bytes)) != row.sha256 {
+            return Err(AppError::Internal(format!(
+                "attachment {} does not match its digest",
+                row.id
+            )));
+        }
+        access
+            .record(
+                &mut tx,
+                ctx,
+                self.clock.now(),
+                "patient.attachment.downloaded",
+                "patient.attachment",
+                vec![p.id.clone(), row.id.clone()],
+            )
+            .await?;
+        tx.commit().await?;
+        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+            .await;
+        let info = self.open_attachment(ctx, row).await?;
+        Ok(AttachmentFile {
+            file_name: info.file_name,
+            content_type: info.content_type,
+            bytes,
+        })
+    }
+}

@@ -1,0 +1,163 @@
+//! Attachment file types, recognised by their content (magic bytes), and
+//! the rule that the declared content type and the file name's extension
+//! must both agree with what the content is.
+
+/// A file type attachments accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Pdf,
+    Png,
+    Jpeg,
+    Dicom,
+    Csv,
+    Text,
+}
+
+impl FileKind {
+    /// The content type stored and served for this kind.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileKind::Pdf => "application/pdf",
+            FileKind::Png => "image/png",
+            FileKind::Jpeg => "image/jpeg",
+            FileKind::Dicom => "application/dicom",
+            FileKind::Csv => "text/csv",
+            FileKind::Text => "text/plain",
+        }
+    }
+
+    /// File name extensions (lower case) this kind may carry.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            FileKind::Pdf => &["pdf"],
+            FileKind::Png => &["png"],
+            FileKind::Jpeg => &["jpg", "jpeg"],
+            FileKind::Dicom => &["dcm", "dicom"],
+            FileKind::Csv => &["csv"],
+            FileKind::Text => &["txt"],
+        }
+    }
+
+    /// The kind a declared content type names (parameters such as
+    /// `; charset=utf-8` ignored).
+    pub fn from_content_type(declared: &str) -> Option<FileKind> {
+        let base = declared.split(';').next().unwrap_or("").trim();
+        let kinds = [
+            FileKind::Pdf,
+            FileKind::Png,
+            FileKind::Jpeg,
+            FileKind::Dicom,
+            FileKind::Csv,
+            FileKind::Text,
+        ];
+        kinds
+            .into_iter()
+            .find(|k| k.content_type().eq_ignore_ascii_case(base))
+    }
+}
+
+/// Why a file was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SniffError {
+    /// The content type is not one attachments accept.
+    UnsupportedType,
+    /// The content is not a file of an accepted kind.
+    UnknownContent,
+    /// The content is of another kind than the one declared.
+    TypeMismatch,
+    /// The file name's extension does not fit the content.
+    ExtensionMismatch,
+}
+
+/// What the content is, by its first bytes; text kinds need valid UTF-8.
+pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
+    if bytes.starts_with(b"%PDF-") {
+        Some(FileKind::Pdf)
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(FileKind::Png)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(FileKind::Jpeg)
+    } else if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+        Some(FileKind::Dicom)
+    } else if !bytes.is_empty() && !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {
+        Some(FileKind::Text)
+    } else {
+        None
+    }
+}
+
+/// Check an upload: the declared type must be accepted, the content must
+/// be of that kind (CSV is text), and the name's extension must fit it.
+pub fn check(declared: &str, file_name: &str, bytes: &[u8]) -> Result<FileKind, SniffError> {
+    let kind = FileKind::from_content_type(declared).ok_or(SniffError::UnsupportedType)?;
+    let found = sniff(bytes).ok_or(SniffError::UnknownContent)?;
+    let fits = found == kind || (kind == FileKind::Csv && found == FileKind::Text);
+    if !fits {
+        return Err(SniffError::TypeMismatch);
+    }
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !kind.extensions().contains(&ext.as_str()) {
+        return Err(SniffError::ExtensionMismatch);
+    }
+    Ok(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dicom() -> Vec<u8> {
+        let mut b = vec![0u8; 128];
+        b.extend_from_slice(b"DICM");
+        b.extend_from_slice(&[2, 0, 0, 0]);
+        b
+    }
+
+    #[test]
+    fn content_decides_the_kind() {
+        assert_eq!(sniff(b"%PDF-1.7\n"), Some(FileKind::Pdf));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(FileKind::Png));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(FileKind::Jpeg));
+        assert_eq!(sniff(&dicom()), Some(FileKind::Dicom));
+        assert_eq!(sniff(b"a,b\n1,2\n"), Some(FileKind::Text));
+        assert_eq!(sniff(&[0xC3, 0x28]), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn declared_type_and_extension_must_fit_the_content() {
+        assert_eq!(
+            check("application/pdf", "report.PDF", b"%PDF-1.4"),
+            Ok(FileKind::Pdf)
+        );
+        assert_eq!(
+            check("text/csv; charset=utf-8", "labs.csv", b"a,b\n"),
+            Ok(FileKind::Csv)
+        );
+        assert_eq!(
+            check("application/dicom", "scan.dcm", &dicom()),
+            Ok(FileKind::Dicom)
+        );
+        // A PDF renamed .png and declared as PNG.
+        assert_eq!(
+            check("image/png", "scan.png", b"%PDF-1.4"),
+            Err(SniffError::TypeMismatch)
+        );
+        // A PDF declared as PDF but named .png.
+        assert_eq!(
+            check("application/pdf", "scan.png", b"%PDF-1.4"),
+            Err(SniffError::ExtensionMismatch)
+        );
+        assert_eq!(
+            check("application/zip", "a.zip", b"PK"),
+            Err(SniffError::UnsupportedType)
+        );
+        assert_eq!(
+            check("text/plain", "a.txt", &[0xFF, 0xFE, 0]),
+            Err(SniffError::UnknownContent)
+        );
+    }
+}
