@@ -266,11 +266,7 @@ impl App {
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
         let rows = store::list(&mut tx, &p.id).await?;
-        let total = rows.len();
-        let shown: Vec<AttachmentRow> = rows
-            .into_iter()
-            .filter(|a| access.allows_record(ctx, Action::ReadClinical, &facts(a)))
-            .collect();
+        let (shown, withheld) = access.visible(ctx, rows, facts);
         let mut ids = vec![p.id.clone()];
         ids.extend(shown.iter().map(|a| a.id.clone()));
         access
@@ -286,7 +282,6 @@ impl App {
         tx.commit().await?;
         self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
-        let withheld = total - shown.len();
         let mut attachments = Vec::with_capacity(shown.len());
         for a in shown {
             attachments.push(self.open_attachment(ctx, a).await?);

@@ -137,11 +137,7 @@ impl App {
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
         let rows = patients::history(&mut tx, &p.id).await?;
-        let total = rows.len();
-        let shown: Vec<HistoryRow> = rows
-            .into_iter()
-            .filter(|h| access.allows_record(ctx, Action::ReadClinical, &facts(h)))
-            .collect();
+        let (shown, withheld) = access.visible(ctx, rows, facts);
         let mut ids = vec![p.id.clone()];
         ids.extend(shown.iter().map(|h| h.id.clone()));
         access
@@ -157,7 +153,6 @@ impl App {
         tx.commit().await?;
         self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
-        let withheld = total - shown.len();
         let mut entries = Vec::with_capacity(shown.len());
         for h in shown {
             entries.push(self.open_history(ctx, h).await?);

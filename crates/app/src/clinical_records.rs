@@ -204,11 +204,7 @@ impl App {
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
         let rows = K::TABLE.list(&mut tx, &p.id).await?;
-        let total = rows.len();
-        let shown: Vec<RecordRow> = rows
-            .into_iter()
-            .filter(|r| access.allows_record(ctx, Action::ReadClinical, &facts(r)))
-            .collect();
+        let (shown, withheld) = access.visible(ctx, rows, facts);
         let mut ids = vec![p.id.clone()];
         ids.extend(shown.iter().map(|r| r.id.clone()));
         let now = self.clock.now();
@@ -218,7 +214,6 @@ impl App {
         tx.commit().await?;
         self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
-        let withheld = total - shown.len();
         let mut entries = Vec::with_capacity(shown.len());
         for r in shown {
             entries.push(self.open_record::<K>(ctx, r).await?);

@@ -107,6 +107,24 @@ impl ClinicalAccess {
         Ok(())
     }
 
+    /// The records the reader may see under this access, and how many were
+    /// withheld (restricted tier, other branch); lists show the first and
+    /// count the second rather than failing.
+    pub fn visible<R>(
+        &self,
+        ctx: &Ctx,
+        rows: Vec<R>,
+        facts: impl Fn(&R) -> RecordFacts,
+    ) -> (Vec<R>, usize) {
+        let total = rows.len();
+        let shown: Vec<R> = rows
+            .into_iter()
+            .filter(|r| self.allows_record(ctx, Action::ReadClinical, &facts(r)))
+            .collect();
+        let withheld = total - shown.len();
+        (shown, withheld)
+    }
+
     /// May this record be shown within the access already granted?
     pub fn allows_record(&self, ctx: &Ctx, action: Action, record: &RecordFacts) -> bool {
         let t = Target {

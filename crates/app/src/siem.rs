@@ -271,7 +271,7 @@ impl App {
                 }
                 let payload: String = events.iter().map(|e| sink.render(&tid, &slug, e)).collect();
                 if let Err(e) = sink.send(&payload).await {
-                    tracing::warn!(sink = sink.name(), error = %e, "SIEM sink unavailable; retrying with backoff");
+                    tracing::warn!(sink = sink.name(), error_kind = ?e.kind(), "SIEM sink unavailable; retrying with backoff");
                     continue;
                 }
                 let now = self.clock.now();
