@@ -24,7 +24,8 @@ async fn register(t: &TestApp, tenant: &Tenant) -> String {
             "/api/v1/patients",
             Some(&owner),
             json!({"given_name": "Meera", "family_name": "Iyer", "sex": "female",
-                   "birth_date": "1988-03-14", "phone": PHONE, "email": EMAIL, "city": "Chennai"}),
+                   "birth_date": "1988-03-14", "phone": PHONE, "email": EMAIL, "city": "Chennai",
+                   "tags": ["needs-interpreter"], "notes": "prefers mornings"}),
         )
         .await,
     )
@@ -146,6 +147,10 @@ async fn a_patient_signs_in_with_a_code_from_the_outbox() {
         (Some(patient.as_str()), Some("Meera"))
     );
     assert_eq!(v["data"]["email"], EMAIL);
+    // The front desk's working notes and tags are staff-only.
+    assert_eq!(v["data"]["notes"], Value::Null, "{v}");
+    assert_eq!(v["data"]["tags"], json!([]), "{v}");
+    assert!(!v.to_string().contains("prefers mornings"));
 
     // The read is audited as the patient's own, naming the patient.
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");

@@ -202,3 +202,116 @@ async fn export_has_the_schema_and_every_section_and_is_audited() {
         assert!(all.contains(id.as_str()), "{id} in {all}");
     }
 }
+
+async fn get_bytes(t: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    t.http
+        .get(t.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn pdf_export_prints_the_visible_record_and_is_audited() {
+    let t = spawn_app().await;
+    let (s, p) = setup(&t, "timeline").await;
+    let base = format!("/api/v1/patients/{p}");
+    let [hist, allergy, hidden, med] = seed(&t, &s, &p).await;
+
+    let r = get_bytes(&t, &format!("{base}/export?format=pdf"), &s.doc1).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let disposition = r.headers()["content-disposition"].to_str().expect("ascii");
+    assert!(disposition.contains(&format!("patient-record-{p}.pdf")));
+    let pdf = r.bytes().await.expect("body");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = String::from_utf8_lossy(&pdf);
+    for needle in [
+        "Appendectomy 2010",
+        "Penicillin",
+        "HIV infection",
+        "Metformin 500 mg",
+    ] {
+        assert!(text.contains(needle), "{needle} in the doctor's PDF");
+    }
+
+    // The nurse's copy withholds the restricted condition and says so.
+    let r = get_bytes(&t, &format!("{base}/export?format=pdf"), &s.nurse).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = String::from_utf8_lossy(&r.bytes().await.expect("body")).into_owned();
+    assert!(!text.contains("HIV infection"));
+    assert!(text.contains("Restricted entries not included for this reader: 1."));
+
+    let r = get_bytes(&t, &format!("{base}/export?format=pdf"), &s.desk).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (st, v) = send(
+        &t,
+        "GET",
+        &format!("{base}/export?format=docx"),
+        &s.doc1,
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("format"), "{v}");
+
+    let events = audit_ids(&t, &s, &p, "export.patient_record_pdf").await;
+    assert_eq!(events.len(), 2, "doctor and nurse PDF exports");
+    let all = events.iter().map(Value::to_string).collect::<String>();
+    for id in [&hist, &allergy, &hidden, &med] {
+        assert!(all.contains(id.as_str()), "{id} in {all}");
+    }
+    assert!(
+        audit_ids(&t, &s, &p, "export.patient_record")
+            .await
+            .is_empty(),
+        "the PDF is audited under its own action"
+    );
+}
+
+#[tokio::test]
+async fn attachments_are_on_the_timeline_with_their_file_name() {
+    let t = spawn_app().await;
+    let (s, p) = setup(&t, "timeline").await;
+    let base = format!("/api/v1/patients/{p}");
+    seed(&t, &s, &p).await;
+    t.clock.advance(chrono::Duration::seconds(2));
+    let r = t
+        .http
+        .post(t.url(&format!("{base}/attachments")))
+        .bearer_auth(&s.doc1)
+        .header("content-type", "text/plain")
+        .header("x-file-name", "lab-report.txt")
+        .body("Hb 13.2 g/dL")
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.expect("json")["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    let (st, v) = send(&t, "GET", &format!("{base}/timeline"), &s.doc1, None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["data"]["items"][0]["kind"], "attachment",
+        "newest first: {v}"
+    );
+    assert_eq!(v["data"]["items"][0]["id"], json!(id));
+    assert_eq!(
+        v["data"]["items"][0]["title"],
+        "Attachment (text/plain): lab-report.txt"
+    );
+    let (st, v) = send(
+        &t,
+        "GET",
+        &format!("{base}/timeline?kind=attachment"),
+        &s.doc1,
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(kinds(&v), ["attachment"]);
+}

@@ -28,7 +28,8 @@ use sha2::{Digest, Sha256};
 /// The largest attachment accepted (20 MiB).
 pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 
-const TABLE: &str = "attachments";
+/// The table (and field-cipher binding) of attachment rows.
+pub(crate) const TABLE: &str = "attachments";
 
 /// A file to attach.
 #[derive(Clone, Debug)]

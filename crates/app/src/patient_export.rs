@@ -44,11 +44,14 @@ impl App {
         let all = clinicos_store::patient_search::PatientSearch::default();
         let (rows, _) =
             clinicos_store::patient_search::search(&mut tx, &all, MAX_EXPORT, 0).await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut by_patient = patients::history_of_many(&mut tx, &ids).await?;
         let mut history = Vec::with_capacity(rows.len());
         let mut withheld = 0;
         for p in &rows {
-            let (keep, drop): (Vec<_>, Vec<_>) = patients::history(&mut tx, &p.id)
-                .await?
+            let (keep, drop): (Vec<_>, Vec<_>) = by_patient
+                .remove(&p.id)
+                .unwrap_or_default()
                 .into_iter()
                 .partition(|h| {
                     with_restricted
@@ -60,7 +63,7 @@ impl App {
             withheld += drop.len();
             history.push(keep);
         }
-        let mut ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut ids = ids;
         ids.extend(history.iter().flatten().map(|h| h.id.clone()));
         let reason = if with_restricted {
             "with_restricted"

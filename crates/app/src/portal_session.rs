@@ -124,7 +124,12 @@ impl App {
         };
         audit::record_for(&mut tx, &ctx.actor(), ev, Purpose::PatientRequest.as_str()).await?;
         tx.commit().await?;
-        self.show_patient(ctx.tenant, row).await
+        let mut me = self.show_patient(ctx.tenant, row).await?;
+        // The front desk's working notes ("prefers mornings") and tags are
+        // staff-only; the full record is the data-portability export.
+        me.notes = None;
+        me.tags.clear();
+        Ok(me)
     }
 
     /// End the patient's portal session.

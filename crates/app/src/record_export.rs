@@ -3,8 +3,9 @@
 //! data portability and referrals. Each section is read through its own
 //! use case, so the policy point, restricted-record withholding and the
 //! per-section read audit are the same as on the chart; the export itself
-//! is audited as `export.patient_record`, naming the patient and every
-//! record exported.
+//! is audited as `export.patient_record` (JSON) or
+//! `export.patient_record_pdf` (the printable copy, [`crate::record_pdf`]),
+//! naming the patient and every record exported.
 
 use crate::allergies::{Allergies, Allergy};
 use crate::clinical::HistoryEntry;
@@ -16,6 +17,22 @@ use crate::policy::Action;
 use crate::{App, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+/// The form an export takes; each is audited under its own action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordFormat {
+    Json,
+    Pdf,
+}
+
+impl RecordFormat {
+    fn audit_action(self) -> &'static str {
+        match self {
+            RecordFormat::Json => "export.patient_record",
+            RecordFormat::Pdf => "export.patient_record_pdf",
+        }
+    }
+}
 
 /// The schema name and version written into every export.
 pub const RECORD_SCHEMA: &str = "clinicos-patient-record/1";
@@ -53,8 +70,22 @@ pub struct PatientRecord {
 }
 
 impl App {
+    /// One patient's record as a printable PDF (see [`crate::record_pdf`]),
+    /// as far as the reader may see it.
+    pub async fn export_patient_record_pdf(&self, ctx: &Ctx, id: &str) -> AppResult<Vec<u8>> {
+        let record = self
+            .export_patient_record(ctx, id, RecordFormat::Pdf)
+            .await?;
+        Ok(crate::record_pdf::record_pdf(&record))
+    }
+
     /// Export one patient's record as far as the reader may see it.
-    pub async fn export_patient_record(&self, ctx: &Ctx, id: &str) -> AppResult<PatientRecord> {
+    pub async fn export_patient_record(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        format: RecordFormat,
+    ) -> AppResult<PatientRecord> {
         // The clinical read comes first: a reader without ReadClinical is
         // refused before demographics are read.
         let history = self.history(ctx, id).await?;
@@ -75,7 +106,7 @@ impl App {
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
         access
-            .record(&mut tx, ctx, now, "export.patient_record", "patient", ids)
+            .record(&mut tx, ctx, now, format.audit_action(), "patient", ids)
             .await?;
         tx.commit().await?;
         Ok(PatientRecord {

@@ -58,7 +58,7 @@ pub struct RawItem {
 /// A timeline item as shown.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct TimelineItem {
-    /// registration, history, allergy, condition or medication.
+    /// registration, history, attachment, allergy, condition or medication.
     pub kind: String,
     /// The record's id (the patient's id for registration).
     pub id: String,
@@ -151,6 +151,35 @@ impl TimelineSource for History {
     }
 }
 
+/// Attachments (the title names the content type and the file name).
+pub struct Attachments;
+
+impl TimelineSource for Attachments {
+    fn kind(&self) -> &'static str {
+        "attachment"
+    }
+    fn fetch<'a>(&'a self, tx: &'a mut TenantTx, p: &'a PatientRow) -> SourceFuture<'a> {
+        Box::pin(async move {
+            let rows = clinicos_store::attachments::list(tx, &p.id).await?;
+            Ok(rows
+                .into_iter()
+                .map(|a| RawItem {
+                    kind: "attachment",
+                    facts: facts(&a.sensitivity, a.uploaded_by, None),
+                    label: format!("Attachment ({})", a.content_type),
+                    id: a.id,
+                    at: a.uploaded_at,
+                    sealed: Some(SealedTitle {
+                        table: crate::attachments::TABLE,
+                        column: "file_name",
+                        bytes: a.file_name,
+                    }),
+                })
+                .collect())
+        })
+    }
+}
+
 /// A structured-record table; the title is the label, the first plain
 /// column and the first sealed column (substance or name).
 pub struct Records {
@@ -197,9 +226,10 @@ impl TimelineSource for Records {
 
 /// Every source, in no particular order (items are sorted by date).
 /// Visits, prescriptions, labs, payments and attachments add theirs here.
-pub static SOURCES: [&dyn TimelineSource; 5] = [
+pub static SOURCES: [&dyn TimelineSource; 6] = [
     &Registration,
     &History,
+    &Attachments,
     &Records {
         kind: "allergy",
         label: "Allergy",

@@ -364,6 +364,39 @@ pub async fn history(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<Histor
     tx.all(q).await?.iter().map(history_row).collect()
 }
 
+/// The history of many patients in a few queries (chunks of
+/// [`MANY_CHUNK`] ids), each patient's entries newest first.
+pub async fn history_of_many(
+    tx: &mut TenantTx,
+    patients: &[String],
+) -> StoreResult<std::collections::HashMap<String, Vec<HistoryRow>>> {
+    let mut out: std::collections::HashMap<String, Vec<HistoryRow>> =
+        std::collections::HashMap::new();
+    for chunk in patients.chunks(MANY_CHUNK) {
+        let marks = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {HISTORY_COLS} FROM history_entries WHERE tenant_id = $1 AND patient_id IN ({marks}) \
+             ORDER BY patient_id, recorded_at DESC, id DESC"
+        );
+        let mut q = tx.q(&sql);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for r in tx.all(q).await?.iter() {
+            let h = history_row(r)?;
+            out.entry(h.patient_id.clone()).or_default().push(h);
+        }
+    }
+    Ok(out)
+}
+
+/// Ids bound in one `IN (...)` list (well under SQLite's and PostgreSQL's
+/// bind limits).
+pub const MANY_CHUNK: usize = 500;
+
 pub async fn history_entry(tx: &mut TenantTx, patient: &str, id: &str) -> StoreResult<HistoryRow> {
     let sql = format!(
         "SELECT {HISTORY_COLS} FROM history_entries WHERE tenant_id = $1 AND patient_id = $2 AND id = $3"
