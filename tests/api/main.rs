@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod clinical_records;
 mod conventions;
+mod demo_data;
 mod encryption;
 mod governance_pages;
 mod housekeeping;

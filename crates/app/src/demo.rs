@@ -162,6 +162,8 @@ impl App {
         tx.commit().await?;
         self.seed_demo_patients(entry.tenant_id, (main, second), &staff)
             .await?;
+        self.seed_demo_records(entry.tenant_id, staff.doctor)
+            .await?;
         Ok(logins)
     }
 }

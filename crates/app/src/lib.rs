@@ -27,6 +27,7 @@ pub mod context;
 pub mod crypto;
 pub mod demo;
 mod demo_patients;
+mod demo_records;
 pub mod devices;
 pub mod error;
 pub mod field_cipher;

@@ -59,7 +59,7 @@ fn demographics(d: &mut TextDocument, p: &Patient) {
     if !p.gender_identity.is_empty() {
         d.field("Gender identity", &p.gender_identity);
     }
-    if !p.blood_group.is_empty() {
+    if !p.blood_group.is_empty() && p.blood_group != "unknown" {
         d.field("Blood group", &p.blood_group);
     }
     let contact = joined(&[p.phone.as_deref(), p.email.as_deref()], ", ");
