@@ -225,7 +225,7 @@ mod tests {
             Err(SniffError::ExtensionMismatch)
         );
         assert_eq!(
-            check_photo("image/webp", None, b"RIFF"),
+            check_photo("image/webp", None, b"RIFF\x00\x00\x00\x00AVI "),
             Err(SniffError::UnknownContent)
         );
         // WebP is a photo type, not an attachment type.
