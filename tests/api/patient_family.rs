@@ -100,16 +100,45 @@ async fn a_photo_round_trips_encrypted_within_its_limits_and_audited() {
     let webp = b"RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00".to_vec();
     let (st, v) = put_photo(&t, &s.desk, &p, "image/webp", None, webp).await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    let (st, v) = put_photo(&t, &s.desk, &p, "image/jpeg", None, vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2]).await;
+    let (st, v) = put_photo(
+        &t,
+        &s.desk,
+        &p,
+        "image/jpeg",
+        None,
+        vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2],
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["data"]["content_type"], "image/jpeg");
 
     // Removed: gone.
-    let (st, _) = send(&t, "DELETE", &format!("/api/v1/patients/{p}/photo"), &s.desk, None).await;
+    let (st, _) = send(
+        &t,
+        "DELETE",
+        &format!("/api/v1/patients/{p}/photo"),
+        &s.desk,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    let (st, _) = send(&t, "GET", &format!("/api/v1/patients/{p}/photo"), &s.desk, None).await;
+    let (st, _) = send(
+        &t,
+        "GET",
+        &format!("/api/v1/patients/{p}/photo"),
+        &s.desk,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, _) = send(&t, "DELETE", &format!("/api/v1/patients/{p}/photo"), &s.desk, None).await;
+    let (st, _) = send(
+        &t,
+        "DELETE",
+        &format!("/api/v1/patients/{p}/photo"),
+        &s.desk,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     assert_eq!(count(&t, &tenant, "patient.photo.updated").await, 3);
@@ -133,7 +162,14 @@ async fn person(t: &TestApp, token: &str, given: &str, birth: &str, phone: &str)
 }
 
 async fn link(t: &TestApp, token: &str, from: &str, b: Value) -> (StatusCode, Value) {
-    send(t, "POST", &format!("/api/v1/patients/{from}/links"), token, Some(b)).await
+    send(
+        t,
+        "POST",
+        &format!("/api/v1/patients/{from}/links"),
+        token,
+        Some(b),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -145,10 +181,22 @@ async fn links_refuse_self_duplicates_cycles_and_strangers() {
     let mum = person(&t, &s.desk, "Lakshmi", "1980-02-01", "+91 90000 00002").await;
     let kid = person(&t, &s.desk, "Anu", "2015-02-01", "+91 90000 00003").await;
 
-    let (st, v) = link(&t, &s.desk, &gran, json!({"kind": "parent", "dependant_id": mum})).await;
+    let (st, v) = link(
+        &t,
+        &s.desk,
+        &gran,
+        json!({"kind": "parent", "dependant_id": mum}),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     // From the child's side: the responsible patient is named instead.
-    let (st, v) = link(&t, &s.desk, &kid, json!({"kind": "parent", "responsible_id": mum})).await;
+    let (st, v) = link(
+        &t,
+        &s.desk,
+        &kid,
+        json!({"kind": "parent", "responsible_id": mum}),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     assert_eq!(v["data"]["responsible_id"], mum.as_str());
     assert_eq!(v["data"]["dependant_id"], kid.as_str());
@@ -156,14 +204,38 @@ async fn links_refuse_self_duplicates_cycles_and_strangers() {
     let kid_link = v["data"]["id"].as_str().expect("id").to_owned();
 
     // Self, duplicate, cycle (the grandchild as the grandmother's parent).
-    let (st, _) = link(&t, &s.desk, &kid, json!({"kind": "parent", "dependant_id": kid})).await;
+    let (st, _) = link(
+        &t,
+        &s.desk,
+        &kid,
+        json!({"kind": "parent", "dependant_id": kid}),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let (st, v) = link(&t, &s.desk, &mum, json!({"kind": "parent", "dependant_id": kid})).await;
+    let (st, v) = link(
+        &t,
+        &s.desk,
+        &mum,
+        json!({"kind": "parent", "dependant_id": kid}),
+    )
+    .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
-    let (st, v) = link(&t, &s.desk, &kid, json!({"kind": "parent", "dependant_id": gran})).await;
+    let (st, v) = link(
+        &t,
+        &s.desk,
+        &kid,
+        json!({"kind": "parent", "dependant_id": gran}),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     // A guardian link beside the parent one is fine; bad input is 422.
-    let (st, v) = link(&t, &s.desk, &gran, json!({"kind": "guardian", "dependant_id": kid})).await;
+    let (st, v) = link(
+        &t,
+        &s.desk,
+        &gran,
+        json!({"kind": "guardian", "dependant_id": kid}),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     for bad in [
         json!({"kind": "uncle", "dependant_id": kid}),
@@ -177,22 +249,69 @@ async fn links_refuse_self_duplicates_cycles_and_strangers() {
     // A patient of another organisation is not found.
     let other = t.tenant("links2").await;
     let other_owner = t.owner_token(&other).await;
-    let stranger = person(&t, &other_owner, "Stranger", "1990-01-01", "+91 90000 00009").await;
-    let (st, _) = link(&t, &s.desk, &mum, json!({"kind": "parent", "dependant_id": stranger})).await;
+    let stranger = person(
+        &t,
+        &other_owner,
+        "Stranger",
+        "1990-01-01",
+        "+91 90000 00009",
+    )
+    .await;
+    let (st, _) = link(
+        &t,
+        &s.desk,
+        &mum,
+        json!({"kind": "parent", "dependant_id": stranger}),
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // Listed from either side; removed from either side.
-    let (st, v) = send(&t, "GET", &format!("/api/v1/patients/{mum}/links"), &s.desk, None).await;
+    let (st, v) = send(
+        &t,
+        "GET",
+        &format!("/api/v1/patients/{mum}/links"),
+        &s.desk,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["data"].as_array().expect("links").len(), 2, "{v}");
-    let (st, _) = send(&t, "DELETE", &format!("/api/v1/patients/{gran}/links/{kid_link}"), &s.desk, None).await;
+    let (st, _) = send(
+        &t,
+        "DELETE",
+        &format!("/api/v1/patients/{gran}/links/{kid_link}"),
+        &s.desk,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "not on this patient's links");
-    let (st, _) = send(&t, "DELETE", &format!("/api/v1/patients/{kid}/links/{kid_link}"), &s.desk, None).await;
+    let (st, _) = send(
+        &t,
+        "DELETE",
+        &format!("/api/v1/patients/{kid}/links/{kid_link}"),
+        &s.desk,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    let (_, v) = send(&t, "GET", &format!("/api/v1/patients/{kid}/links"), &s.desk, None).await;
+    let (_, v) = send(
+        &t,
+        "GET",
+        &format!("/api/v1/patients/{kid}/links"),
+        &s.desk,
+        None,
+    )
+    .await;
     assert_eq!(v["data"].as_array().expect("links").len(), 1, "{v}");
     // Without patients:write: refused.
-    let (st, _) = link(&t, &s.nurse, &mum, json!({"kind": "parent", "dependant_id": kid})).await;
+    let (st, _) = link(
+        &t,
+        &s.nurse,
+        &mum,
+        json!({"kind": "parent", "dependant_id": kid}),
+    )
+    .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 
     assert_eq!(count(&t, &tenant, "patient.link.created").await, 3);
@@ -202,9 +321,12 @@ async fn links_refuse_self_duplicates_cycles_and_strangers() {
 
 /// `years` years before `today`, shifted by `days` days.
 fn born(today: NaiveDate, years: i32, days: i64) -> String {
-    let anniversary = NaiveDate::from_ymd_opt(today.year() - years, today.month(), today.day().min(28))
-        .expect("date");
-    (anniversary + Duration::days(days)).format("%Y-%m-%d").to_string()
+    let anniversary =
+        NaiveDate::from_ymd_opt(today.year() - years, today.month(), today.day().min(28))
+            .expect("date");
+    (anniversary + Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 async fn portal_token(t: &TestApp, tenant: &Tenant, phone: &str) -> String {
@@ -213,7 +335,10 @@ async fn portal_token(t: &TestApp, tenant: &Tenant, phone: &str) -> String {
     let c = last_code(t, tenant).await;
     let (st, v) = body(verify(t, &tenant.slug, "sms", phone, &c).await).await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    v["data"]["access_token"].as_str().expect("token").to_owned()
+    v["data"]["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
 }
 
 async fn portal_get(t: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
@@ -301,4 +426,39 @@ async fn a_parent_sees_a_child_in_the_portal_until_the_adolescent_age() {
         .await
         .expect("count");
     assert!(denied >= 3, "{denied}");
+}
+
+#[tokio::test]
+async fn the_demo_has_families_and_photos() {
+    let t = spawn_app().await;
+    t.app.seed_demo().await.expect("demo");
+    let entry = clinicos_store::platform::directory_by_slug(t.app.store.platform(), "demo")
+        .await
+        .expect("directory")
+        .expect("demo tenant");
+    let mut tx = t.app.store.read(entry.tenant_id).await.expect("tx");
+    let (rows, _) = clinicos_store::patient_search::search(
+        &mut tx,
+        &clinicos_store::patient_search::PatientSearch::default(),
+        100,
+        0,
+    )
+    .await
+    .expect("patients");
+    let mut links = 0;
+    let mut photos = 0;
+    for p in &rows {
+        links += clinicos_store::patient_links::dependants_of(&mut tx, &p.id)
+            .await
+            .expect("links")
+            .len();
+        if clinicos_store::patient_links::photo(&mut tx, &p.id)
+            .await
+            .expect("photo")
+            .is_some()
+        {
+            photos += 1;
+        }
+    }
+    assert_eq!((links, photos), (5, 2));
 }

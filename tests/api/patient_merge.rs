@@ -35,8 +35,24 @@ async fn ok(t: &TestApp, method: &str, path: &str, token: &str, b: Option<Value>
 /// Everything the API shows about a patient, as the doctor sees it.
 async fn whole(t: &TestApp, s: &Staff, p: &str) -> Value {
     let mut out = serde_json::Map::new();
-    for part in ["", "/history", "/allergies", "/conditions", "/medications", "/attachments", "/links", "/care-team"] {
-        let v = ok(t, "GET", &format!("/api/v1/patients/{p}{part}"), &s.doc1, None).await;
+    for part in [
+        "",
+        "/history",
+        "/allergies",
+        "/conditions",
+        "/medications",
+        "/attachments",
+        "/links",
+        "/care-team",
+    ] {
+        let v = ok(
+            t,
+            "GET",
+            &format!("/api/v1/patients/{p}{part}"),
+            &s.doc1,
+            None,
+        )
+        .await;
         out.insert(part.to_owned(), v["data"].clone());
     }
     Value::Object(out)
@@ -60,19 +76,49 @@ async fn family(t: &TestApp, s: &Staff) -> (String, String, String, String) {
     let b = patient(t, &s.desk, "Suresh K", "+91 94440 10002", "M7654321").await;
     let child = patient(t, &s.desk, "Arun", "+91 94440 10003", "N1111111").await;
     for p in [&a, &b, &child] {
-        ok(t, "POST", &format!("/api/v1/patients/{p}/care-team"), &s.owner,
-            Some(json!({"user_id": s.id("doc1")}))).await;
+        ok(
+            t,
+            "POST",
+            &format!("/api/v1/patients/{p}/care-team"),
+            &s.owner,
+            Some(json!({"user_id": s.id("doc1")})),
+        )
+        .await;
     }
-    ok(t, "POST", &format!("/api/v1/patients/{b}/care-team"), &s.owner,
-        Some(json!({"user_id": s.id("doc2")}))).await;
-    ok(t, "POST", &format!("/api/v1/patients/{a}/history"), &s.doc1,
-        Some(json!({"category": "medical", "text": "Hypertension since 2019"}))).await;
-    ok(t, "POST", &format!("/api/v1/patients/{b}/history"), &s.doc1,
-        Some(json!({"category": "medical", "text": "Appendectomy 2004"}))).await;
+    ok(
+        t,
+        "POST",
+        &format!("/api/v1/patients/{b}/care-team"),
+        &s.owner,
+        Some(json!({"user_id": s.id("doc2")})),
+    )
+    .await;
+    ok(
+        t,
+        "POST",
+        &format!("/api/v1/patients/{a}/history"),
+        &s.doc1,
+        Some(json!({"category": "medical", "text": "Hypertension since 2019"})),
+    )
+    .await;
+    ok(
+        t,
+        "POST",
+        &format!("/api/v1/patients/{b}/history"),
+        &s.doc1,
+        Some(json!({"category": "medical", "text": "Appendectomy 2004"})),
+    )
+    .await;
     ok(t, "POST", &format!("/api/v1/patients/{b}/allergies"), &s.doc1,
         Some(json!({"substance": "Sulfa drugs", "category": "medication", "reaction": "Rash", "severity": "moderate"}))).await;
-    ok(t, "POST", &format!("/api/v1/patients/{b}/links"), &s.desk,
-        Some(json!({"kind": "parent", "dependant_id": child}))).await;
+    ok(
+        t,
+        "POST",
+        &format!("/api/v1/patients/{b}/links"),
+        &s.desk,
+        Some(json!({"kind": "parent", "dependant_id": child})),
+    )
+    .await;
     let r = t
         .http
         .post(t.url(&format!("/api/v1/patients/{b}/attachments")))
@@ -104,18 +150,32 @@ async fn merge_then_undo_restores_both_records_exactly() {
     let merge = v["data"]["id"].as_str().expect("merge id").to_owned();
     let moved = &v["data"]["moved"];
     let rows = |table: &str| {
-        moved.as_array().expect("moved").iter()
+        moved
+            .as_array()
+            .expect("moved")
+            .iter()
             .find(|m| m["table"] == table)
             .map(|m| m["rows"].as_u64().unwrap_or(0))
             .unwrap_or(0)
     };
-    for table in ["history_entries", "allergies", "attachments", "patient_identifiers", "patient_links", "care_relationships"] {
+    for table in [
+        "history_entries",
+        "allergies",
+        "attachments",
+        "patient_identifiers",
+        "patient_links",
+        "care_relationships",
+    ] {
         assert_eq!(rows(table), 1, "{table}: {moved}");
     }
 
     // The survivor has everything, decrypted under its own key.
     let after_a = whole(&t, &s, &a).await;
-    assert_eq!(after_a["/history"]["entries"].as_array().map(Vec::len), Some(2), "{after_a}");
+    assert_eq!(
+        after_a["/history"]["entries"].as_array().map(Vec::len),
+        Some(2),
+        "{after_a}"
+    );
     let allergies = after_a["/allergies"].to_string();
     assert!(allergies.contains("Sulfa drugs"), "{allergies}");
     let identifiers = after_a[""]["identifiers"].to_string();
@@ -125,7 +185,14 @@ async fn merge_then_undo_restores_both_records_exactly() {
     assert_eq!(st, StatusCode::OK);
     assert!(bytes.starts_with(b"%PDF-1.4\nECG of Suresh"));
     // doc2 was on the merged record's care team: now on the survivor's.
-    let (st, _) = send(&t, "GET", &format!("/api/v1/patients/{a}/allergies"), &s.doc2, None).await;
+    let (st, _) = send(
+        &t,
+        "GET",
+        &format!("/api/v1/patients/{a}/allergies"),
+        &s.doc2,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
 
     // The merged id still resolves, marked with the survivor.
@@ -135,11 +202,23 @@ async fn merge_then_undo_restores_both_records_exactly() {
     assert!(v["data"]["identifiers"].as_array().expect("ids").is_empty());
     // Name search finds the survivor, not the merged record.
     let v = ok(&t, "GET", "/api/v1/patients?q=suresh", &s.desk, None).await;
-    let found: Vec<&str> = v["data"].as_array().expect("list").iter().filter_map(|p| p["id"].as_str()).collect();
+    let found: Vec<&str> = v["data"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
     assert_eq!(found, vec![a.as_str()], "{v}");
 
     // Undo: both records exactly as before.
-    let v = ok(&t, "POST", &format!("/api/v1/patients/merge/{merge}/undo"), &s.owner, None).await;
+    let v = ok(
+        &t,
+        "POST",
+        &format!("/api/v1/patients/merge/{merge}/undo"),
+        &s.owner,
+        None,
+    )
+    .await;
     assert!(!v["data"]["undone_at"].is_null(), "{v}");
     assert_eq!(whole(&t, &s, &a).await, before_a);
     assert_eq!(whole(&t, &s, &b).await, before_b);
@@ -150,12 +229,21 @@ async fn merge_then_undo_restores_both_records_exactly() {
     let (st, _) = download(&t, &s.doc1, &a, &att).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     // Undone once only.
-    let (st, _) = send(&t, "POST", &format!("/api/v1/patients/merge/{merge}/undo"), &s.owner, None).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        &format!("/api/v1/patients/merge/{merge}/undo"),
+        &s.owner,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::CONFLICT);
 
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
     for action in ["patient.merged", "patient.unmerged"] {
-        let n = clinicos_store::audit::count_action(&mut tx, action).await.expect("count");
+        let n = clinicos_store::audit::count_action(&mut tx, action)
+            .await
+            .expect("count");
         assert_eq!(n, 1, "{action}");
     }
 }
@@ -171,52 +259,154 @@ async fn merge_needs_its_permission_and_refuses_what_would_be_inconsistent() {
     let merge = |survivor: &str, merged: &str| json!({"survivor_id": survivor, "merged_id": merged, "reason": "duplicate"});
 
     // The front desk (patients:write, not patients:merge) is refused.
-    let (st, v) = send(&t, "POST", "/api/v1/patients/merge", &s.desk, Some(merge(&a, &b))).await;
+    let (st, v) = send(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.desk,
+        Some(merge(&a, &b)),
+    )
+    .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
     // Into itself, no reason, unknown, another organisation's patient.
-    let (st, _) = send(&t, "POST", "/api/v1/patients/merge", &s.owner, Some(merge(&a, &a))).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.owner,
+        Some(merge(&a, &a)),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let (st, _) = send(&t, "POST", "/api/v1/patients/merge", &s.owner,
-        Some(json!({"survivor_id": a, "merged_id": b, "reason": " "}))).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.owner,
+        Some(json!({"survivor_id": a, "merged_id": b, "reason": " "})),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let other = t.tenant("mergeother").await;
     let other_owner = t.owner_token(&other).await;
     let stranger = patient(&t, &other_owner, "Vijay", "+91 94440 20009", "P1000009").await;
-    let (st, _) = send(&t, "POST", "/api/v1/patients/merge", &s.owner, Some(merge(&a, &stranger))).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.owner,
+        Some(merge(&a, &stranger)),
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, _) = send(&t, "POST", "/api/v1/patients/merge", &s.owner,
-        Some(merge(&a, "0190a0a0-0000-7000-8000-000000000000"))).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.owner,
+        Some(merge(&a, "0190a0a0-0000-7000-8000-000000000000")),
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // b into a; then b again (already merged) is refused, either side.
-    let v = ok(&t, "POST", "/api/v1/patients/merge", &s.owner, Some(merge(&a, &b))).await;
+    let v = ok(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.owner,
+        Some(merge(&a, &b)),
+    )
+    .await;
     let first = v["data"]["id"].as_str().expect("id").to_owned();
-    let (st, _) = send(&t, "POST", "/api/v1/patients/merge", &s.owner, Some(merge(&c, &b))).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.owner,
+        Some(merge(&c, &b)),
+    )
+    .await;
     assert_eq!(st, StatusCode::CONFLICT);
-    let (st, _) = send(&t, "POST", "/api/v1/patients/merge", &s.owner, Some(merge(&b, &c))).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.owner,
+        Some(merge(&b, &c)),
+    )
+    .await;
     assert_eq!(st, StatusCode::CONFLICT);
     // a into c: the first merge is no longer the latest for a.
-    let v = ok(&t, "POST", "/api/v1/patients/merge", &s.owner, Some(merge(&c, &a))).await;
+    let v = ok(
+        &t,
+        "POST",
+        "/api/v1/patients/merge",
+        &s.owner,
+        Some(merge(&c, &a)),
+    )
+    .await;
     let second = v["data"]["id"].as_str().expect("id").to_owned();
-    let (st, v) = send(&t, "POST", &format!("/api/v1/patients/merge/{first}/undo"), &s.owner, None).await;
+    let (st, v) = send(
+        &t,
+        "POST",
+        &format!("/api/v1/patients/merge/{first}/undo"),
+        &s.owner,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
-    let (st, _) = send(&t, "POST", &format!("/api/v1/patients/merge/{second}/undo"), &s.desk, None).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        &format!("/api/v1/patients/merge/{second}/undo"),
+        &s.desk,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    ok(&t, "POST", &format!("/api/v1/patients/merge/{second}/undo"), &s.owner, None).await;
-    ok(&t, "POST", &format!("/api/v1/patients/merge/{first}/undo"), &s.owner, None).await;
+    ok(
+        &t,
+        "POST",
+        &format!("/api/v1/patients/merge/{second}/undo"),
+        &s.owner,
+        None,
+    )
+    .await;
+    ok(
+        &t,
+        "POST",
+        &format!("/api/v1/patients/merge/{first}/undo"),
+        &s.owner,
+        None,
+    )
+    .await;
     for p in [&a, &b, &c] {
         let v = ok(&t, "GET", &format!("/api/v1/patients/{p}"), &s.desk, None).await;
         assert!(v["data"]["merged_into"].is_null(), "{v}");
-        assert_eq!(v["data"]["identifiers"].as_array().map(Vec::len), Some(1), "{v}");
+        assert_eq!(
+            v["data"]["identifiers"].as_array().map(Vec::len),
+            Some(1),
+            "{v}"
+        );
     }
-    let (st, _) = send(&t, "POST", "/api/v1/patients/merge/not-a-merge/undo", &s.owner, None).await;
+    let (st, _) = send(
+        &t,
+        "POST",
+        "/api/v1/patients/merge/not-a-merge/undo",
+        &s.owner,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn every_table_with_a_patient_id_is_classified_by_the_merge() {
     let t = spawn_app().await;
-    let db = clinicos_store::Db::connect(&t.db_url, 2, false).await.expect("db");
+    let db = clinicos_store::Db::connect(&t.db_url, 2, false)
+        .await
+        .expect("db");
     let sql = match db.backend() {
         Backend::Sqlite => "SELECT m.name AS t FROM sqlite_master m, pragma_table_info(m.name) c \
              WHERE m.type = 'table' AND c.name = 'patient_id' ORDER BY m.name",
@@ -228,7 +418,10 @@ async fn every_table_with_a_patient_id_is_classified_by_the_merge() {
     let mut tables = Vec::new();
     for r in rows {
         let name: String = sqlx::Row::try_get(&r, "t").expect("name");
-        assert!(known.contains(&name.as_str()), "{name} has a patient_id the merge does not handle (classify it in patient_merge.rs)");
+        assert!(
+            known.contains(&name.as_str()),
+            "{name} has a patient_id the merge does not handle (classify it in patient_merge.rs)"
+        );
         tables.push(name);
     }
     assert!(tables.len() >= 10, "{tables:?}");

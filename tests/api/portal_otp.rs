@@ -33,12 +33,23 @@ async fn register(t: &TestApp, tenant: &Tenant) -> String {
     v["data"]["id"].as_str().expect("id").to_owned()
 }
 
-pub(crate) async fn send(t: &TestApp, slug: &str, channel: &str, dest: &str) -> (StatusCode, Value) {
+pub(crate) async fn send(
+    t: &TestApp,
+    slug: &str,
+    channel: &str,
+    dest: &str,
+) -> (StatusCode, Value) {
     let b = json!({"tenant": slug, "channel": channel, "destination": dest});
     body(t.post("/api/v1/portal/otp/send", None, b).await).await
 }
 
-pub(crate) async fn verify(t: &TestApp, slug: &str, channel: &str, dest: &str, c: &str) -> reqwest::Response {
+pub(crate) async fn verify(
+    t: &TestApp,
+    slug: &str,
+    channel: &str,
+    dest: &str,
+    c: &str,
+) -> reqwest::Response {
     let b = json!({"tenant": slug, "channel": channel, "destination": dest, "code": c});
     t.post("/api/v1/portal/otp/verify", None, b).await
 }

@@ -83,6 +83,31 @@ pub fn too_large() -> AppError {
 }
 
 impl App {
+    /// Encrypt a checked image for `patient` and put it in the blob store;
+    /// the returned row is what the patient's photo columns must say.
+    pub(crate) async fn seal_photo(
+        &self,
+        t: TenantId,
+        patient: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> AppResult<PhotoRow> {
+        let photo_id = uuid::Uuid::now_v7().to_string();
+        let sealed = self
+            .cipher
+            .encrypt(t, TABLE, "content", &photo_id, patient, bytes)
+            .await?;
+        self.files
+            .put(&storage_key(t, patient, &photo_id), sealed)
+            .await?;
+        Ok(PhotoRow {
+            photo_id,
+            content_type: content_type.to_owned(),
+            size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            sha256: hex::encode(Sha256::digest(bytes)),
+        })
+    }
+
     /// Set (or replace) a patient's photo.
     pub async fn set_patient_photo(
         &self,
@@ -98,19 +123,10 @@ impl App {
         let mut tx = self.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let old = store::photo(&mut tx, &p.id).await?;
-        let photo_id = uuid::Uuid::now_v7().to_string();
-        let row = PhotoRow {
-            photo_id: photo_id.clone(),
-            content_type: content_type.to_owned(),
-            size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-            sha256: hex::encode(Sha256::digest(&bytes)),
-        };
-        let sealed = self
-            .cipher
-            .encrypt(ctx.tenant, TABLE, "content", &photo_id, &p.id, &bytes)
+        let row = self
+            .seal_photo(ctx.tenant, &p.id, content_type, &bytes)
             .await?;
-        let key = storage_key(ctx.tenant, &p.id, &photo_id);
-        self.files.put(&key, sealed).await?;
+        let key = storage_key(ctx.tenant, &p.id, &row.photo_id);
         let written = async {
             store::set_photo(&mut tx, &p.id, Some(&row), now).await?;
             audit::record_for(
