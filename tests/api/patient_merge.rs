@@ -75,50 +75,37 @@ async fn family(t: &TestApp, s: &Staff) -> (String, String, String, String) {
     let a = patient(t, &s.desk, "Suresh", "+91 94440 10001", "M1234567").await;
     let b = patient(t, &s.desk, "Suresh K", "+91 94440 10002", "M7654321").await;
     let child = patient(t, &s.desk, "Arun", "+91 94440 10003", "N1111111").await;
-    for p in [&a, &b, &child] {
-        ok(
-            t,
-            "POST",
-            &format!("/api/v1/patients/{p}/care-team"),
-            &s.owner,
-            Some(json!({"user_id": s.id("doc1")})),
-        )
-        .await;
+    let team = |p: &str| format!("/api/v1/patients/{p}/care-team");
+    let doc1 = json!({"user_id": s.id("doc1")});
+    let steps = [
+        (team(&a), &s.owner, doc1.clone()),
+        (team(&b), &s.owner, doc1.clone()),
+        (team(&child), &s.owner, doc1),
+        (team(&b), &s.owner, json!({"user_id": s.id("doc2")})),
+        (
+            format!("/api/v1/patients/{a}/history"),
+            &s.doc1,
+            json!({"category": "medical", "text": "Hypertension since 2019"}),
+        ),
+        (
+            format!("/api/v1/patients/{b}/history"),
+            &s.doc1,
+            json!({"category": "medical", "text": "Appendectomy 2004"}),
+        ),
+        (
+            format!("/api/v1/patients/{b}/allergies"),
+            &s.doc1,
+            json!({"substance": "Sulfa drugs", "category": "medication", "reaction": "Rash", "severity": "moderate"}),
+        ),
+        (
+            format!("/api/v1/patients/{b}/links"),
+            &s.desk,
+            json!({"kind": "parent", "dependant_id": child}),
+        ),
+    ];
+    for (path, token, b) in steps {
+        ok(t, "POST", &path, token, Some(b)).await;
     }
-    ok(
-        t,
-        "POST",
-        &format!("/api/v1/patients/{b}/care-team"),
-        &s.owner,
-        Some(json!({"user_id": s.id("doc2")})),
-    )
-    .await;
-    ok(
-        t,
-        "POST",
-        &format!("/api/v1/patients/{a}/history"),
-        &s.doc1,
-        Some(json!({"category": "medical", "text": "Hypertension since 2019"})),
-    )
-    .await;
-    ok(
-        t,
-        "POST",
-        &format!("/api/v1/patients/{b}/history"),
-        &s.doc1,
-        Some(json!({"category": "medical", "text": "Appendectomy 2004"})),
-    )
-    .await;
-    ok(t, "POST", &format!("/api/v1/patients/{b}/allergies"), &s.doc1,
-        Some(json!({"substance": "Sulfa drugs", "category": "medication", "reaction": "Rash", "severity": "moderate"}))).await;
-    ok(
-        t,
-        "POST",
-        &format!("/api/v1/patients/{b}/links"),
-        &s.desk,
-        Some(json!({"kind": "parent", "dependant_id": child})),
-    )
-    .await;
     let r = t
         .http
         .post(t.url(&format!("/api/v1/patients/{b}/attachments")))
@@ -248,6 +235,15 @@ async fn merge_then_undo_restores_both_records_exactly() {
     }
 }
 
+async fn post_merge(t: &TestApp, token: &str, b: Value) -> (StatusCode, Value) {
+    send(t, "POST", "/api/v1/patients/merge", token, Some(b)).await
+}
+
+async fn undo(t: &TestApp, token: &str, merge: &str) -> StatusCode {
+    let path = format!("/api/v1/patients/merge/{merge}/undo");
+    send(t, "POST", &path, token, None).await.0
+}
+
 #[tokio::test]
 async fn merge_needs_its_permission_and_refuses_what_would_be_inconsistent() {
     let t = spawn_app().await;
@@ -256,131 +252,44 @@ async fn merge_needs_its_permission_and_refuses_what_would_be_inconsistent() {
     let a = patient(&t, &s.desk, "Vijay", "+91 94440 20001", "P1000001").await;
     let b = patient(&t, &s.desk, "Vijay", "+91 94440 20002", "P1000002").await;
     let c = patient(&t, &s.desk, "Vijay", "+91 94440 20003", "P1000003").await;
-    let merge = |survivor: &str, merged: &str| json!({"survivor_id": survivor, "merged_id": merged, "reason": "duplicate"});
-
-    // The front desk (patients:write, not patients:merge) is refused.
-    let (st, v) = send(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.desk,
-        Some(merge(&a, &b)),
-    )
-    .await;
-    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
-    // Into itself, no reason, unknown, another organisation's patient.
-    let (st, _) = send(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.owner,
-        Some(merge(&a, &a)),
-    )
-    .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let (st, _) = send(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.owner,
-        Some(json!({"survivor_id": a, "merged_id": b, "reason": " "})),
-    )
-    .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     let other = t.tenant("mergeother").await;
     let other_owner = t.owner_token(&other).await;
     let stranger = patient(&t, &other_owner, "Vijay", "+91 94440 20009", "P1000009").await;
-    let (st, _) = send(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.owner,
-        Some(merge(&a, &stranger)),
-    )
-    .await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, _) = send(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.owner,
-        Some(merge(&a, "0190a0a0-0000-7000-8000-000000000000")),
-    )
-    .await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    let merge = |survivor: &str, merged: &str| json!({"survivor_id": survivor, "merged_id": merged, "reason": "duplicate"});
+    let unknown = "0190a0a0-0000-7000-8000-000000000000";
+
+    // The front desk (patients:write, not patients:merge); into itself; no
+    // reason; another organisation's patient; an unknown id.
+    for (token, b, want) in [
+        (&s.desk, merge(&a, &b), StatusCode::FORBIDDEN),
+        (&s.owner, merge(&a, &a), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            &s.owner,
+            json!({"survivor_id": a, "merged_id": b, "reason": " "}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (&s.owner, merge(&a, &stranger), StatusCode::NOT_FOUND),
+        (&s.owner, merge(&a, unknown), StatusCode::NOT_FOUND),
+    ] {
+        let (st, v) = post_merge(&t, token, b.clone()).await;
+        assert_eq!(st, want, "{b} {v}");
+    }
 
     // b into a; then b again (already merged) is refused, either side.
-    let v = ok(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.owner,
-        Some(merge(&a, &b)),
-    )
-    .await;
+    let (st, v) = post_merge(&t, &s.owner, merge(&a, &b)).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
     let first = v["data"]["id"].as_str().expect("id").to_owned();
-    let (st, _) = send(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.owner,
-        Some(merge(&c, &b)),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CONFLICT);
-    let (st, _) = send(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.owner,
-        Some(merge(&b, &c)),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CONFLICT);
+    for b in [merge(&c, &b), merge(&b, &c)] {
+        assert_eq!(post_merge(&t, &s.owner, b).await.0, StatusCode::CONFLICT);
+    }
     // a into c: the first merge is no longer the latest for a.
-    let v = ok(
-        &t,
-        "POST",
-        "/api/v1/patients/merge",
-        &s.owner,
-        Some(merge(&c, &a)),
-    )
-    .await;
+    let (st, v) = post_merge(&t, &s.owner, merge(&c, &a)).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
     let second = v["data"]["id"].as_str().expect("id").to_owned();
-    let (st, v) = send(
-        &t,
-        "POST",
-        &format!("/api/v1/patients/merge/{first}/undo"),
-        &s.owner,
-        None,
-    )
-    .await;
-    assert_eq!(st, StatusCode::CONFLICT, "{v}");
-    let (st, _) = send(
-        &t,
-        "POST",
-        &format!("/api/v1/patients/merge/{second}/undo"),
-        &s.desk,
-        None,
-    )
-    .await;
-    assert_eq!(st, StatusCode::FORBIDDEN);
-    ok(
-        &t,
-        "POST",
-        &format!("/api/v1/patients/merge/{second}/undo"),
-        &s.owner,
-        None,
-    )
-    .await;
-    ok(
-        &t,
-        "POST",
-        &format!("/api/v1/patients/merge/{first}/undo"),
-        &s.owner,
-        None,
-    )
-    .await;
+    assert_eq!(undo(&t, &s.owner, &first).await, StatusCode::CONFLICT);
+    assert_eq!(undo(&t, &s.desk, &second).await, StatusCode::FORBIDDEN);
+    assert_eq!(undo(&t, &s.owner, &second).await, StatusCode::OK);
+    assert_eq!(undo(&t, &s.owner, &first).await, StatusCode::OK);
     for p in [&a, &b, &c] {
         let v = ok(&t, "GET", &format!("/api/v1/patients/{p}"), &s.desk, None).await;
         assert!(v["data"]["merged_into"].is_null(), "{v}");
@@ -390,15 +299,10 @@ async fn merge_needs_its_permission_and_refuses_what_would_be_inconsistent() {
             "{v}"
         );
     }
-    let (st, _) = send(
-        &t,
-        "POST",
-        "/api/v1/patients/merge/not-a-merge/undo",
-        &s.owner,
-        None,
-    )
-    .await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(
+        undo(&t, &s.owner, "not-a-merge").await,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

@@ -408,12 +408,8 @@ fn demo_event(
     ids: Vec<String>,
 ) -> AuditEvent<'static> {
     AuditEvent {
-        at,
-        action,
-        resource_type: "patient",
-        resource_ids: ids,
-        outcome: Outcome::Success,
         reason: "demo",
+        ..crate::patients::event(at, action, ids)
     }
 }
 

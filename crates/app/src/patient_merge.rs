@@ -24,7 +24,7 @@
 //! - Merge and undo are one transaction each, audited in it.
 
 use crate::patient_access::Purpose;
-use crate::patients::load;
+use crate::patients::{event, load};
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
@@ -32,7 +32,7 @@ use clinicos_domain::family::{parent_link_cycles, LinkKind};
 use clinicos_domain::name_search::NameParts;
 use clinicos_domain::validate::Validator;
 use clinicos_domain::{TenantId, UserId};
-use clinicos_store::audit::{self, AuditEvent, Outcome};
+use clinicos_store::audit;
 use clinicos_store::patient_links as links;
 use clinicos_store::patient_merges::{self as store, MergeRow, MoveRow, SealedRow};
 use clinicos_store::TenantTx;
@@ -142,17 +142,6 @@ fn show(m: MergeRow, moves: &[MoveRow]) -> Merge {
     }
 }
 
-fn merge_event(at: DateTime<Utc>, action: &'static str, ids: Vec<String>) -> AuditEvent<'static> {
-    AuditEvent {
-        at,
-        action,
-        resource_type: "patient",
-        resource_ids: ids,
-        outcome: Outcome::Success,
-        reason: "",
-    }
-}
-
 /// Files written or replaced by a merge or undo: delete the new ones if
 /// the transaction fails, the superseded ones once it committed.
 #[derive(Default)]
@@ -192,7 +181,7 @@ impl App {
         Ok(SealedRow { id: row.id, sealed })
     }
 
-    /// Re-encrypt an attachment's file for `to` under a new storage key.
+    /// An attachment's file re-encrypted for `to` (not yet stored).
     async fn reseal_file(
         &self,
         t: TenantId,
@@ -200,21 +189,15 @@ impl App {
         from_key: &str,
         from: &str,
         to: &str,
-        to_key: &str,
-        files: &mut FileChanges,
-    ) -> AppResult<()> {
+    ) -> AppResult<Vec<u8>> {
         let sealed = self.files.get(from_key).await?;
         let plain = self
             .cipher
             .decrypt(t, "attachments", "content", id, from, &sealed)
             .await?;
-        let again = self
-            .cipher
+        self.cipher
             .encrypt(t, "attachments", "content", id, to, &plain)
-            .await?;
-        self.files.put(to_key, again).await?;
-        files.written.push(to_key.to_owned());
-        Ok(())
+            .await
     }
 
     /// Move the sealed child rows of `from` to `to` (all of them on merge;
@@ -256,8 +239,9 @@ impl App {
                         }
                         None => {
                             let key = format!("{}/{to}/{}.{merge_id}", t.as_text(), row.id);
-                            self.reseal_file(t, &row.id, &current, from, to, &key, files)
-                                .await?;
+                            let again = self.reseal_file(t, &row.id, &current, from, to).await?;
+                            self.files.put(&key, again).await?;
+                            files.written.push(key.clone());
                             store::set_attachment_storage_key(tx, &row.id, &key).await?;
                             detail = current;
                         }
@@ -341,7 +325,7 @@ impl App {
             audit::record_for(
                 &mut tx,
                 &ctx.actor(),
-                merge_event(
+                event(
                     now,
                     "patient.merged",
                     vec![survivor.id.clone(), merged.id.clone()],
@@ -418,7 +402,7 @@ impl App {
             audit::record_for(
                 &mut tx,
                 &ctx.actor(),
-                merge_event(
+                event(
                     now,
                     "patient.unmerged",
                     vec![m.survivor_id.clone(), m.merged_id.clone()],

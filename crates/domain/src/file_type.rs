@@ -101,14 +101,20 @@ pub fn check(declared: &str, file_name: &str, bytes: &[u8]) -> Result<FileKind, 
     if !fits {
         return Err(SniffError::TypeMismatch);
     }
+    fits_name(kind, file_name)
+}
+
+/// The kind, when the file name's extension is one it may carry.
+fn fits_name(kind: FileKind, file_name: &str) -> Result<FileKind, SniffError> {
     let ext = file_name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
-    if !kind.extensions().contains(&ext.as_str()) {
-        return Err(SniffError::ExtensionMismatch);
+    if kind.extensions().contains(&ext.as_str()) {
+        Ok(kind)
+    } else {
+        Err(SniffError::ExtensionMismatch)
     }
-    Ok(kind)
 }
 
 /// The image kinds a patient photo may be.
@@ -130,16 +136,10 @@ pub fn check_photo(
     if found != kind {
         return Err(SniffError::TypeMismatch);
     }
-    if let Some(name) = file_name {
-        let ext = name
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase())
-            .unwrap_or_default();
-        if !kind.extensions().contains(&ext.as_str()) {
-            return Err(SniffError::ExtensionMismatch);
-        }
+    match file_name {
+        Some(name) => fits_name(kind, name),
+        None => Ok(kind),
     }
-    Ok(kind)
 }
 
 #[cfg(test)]
