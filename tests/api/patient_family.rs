@@ -463,3 +463,65 @@ async fn the_demo_has_families_and_photos() {
     }
     assert_eq!((links, photos), (5, 2));
 }
+
+#[tokio::test]
+async fn an_adolescent_consent_reopens_the_record_where_the_pack_sets_a_lower_age() {
+    let t = spawn_app().await;
+    // Australia's pack: the adolescent decides from 14.
+    let mut n = crate::support::new_tenant("guardau", None);
+    n.country = "AU".into();
+    n.city = "Sydney".into();
+    n.state = "NSW".into();
+    n.currency = "AUD".into();
+    n.time_zone = "Australia/Sydney".into();
+    let e = t.app.create_tenant(&n).await.expect("tenant");
+    let tenant = Tenant {
+        slug: "guardau".into(),
+        id: e.tenant_id,
+        owner_email: n.owner_email.clone(),
+    };
+    let owner = t.owner_token(&tenant).await;
+    let today = t.clock_now().date_naive();
+    let parent_phone = "+61 412 555 001";
+    let parent = person(&t, &owner, "Claire", "1980-04-04", parent_phone).await;
+    let teen = person(&t, &owner, "Mia", &born(today, 15, 0), "+61 412 555 002").await;
+    let kid = person(&t, &owner, "Noah", &born(today, 13, 5), "+61 412 555 003").await;
+    let mut teen_link = String::new();
+    for d in [&teen, &kid] {
+        let (st, v) = link(
+            &t,
+            &owner,
+            &parent,
+            json!({"kind": "parent", "dependant_id": d}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        if d == &teen {
+            teen_link = v["data"]["id"].as_str().expect("id").to_owned();
+        }
+    }
+    let token = portal_token(&t, &tenant, parent_phone).await;
+    let listed = |v: &Value| ids(v);
+    let (_, v) = portal_get(&t, &token, "/api/v1/portal/dependants").await;
+    assert_eq!(listed(&v), vec![kid.clone()], "15 is past AU's 14: {v}");
+
+    // The adolescent consents (recorded by staff): the record opens.
+    let consent = format!("/api/v1/patients/{teen}/links/{teen_link}/consent");
+    let (st, v) = send(&t, "PUT", &consent, &owner, Some(json!({"consent": true}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(!v["data"]["adolescent_consent_at"].is_null(), "{v}");
+    let (_, v) = portal_get(&t, &token, "/api/v1/portal/dependants").await;
+    assert_eq!(listed(&v).len(), 2, "{v}");
+    let (st, _) = portal_get(&t, &token, &format!("/api/v1/portal/dependants/{teen}")).await;
+    assert_eq!(st, StatusCode::OK);
+    // Withdrawn: closed again.
+    let (st, _) = send(&t, "PUT", &consent, &owner, Some(json!({"consent": false}))).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = portal_get(&t, &token, &format!("/api/v1/portal/dependants/{teen}")).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(count(&t, &tenant, "patient.link.consent_given").await, 1);
+    assert_eq!(
+        count(&t, &tenant, "patient.link.consent_withdrawn").await,
+        1
+    );
+}

@@ -51,6 +51,14 @@ pub struct NewLink {
     pub adolescent_consent: bool,
 }
 
+/// The adolescent's answer about a parent's or guardian's portal access.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkConsent {
+    /// true: the adolescent consents; false: consent withdrawn.
+    pub consent: bool,
+}
+
 /// The other patient of a link, as a list shows them.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct LinkedPatient {
@@ -258,17 +266,23 @@ impl App {
         Ok(show(row, &other))
     }
 
-    /// Remove a link the patient is on.
-    pub async fn remove_patient_link(&self, ctx: &Ctx, patient: &str, link: &str) -> AppResult<()> {
-        self.authorize(ctx, Action::EditPatients).await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
-        let p = load(&mut tx, patient).await?;
-        let l = store::get(&mut tx, link)
+    /// A link the patient is on, for a change (404 otherwise).
+    async fn link_of(tx: &mut TenantTx, patient: &str, link: &str) -> AppResult<LinkRow> {
+        let p = load(tx, patient).await?;
+        let l = store::get(tx, link)
             .await
             .map_err(|_| AppError::NotFound("link"))?;
         if l.patient_id != p.id && l.dependant_id != p.id {
             return Err(AppError::NotFound("link"));
         }
+        Ok(l)
+    }
+
+    /// Remove a link the patient is on.
+    pub async fn remove_patient_link(&self, ctx: &Ctx, patient: &str, link: &str) -> AppResult<()> {
+        self.authorize(ctx, Action::EditPatients).await?;
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let l = Self::link_of(&mut tx, patient, link).await?;
         store::delete(&mut tx, &l.id).await?;
         audit::record_for(
             &mut tx,
@@ -283,6 +297,47 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Record or withdraw the dependant's consent to the responsible
+    /// patient's portal access beyond the adolescent-confidentiality age.
+    pub async fn set_link_consent(
+        &self,
+        ctx: &Ctx,
+        patient: &str,
+        link: &str,
+        consent: LinkConsent,
+    ) -> AppResult<PatientLink> {
+        self.authorize(ctx, Action::EditPatients).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut l = Self::link_of(&mut tx, patient, link).await?;
+        l.adolescent_consent_at = consent.consent.then_some(now);
+        store::set_consent(&mut tx, &l.id, l.adolescent_consent_at).await?;
+        let action = if consent.consent {
+            "patient.link.consent_given"
+        } else {
+            "patient.link.consent_withdrawn"
+        };
+        audit::record_for(
+            &mut tx,
+            &ctx.actor(),
+            event(
+                now,
+                action,
+                vec![l.dependant_id.clone(), l.patient_id.clone()],
+            ),
+            Purpose::Operations.as_str(),
+        )
+        .await?;
+        let other_id = if l.patient_id == patient {
+            l.dependant_id.clone()
+        } else {
+            l.patient_id.clone()
+        };
+        let other = load(&mut tx, &other_id).await?;
+        tx.commit().await?;
+        Ok(show(l, &other))
     }
 
     /// The dependants the signed-in patient may see now (parent or

@@ -15,7 +15,7 @@
 //!   again) and nothing that was added to the survivor since. An
 //!   attachment's file is re-encrypted to a new storage key; the original
 //!   file is kept until undo restores it.
-//! - The merged record stays, read-only, with `merged_into` naming the
+//! - The merged record stays, as it was at the merge, with `merged_into` naming the
 //!   survivor: its id keeps resolving (`GET /patients/{id}` answers the
 //!   record with the marker). Its name tokens are removed so that name
 //!   search finds the survivor only; undo writes them back.

@@ -119,7 +119,7 @@ pub struct Patient {
     /// active and not deceased).
     pub may_contact: bool,
     /// Set when this record was merged into another: the surviving
-    /// record's id (this one stays readable, frozen; see `patient_merge`).
+    /// record's id (this one stays readable; see `patient_merge`).
     pub merged_into: Option<String>,
     pub created_at: DateTime<Utc>,
 }

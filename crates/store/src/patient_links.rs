@@ -141,6 +141,22 @@ pub async fn delete(tx: &mut TenantTx, id: &str) -> StoreResult<()> {
     Ok(())
 }
 
+/// Record (`Some`) or withdraw (`None`) the adolescent's consent.
+pub async fn set_consent(
+    tx: &mut TenantTx,
+    id: &str,
+    at: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    let q = tx
+        .q("UPDATE patient_links SET adolescent_consent_at = $3 WHERE tenant_id = $1 AND id = $2")
+        .bind(id.to_owned())
+        .bind(at.map(ts));
+    if tx.exec(q).await? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// Move one side of a link to another patient (`side` is `patient_id` or
 /// `dependant_id`; any other value is refused).
 pub async fn repoint(tx: &mut TenantTx, id: &str, side: &str, to: &str) -> StoreResult<u64> {

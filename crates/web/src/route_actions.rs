@@ -153,6 +153,11 @@ pub const API: &[(&str, &str, Declared)] = &[
         "/api/v1/patients/{id}/links/{link}",
         Act(EditPatients),
     ),
+    (
+        "PUT",
+        "/api/v1/patients/{id}/links/{link}/consent",
+        Act(EditPatients),
+    ),
     ("POST", "/api/v1/patients/merge", Act(MergePatients)),
     (
         "POST",

@@ -119,6 +119,7 @@ pub fn routes() -> OpenApiRouter<WebState> {
             patient_family::add_link
         ))
         .routes(routes!(patient_family::delete_link))
+        .routes(routes!(patient_family::put_link_consent))
         .routes(routes!(patient_merge::merge_patients))
         .routes(routes!(patient_merge::undo_merge))
         .routes(routes!(

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use clinicos_app::patient_links::{NewLink, PatientLink, PortalDependant};
+use clinicos_app::patient_links::{LinkConsent, NewLink, PatientLink, PortalDependant};
 use clinicos_app::patient_photo::{too_large, PhotoInfo, MAX_PHOTO_BYTES};
 use clinicos_app::patients::Patient;
 
@@ -120,6 +120,19 @@ pub async fn delete_link(
 ) -> ApiResult<Response> {
     st.app.remove_patient_link(&ctx, &id, &link).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Record (`consent: true`) or withdraw the dependant's consent to the parent's or guardian's portal access beyond the adolescent-confidentiality age (audited).
+#[utoipa::path(put, path = "/api/v1/patients/{id}/links/{link}/consent", tag = "patients", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Patient id"), ("link" = String, Path, description = "Link id")), request_body = LinkConsent,
+    responses((status = 200, body = Envelope<PatientLink>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn put_link_consent(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    ApiPath((id, link)): ApiPath<(String, String)>,
+    ApiJson(b): ApiJson<LinkConsent>,
+) -> ApiResult<Response> {
+    Ok(ok(st.app.set_link_consent(&ctx, &id, &link, b).await?))
 }
 
 /// The children and wards the signed-in patient may see now: below the jurisdiction's adolescent-confidentiality age, or beyond it with the adolescent's consent, or a dependent adult under legal guardianship (audited).

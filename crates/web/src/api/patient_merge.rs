@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::response::Response;
 use clinicos_app::patient_merge::{Merge, MergeInput};
 
-/// Merge `merged_id` into `survivor_id`: the merged record's history, allergies, conditions, medications, attachments, identifiers and family links move to the survivor (re-encrypted under its key), care relationships are copied; the merged record stays, frozen, with `merged_into` set, so its id keeps resolving. Refuses the same patient twice (422), unknown or other organisations' patients (404) and records already merged (409). Audited.
+/// Merge `merged_id` into `survivor_id`: the merged record's history, allergies, conditions, medications, attachments, identifiers and family links move to the survivor (re-encrypted under its key), care relationships are copied; the merged record stays with `merged_into` set, so its id keeps resolving. Refuses the same patient twice (422), unknown or other organisations' patients (404) and records already merged (409). Audited.
 #[utoipa::path(post, path = "/api/v1/patients/merge", tag = "patients", security(("bearer" = [])), request_body = MergeInput,
     responses((status = 201, body = Envelope<Merge>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn merge_patients(
