@@ -15,6 +15,8 @@ mod mfa_pages;
 mod name_search;
 mod observability;
 mod operator;
+mod patient_family;
+mod patient_merge;
 mod patient_registry;
 mod platform_keys;
 mod portal_otp;

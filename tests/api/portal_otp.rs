@@ -34,12 +34,23 @@ async fn register(t: &TestApp, tenant: &Tenant) -> String {
     v["data"]["id"].as_str().expect("id").to_owned()
 }
 
-async fn send(t: &TestApp, slug: &str, channel: &str, dest: &str) -> (StatusCode, Value) {
+pub(crate) async fn send(
+    t: &TestApp,
+    slug: &str,
+    channel: &str,
+    dest: &str,
+) -> (StatusCode, Value) {
     let b = json!({"tenant": slug, "channel": channel, "destination": dest});
     body(t.post("/api/v1/portal/otp/send", None, b).await).await
 }
 
-async fn verify(t: &TestApp, slug: &str, channel: &str, dest: &str, c: &str) -> reqwest::Response {
+pub(crate) async fn verify(
+    t: &TestApp,
+    slug: &str,
+    channel: &str,
+    dest: &str,
+    c: &str,
+) -> reqwest::Response {
     let b = json!({"tenant": slug, "channel": channel, "destination": dest, "code": c});
     t.post("/api/v1/portal/otp/verify", None, b).await
 }
@@ -52,7 +63,7 @@ async fn messages(t: &TestApp, tenant: &Tenant) -> Vec<OutboxMessage> {
 }
 
 /// The code in the newest outbox message.
-async fn last_code(t: &TestApp, tenant: &Tenant) -> String {
+pub(crate) async fn last_code(t: &TestApp, tenant: &Tenant) -> String {
     let m = messages(t, tenant).await;
     let body = &m.first().expect("a message").body;
     body.split(|c: char| !c.is_ascii_digit())

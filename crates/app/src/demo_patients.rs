@@ -1,13 +1,16 @@
 //! Demo patients for `clinicos demo`: families across both branches with
 //! encrypted contact details, care teams, medical history (one restricted
 //! entry) and one emergency access waiting for the privacy officer's
-//! review. Seeded once: nothing is added when the tenant has patients.
+//! review, family links (a mother with an 18-year-old and a young child, a
+//! three-generation family, a legal guardian of a dependent adult) and two
+//! photos. Seeded once: nothing is added when the tenant has patients.
 
 use crate::{App, AppResult};
 use chrono::Duration;
 use clinicos_domain::{BranchId, Sensitivity, TenantId, UserId};
 use clinicos_store::audit::{self, Actor, AuditEvent, Outcome};
 use clinicos_store::break_glass::{self, GrantRow};
+use clinicos_store::patient_links::{self, LinkRow};
 use clinicos_store::patients::{self, HistoryRow};
 
 struct DemoPatient {
@@ -129,7 +132,48 @@ const PATIENTS: &[DemoPatient] = &[
         pune: true,
         history: &[],
     },
+    // Maria Fernandes's children: past India's adolescent-confidentiality
+    // age (18), and a young child.
+    DemoPatient {
+        given: "Rhea",
+        family: "Fernandes",
+        birth: "2008-03-14",
+        sex: "female",
+        city: "Pune",
+        phone: "+91 97300 30007",
+        pune: true,
+        history: &[(
+            "medical",
+            "Mild asthma, salbutamol as needed",
+            Sensitivity::Normal,
+        )],
+    },
+    DemoPatient {
+        given: "Leo",
+        family: "Fernandes",
+        birth: "2021-06-01",
+        sex: "male",
+        city: "Pune",
+        phone: "+91 97300 30004",
+        pune: true,
+        history: &[],
+    },
 ];
+
+/// Family links by index into [`PATIENTS`]: (responsible, dependant, kind,
+/// dependent adult).
+const LINKS: &[(usize, usize, &str, bool)] = &[
+    (0, 1, "parent", false),
+    (1, 2, "parent", false),
+    (4, 7, "parent", false),
+    (4, 8, "parent", false),
+    // Ananya is her father's legal guardian (dependent adult).
+    (6, 5, "guardian", true),
+];
+
+/// A 1x1 PNG: the demo's patient photos (index into [`PATIENTS`]).
+const PHOTO: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\nIDATx\x9cc\x00\x01\x00\x00\x05\x00\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82";
+const PHOTOS: &[usize] = &[0, 4];
 
 impl App {
     /// Seed the demo patients once.
@@ -247,6 +291,7 @@ impl App {
             tx.commit().await?;
             ids.push(id);
         }
+        self.seed_demo_families(tenant, &ids, &actor, now).await?;
         // One emergency access by the owner, waiting for review.
         if let Some(pid) = ids.get(5) {
             let gid = uuid::Uuid::now_v7().to_string();
@@ -303,6 +348,68 @@ impl App {
             tx.commit().await?;
         }
         Ok(())
+    }
+}
+
+impl App {
+    /// The demo's family links and photos, audited like staff changes.
+    async fn seed_demo_families(
+        &self,
+        tenant: TenantId,
+        ids: &[String],
+        actor: &Actor,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<()> {
+        let mut tx = self.store.write(tenant).await?;
+        for (responsible, dependant, kind, dependent_adult) in LINKS {
+            let (Some(r), Some(d)) = (ids.get(*responsible), ids.get(*dependant)) else {
+                continue;
+            };
+            patient_links::insert(
+                &mut tx,
+                &LinkRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    patient_id: r.clone(),
+                    dependant_id: d.clone(),
+                    kind: (*kind).into(),
+                    dependent_adult: *dependent_adult,
+                    adolescent_consent_at: None,
+                    created_by: actor.user_id.unwrap_or_default(),
+                    created_at: now,
+                },
+            )
+            .await?;
+            audit::record(
+                &mut tx,
+                actor,
+                demo_event(now, "patient.link.created", vec![r.clone(), d.clone()]),
+            )
+            .await?;
+        }
+        for i in PHOTOS {
+            let Some(id) = ids.get(*i) else { continue };
+            let row = self.seal_photo(tenant, id, "image/png", PHOTO).await?;
+            patient_links::set_photo(&mut tx, id, Some(&row), now).await?;
+            audit::record(
+                &mut tx,
+                actor,
+                demo_event(now, "patient.photo.updated", vec![id.clone()]),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn demo_event(
+    at: chrono::DateTime<chrono::Utc>,
+    action: &'static str,
+    ids: Vec<String>,
+) -> AuditEvent<'static> {
+    AuditEvent {
+        reason: "demo",
+        ..crate::patients::event(at, action, ids)
     }
 }
 

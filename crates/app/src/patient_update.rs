@@ -217,9 +217,13 @@ impl App {
     }
 
     /// May reminders and messages go to this patient? Not when deceased or
-    /// inactive. Every reminder, campaign and notification sender asks.
+    /// inactive, nor a record merged into another (the survivor is
+    /// contacted). Every reminder, campaign and notification sender asks.
     pub fn may_contact(&self, patient: &Patient) -> bool {
-        patient.is_active && patient.deceased_at.is_none() && patient.deceased_on.is_none()
+        patient.is_active
+            && patient.deceased_at.is_none()
+            && patient.deceased_on.is_none()
+            && patient.merged_into.is_none()
     }
 
     /// May marketing go to this patient? Only with their consent, and only

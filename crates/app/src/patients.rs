@@ -118,6 +118,9 @@ pub struct Patient {
     /// Reminders and messages may go to this patient (`App::may_contact`:
     /// active and not deceased).
     pub may_contact: bool,
+    /// Set when this record was merged into another: the surviving
+    /// record's id (this one stays readable; see `patient_merge`).
+    pub merged_into: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -259,6 +262,7 @@ impl App {
         let mut tx = self.store.write(ctx.tenant).await?;
         let row = load(&mut tx, id).await?;
         let idents = patient_identifiers::list(&mut tx, id).await?;
+        let merged_into = clinicos_store::patient_merges::merged_into(&mut tx, &row.id).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
@@ -269,7 +273,9 @@ impl App {
         tx.commit().await?;
         self.note_patient_reads(ctx, std::slice::from_ref(&row.id))
             .await;
-        let shown = self.show_patient(ctx.tenant, row).await?;
+        let mut shown = self.show_patient(ctx.tenant, row).await?;
+        shown.merged_into = merged_into;
+        shown.may_contact = self.may_contact(&shown);
         Ok(self.with_identifiers(ctx.tenant, shown, idents).await)
     }
 
@@ -318,6 +324,7 @@ impl App {
             notes,
             marketing_consent: r.marketing_consent,
             may_contact: false,
+            merged_into: None,
             created_at: r.created_at,
         };
         p.may_contact = self.may_contact(&p);

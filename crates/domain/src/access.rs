@@ -41,6 +41,7 @@ pub enum Action {
     ViewSecurityEvents,
     ManageSecuritySettings,
     ViewRetention,
+    MergePatients,
 }
 
 impl Action {
@@ -71,6 +72,7 @@ impl Action {
         Action::ViewSecurityEvents,
         Action::ManageSecuritySettings,
         Action::ViewRetention,
+        Action::MergePatients,
     ];
 
     /// The permission the action needs; `None` = every signed-in user.
@@ -102,6 +104,7 @@ impl Action {
             Action::ViewSecurityEvents => P::SecurityRead,
             Action::ManageSecuritySettings => P::SecurityWrite,
             Action::ViewRetention => P::RetentionRead,
+            Action::MergePatients => P::PatientsMerge,
         })
     }
 
@@ -139,6 +142,7 @@ impl Action {
             Action::ViewSecurityEvents => "view security events",
             Action::ManageSecuritySettings => "change security settings",
             Action::ViewRetention => "view retention periods",
+            Action::MergePatients => "merge or unmerge patient records",
         }
     }
 }

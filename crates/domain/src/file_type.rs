@@ -11,6 +11,8 @@ pub enum FileKind {
     Dicom,
     Csv,
     Text,
+    /// Accepted for patient photos only (not an attachment type).
+    Webp,
 }
 
 impl FileKind {
@@ -23,6 +25,7 @@ impl FileKind {
             FileKind::Dicom => "application/dicom",
             FileKind::Csv => "text/csv",
             FileKind::Text => "text/plain",
+            FileKind::Webp => "image/webp",
         }
     }
 
@@ -35,6 +38,7 @@ impl FileKind {
             FileKind::Dicom => &["dcm", "dicom"],
             FileKind::Csv => &["csv"],
             FileKind::Text => &["txt"],
+            FileKind::Webp => &["webp"],
         }
     }
 
@@ -77,6 +81,8 @@ pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
         Some(FileKind::Png)
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some(FileKind::Jpeg)
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some(FileKind::Webp)
     } else if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
         Some(FileKind::Dicom)
     } else if !bytes.is_empty() && !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok() {
@@ -95,14 +101,45 @@ pub fn check(declared: &str, file_name: &str, bytes: &[u8]) -> Result<FileKind, 
     if !fits {
         return Err(SniffError::TypeMismatch);
     }
+    fits_name(kind, file_name)
+}
+
+/// The kind, when the file name's extension is one it may carry.
+fn fits_name(kind: FileKind, file_name: &str) -> Result<FileKind, SniffError> {
     let ext = file_name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
-    if !kind.extensions().contains(&ext.as_str()) {
-        return Err(SniffError::ExtensionMismatch);
+    if kind.extensions().contains(&ext.as_str()) {
+        Ok(kind)
+    } else {
+        Err(SniffError::ExtensionMismatch)
     }
-    Ok(kind)
+}
+
+/// The image kinds a patient photo may be.
+pub const PHOTO_KINDS: [FileKind; 3] = [FileKind::Jpeg, FileKind::Png, FileKind::Webp];
+
+/// Check a photo: the declared type must be JPEG, PNG or WebP and the
+/// content must be of that kind; a file name, when given, must fit it too.
+pub fn check_photo(
+    declared: &str,
+    file_name: Option<&str>,
+    bytes: &[u8],
+) -> Result<FileKind, SniffError> {
+    let base = declared.split(';').next().unwrap_or("").trim();
+    let kind = PHOTO_KINDS
+        .into_iter()
+        .find(|k| k.content_type().eq_ignore_ascii_case(base))
+        .ok_or(SniffError::UnsupportedType)?;
+    let found = sniff(bytes).ok_or(SniffError::UnknownContent)?;
+    if found != kind {
+        return Err(SniffError::TypeMismatch);
+    }
+    match file_name {
+        Some(name) => fits_name(kind, name),
+        None => Ok(kind),
+    }
 }
 
 #[cfg(test)]
@@ -159,5 +196,39 @@ mod tests {
             check("text/plain", "a.txt", &[0xFF, 0xFE, 0]),
             Err(SniffError::UnknownContent)
         );
+    }
+
+    #[test]
+    fn photos_are_jpeg_png_or_webp_by_content() {
+        let png = b"\x89PNG\r\n\x1a\n....".to_vec();
+        let webp = b"RIFF\x10\x00\x00\x00WEBPVP8 ".to_vec();
+        assert_eq!(check_photo("image/png", None, &png), Ok(FileKind::Png));
+        assert_eq!(
+            check_photo("image/webp", Some("me.webp"), &webp),
+            Ok(FileKind::Webp)
+        );
+        assert_eq!(
+            check_photo("image/jpeg", Some("me.JPG"), &[0xFF, 0xD8, 0xFF, 0xE0]),
+            Ok(FileKind::Jpeg)
+        );
+        // A PDF renamed .png, declared either way.
+        assert_eq!(
+            check_photo("image/png", Some("me.png"), b"%PDF-1.4\n"),
+            Err(SniffError::TypeMismatch)
+        );
+        assert_eq!(
+            check_photo("application/pdf", Some("me.png"), b"%PDF-1.4\n"),
+            Err(SniffError::UnsupportedType)
+        );
+        assert_eq!(
+            check_photo("image/png", Some("me.jpg"), &png),
+            Err(SniffError::ExtensionMismatch)
+        );
+        assert_eq!(
+            check_photo("image/webp", None, b"RIFF\x00\x00\x00\x00AVI "),
+            Err(SniffError::UnknownContent)
+        );
+        // WebP is a photo type, not an attachment type.
+        assert_eq!(FileKind::from_content_type("image/webp"), None);
     }
 }

@@ -9,6 +9,11 @@
 //!   period of every pack (nothing is deleted early for want of a rule).
 //! - Every pack sets a positive audit and adult-record period (checked by
 //!   [`Catalogue::parse`] and the tests).
+//! - Every pack sets the age from which a parent's or guardian's portal
+//!   access to a minor's record stops unless the adolescent consents
+//!   (`adolescent_confidentiality_age`) and the age of majority; under
+//!   several packs (or none) the LOWEST of each applies, so an adolescent's
+//!   confidentiality is never weaker than any applicable law asks.
 
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
@@ -34,6 +39,11 @@ pub struct Pack {
     /// Keep records of a patient first seen as a minor until this age too.
     #[serde(default)]
     pub minors_until_age: Option<u32>,
+    /// From this age a parent's or guardian's portal access to a minor's
+    /// record stops unless the adolescent consents.
+    pub adolescent_confidentiality_age: u32,
+    /// The age of majority: a parent's access ends here, consent or not.
+    pub age_of_majority: u32,
 }
 
 /// Every pack.
@@ -42,6 +52,15 @@ pub struct Pack {
 pub struct Catalogue {
     #[serde(rename = "pack")]
     pub packs: Vec<Pack>,
+}
+
+/// The ages that govern a guardian's portal access for one tenant.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct GuardianAges {
+    /// From this age the adolescent's consent is needed.
+    pub confidentiality_age: u32,
+    /// From this age a parent's or minor-guardian's access ends.
+    pub majority_age: u32,
 }
 
 /// The retention that applies to one tenant.
@@ -82,6 +101,15 @@ impl Catalogue {
                     p.code
                 ));
             }
+            if !(10..=21).contains(&p.adolescent_confidentiality_age)
+                || !(16..=21).contains(&p.age_of_majority)
+                || p.adolescent_confidentiality_age > p.age_of_majority
+            {
+                return Err(format!(
+                    "jurisdiction pack {}: adolescent_confidentiality_age (10-21) must not exceed age_of_majority (16-21)",
+                    p.code
+                ));
+            }
             if p.minors_until_age.is_some_and(|a| !(18..=40).contains(&a)) {
                 return Err(format!(
                     "jurisdiction pack {}: minors_until_age out of range",
@@ -109,13 +137,14 @@ impl Catalogue {
         self.packs.iter().find(|p| p.code == code)
     }
 
-    /// The retention for a tenant in `countries` (its own and its
-    /// branches') whose data lives in `home_region`.
-    pub fn retention<'a>(
+    /// The packs that apply to a tenant in `countries` (its own and its
+    /// branches') whose data lives in `home_region`, and the packs whose
+    /// periods are used (every pack when none applies).
+    fn applicable<'a>(
         &self,
         countries: impl IntoIterator<Item = &'a str>,
         home_region: &str,
-    ) -> Retention {
+    ) -> (Vec<&Pack>, Vec<&Pack>) {
         let countries: Vec<String> = countries
             .into_iter()
             .map(|c| c.trim().to_uppercase())
@@ -130,6 +159,35 @@ impl Catalogue {
         } else {
             matched.clone()
         };
+        (matched, used)
+    }
+
+    /// The guardian-access ages for a tenant: the lowest of the applicable
+    /// packs (of every pack when none applies).
+    pub fn guardian_ages<'a>(
+        &self,
+        countries: impl IntoIterator<Item = &'a str>,
+        home_region: &str,
+    ) -> GuardianAges {
+        let (_, used) = self.applicable(countries, home_region);
+        GuardianAges {
+            confidentiality_age: used
+                .iter()
+                .map(|p| p.adolescent_confidentiality_age)
+                .min()
+                .unwrap_or(0),
+            majority_age: used.iter().map(|p| p.age_of_majority).min().unwrap_or(0),
+        }
+    }
+
+    /// The retention for a tenant in `countries` (its own and its
+    /// branches') whose data lives in `home_region`.
+    pub fn retention<'a>(
+        &self,
+        countries: impl IntoIterator<Item = &'a str>,
+        home_region: &str,
+    ) -> Retention {
+        let (matched, used) = self.applicable(countries, home_region);
         Retention {
             audit_years: used.iter().map(|p| p.audit_years).max().unwrap_or(0),
             records_adult_years: used
@@ -206,7 +264,7 @@ mod tests {
 
     #[test]
     fn bad_data_is_refused() {
-        let ok = "[[pack]]\ncode='X'\nname='X'\ncountries=['XX']\nregions=[]\naudit_years=1\nrecords_adult_years=1\n";
+        let ok = "[[pack]]\ncode='X'\nname='X'\ncountries=['XX']\nregions=[]\naudit_years=1\nrecords_adult_years=1\nadolescent_confidentiality_age=14\nage_of_majority=18\n";
         assert!(Catalogue::parse(ok).is_ok());
         assert!(Catalogue::parse(&ok.replace("audit_years=1", "audit_years=0")).is_err());
         assert!(Catalogue::parse(&ok.replace("'XX'", "'xx'")).is_err());
@@ -215,6 +273,12 @@ mod tests {
             "duplicate code"
         );
         assert!(Catalogue::parse(&ok.replace("name", "nom")).is_err());
+        assert!(
+            Catalogue::parse(&ok.replace("=14", "=19")).is_err(),
+            "above majority"
+        );
+        assert!(Catalogue::parse(&ok.replace("=14", "=9")).is_err());
+        assert!(Catalogue::parse(&ok.replace("adolescent_confidentiality_age=14\n", "")).is_err());
         assert!(Catalogue::parse("").is_err());
     }
 
@@ -228,5 +292,31 @@ mod tests {
             r.audit_keep_since(now).to_rfc3339(),
             "2024-03-01T00:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn guardian_ages_come_from_the_packs_and_the_lowest_wins() {
+        let india = packs().guardian_ages(["IN"], "local");
+        assert_eq!(india.confidentiality_age, 18);
+        assert_eq!(india.majority_age, 18);
+        // An Indian organisation with an Australian branch: the lower age.
+        let both = packs().guardian_ages(["IN", "AU"], "local");
+        assert_eq!(both.confidentiality_age, 14);
+        // No pack: the lowest of all (the adolescent's privacy first).
+        let none = packs().guardian_ages(["ZZ"], "local");
+        let min = packs()
+            .packs
+            .iter()
+            .map(|p| p.adolescent_confidentiality_age)
+            .min()
+            .unwrap();
+        assert_eq!(none.confidentiality_age, min);
+        for p in &packs().packs {
+            assert!(
+                p.adolescent_confidentiality_age <= p.age_of_majority,
+                "{}",
+                p.code
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod family;
 pub mod file_type;
 pub mod ids;
 pub mod jurisdiction;

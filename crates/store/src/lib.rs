@@ -27,6 +27,8 @@ pub mod mfa;
 pub mod migrate;
 pub mod outbox;
 pub mod patient_identifiers;
+pub mod patient_links;
+pub mod patient_merges;
 pub mod patient_search;
 pub mod patients;
 pub mod platform;

@@ -162,6 +162,22 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 14,
+        name: "patient_family",
+        sql: include_str!("../migrations/0014_patient_family.sql"),
+        tenant_tables: &["patient_links"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
+    Migration {
+        version: 15,
+        name: "patient_merges",
+        sql: include_str!("../migrations/0015_patient_merges.sql"),
+        tenant_tables: &["patient_merges", "patient_merge_moves"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

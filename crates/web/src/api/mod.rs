@@ -12,6 +12,8 @@ pub mod me;
 pub mod mfa;
 pub mod operator;
 pub mod org;
+pub mod patient_family;
+pub mod patient_merge;
 pub mod patient_registry;
 pub mod patient_timeline;
 pub mod patients;
@@ -108,6 +110,19 @@ pub fn routes() -> OpenApiRouter<WebState> {
         ))
         .routes(routes!(attachments::download_attachment))
         .routes(routes!(
+            patient_family::put_photo,
+            patient_family::get_photo,
+            patient_family::delete_photo
+        ))
+        .routes(routes!(
+            patient_family::list_links,
+            patient_family::add_link
+        ))
+        .routes(routes!(patient_family::delete_link))
+        .routes(routes!(patient_family::put_link_consent))
+        .routes(routes!(patient_merge::merge_patients))
+        .routes(routes!(patient_merge::undo_merge))
+        .routes(routes!(
             clinical_records::list_allergies,
             clinical_records::add_allergy
         ))
@@ -128,6 +143,8 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(portal::send_code))
         .routes(routes!(portal::verify_code))
         .routes(routes!(portal::me))
+        .routes(routes!(patient_family::portal_dependants))
+        .routes(routes!(patient_family::portal_dependant))
         .routes(routes!(portal::logout))
         .routes(routes!(governance::get_policy))
         .routes(routes!(
