@@ -14,6 +14,7 @@ mod mfa_pages;
 mod name_search;
 mod observability;
 mod operator;
+mod patient_pages;
 mod patient_registry;
 mod platform_keys;
 mod portal_otp;
