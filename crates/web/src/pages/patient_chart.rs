@@ -8,7 +8,7 @@
 //! their role may. Every part is read through the same services as the
 //! API, so the policy and the audit trail are the same.
 
-use super::patient_form::{FormChoices, Opt, PatientForm};
+use super::patient_form::{read_submitted, FormChoices, Opt, PatientForm, Submitted};
 use super::patient_records::{self, value_key, SectionView};
 use super::patients::{age_text, branch_country, full_name};
 use super::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
@@ -411,19 +411,16 @@ pub async fn save_demographics(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (_, kinds) = branch_country(&st, &ctx).await;
-    let i = I18n::new(&ctx.locale);
-    let form = PatientForm::submitted(&i, &pairs, &kinds);
-    let today = st.app.clock.now().date_naive();
+    let Submitted { form, patient, .. } = read_submitted(&st, &ctx, &pairs).await;
     let mut errs = Errs::default();
-    let r = match form.to_new(today) {
+    let r = match patient {
         Ok(p) => st
             .app
             .update_patient(&ctx, &id, as_update(p))
             .await
             .map(|_| ()),
-        Err(_) => {
-            errs.add_translated("age_years", i.t("patient-age-invalid"));
+        Err(e) => {
+            errs = e;
             Err(AppError::field("age_years", "must be a whole number"))
         }
     };

@@ -4,10 +4,13 @@
 //! country (phone country code, the identifier kinds offered), so the
 //! front desk types as little as possible.
 
+use super::Errs;
 use crate::i18n::I18n;
+use crate::WebState;
 use chrono::{Months, NaiveDate};
 use clinicos_app::patient_fields::{EmergencyContact, IdentifierInput, IdentifierKind};
 use clinicos_app::patients::{NewPatient, Patient, SEXES};
+use clinicos_app::Ctx;
 
 /// The international dialling prefix of a country (ISO alpha-2), for the
 /// phone field's default; empty when we do not know it.
@@ -309,6 +312,28 @@ impl PatientForm {
             confirm_new: false,
         })
     }
+}
+
+/// A submitted demographics form read for the services: the form to show
+/// again, and the patient it describes or the errors found on the page.
+pub struct Submitted {
+    pub i: I18n,
+    pub form: PatientForm,
+    pub patient: Result<NewPatient, Errs>,
+}
+
+/// Read a submitted demographics form (identifier kinds of the working
+/// branch's country; a stated age counted back from the clock's today).
+pub async fn read_submitted(st: &WebState, ctx: &Ctx, pairs: &[(String, String)]) -> Submitted {
+    let (_, kinds) = super::patients::branch_country(st, ctx).await;
+    let i = I18n::new(&ctx.locale);
+    let form = PatientForm::submitted(&i, pairs, &kinds);
+    let patient = form.to_new(st.app.clock.now().date_naive()).map_err(|_| {
+        let mut errs = Errs::default();
+        errs.add_translated("age_years", i.t("patient-age-invalid"));
+        errs
+    });
+    Submitted { i, form, patient }
 }
 
 /// The first value of `key` in submitted pairs (trimmed; empty if absent).

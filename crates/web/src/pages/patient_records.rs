@@ -18,7 +18,7 @@ use axum::routing::post;
 use axum::{Form, Router};
 use clinicos_app::allergies::{self, Allergies, Allergy, AllergyInput};
 use clinicos_app::clinical::{HistoryInput, HISTORY_CATEGORIES};
-use clinicos_app::clinical_records::Recorded;
+use clinicos_app::clinical_records::{ClinicalKind, Recorded};
 use clinicos_app::conditions::{self, ConditionInput, Conditions};
 use clinicos_app::medications::{self, MedicationInput, Medications};
 use clinicos_app::{AppError, AppResult, Ctx};
@@ -404,6 +404,24 @@ fn given(f: &Fields, k: &str) -> Option<String> {
     Some(text(f, k)).filter(|v| !v.is_empty())
 }
 
+/// Add (`entry` None) or change one structured record.
+async fn put<K: ClinicalKind>(
+    st: &WebState,
+    ctx: &Ctx,
+    id: &str,
+    entry: Option<&str>,
+    input: &K::Input,
+) -> AppResult<()> {
+    match entry {
+        None => st.app.clinical_add::<K>(ctx, id, input).await.map(|_| ()),
+        Some(e) => st
+            .app
+            .clinical_update::<K>(ctx, id, e, input)
+            .await
+            .map(|_| ()),
+    }
+}
+
 /// Save one kind's form: a new entry (`entry` None) or a change.
 async fn save(
     st: &WebState,
@@ -436,18 +454,7 @@ async fn save(
                 note: given(f, "note"),
                 sensitivity,
             };
-            match entry {
-                None => st
-                    .app
-                    .clinical_add::<Allergies>(ctx, id, &input)
-                    .await
-                    .map(|_| ()),
-                Some(e) => st
-                    .app
-                    .clinical_update::<Allergies>(ctx, id, e, &input)
-                    .await
-                    .map(|_| ()),
-            }
+            put::<Allergies>(st, ctx, id, entry, &input).await
         }
         "conditions" => {
             let input = ConditionInput {
@@ -459,18 +466,7 @@ async fn save(
                 note: given(f, "note"),
                 sensitivity,
             };
-            match entry {
-                None => st
-                    .app
-                    .clinical_add::<Conditions>(ctx, id, &input)
-                    .await
-                    .map(|_| ()),
-                Some(e) => st
-                    .app
-                    .clinical_update::<Conditions>(ctx, id, e, &input)
-                    .await
-                    .map(|_| ()),
-            }
+            put::<Conditions>(st, ctx, id, entry, &input).await
         }
         "medications" => {
             let input = MedicationInput {
@@ -484,18 +480,7 @@ async fn save(
                 note: given(f, "note"),
                 sensitivity,
             };
-            match entry {
-                None => st
-                    .app
-                    .clinical_add::<Medications>(ctx, id, &input)
-                    .await
-                    .map(|_| ()),
-                Some(e) => st
-                    .app
-                    .clinical_update::<Medications>(ctx, id, e, &input)
-                    .await
-                    .map(|_| ()),
-            }
+            put::<Medications>(st, ctx, id, entry, &input).await
         }
         _ => Err(AppError::NotFound("record kind")),
     }

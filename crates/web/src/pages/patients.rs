@@ -6,7 +6,9 @@
 //! goes through the same services as the API (policy point and audit
 //! included).
 
-use super::patient_form::{age_on, first, FormChoices, Opt, PatientForm};
+use super::patient_form::{
+    age_on, first, read_submitted, FormChoices, Opt, PatientForm, Submitted,
+};
 use super::{error_response, render, render_failed, Chrome, Errs};
 use crate::extract::{FreshCsrf, PageAuth};
 use crate::i18n::I18n;
@@ -350,18 +352,15 @@ pub async fn register(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let (_, kinds) = branch_country(&st, &ctx).await;
-    let i = I18n::new(&ctx.locale);
-    let form = PatientForm::submitted(&i, &pairs, &kinds);
-    let today = st.app.clock.now().date_naive();
+    let Submitted { form, patient, .. } = read_submitted(&st, &ctx, &pairs).await;
     let mut errs = Errs::default();
-    let result = match form.to_new(today) {
+    let result = match patient {
         Ok(mut p) => {
             p.confirm_new = first(&pairs, "confirm_new") == "yes";
             st.app.register_patient(&ctx, p).await
         }
-        Err(_) => {
-            errs.add_translated("age_years", i.t("patient-age-invalid"));
+        Err(e) => {
+            errs = e;
             Err(AppError::field("age_years", "must be a whole number"))
         }
     };
