@@ -180,7 +180,7 @@ async fn a_doctor_registers_finds_and_charts_a_patient() {
         html.contains("<li class=\"severe\">Penicillin (Severe)</li>"),
         "banner"
     );
-    assert_eq!(html.matches("Penicillin").count() >= 2, true);
+    assert!(html.matches("Penicillin").count() >= 2, "banner and list");
 
     // Upload a PNG: listed with an inline preview served by the audited
     // download; a PDF renamed .png is refused.
