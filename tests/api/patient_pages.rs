@@ -323,11 +323,68 @@ async fn the_front_desk_sees_demographics_only() {
         page(&t, &format!("{chart}/export"), &desk).await.status(),
         StatusCode::FORBIDDEN
     );
-    // But registering is theirs.
+    // But registering, finding by identifier and status changes are theirs.
     assert_eq!(
         page(&t, "/patients/new", &desk).await.status(),
         StatusCode::OK
     );
+    let (s, v) = body(
+        t.post(
+            "/api/v1/patients",
+            Some(&owner),
+            serde_json::json!({"given_name": "Tomas", "family_name": "Reyes", "sex": "male",
+                "identifiers": [{"kind": "passport", "value": "P1234567", "country": "PH"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, html) = text(
+        page(
+            &t,
+            "/patients?identifier_kind=passport&identifier=p-1234567&fragment=results",
+            &desk,
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains("Tomas Reyes") && html.contains("Patients found: 1"),
+        "{html}"
+    );
+    let r = form(
+        &t,
+        &format!("{chart}/status"),
+        &desk,
+        &[("action", "deactivate")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = form(
+        &t,
+        &format!("{chart}/status"),
+        &desk,
+        &[("action", "deceased"), ("date", "2999-01-01")],
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "a notice, nothing recorded"
+    );
+    let (_, html) = text(page(&t, &chart, &desk).await).await;
+    assert!(!html.contains("tag danger"), "not recorded as deceased");
+    let r = form(
+        &t,
+        &format!("{chart}/status"),
+        &desk,
+        &[("action", "deceased"), ("date", "2025-01-02")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = text(page(&t, &chart, &desk).await).await;
+    assert!(html.contains("Deceased 2025-01-02"), "{html}");
+    assert!(html.contains(">Inactive</span>") && html.contains("value=\"reactivate\""));
 }
 
 #[tokio::test]

@@ -296,6 +296,7 @@ pub const PAGES: &[(&str, Declared)] = &[
     ("/patients/new", Act(EditPatients)),
     ("/patients/{id}", Act(ViewPatients)),
     ("/patients/{id}/care-team", Act(ManageCareTeam)),
+    ("/patients/{id}/status", Act(EditPatients)),
     ("/patients/{id}/records/{kind}", Act(WriteClinical)),
     ("/patients/{id}/records/{kind}/{entry}", Act(WriteClinical)),
     ("/patients/{id}/attachments", Act(WriteClinical)),

@@ -36,6 +36,7 @@ pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/patients/{id}", get(chart).post(save_demographics))
         .route("/patients/{id}/care-team", post(join_care_team))
+        .route("/patients/{id}/status", post(change_status))
         .route("/patients/{id}/attachments", post(upload))
         .route("/patients/{id}/attachments/{attachment}", get(download))
         .route("/patients/{id}/export", get(export))
@@ -456,6 +457,42 @@ pub async fn join_care_team(
 ) -> Response {
     match st.app.add_to_care_team(&ctx, &id, ctx.user).await {
         Ok(()) => redirect_with_flash(&format!("/patients/{id}"), "flash-care-team-joined", false),
+        Err(e) => error_response(&ctx.locale, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    action: String,
+    #[serde(default)]
+    date: String,
+}
+
+/// Deactivate, reactivate, or record a death (which stops every reminder
+/// and campaign), through the registry service.
+pub async fn change_status(
+    State(st): State<WebState>,
+    PageAuth(ctx): PageAuth,
+    Path(id): Path<String>,
+    Form(f): Form<StatusForm>,
+) -> Response {
+    let r = match f.action.as_str() {
+        "deactivate" => st.app.set_patient_active(&ctx, &id, false).await,
+        "reactivate" => st.app.set_patient_active(&ctx, &id, true).await,
+        "deceased" => {
+            let d = clinicos_app::patient_update::DeceasedInput {
+                date: f.date.trim().to_owned(),
+            };
+            st.app.mark_deceased(&ctx, &id, d).await
+        }
+        _ => Err(AppError::field("action", "is not a status change")),
+    };
+    let back = format!("/patients/{id}#status");
+    match r {
+        Ok(_) => redirect_with_flash(&back, "flash-saved", false),
+        Err(AppError::Validation(_)) => {
+            redirect_with_flash(&back, "flash-patient-status-invalid", true)
+        }
         Err(e) => error_response(&ctx.locale, e),
     }
 }

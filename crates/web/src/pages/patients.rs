@@ -95,6 +95,10 @@ pub struct SearchForm {
     age_max: String,
     #[serde(default)]
     branch_id: String,
+    #[serde(default)]
+    identifier_kind: String,
+    #[serde(default)]
+    identifier: String,
     page: Option<u32>,
     fragment: Option<String>,
 }
@@ -132,8 +136,9 @@ impl SearchForm {
             age_min,
             age_max,
             branch_id: self.branch_id.trim().parse().ok(),
-            identifier_kind: None,
-            identifier: None,
+            // An exact identifier (through its blind index) when both are set.
+            identifier_kind: some(&self.identifier).and_then(|_| some(&self.identifier_kind)),
+            identifier: some(&self.identifier_kind).and_then(|_| some(&self.identifier)),
         }
     }
 
@@ -145,6 +150,8 @@ impl SearchForm {
             ("age_min", self.age_min.as_str()),
             ("age_max", self.age_max.as_str()),
             ("branch_id", self.branch_id.as_str()),
+            ("identifier_kind", self.identifier_kind.as_str()),
+            ("identifier", self.identifier.as_str()),
         ];
         let mut s = serde_urlencoded::to_string(
             pairs
@@ -180,6 +187,8 @@ struct ListPage {
     f: SearchForm,
     sexes: Vec<Opt>,
     branches: Vec<Opt>,
+    /// The identifier kinds of the working branch's country.
+    identifier_kinds: Vec<Opt>,
     can_register: bool,
     errs: Errs,
     /// The rendered results part.
@@ -265,7 +274,17 @@ pub async fn list(
             label: b.fields.name,
         })
         .collect();
+    let (_, kinds) = branch_country(&st, &ctx).await;
+    let identifier_kinds = kinds
+        .iter()
+        .map(|k| Opt {
+            value: k.kind.to_owned(),
+            label: c.i.t(k.label),
+            selected: k.kind == f.identifier_kind,
+        })
+        .collect();
     let page = ListPage {
+        identifier_kinds,
         sexes: super::patient_form::options(&c.i, "sex-", &SEXES, &f.sex),
         branches,
         can_register: super::allowed(&ctx, Action::EditPatients),
