@@ -171,10 +171,21 @@ async fn a_doctor_registers_finds_and_charts_a_patient() {
         &t,
         &format!("{chart}/records/allergies"),
         &doc,
-        &[("substance", ""), ("category", "nonsense")],
+        &[
+            ("substance", ""),
+            ("category", "nonsense"),
+            ("reaction", "Rash"),
+        ],
     )
     .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "refused with a notice");
+    // Refused input comes back in its open form, each message by its field.
+    let (s, html) = text(r).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("<details class=\"add\" open>"));
+    assert!(html.contains("id=\"allergies-new-substance-error\""));
+    assert!(html.contains("id=\"allergies-new-category-error\""));
+    assert!(html
+        .contains("id=\"allergies-new-reaction\" name=\"reaction\" type=\"text\" value=\"Rash\""));
     let (_, html) = text(page(&t, &chart, &doc).await).await;
     assert!(
         html.contains("<li class=\"severe\">Penicillin (Severe)</li>"),

@@ -540,7 +540,6 @@ timeline-medication = Medication
 timeline-filter-invalid = The timeline filter is not valid: check the dates (the start must not be after the end).
 flash-patient-registered = Patient registered.
 flash-record-saved = Record saved.
-flash-record-invalid = The entry was not saved: fill in the required fields and check the dates and codes.
 flash-care-team-joined = You are on this patient's care team now.
 flash-upload-saved = File uploaded.
 flash-upload-invalid = The file was not accepted: it must be a PDF, image, DICOM, CSV or text file whose content matches its name, within the size limit.

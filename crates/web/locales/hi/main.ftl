@@ -540,7 +540,6 @@ timeline-medication = दवा
 timeline-filter-invalid = समयरेखा का फ़िल्टर मान्य नहीं है: तिथियाँ जाँचें (आरंभ, अंत के बाद नहीं हो सकता)।
 flash-patient-registered = मरीज़ पंजीकृत हो गया।
 flash-record-saved = रिकॉर्ड सहेजा गया।
-flash-record-invalid = प्रविष्टि सहेजी नहीं गई: आवश्यक फ़ील्ड भरें और तिथियाँ व कोड जाँचें।
 flash-care-team-joined = अब आप इस मरीज़ की देखभाल टीम में हैं।
 flash-upload-saved = फ़ाइल अपलोड हो गई।
 flash-upload-invalid = फ़ाइल स्वीकार नहीं हुई: यह PDF, चित्र, DICOM, CSV या टेक्स्ट फ़ाइल होनी चाहिए जिसकी सामग्री उसके नाम से मेल खाए, और आकार सीमा के भीतर हो।

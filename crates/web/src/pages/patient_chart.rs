@@ -9,7 +9,7 @@
 //! API, so the policy and the audit trail are the same.
 
 use super::patient_form::{read_submitted, FormChoices, Opt, PatientForm, Submitted};
-use super::patient_records::{self, value_key, SectionView};
+use super::patient_records::{self, value_key, RecordFailure, SectionView};
 use super::patients::{age_text, branch_country, full_name};
 use super::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::extract::{FreshCsrf, PageAuth};
@@ -302,23 +302,35 @@ async fn clinical(
     ))
 }
 
-/// Build the chart; `form` replaces the demographics form after a failed
-/// save (with its errors).
+/// A refused form shown again in the chart.
+pub enum Failure {
+    None,
+    Demographics(Box<PatientForm>, Errs),
+    Record(RecordFailure),
+}
+
+/// Build the chart; a refused form is shown again with its errors.
 async fn chart_page(
     st: &WebState,
     ctx: &Ctx,
     c: Chrome,
     id: &str,
     q: ChartQuery,
-    failed: Option<(PatientForm, Errs)>,
+    failed: Failure,
 ) -> Result<ChartPage, AppError> {
     let p = st.app.patient(ctx, id).await?;
     let today = st.app.clock.now().date_naive();
-    let (clinical, banner) = clinical(st, ctx, id, &q).await?;
+    let (mut clinical, banner) = clinical(st, ctx, id, &q).await?;
     let (country, kinds) = branch_country(st, ctx).await;
     let (form, errs) = match failed {
-        Some(f) => f,
-        None => (PatientForm::of(&c.i, &p, &country, &kinds), Errs::default()),
+        Failure::Demographics(form, errs) => (*form, errs),
+        Failure::Record(r) => {
+            if let ClinicalState::Shown(cl) = &mut clinical {
+                patient_records::show_failure(&mut cl.sections, &r);
+            }
+            (PatientForm::of(&c.i, &p, &country, &kinds), Errs::default())
+        }
+        Failure::None => (PatientForm::of(&c.i, &p, &country, &kinds), Errs::default()),
     };
     let kinds_opts = TIMELINE_KINDS
         .iter()
@@ -371,7 +383,7 @@ pub async fn chart(
     )
     .await;
     let had = c.flash.is_some();
-    match chart_page(&st, &ctx, c, &id, q, None).await {
+    match chart_page(&st, &ctx, c, &id, q, Failure::None).await {
         Ok(p) => render(&p, had),
         Err(e) => error_response(&ctx.locale, e),
     }
@@ -435,17 +447,29 @@ pub async fn save_demographics(
     if errs.is_empty() {
         errs = Errs::from_app(&e, &ctx.locale);
     }
-    let c = Chrome::signed_in(
+    show_again(
         &st,
         &ctx,
         &headers,
-        None,
-        "patient-chart-title",
-        "/patients",
+        &id,
+        &e,
+        Failure::Demographics(Box::new(form), errs),
     )
-    .await;
-    match chart_page(&st, &ctx, c, &id, ChartQuery::default(), Some((form, errs))).await {
-        Ok(p) => render_failed(&p, &e),
+    .await
+}
+
+/// The chart again after a refused form (status of the refusal, 422).
+pub async fn show_again(
+    st: &WebState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    id: &str,
+    e: &AppError,
+    failed: Failure,
+) -> Response {
+    let c = Chrome::signed_in(st, ctx, headers, None, "patient-chart-title", "/patients").await;
+    match chart_page(st, ctx, c, id, ChartQuery::default(), failed).await {
+        Ok(p) => render_failed(&p, e),
         Err(e) => error_response(&ctx.locale, e),
     }
 }

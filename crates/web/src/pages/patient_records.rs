@@ -7,12 +7,14 @@
 //! sensitivity tier, only the author edits) and every read and write is
 //! audited there.
 
+use super::patient_chart::Failure;
 use super::patient_form::Opt;
-use super::redirect_with_flash;
+use super::{redirect_with_flash, Errs};
 use crate::extract::PageAuth;
 use crate::i18n::I18n;
 use crate::WebState;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Form, Router};
@@ -136,6 +138,8 @@ pub struct FieldView {
     pub value: String,
     pub options: Vec<Opt>,
     pub required: bool,
+    /// Why the last submission of this field was refused.
+    pub error: Option<String>,
 }
 
 /// One entry of a list.
@@ -150,6 +154,8 @@ pub struct EntryView {
     pub editable: bool,
     pub action: String,
     pub fields: Vec<FieldView>,
+    /// Its edit form is open (it failed and is shown again).
+    pub open: bool,
 }
 
 /// One record kind's section of the chart.
@@ -160,6 +166,8 @@ pub struct SectionView {
     pub withheld: usize,
     pub add_action: String,
     pub new_fields: Vec<FieldView>,
+    /// The add form is open (it failed and is shown again).
+    pub add_open: bool,
 }
 
 fn fields(
@@ -214,6 +222,7 @@ fn fields(
                 value,
                 options,
                 required: s.required,
+                error: None,
             }
         })
         .collect()
@@ -287,6 +296,7 @@ fn section(
                 .join(" · ");
             EntryView {
                 fields: fields(i, key, &s.id, specs, &s.values, false),
+                open: false,
                 action: format!("/patients/{patient}/records/{key}/{}", s.id),
                 editable: s.meta.recorded_by == ctx.user,
                 restricted: s.meta.restricted,
@@ -305,6 +315,7 @@ fn section(
         withheld,
         add_action: format!("/patients/{patient}/records/{key}"),
         new_fields: fields(i, key, "new", specs, &[("status", "active".into())], true),
+        add_open: false,
     }
 }
 
@@ -396,6 +407,46 @@ pub async fn load(
 
 type Fields = HashMap<String, String>;
 
+/// A record form the service refused, shown again with its values and the
+/// message next to each refused field.
+pub struct RecordFailure {
+    pub kind: String,
+    pub entry: Option<String>,
+    pub values: Fields,
+    pub errs: Errs,
+}
+
+fn refill(fields: &mut [FieldView], f: &RecordFailure) {
+    for fv in fields {
+        if let Some(v) = f.values.get(fv.name) {
+            fv.value = v.trim().to_owned();
+            for o in &mut fv.options {
+                o.selected = o.value == fv.value;
+            }
+        }
+        fv.error = f.errs.of(fv.name).map(str::to_owned);
+    }
+}
+
+/// Put a refused form back into its section, open.
+pub fn show_failure(sections: &mut [SectionView], f: &RecordFailure) {
+    let Some(s) = sections.iter_mut().find(|s| s.key == f.kind) else {
+        return;
+    };
+    match &f.entry {
+        None => {
+            refill(&mut s.new_fields, f);
+            s.add_open = true;
+        }
+        Some(id) => {
+            if let Some(e) = s.entries.iter_mut().find(|e| &e.id == id) {
+                refill(&mut e.fields, f);
+                e.open = true;
+            }
+        }
+    }
+}
+
 fn text(f: &Fields, k: &str) -> String {
     f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default()
 }
@@ -486,16 +537,35 @@ async fn save(
     }
 }
 
-/// Back to the chart's section, with a notice; bad input is a notice
-/// naming the fields, never a lost page.
-fn done(ctx: &Ctx, id: &str, kind: &str, r: AppResult<()>) -> Response {
-    let back = format!("/patients/{id}#{kind}");
+/// Back to the chart's section with a notice; refused input is shown again
+/// in its form (422), with the message next to each field.
+async fn done(
+    st: &WebState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    id: &str,
+    mut submitted: RecordFailure,
+    r: AppResult<()>,
+) -> Response {
+    let back = format!("/patients/{id}#{}", submitted.kind);
     match r {
         Ok(()) => redirect_with_flash(&back, "flash-record-saved", false),
-        Err(AppError::Validation(_) | AppError::BadRequest(_)) => {
-            redirect_with_flash(&back, "flash-record-invalid", true)
+        Err(e @ (AppError::Validation(_) | AppError::BadRequest(_))) => {
+            submitted.errs = Errs::from_app(&e, &ctx.locale);
+            super::patient_chart::show_again(st, ctx, headers, id, &e, Failure::Record(submitted))
+                .await
         }
         Err(e) => super::error_response(&ctx.locale, e),
+    }
+}
+
+/// What was submitted, for showing it again if refused.
+fn submitted(kind: String, entry: Option<String>, values: Fields) -> RecordFailure {
+    RecordFailure {
+        kind,
+        entry,
+        values,
+        errs: Errs::default(),
     }
 }
 
@@ -503,20 +573,22 @@ pub async fn add(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
     Path((id, kind)): Path<(String, String)>,
+    headers: HeaderMap,
     Form(f): Form<Fields>,
 ) -> Response {
     let r = save(&st, &ctx, &id, &kind, None, &f).await;
-    done(&ctx, &id, &kind, r)
+    done(&st, &ctx, &headers, &id, submitted(kind, None, f), r).await
 }
 
 pub async fn update(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
     Path((id, kind, entry)): Path<(String, String, String)>,
+    headers: HeaderMap,
     Form(f): Form<Fields>,
 ) -> Response {
     let r = save(&st, &ctx, &id, &kind, Some(&entry), &f).await;
-    done(&ctx, &id, &kind, r)
+    done(&st, &ctx, &headers, &id, submitted(kind, Some(entry), f), r).await
 }
 
 #[cfg(test)]
