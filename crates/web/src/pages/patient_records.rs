@@ -241,26 +241,36 @@ struct Shown {
     inactive: bool,
 }
 
+/// A structured record as shown: titled by its first value, inactive when
+/// its status is not `active`, its sensitivity carried for the edit form.
+fn shown(meta: &Recorded, status: &str, mut values: Vec<(&'static str, String)>) -> Shown {
+    values.push(("sensitivity", meta.sensitivity.clone()));
+    Shown {
+        id: meta.id.clone(),
+        title: values.first().map(|(_, v)| v.clone()).unwrap_or_default(),
+        values,
+        inactive: status != "active",
+        meta: meta.clone(),
+    }
+}
+
 fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 
 fn allergy_shown(a: &Allergy) -> Shown {
-    Shown {
-        id: a.recorded.id.clone(),
-        title: a.substance.clone(),
-        values: vec![
+    shown(
+        &a.recorded,
+        &a.status,
+        vec![
             ("substance", a.substance.clone()),
             ("category", a.category.clone()),
             ("reaction", opt(&a.reaction)),
             ("severity", opt(&a.severity)),
             ("status", a.status.clone()),
             ("note", opt(&a.note)),
-            ("sensitivity", a.recorded.sensitivity.clone()),
         ],
-        inactive: a.status != "active",
-        meta: a.recorded.clone(),
-    }
+    )
 }
 
 fn section(
@@ -358,41 +368,39 @@ pub async fn load(
     let c = conditions
         .entries
         .iter()
-        .map(|e| Shown {
-            id: e.recorded.id.clone(),
-            title: e.name.clone(),
-            values: vec![
-                ("name", e.name.clone()),
-                ("code", opt(&e.code)),
-                ("status", e.status.clone()),
-                ("onset_date", opt(&e.onset_date)),
-                ("resolved_date", opt(&e.resolved_date)),
-                ("note", opt(&e.note)),
-                ("sensitivity", e.recorded.sensitivity.clone()),
-            ],
-            inactive: e.status != "active",
-            meta: e.recorded.clone(),
+        .map(|e| {
+            shown(
+                &e.recorded,
+                &e.status,
+                vec![
+                    ("name", e.name.clone()),
+                    ("code", opt(&e.code)),
+                    ("status", e.status.clone()),
+                    ("onset_date", opt(&e.onset_date)),
+                    ("resolved_date", opt(&e.resolved_date)),
+                    ("note", opt(&e.note)),
+                ],
+            )
         })
         .collect();
     let m = meds
         .entries
         .iter()
-        .map(|e| Shown {
-            id: e.recorded.id.clone(),
-            title: e.name.clone(),
-            values: vec![
-                ("name", e.name.clone()),
-                ("dose", opt(&e.dose)),
-                ("frequency", opt(&e.frequency)),
-                ("route", opt(&e.route)),
-                ("status", e.status.clone()),
-                ("start_date", opt(&e.start_date)),
-                ("stop_date", opt(&e.stop_date)),
-                ("note", opt(&e.note)),
-                ("sensitivity", e.recorded.sensitivity.clone()),
-            ],
-            inactive: e.status != "active",
-            meta: e.recorded.clone(),
+        .map(|e| {
+            shown(
+                &e.recorded,
+                &e.status,
+                vec![
+                    ("name", e.name.clone()),
+                    ("dose", opt(&e.dose)),
+                    ("frequency", opt(&e.frequency)),
+                    ("route", opt(&e.route)),
+                    ("status", e.status.clone()),
+                    ("start_date", opt(&e.start_date)),
+                    ("stop_date", opt(&e.stop_date)),
+                    ("note", opt(&e.note)),
+                ],
+            )
         })
         .collect();
     let a = allergies.entries.iter().map(allergy_shown).collect();
