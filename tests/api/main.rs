@@ -17,6 +17,7 @@ mod observability;
 mod operator;
 mod patient_family;
 mod patient_merge;
+mod patient_pages;
 mod patient_registry;
 mod platform_keys;
 mod portal_otp;

@@ -14,6 +14,10 @@ pub mod auth;
 pub mod governance;
 pub mod home;
 pub mod operator;
+pub mod patient_chart;
+pub mod patient_form;
+pub mod patient_records;
+pub mod patients;
 pub mod portal;
 pub mod security;
 
@@ -32,6 +36,7 @@ use clinicos_app::{AppError, Ctx};
 pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/static/app.css", get(stylesheet))
+        .route("/static/patients.js", get(patients_script))
         .route("/", get(home::home))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/login/mfa", post(auth::login_mfa))
@@ -51,19 +56,33 @@ pub fn routes() -> Router<WebState> {
         .merge(admin::routes())
         .merge(operator::routes())
         .merge(portal::routes())
+        .merge(patients::routes())
+        .merge(patient_chart::routes())
+        .merge(patient_records::routes())
 }
 
 const CSS: &str = include_str!("../../static/app.css");
+const PATIENTS_JS: &str = include_str!("../../static/patients.js");
 
-async fn stylesheet() -> Response {
+/// A static asset compiled into the binary (no inline script or style, so
+/// the strict CSP holds).
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        CSS,
+        body,
     )
         .into_response()
+}
+
+async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", CSS)
+}
+
+async fn patients_script() -> Response {
+    asset("text/javascript; charset=utf-8", PATIENTS_JS)
 }
 
 /// Field problems as one line for a page ("field: message; ...").
@@ -153,7 +172,8 @@ impl Chrome {
             label: i.t("nav-home"),
             current: current == "/",
         }];
-        let entries: [(&'static str, &str, Action); 9] = [
+        let entries: [(&'static str, &str, Action); 10] = [
+            ("/patients", "nav-patients", Action::ViewPatients),
             (
                 "/admin/organisation",
                 "nav-organisation",
