@@ -36,6 +36,7 @@ pub mod medications;
 pub mod mfa;
 pub mod operator;
 pub mod patient_access;
+pub mod patient_chart_facts;
 pub mod patient_export;
 pub mod patient_fields;
 pub mod patient_links;

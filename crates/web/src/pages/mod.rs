@@ -15,7 +15,9 @@ pub mod governance;
 pub mod home;
 pub mod operator;
 pub mod patient_chart;
+pub mod patient_family;
 pub mod patient_form;
+pub mod patient_merge;
 pub mod patient_records;
 pub mod patients;
 pub mod portal;
@@ -58,6 +60,8 @@ pub fn routes() -> Router<WebState> {
         .merge(portal::routes())
         .merge(patients::routes())
         .merge(patient_chart::routes())
+        .merge(patient_family::routes())
+        .merge(patient_merge::routes())
         .merge(patient_records::routes())
 }
 

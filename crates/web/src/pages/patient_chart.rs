@@ -8,6 +8,7 @@
 //! their role may. Every part is read through the same services as the
 //! API, so the policy and the audit trail are the same.
 
+use super::patient_family::{family_row, FamilyRow};
 use super::patient_form::{read_submitted, FormChoices, Opt, PatientForm, Submitted};
 use super::patient_records::{self, value_key, RecordFailure, SectionView};
 use super::patients::{age_text, branch_country, full_name};
@@ -24,6 +25,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use clinicos_app::allergies::Allergy;
 use clinicos_app::attachments::NewAttachment;
+use clinicos_app::patient_chart_facts::LiveMerge;
 use clinicos_app::patient_update::PatientUpdate;
 use clinicos_app::patients::Patient;
 use clinicos_app::policy::Action;
@@ -57,6 +59,27 @@ pub struct Header {
     pub deceased: Option<String>,
     pub inactive: bool,
     pub tags: Vec<String>,
+}
+
+/// A live merge the record takes part in.
+pub struct MergeView {
+    pub id: String,
+    pub survivor_id: String,
+    pub merged_id: String,
+    pub other_name: String,
+    pub at: String,
+    pub undoable: bool,
+}
+
+fn merge_view(m: &LiveMerge) -> MergeView {
+    MergeView {
+        id: m.id.clone(),
+        survivor_id: m.survivor_id.clone(),
+        merged_id: m.merged_id.clone(),
+        other_name: m.other_name.clone(),
+        at: super::when(&m.merged_at),
+        undoable: m.undoable,
+    }
 }
 
 /// The allergy banner.
@@ -139,11 +162,24 @@ struct ChartPage {
     q: ChartQuery,
     kinds: Vec<Opt>,
     sensitivities: Vec<Opt>,
+    family: Vec<FamilyRow>,
+    merges: Vec<MergeView>,
+    can_merge: bool,
 }
 
 impl ChartPage {
     fn shows_clinical(&self) -> bool {
         matches!(self.clinical, ClinicalState::Shown(_))
+    }
+
+    /// This record was merged into another one (not undone).
+    fn is_merged(&self) -> bool {
+        self.merges.iter().any(|m| m.merged_id == self.h.id)
+    }
+
+    /// Other records were merged into this one.
+    fn has_merged_in(&self) -> bool {
+        self.merges.iter().any(|m| m.survivor_id == self.h.id)
     }
 }
 
@@ -164,21 +200,20 @@ fn initials(p: &Patient) -> String {
         .collect()
 }
 
-/// Where a patient's photo is served from. The photo API is not on this
-/// branch yet: until the patient record says it has a photo, the header
-/// shows initials. (Hook for the photo work: return
-/// `Some(format!("/api/v1/patients/{}/photo", p.id))` when it does.)
-fn photo_url(_p: &Patient) -> Option<String> {
-    None
+/// Where a patient's photo is served from: the page route that reads it
+/// with the cookie session through the audited service (an `<img>` cannot
+/// send a bearer token); initials when there is none.
+fn photo_url(p: &Patient, has_photo: bool) -> Option<String> {
+    has_photo.then(|| format!("/patients/{}/photo", p.id))
 }
 
-fn header(i: &I18n, p: &Patient, today: chrono::NaiveDate) -> Header {
+fn header(i: &I18n, p: &Patient, today: chrono::NaiveDate, has_photo: bool) -> Header {
     Header {
         id: p.id.clone(),
         name: full_name(p),
         local_name: p.local_name.clone(),
         initials: initials(p),
-        photo: photo_url(p),
+        photo: photo_url(p, has_photo),
         age: age_text(p, today),
         sex: i.t(&format!("sex-{}", p.sex)),
         birth_date: p.birth_date.clone().unwrap_or_default(),
@@ -319,6 +354,14 @@ async fn chart_page(
     failed: Failure,
 ) -> Result<ChartPage, AppError> {
     let p = st.app.patient(ctx, id).await?;
+    let facts = st.app.patient_chart_facts(ctx, id).await?;
+    let family = st
+        .app
+        .patient_links(ctx, id)
+        .await?
+        .iter()
+        .map(|l| family_row(&p.id, l))
+        .collect();
     let today = st.app.clock.now().date_naive();
     let (mut clinical, banner) = clinical(st, ctx, id, &q).await?;
     let (country, kinds) = branch_country(st, ctx).await;
@@ -349,7 +392,10 @@ async fn chart_page(
         })
         .collect();
     Ok(ChartPage {
-        h: header(&c.i, &p, today),
+        h: header(&c.i, &p, today, facts.has_photo),
+        family,
+        merges: facts.merges.iter().map(merge_view).collect(),
+        can_merge: super::allowed(ctx, Action::MergePatients),
         banner,
         clinical,
         can_edit: super::allowed(ctx, Action::EditPatients),
