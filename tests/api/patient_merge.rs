@@ -187,6 +187,39 @@ async fn merge_then_undo_restores_both_records_exactly() {
     assert_eq!(v["data"]["merged_into"], a.as_str());
     assert_eq!(v["data"]["may_contact"], false);
     assert!(v["data"]["identifiers"].as_array().expect("ids").is_empty());
+    // The merged record takes no more writes: demographics, clinical
+    // records and the care team are changed on the survivor.
+    let refused = [
+        (
+            "PATCH",
+            format!("/api/v1/patients/{b}"),
+            &s.desk,
+            json!({"city": "Pune"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/patients/{b}/allergies"),
+            &s.doc1,
+            json!({"substance": "Latex", "category": "environment"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/patients/{b}/history"),
+            &s.doc1,
+            json!({"category": "social", "text": "Non-smoker"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/patients/{b}/deactivate"),
+            &s.desk,
+            json!({}),
+        ),
+    ];
+    for (method, path, token, body) in refused {
+        let (st, v) = send(&t, method, &path, token, Some(body)).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{method} {path}: {v}");
+        assert!(v.to_string().contains("merged into"), "{v}");
+    }
     // Name search finds the survivor, not the merged record.
     let v = ok(&t, "GET", "/api/v1/patients?q=suresh", &s.desk, None).await;
     let found: Vec<&str> = v["data"]

@@ -254,6 +254,14 @@ async fn a_doctor_registers_finds_and_charts_a_patient() {
     let (_, v) = body(r).await;
     assert_eq!(v["schema"], "clinicos-patient-record/1");
     assert_eq!(v["allergies"]["entries"][0]["substance"], "Penicillin");
+    // And the printable copy.
+    assert!(html_has_pdf_link(&t, &chart, &doc).await);
+    let r = page(&t, &format!("{chart}/export.pdf"), &doc).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.expect("pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert!(String::from_utf8_lossy(&pdf).contains("Penicillin"));
 
     // Edit demographics: a bad email is shown next to the field.
     let r = form(
@@ -330,10 +338,12 @@ async fn the_front_desk_sees_demographics_only() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        page(&t, &format!("{chart}/export"), &desk).await.status(),
-        StatusCode::FORBIDDEN
-    );
+    for export in ["export", "export.pdf"] {
+        assert_eq!(
+            page(&t, &format!("{chart}/{export}"), &desk).await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
     // But registering, finding by identifier and status changes are theirs.
     assert_eq!(
         page(&t, "/patients/new", &desk).await.status(),
@@ -473,4 +483,9 @@ async fn another_tenants_patient_is_not_found() {
     let (_, html) = text(page(&t, "/patients?q=meera&fragment=results", &doc_b).await).await;
     assert!(html.contains("Patients found: 0"));
     let _ = b;
+}
+
+async fn html_has_pdf_link(t: &TestApp, chart: &str, token: &str) -> bool {
+    let (_, html) = text(page(t, chart, token).await).await;
+    html.contains(&format!("{chart}/export.pdf"))
 }

@@ -5,7 +5,7 @@
 //! are withheld (and counted), and break-the-glass reads are flagged.
 
 use crate::patient_access::Purpose;
-use crate::patients::{event, load};
+use crate::patients::{event, load, load_for_write};
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
@@ -336,7 +336,7 @@ impl App {
         self.authorize(ctx, Action::ManageCareTeam).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
-        let p = load(&mut tx, patient).await?;
+        let p = load_for_write(&mut tx, patient).await?;
         let member = clinicos_store::users::get(&mut tx, user)
             .await
             .map_err(|_| {

@@ -157,6 +157,9 @@ impl App {
         record: Option<&RecordFacts>,
     ) -> AppResult<(TenantTx, ClinicalAccess)> {
         let tx_ref = &mut tx;
+        if action == Action::WriteClinical {
+            crate::patients::refuse_if_merged(tx_ref, patient).await?;
+        }
         let settings = clinicos_store::policy::settings(tx_ref).await?;
         let now = self.clock.now();
         let care = patients::has_care_relationship(

@@ -13,7 +13,7 @@
 //!   orphan file is unreadable ciphertext that no row points at).
 
 use crate::patient_access::Purpose;
-use crate::patients::{event, load};
+use crate::patients::{event, load, load_for_write};
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
 use clinicos_domain::file_type::{self, SniffError};
@@ -121,7 +121,7 @@ impl App {
         let content_type = check_photo(content_type, file_name, &bytes)?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
-        let p = load(&mut tx, patient).await?;
+        let p = load_for_write(&mut tx, patient).await?;
         let old = store::photo(&mut tx, &p.id).await?;
         let row = self
             .seal_photo(ctx.tenant, &p.id, content_type, &bytes)
@@ -202,7 +202,7 @@ impl App {
         self.authorize(ctx, Action::EditPatients).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
-        let p = load(&mut tx, patient).await?;
+        let p = load_for_write(&mut tx, patient).await?;
         let old = store::photo(&mut tx, &p.id)
             .await?
             .ok_or(AppError::NotFound("photo"))?;

@@ -6,7 +6,7 @@
 use crate::patient_access::Purpose;
 use crate::patient_fields::{EmergencyContact, IdentifierInput, IdentifierKind};
 use crate::patient_write::as_form;
-use crate::patients::{event, load, validate, Patient};
+use crate::patients::{event, load, load_for_write, validate, Patient};
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
 use chrono::NaiveDate;
@@ -103,7 +103,7 @@ impl App {
         let now = self.clock.now();
         let t = ctx.tenant;
         let mut tx = self.store.write(t).await?;
-        let mut row = load(&mut tx, id).await?;
+        let mut row = load_for_write(&mut tx, id).await?;
         let mut idents = patient_identifiers::list(&mut tx, id).await?;
         let current = self.show_patient(t, row.clone()).await?;
         let current = self.with_identifiers(t, current, idents.clone()).await;
@@ -196,7 +196,7 @@ impl App {
         self.authorize(ctx, Action::EditPatients).await?;
         let now = self.clock.now();
         let mut tx = self.store.write(ctx.tenant).await?;
-        let mut row = load(&mut tx, id).await?;
+        let mut row = load_for_write(&mut tx, id).await?;
         change(&mut row);
         row.updated_at = now;
         patients::update(&mut tx, &row, false).await?;

@@ -368,6 +368,25 @@ impl App {
     }
 }
 
+/// Load a patient to change it: 404 as [`load`], and 409 when the record
+/// was merged into another (its data lives on the survivor now; writes to
+/// the merged record would be lost from view or undone by an unmerge).
+pub async fn load_for_write(tx: &mut TenantTx, id: &str) -> AppResult<PatientRow> {
+    let row = load(tx, id).await?;
+    refuse_if_merged(tx, &row).await?;
+    Ok(row)
+}
+
+/// 409 when `row` was merged into another patient.
+pub(crate) async fn refuse_if_merged(tx: &mut TenantTx, row: &PatientRow) -> AppResult<()> {
+    match clinicos_store::patient_merges::merged_into(tx, &row.id).await? {
+        Some(survivor) => Err(AppError::Conflict(format!(
+            "this patient record was merged into {survivor}; change the surviving record"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Load a patient or answer 404 (also for a malformed id).
 pub async fn load(tx: &mut TenantTx, id: &str) -> AppResult<PatientRow> {
     if uuid::Uuid::parse_str(id).is_err() {

@@ -325,6 +325,7 @@ pub const PAGES: &[(&str, Declared)] = &[
     ("/patients/{id}/attachments", Act(WriteClinical)),
     ("/patients/{id}/attachments/{attachment}", Act(ReadClinical)),
     ("/patients/{id}/export", Act(ReadClinical)),
+    ("/patients/{id}/export.pdf", Act(ReadClinical)),
     ("/patients/{id}/photo", Act(ViewPatients)),
     ("/patients/{id}/photo/remove", Act(EditPatients)),
     ("/patients/{id}/links", Act(EditPatients)),

@@ -471,6 +471,7 @@ allergy-not-recorded = Not recorded
 allergy-none-known = No known active allergies
 chart-actions = Actions
 chart-export-json = Download record (JSON)
+chart-export-pdf = Print record (PDF)
 chart-sections = Chart sections
 chart-demographics = Demographics
 chart-history = Medical history

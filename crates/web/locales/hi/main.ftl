@@ -471,6 +471,7 @@ allergy-not-recorded = दर्ज नहीं
 allergy-none-known = कोई ज्ञात सक्रिय एलर्जी नहीं
 chart-actions = कार्रवाइयाँ
 chart-export-json = रिकॉर्ड डाउनलोड करें (JSON)
+chart-export-pdf = रिकॉर्ड प्रिंट करें (PDF)
 chart-sections = चार्ट के भाग
 chart-demographics = जनसांख्यिकीय विवरण
 chart-history = चिकित्सा इतिहास

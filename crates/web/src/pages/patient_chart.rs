@@ -29,6 +29,7 @@ use clinicos_app::patient_chart_facts::LiveMerge;
 use clinicos_app::patient_update::PatientUpdate;
 use clinicos_app::patients::Patient;
 use clinicos_app::policy::Action;
+use clinicos_app::record_export::RecordFormat;
 use clinicos_app::timeline::TimelineQuery;
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::permission::Permission;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<WebState> {
         .route("/patients/{id}/attachments", post(upload))
         .route("/patients/{id}/attachments/{attachment}", get(download))
         .route("/patients/{id}/export", get(export))
+        .route("/patients/{id}/export.pdf", get(export_pdf))
 }
 
 /// The chart header.
@@ -686,7 +688,11 @@ pub async fn export(
     PageAuth(ctx): PageAuth,
     Path(id): Path<String>,
 ) -> Response {
-    match st.app.export_patient_record(&ctx, &id).await {
+    match st
+        .app
+        .export_patient_record(&ctx, &id, RecordFormat::Json)
+        .await
+    {
         Ok(r) => match serde_json::to_vec_pretty(&r) {
             Ok(body) => (
                 [
@@ -711,6 +717,36 @@ pub async fn export(
                 AppError::Internal("the export could not be encoded".into()),
             ),
         },
+        Err(e) => error_response(&ctx.locale, e),
+    }
+}
+
+/// The record as a printable PDF for referrals, downloaded; the service
+/// audits the export.
+pub async fn export_pdf(
+    State(st): State<WebState>,
+    PageAuth(ctx): PageAuth,
+    Path(id): Path<String>,
+) -> Response {
+    match st.app.export_patient_record_pdf(&ctx, &id).await {
+        Ok(body) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/pdf"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    disposition(&format!("patient-{id}.pdf"), false),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-store"),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) => error_response(&ctx.locale, e),
     }
 }
