@@ -18,6 +18,7 @@ mod operator;
 mod patient_family;
 mod patient_merge;
 mod patient_pages;
+mod patient_pages_family;
 mod patient_registry;
 mod platform_keys;
 mod portal_otp;

@@ -11,7 +11,7 @@ use clinicos_domain::Role;
 use reqwest::StatusCode;
 
 /// A 1x1 PNG.
-const PNG: &[u8] = &[
+pub(crate) const PNG: &[u8] = &[
     0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
     0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
     0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
@@ -19,12 +19,12 @@ const PNG: &[u8] = &[
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
-async fn text(r: reqwest::Response) -> (StatusCode, String) {
+pub(crate) async fn text(r: reqwest::Response) -> (StatusCode, String) {
     let s = r.status();
     (s, r.text().await.unwrap_or_default())
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(crate) fn location(r: &reqwest::Response) -> String {
     r.headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
@@ -32,8 +32,8 @@ fn location(r: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// POST a multipart form with one file field (and the CSRF token in the
-/// action URL, as the page's form does when `with_token`).
+/// POST a multipart form with one file field named `file` (and the CSRF
+/// token in the action URL, as the page's form does when `with_token`).
 async fn upload(
     t: &TestApp,
     path: &str,
@@ -43,11 +43,24 @@ async fn upload(
     bytes: &[u8],
     with_token: bool,
 ) -> reqwest::Response {
+    upload_field(t, path, cookie, "file", (name, mime, bytes), with_token).await
+}
+
+/// POST a multipart form with one file in `field` (name, type, bytes) and
+/// a sensitivity.
+pub(crate) async fn upload_field(
+    t: &TestApp,
+    path: &str,
+    cookie: &str,
+    field: &str,
+    (name, mime, bytes): (&str, &str, &[u8]),
+    with_token: bool,
+) -> reqwest::Response {
     let boundary = "----clinicos-test-boundary";
     let mut b = Vec::new();
     b.extend_from_slice(
         format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n"
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n"
         )
         .as_bytes(),
     );

@@ -80,3 +80,62 @@
     else if (e.key === 'ArrowUp') (i > 0 ? l[i - 1] : box || l[0]).focus();
   });
 })();
+
+// Patient picker (family link and merge forms on the chart): typing in a
+// form's [data-pick-search] box fetches the same results fragment; choosing
+// a result fills the form's [data-pick-id] field with that patient's id
+// instead of opening the chart. Without script the id field is typed or
+// pasted (a chart address works too).
+(function () {
+  'use strict';
+  if (!window.fetch) return;
+  var forms = document.querySelectorAll('form[data-pick]');
+  Array.prototype.forEach.call(forms, function (form) {
+    var box = form.querySelector('[data-pick-search]');
+    var field = form.querySelector('[data-pick-id]');
+    var out = box && document.getElementById(box.getAttribute('aria-controls'));
+    if (!box || !field || !out) return;
+    var timer = null;
+    var latest = 0;
+    function run() {
+      var q = box.value.trim();
+      var mine = ++latest;
+      if (q === '') {
+        out.innerHTML = '';
+        return;
+      }
+      fetch('/patients?fragment=results&q=' + encodeURIComponent(q), {
+        credentials: 'same-origin',
+        headers: { Accept: 'text/html' },
+      })
+        .then(function (r) {
+          if (!r.ok) throw new Error('status ' + r.status);
+          return r.text();
+        })
+        .then(function (html) {
+          if (mine === latest) out.innerHTML = html;
+        })
+        .catch(function () {});
+    }
+    box.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(run, 250);
+    });
+    box.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        run();
+      }
+    });
+    out.addEventListener('click', function (e) {
+      var a = e.target.closest ? e.target.closest('ul.results a') : null;
+      if (!a) return;
+      e.preventDefault();
+      var id = a.getAttribute('href').split('/').pop();
+      field.value = id;
+      out.innerHTML = '';
+      box.value = a.textContent.trim();
+      field.focus();
+    });
+  });
+})();

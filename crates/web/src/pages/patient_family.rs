@@ -151,7 +151,11 @@ pub async fn remove_photo(
     Path(id): Path<String>,
 ) -> Response {
     match st.app.remove_patient_photo(&ctx, &id).await {
-        Ok(()) => redirect_with_flash(&format!("/patients/{id}#photo"), "flash-photo-removed", false),
+        Ok(()) => redirect_with_flash(
+            &format!("/patients/{id}#photo"),
+            "flash-photo-removed",
+            false,
+        ),
         Err(e) => error_response(&ctx.locale, e),
     }
 }
