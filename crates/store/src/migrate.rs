@@ -162,6 +162,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 13,
+        name: "share_links",
+        sql: include_str!("../migrations/0013_share_links.sql"),
+        tenant_tables: &["share_links"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

@@ -17,6 +17,7 @@ pub mod patient_timeline;
 pub mod patients;
 pub mod portal;
 pub mod security;
+pub mod share_links;
 pub mod staff_security;
 pub mod system;
 
@@ -107,6 +108,12 @@ pub fn routes() -> OpenApiRouter<WebState> {
             attachments::list_attachments
         ))
         .routes(routes!(attachments::download_attachment))
+        .routes(routes!(
+            share_links::create_share_link,
+            share_links::list_share_links
+        ))
+        .routes(routes!(share_links::revoke_share_link))
+        .routes(routes!(share_links::use_share_link))
         .routes(routes!(
             clinical_records::list_allergies,
             clinical_records::add_allergy
