@@ -12,7 +12,7 @@
 //!   list and download is audited in the transaction that reads the row.
 
 use crate::blob_store::ScanVerdict;
-use crate::patient_access::Purpose;
+use crate::patient_access::{ClinicalAccess, Purpose};
 use crate::patients::load;
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
@@ -22,6 +22,7 @@ use clinicos_domain::file_type::{self, SniffError};
 use clinicos_domain::validate::Validator;
 use clinicos_domain::{Sensitivity, TenantId, UserId};
 use clinicos_store::attachments::{self as store, AttachmentRow};
+use clinicos_store::TenantTx;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -371,14 +372,15 @@ impl App {
         })
     }
 
-    /// One attachment's content, decrypted and checked against its digest.
-    pub async fn download_attachment(
+    /// Load the patient, authorize a read and find one attachment the
+    /// reader may open (a restricted file they may not see is a denial).
+    async fn readable(
         &self,
+        mut tx: TenantTx,
         ctx: &Ctx,
         patient: &str,
         attachment: &str,
-    ) -> AppResult<AttachmentFile> {
-        let mut tx = self.store.write(ctx.tenant).await?;
+    ) -> AppResult<(TenantTx, ClinicalAccess, String, AttachmentRow)> {
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
@@ -392,7 +394,25 @@ impl App {
                 .deny_patient(ctx, Action::ReadClinical, Deny::Restricted, &p.id)
                 .await);
         }
+        Ok((tx, access, p.id, row))
+    }
+
+    /// One attachment's content, decrypted and checked against its digest.
+    /// The file is fetched between a read transaction (authorize, find the
+    /// row) and the write transaction that re-authorizes and audits, so no
+    /// database lock waits on the file store.
+    pub async fn download_attachment(
+        &self,
+        ctx: &Ctx,
+        patient: &str,
+        attachment: &str,
+    ) -> AppResult<AttachmentFile> {
+        let tx = self.store.read(ctx.tenant).await?;
+        let (tx, _, _, row) = self.readable(tx, ctx, patient, attachment).await?;
+        drop(tx);
         let bytes = self.file_content(ctx.tenant, &row).await?;
+        let tx = self.store.write(ctx.tenant).await?;
+        let (mut tx, access, patient_id, row) = self.readable(tx, ctx, patient, attachment).await?;
         access
             .record(
                 &mut tx,
@@ -400,11 +420,11 @@ impl App {
                 self.clock.now(),
                 "patient.attachment.downloaded",
                 "patient.attachment",
-                vec![p.id.clone(), row.id.clone()],
+                vec![patient_id.clone(), row.id.clone()],
             )
             .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+        self.note_patient_reads(ctx, std::slice::from_ref(&patient_id))
             .await;
         let info = self.open_attachment(ctx, row).await?;
         Ok(AttachmentFile {

@@ -254,32 +254,54 @@ impl App {
     }
 
     /// Use a link (no sign-in): the file, decrypted, if the link is live.
-    /// Every use, and every refused use of a known link, is audited.
+    /// Every use, and every refused use of a known link, is audited. The
+    /// file is fetched and decrypted between a read transaction (find the
+    /// link) and the short write transaction that re-checks the link,
+    /// counts the use and audits it, so no write lock waits on the store.
     pub async fn use_share_link(
         &self,
         token: &str,
         request: &crate::context::RequestInfo,
     ) -> AppResult<SharedFile> {
         let tenant = token_tenant(token).ok_or(AppError::NotFound("share link"))?;
-        let now = self.clock.now();
-        let mut tx = match self.store.write(tenant).await {
+        let token_hash = hash(token);
+        let mut tx = match self.store.read(tenant).await {
             Ok(tx) => tx,
             Err(StoreError::UnknownTenant) => return Err(AppError::NotFound("share link")),
             Err(e) => return Err(e.into()),
         };
-        let link = store::by_token_hash(&mut tx, &hash(token))
+        let link = store::by_token_hash(&mut tx, &token_hash)
             .await?
             .ok_or(AppError::NotFound("share link"))?;
-        let actor = request.anonymous_actor();
-        let live = status(&link, now) == "active";
-        let file = if live {
+        let file = if status(&link, self.clock.now()) == "active" {
             Some(files::get(&mut tx, &link.patient_id, &link.attachment_id).await?)
         } else {
             None
         };
+        drop(tx);
+        let content = match &file {
+            Some(f) => Some((
+                self.file_content(tenant, f).await?,
+                self.file_name(tenant, f).await?,
+            )),
+            None => None,
+        };
+        // Re-read the link where the use is recorded: a revocation or the
+        // expiry between the two transactions wins.
+        let now = self.clock.now();
+        let mut tx = self.store.write(tenant).await?;
+        let link = store::by_token_hash(&mut tx, &token_hash)
+            .await?
+            .ok_or(AppError::NotFound("share link"))?;
+        let state = status(&link, now);
+        let delivered = match (state, file, content) {
+            ("active", Some(file), Some(content)) => Some((file, content)),
+            _ => None,
+        };
+        let used = delivered.is_some();
         let ev = AuditEvent {
             at: now,
-            action: if live {
+            action: if used {
                 "share_link.used"
             } else {
                 "share_link.refused"
@@ -290,22 +312,19 @@ impl App {
                 link.patient_id.clone(),
                 link.attachment_id.clone(),
             ],
-            outcome: if live {
+            outcome: if used {
                 Outcome::Success
             } else {
                 Outcome::Denied
             },
-            reason: status(&link, now),
+            reason: state,
         };
-        audit::record_for(&mut tx, &actor, ev, "disclosure").await?;
-        let Some(file) = file else {
-            tx.commit().await?;
-            return Err(AppError::ShareLinkGone);
-        };
-        store::mark_used(&mut tx, &link.id, now).await?;
-        let bytes = self.file_content(tenant, &file).await?;
-        let file_name = self.file_name(tenant, &file).await?;
+        audit::record_for(&mut tx, &request.anonymous_actor(), ev, "disclosure").await?;
+        if used {
+            store::mark_used(&mut tx, &link.id, now).await?;
+        }
         tx.commit().await?;
+        let (file, (bytes, file_name)) = delivered.ok_or(AppError::ShareLinkGone)?;
         Ok(SharedFile {
             file_name,
             content_type: file.content_type,
