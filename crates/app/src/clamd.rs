@@ -199,6 +199,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_daemon_that_never_answers_times_out_into_a_refusal() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        // Accepts and reads, never answers.
+        let silent = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink).await;
+            std::future::pending::<()>().await;
+        });
+        let s = ClamdScanner::new(ClamdAddress::Tcp(addr), Duration::from_millis(300));
+        assert!(matches!(
+            s.scan(b"hello").await,
+            Err(AppError::ScannerUnavailable)
+        ));
+        silent.abort();
+    }
+
+    #[tokio::test]
     async fn an_unreachable_daemon_refuses_the_upload() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
