@@ -11,6 +11,20 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     /// Attachment files (default `<data-dir>-files/`).
     pub files_dir: Option<PathBuf>,
+    /// Attachment files in an S3-compatible bucket instead of `files_dir`
+    /// (set the bucket to switch; `CLINICOS_S3_*` variables override).
+    pub s3_bucket: Option<String>,
+    /// e.g. https://s3.ap-south-1.amazonaws.com or http://127.0.0.1:9000.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    /// Prefer the CLINICOS_S3_SECRET_ACCESS_KEY variable; never logged.
+    pub s3_secret_access_key: Option<String>,
+    /// ClamAV clamd to scan uploads: host:port or unix:/path. When set and
+    /// unreachable, uploads are refused (503), never stored unscanned.
+    pub clamd_address: Option<String>,
+    /// Seconds for one scan, connect to verdict (default 30).
+    pub clamd_timeout_secs: Option<u64>,
     pub database_url: Option<String>,
     pub bind: Option<String>,
     pub public_url: Option<String>,

@@ -5,6 +5,7 @@
 
 mod bench;
 mod config;
+mod file_storage;
 mod keys;
 
 use clap::{Args, Parser, Subcommand};
@@ -730,20 +731,18 @@ async fn cli_app(db: &DbArgs, file: &FileConfig) -> Result<App, String> {
     with_files(app, db, file)
 }
 
-/// Attachment files on local disk: `files_dir` from the config file, else
-/// beside the data directory.
+/// Attachment files: an S3-compatible bucket when configured, else local
+/// disk (`files_dir`, else beside the data directory); and the clamd
+/// scanner when configured.
 fn with_files(mut app: App, db: &DbArgs, file: &FileConfig) -> Result<App, String> {
     let dir = file.files_dir.clone().unwrap_or_else(|| {
         let data = db.data_dir.clone().or_else(|| file.data_dir.clone());
         keys::default_files_dir(data.as_deref())
     });
-    app.files = clinicos_app::blob_store::BlobStore::local(&dir).map_err(|e| {
-        format!(
-            "cannot open the files directory {}: {}",
-            dir.display(),
-            app_error(e)
-        )
-    })?;
+    app.files = file_storage::blob_store(file, &dir)?;
+    if let Some(scanner) = file_storage::scanner(file)? {
+        app.scanner = scanner;
+    }
     Ok(app)
 }
 

@@ -10,10 +10,10 @@ use crate::trust_policy::{register, send, staff, Staff};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const PDF: &[u8] =
+pub(crate) const PDF: &[u8] =
     b"%PDF-1.4\n1 0 obj << /Title (Haemoglobin report for Meera Iyer) >> endobj\n%%EOF\n";
 
-async fn setup(t: &TestApp, slug: &str) -> (Staff, String) {
+pub(crate) async fn setup(t: &TestApp, slug: &str) -> (Staff, String) {
     let tenant = t.tenant(slug).await;
     let s = staff(t, &tenant).await;
     let p = register(t, &s.desk).await;
@@ -29,7 +29,7 @@ async fn setup(t: &TestApp, slug: &str) -> (Staff, String) {
     (s, p)
 }
 
-async fn upload(
+pub(crate) async fn upload(
     t: &TestApp,
     token: &str,
     p: &str,
@@ -254,4 +254,275 @@ async fn content_must_match_the_declared_type_and_size_limit() {
     )
     .await;
     assert_eq!(v["data"]["attachments"].as_array().expect("list").len(), 6);
+}
+
+/// An external program a test needs: true when present; when absent the
+/// test fails on CI (`CI=true`) and is skipped (with a note) elsewhere.
+pub(crate) fn tool_present(program: &str, args: &[&str], install: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{program} is required on CI: {install}"
+        );
+        eprintln!("skipped: {program} is not installed ({install})");
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A child process killed when the test ends.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// moto's S3-compatible server on a free port, with an empty bucket.
+async fn moto_with_bucket(bucket: &str) -> (Daemon, String) {
+    let port = free_port();
+    let child = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let daemon = Daemon(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..150 {
+        if http.get(&url).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let r = http
+        .put(format!("{url}/{bucket}"))
+        .send()
+        .await
+        .expect("create bucket");
+    assert!(r.status().is_success(), "create bucket: {}", r.status());
+    (daemon, url)
+}
+
+#[tokio::test]
+async fn attachments_live_encrypted_in_an_s3_compatible_bucket() {
+    if !tool_present(
+        "moto_server",
+        &["--help"],
+        "python3 -m pip install 'moto[server]'",
+    ) {
+        return;
+    }
+    let (_moto, endpoint) = moto_with_bucket("clinicos-files").await;
+    let s3 = clinicos_app::blob_store::BlobStore::s3(&clinicos_app::blob_store::S3Config {
+        endpoint,
+        bucket: "clinicos-files".into(),
+        region: "us-east-1".into(),
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+    })
+    .expect("s3 store");
+    let bucket = s3.clone();
+    let t = crate::support::spawn_app_with(move |app| app.files = s3).await;
+    let (s, p) = setup(&t, "s3files").await;
+
+    let (st, v) = upload(&t, &s.doc1, &p, "cbc.pdf", "application/pdf", PDF.to_vec()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let aid = v["data"]["id"].as_str().expect("id").to_owned();
+    let r = t
+        .http
+        .get(t.url(&format!("/api/v1/patients/{p}/attachments/{aid}")))
+        .bearer_auth(&s.doc1)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), PDF);
+
+    // The bucket holds exactly that object, as ciphertext; the local
+    // files directory holds nothing.
+    let objects = bucket.list_under("").await.expect("list bucket");
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert!(
+        objects[0].key.ends_with(&format!("/{p}/{aid}")),
+        "{objects:?}"
+    );
+    let stored = bucket.get(&objects[0].key).await.expect("object");
+    assert!(stored.len() > PDF.len(), "sealed with nonce and tag");
+    assert!(!contains(&stored, b"%PDF"), "plaintext in the bucket");
+    assert!(
+        !contains(&stored, b"Haemoglobin"),
+        "plaintext in the bucket"
+    );
+    assert!(all_files(t.files_dir.path()).is_empty());
+}
+
+const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+/// clamd on a unix socket in a temporary directory, with one locally made
+/// body signature (.ndb) matching the EICAR test string: no download.
+async fn clamd() -> (Daemon, tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("db");
+    std::fs::create_dir(&db).expect("db dir");
+    let hex: String = EICAR.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(
+        db.join("local.ndb"),
+        format!("Local.EICAR-Test:0:*:{hex}\n"),
+    )
+    .expect("sig");
+    let socket = dir.path().join("clamd.sock");
+    let conf = dir.path().join("clamd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "LocalSocket {}\nForeground yes\nDatabaseDirectory {}\nLogFile {}\n",
+            socket.display(),
+            db.display(),
+            dir.path().join("clamd.log").display()
+        ),
+    )
+    .expect("conf");
+    let child = std::process::Command::new("clamd")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start clamd");
+    let daemon = Daemon(child);
+    for _ in 0..300 {
+        if tokio::net::UnixStream::connect(&socket).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    (daemon, dir, socket)
+}
+
+#[tokio::test]
+async fn clamd_refuses_eicar_passes_clean_files_and_an_outage_refuses_uploads() {
+    if !tool_present("clamd", &["--version"], "apt-get install clamav-daemon") {
+        return;
+    }
+    let (daemon, _dir, socket) = clamd().await;
+    let scanner = clinicos_app::clamd::ClamdScanner::new(
+        clinicos_app::clamd::ClamdAddress::Unix(socket),
+        std::time::Duration::from_secs(20),
+    );
+    let t =
+        crate::support::spawn_app_with(move |app| app.scanner = std::sync::Arc::new(scanner)).await;
+    let (s, p) = setup(&t, "clamav").await;
+
+    let (st, v) = upload(&t, &s.doc1, &p, "eicar.txt", "text/plain", EICAR.to_vec()).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+        "{v}"
+    );
+    let why = v["error"]["details"][0]["message"]
+        .as_str()
+        .expect("message");
+    assert!(
+        why.contains("ClamAV") && why.contains("Local.EICAR-Test"),
+        "{why}"
+    );
+    assert!(all_files(t.files_dir.path()).is_empty(), "nothing stored");
+
+    // The same bytes inside a clean report are found too (body signature);
+    // a clean file passes and is marked so.
+    let (st, v) = upload(
+        &t,
+        &s.doc1,
+        &p,
+        "labs.csv",
+        "text/csv",
+        b"test,value\nHb,12.1\n".to_vec(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["data"]["scan_status"], "clean");
+
+    let (_, v) = send(
+        &t,
+        "GET",
+        &format!("/api/v1/patients/{p}/attachments"),
+        &s.doc1,
+        None,
+    )
+    .await;
+    assert_eq!(v["data"]["attachments"].as_array().expect("list").len(), 1);
+
+    // clamd gone: uploads are refused (503), not stored unscanned.
+    drop(daemon);
+    let (st, v) = upload(&t, &s.doc1, &p, "labs2.csv", "text/csv", b"a,b\n".to_vec()).await;
+    assert_eq!(
+        (st, code(&v)),
+        (StatusCode::SERVICE_UNAVAILABLE, "SCANNER_UNAVAILABLE"),
+        "{v}"
+    );
+    let (_, v) = send(
+        &t,
+        "GET",
+        &format!("/api/v1/patients/{p}/attachments"),
+        &s.doc1,
+        None,
+    )
+    .await;
+    assert_eq!(v["data"]["attachments"].as_array().expect("list").len(), 1);
+}
+
+#[tokio::test]
+async fn housekeeping_sweeps_files_without_a_row_after_the_grace_period() {
+    let t = spawn_app().await;
+    let (s, p) = setup(&t, "orphans").await;
+    let (st, v) = upload(&t, &s.doc1, &p, "cbc.pdf", "application/pdf", PDF.to_vec()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let aid = v["data"]["id"].as_str().expect("id").to_owned();
+    let kept = t.app.files.list_under("").await.expect("list");
+    assert_eq!(kept.len(), 1);
+    let tenant = kept[0].key.split('/').next().expect("tenant").to_owned();
+    // A file whose row never committed (the process died in between).
+    let orphan = format!("{tenant}/{p}/{}", uuid::Uuid::now_v7());
+    t.app
+        .files
+        .put(&orphan, b"sealed".to_vec())
+        .await
+        .expect("put");
+
+    // Within the grace period nothing goes.
+    let h = t.app.housekeeping_once().await.expect("round");
+    assert_eq!(h.orphan_files, 0);
+    assert_eq!(t.app.files.list_under("").await.expect("list").len(), 2);
+
+    t.clock.advance(chrono::Duration::minutes(
+        clinicos_app::attachments::ORPHAN_GRACE_MINUTES + 30,
+    ));
+    let h = t.app.housekeeping_once().await.expect("round");
+    assert_eq!(h.orphan_files, 1);
+    let left = t.app.files.list_under("").await.expect("list");
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].key, kept[0].key);
+    assert!(t.app.files.get(&orphan).await.is_err());
+    // The attached file is untouched and still opens (the sign-in token
+    // has expired on the advanced clock, so read it in the app).
+    assert!(t.app.files.get(&kept[0].key).await.is_ok(), "{aid}");
+    let again = t.app.housekeeping_once().await.expect("round");
+    assert_eq!(again.orphan_files, 0);
 }

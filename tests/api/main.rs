@@ -27,6 +27,7 @@ mod regions;
 mod retention;
 mod rls;
 mod security_events;
+mod share_links;
 mod siem;
 mod support;
 mod tenancy;

@@ -178,6 +178,24 @@ pub async fn spawn_with(
     settings: AuthSettings,
     config: WebConfig,
 ) -> TestApp {
+    spawn_configured(url, dir, settings, config, |_| {}).await
+}
+
+/// A fresh database and a server whose `App` is adjusted first (another
+/// file store, a virus scanner).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut App)) -> TestApp {
+    let (url, dir) = fresh_db().await;
+    spawn_configured(url, dir, settings(), web_config(), configure).await
+}
+
+/// [`spawn_with`], adjusting the `App` before the router is built.
+pub async fn spawn_configured(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    settings: AuthSettings,
+    config: WebConfig,
+    configure: impl FnOnce(&mut App),
+) -> TestApp {
     init_logs();
     let store = Store::open_with_keys(&url, 8, Some(test_keys(&url).await))
         .await
@@ -191,6 +209,7 @@ pub async fn spawn_with(
     }
     let files_dir = tempfile::tempdir().expect("files dir");
     app.files = clinicos_app::blob_store::BlobStore::local(files_dir.path()).expect("files");
+    configure(&mut app);
     let state = WebState {
         app: app.clone(),
         config,

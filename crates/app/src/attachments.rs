@@ -12,7 +12,7 @@
 //!   list and download is audited in the transaction that reads the row.
 
 use crate::blob_store::ScanVerdict;
-use crate::patient_access::Purpose;
+use crate::patient_access::{ClinicalAccess, Purpose};
 use crate::patients::load;
 use crate::policy::Action;
 use crate::{App, AppError, AppResult, Ctx};
@@ -20,8 +20,9 @@ use chrono::{DateTime, Utc};
 use clinicos_domain::access::{Deny, RecordFacts};
 use clinicos_domain::file_type::{self, SniffError};
 use clinicos_domain::validate::Validator;
-use clinicos_domain::{Sensitivity, UserId};
+use clinicos_domain::{Sensitivity, TenantId, UserId};
 use clinicos_store::attachments::{self as store, AttachmentRow};
+use clinicos_store::TenantTx;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -82,7 +83,7 @@ pub struct AttachmentFile {
     pub bytes: Vec<u8>,
 }
 
-fn facts(a: &AttachmentRow) -> RecordFacts {
+pub(crate) fn facts(a: &AttachmentRow) -> RecordFacts {
     RecordFacts {
         sensitivity: a.sensitivity.parse().unwrap_or(Sensitivity::Genetics),
         author: Some(a.uploaded_by),
@@ -151,11 +152,32 @@ fn check(input: &NewAttachment) -> AppResult<(&'static str, Sensitivity)> {
 }
 
 impl App {
-    async fn open_attachment(&self, ctx: &Ctx, a: AttachmentRow) -> AppResult<AttachmentInfo> {
+    /// A stored file's content, decrypted and checked against its digest.
+    pub(crate) async fn file_content(
+        &self,
+        tenant: TenantId,
+        row: &AttachmentRow,
+    ) -> AppResult<Vec<u8>> {
+        let sealed = self.files.get(&row.storage_key).await?;
+        let bytes = self
+            .cipher
+            .decrypt(tenant, TABLE, "content", &row.id, &row.patient_id, &sealed)
+            .await?;
+        if hex::encode(Sha256::digest(&bytes)) != row.sha256 {
+            return Err(AppError::Internal(format!(
+                "attachment {} does not match its digest",
+                row.id
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// A stored file's name, decrypted.
+    pub(crate) async fn file_name(&self, tenant: TenantId, a: &AttachmentRow) -> AppResult<String> {
         let name = self
             .cipher
             .decrypt(
-                ctx.tenant,
+                tenant,
                 TABLE,
                 "file_name",
                 &a.id,
@@ -163,9 +185,14 @@ impl App {
                 &a.file_name,
             )
             .await?;
+        Ok(String::from_utf8_lossy(&name).into_owned())
+    }
+
+    async fn open_attachment(&self, ctx: &Ctx, a: AttachmentRow) -> AppResult<AttachmentInfo> {
+        let file_name = self.file_name(ctx.tenant, &a).await?;
         let restricted = facts(&a).sensitivity.is_restricted();
         Ok(AttachmentInfo {
-            file_name: String::from_utf8_lossy(&name).into_owned(),
+            file_name,
             id: a.id,
             patient_id: a.patient_id,
             visit_id: a.visit_id,
@@ -180,7 +207,32 @@ impl App {
         })
     }
 
+    /// Authorize a clinical action on the patient in a short transaction of
+    /// its own (a denial is audited there); the patient's id.
+    async fn precheck(
+        &self,
+        ctx: &Ctx,
+        patient: &str,
+        action: Action,
+        rec: &RecordFacts,
+    ) -> AppResult<String> {
+        let mut tx = self.store.read(ctx.tenant).await?;
+        let p = load(&mut tx, patient).await?;
+        let (tx, _) = self
+            .authorize_clinical(tx, ctx, action, &p, Some(rec))
+            .await?;
+        drop(tx);
+        Ok(p.id)
+    }
+
     /// File an attachment to a patient (the uploader is the current user).
+    ///
+    /// The slow parts (virus scan, encryption, the blob upload) run before
+    /// the database transaction opens, after a first authorization check;
+    /// the transaction then re-checks authorization and only inserts the
+    /// row and its audit event. A file whose row is never written is
+    /// removed at once, or by the orphan sweep
+    /// ([`App::sweep_orphan_files`]) if this process dies in between.
     pub async fn add_attachment(
         &self,
         ctx: &Ctx,
@@ -188,75 +240,102 @@ impl App {
         input: NewAttachment,
     ) -> AppResult<AttachmentInfo> {
         let (content_type, sensitivity) = check(&input)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
-        let p = load(&mut tx, patient).await?;
         let rec = RecordFacts {
             sensitivity,
             author: Some(ctx.user),
             signed: false,
             branch: ctx.branch,
         };
-        let (mut tx, access) = self
-            .authorize_clinical(tx, ctx, Action::WriteClinical, &p, Some(&rec))
+        let patient_id = self
+            .precheck(ctx, patient, Action::WriteClinical, &rec)
             .await?;
         let verdict = self.scanner.scan(&input.bytes).await?;
-        if let ScanVerdict::Infected(_) = verdict {
-            return Err(AppError::field("file", "was refused by the virus scanner"));
+        if let ScanVerdict::Infected(signature) = &verdict {
+            tracing::warn!(
+                scanner = self.scanner.name(),
+                signature = %signature,
+                "upload refused by the virus scanner"
+            );
+            return Err(AppError::field(
+                "file",
+                &format!(
+                    "was refused by the virus scanner ({}: {signature})",
+                    self.scanner.name()
+                ),
+            ));
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let sealed = self
-            .cipher
-            .encrypt(ctx.tenant, TABLE, "content", &id, &p.id, &input.bytes)
-            .await?;
-        let file_name = self
-            .cipher
-            .encrypt(
-                ctx.tenant,
-                TABLE,
-                "file_name",
-                &id,
-                &p.id,
-                input.file_name.trim().as_bytes(),
-            )
-            .await?;
         let row = AttachmentRow {
-            storage_key: format!("{}/{}/{}", ctx.tenant.as_text(), p.id, id),
+            storage_key: format!("{}/{}/{}", ctx.tenant.as_text(), patient_id, id),
             id: id.clone(),
-            patient_id: p.id.clone(),
-            visit_id: input.visit_id.map(|v| v.trim().to_owned()),
-            file_name,
+            patient_id: patient_id.clone(),
+            visit_id: input.visit_id.as_ref().map(|v| v.trim().to_owned()),
+            file_name: self
+                .cipher
+                .encrypt(
+                    ctx.tenant,
+                    TABLE,
+                    "file_name",
+                    &id,
+                    &patient_id,
+                    input.file_name.trim().as_bytes(),
+                )
+                .await?,
             content_type: content_type.to_owned(),
             size_bytes: i64::try_from(input.bytes.len()).unwrap_or(i64::MAX),
             sha256: hex::encode(Sha256::digest(&input.bytes)),
             sensitivity: sensitivity.as_str().to_owned(),
             uploaded_by: ctx.user,
-            uploaded_at: now,
+            uploaded_at: self.clock.now(),
             scan_status: verdict.status().to_owned(),
         };
+        let sealed = self
+            .cipher
+            .encrypt(ctx.tenant, TABLE, "content", &id, &patient_id, &input.bytes)
+            .await?;
+        // The plaintext is no longer needed while the ciphertext uploads.
+        drop(input);
         self.files.put(&row.storage_key, sealed).await?;
-        let written = async {
-            store::insert(&mut tx, &row).await?;
-            access
-                .record(
-                    &mut tx,
-                    ctx,
-                    now,
-                    "patient.attachment.created",
-                    "patient.attachment",
-                    vec![p.id.clone(), id.clone()],
-                )
-                .await?;
-            tx.commit().await?;
-            Ok::<(), AppError>(())
-        }
-        .await;
-        if let Err(e) = written {
-            // No row points at the file: remove it (best effort).
+        if let Err(e) = self.file_row(ctx, patient, &row, &rec).await {
+            // No row points at the file: remove it (best effort; the
+            // orphan sweep catches what this misses).
             let _ = self.files.delete(&row.storage_key).await;
             return Err(e);
         }
         self.open_attachment(ctx, row).await
+    }
+
+    /// The transaction of an upload: re-authorize, insert, audit.
+    async fn file_row(
+        &self,
+        ctx: &Ctx,
+        patient: &str,
+        row: &AttachmentRow,
+        rec: &RecordFacts,
+    ) -> AppResult<()> {
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let p = load(&mut tx, patient).await?;
+        if p.id != row.patient_id {
+            return Err(AppError::Conflict(
+                "the patient record changed during the upload; try again".into(),
+            ));
+        }
+        let (mut tx, access) = self
+            .authorize_clinical(tx, ctx, Action::WriteClinical, &p, Some(rec))
+            .await?;
+        store::insert(&mut tx, row).await?;
+        access
+            .record(
+                &mut tx,
+                ctx,
+                row.uploaded_at,
+                "patient.attachment.created",
+                "patient.attachment",
+                vec![p.id.clone(), row.id.clone()],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A patient's attachments (metadata), as far as the reader may see them.
@@ -294,14 +373,15 @@ impl App {
         })
     }
 
-    /// One attachment's content, decrypted and checked against its digest.
-    pub async fn download_attachment(
+    /// Load the patient, authorize a read and find one attachment the
+    /// reader may open (a restricted file they may not see is a denial).
+    async fn readable(
         &self,
+        mut tx: TenantTx,
         ctx: &Ctx,
         patient: &str,
         attachment: &str,
-    ) -> AppResult<AttachmentFile> {
-        let mut tx = self.store.write(ctx.tenant).await?;
+    ) -> AppResult<(TenantTx, ClinicalAccess, String, AttachmentRow)> {
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
@@ -315,17 +395,25 @@ impl App {
                 .deny_patient(ctx, Action::ReadClinical, Deny::Restricted, &p.id)
                 .await);
         }
-        let sealed = self.files.get(&row.storage_key).await?;
-        let bytes = self
-            .cipher
-            .decrypt(ctx.tenant, TABLE, "content", &row.id, &p.id, &sealed)
-            .await?;
-        if hex::encode(Sha256::digest(&bytes)) != row.sha256 {
-            return Err(AppError::Internal(format!(
-                "attachment {} does not match its digest",
-                row.id
-            )));
-        }
+        Ok((tx, access, p.id, row))
+    }
+
+    /// One attachment's content, decrypted and checked against its digest.
+    /// The file is fetched between a read transaction (authorize, find the
+    /// row) and the write transaction that re-authorizes and audits, so no
+    /// database lock waits on the file store.
+    pub async fn download_attachment(
+        &self,
+        ctx: &Ctx,
+        patient: &str,
+        attachment: &str,
+    ) -> AppResult<AttachmentFile> {
+        let tx = self.store.read(ctx.tenant).await?;
+        let (tx, _, _, row) = self.readable(tx, ctx, patient, attachment).await?;
+        drop(tx);
+        let bytes = self.file_content(ctx.tenant, &row).await?;
+        let tx = self.store.write(ctx.tenant).await?;
+        let (mut tx, access, patient_id, row) = self.readable(tx, ctx, patient, attachment).await?;
         access
             .record(
                 &mut tx,
@@ -333,11 +421,11 @@ impl App {
                 self.clock.now(),
                 "patient.attachment.downloaded",
                 "patient.attachment",
-                vec![p.id.clone(), row.id.clone()],
+                vec![patient_id.clone(), row.id.clone()],
             )
             .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+        self.note_patient_reads(ctx, std::slice::from_ref(&patient_id))
             .await;
         let info = self.open_attachment(ctx, row).await?;
         Ok(AttachmentFile {
@@ -345,5 +433,46 @@ impl App {
             content_type: info.content_type,
             bytes,
         })
+    }
+}
+
+/// Files younger than this are never swept: an upload stores its file
+/// before its row commits.
+pub const ORPHAN_GRACE_MINUTES: i64 = 60;
+
+impl App {
+    /// Delete this tenant's stored files that no attachment row names and
+    /// that are older than `grace` (left by a process that died between
+    /// storing a file and committing its row). Returns how many went.
+    /// Keys not shaped `tenant/patient/attachment` are left alone.
+    pub async fn sweep_orphan_files(
+        &self,
+        tenant: TenantId,
+        grace: chrono::Duration,
+    ) -> AppResult<u64> {
+        let cutoff = self.clock.now() - grace;
+        let prefix = tenant.as_text();
+        let mut by_patient: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for o in self.files.list_under(&prefix).await? {
+            let parts: Vec<&str> = o.key.split('/').collect();
+            if o.last_modified < cutoff && parts.len() == 3 && parts[0] == prefix {
+                by_patient
+                    .entry(parts[1].to_owned())
+                    .or_default()
+                    .push(o.key);
+            }
+        }
+        let mut removed = 0;
+        for (patient, keys) in by_patient {
+            // The primary, never a replica that might lag behind a commit.
+            let mut tx = self.store.write(tenant).await?;
+            let known = store::storage_keys(&mut tx, &patient).await?;
+            drop(tx);
+            for key in keys.iter().filter(|k| !known.contains(k)) {
+                self.files.delete(key).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }

@@ -2,13 +2,17 @@
 //! wrapper, so the local disk (the default) can be swapped for an
 //! S3-compatible store by configuration. The wrapper only moves opaque
 //! bytes; callers encrypt before `put` and decrypt after `get`. Errors name
-//! the storage key at most (ids, never PHI).
+//! the storage key at most (ids, never PHI). S3 credentials are held by the
+//! `object_store` client only; neither they nor this wrapper's `Debug`
+//! print them.
 
 use crate::{AppError, AppResult};
+use chrono::{DateTime, Utc};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ClientOptions, ObjectStore, PutPayload};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -30,6 +34,32 @@ fn store_err(e: object_store::Error) -> AppError {
     AppError::Internal(format!("file store: {e}"))
 }
 
+/// An S3-compatible bucket (AWS, MinIO, Ceph, ...). Path-style requests,
+/// so any endpoint works without per-bucket DNS names.
+#[derive(Clone)]
+pub struct S3Config {
+    /// e.g. `https://s3.ap-south-1.amazonaws.com` or `http://127.0.0.1:9000`.
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the credentials.
+        write!(f, "S3Config({} {})", self.endpoint, self.bucket)
+    }
+}
+
+/// One stored object, as the orphan sweep sees it.
+#[derive(Clone, Debug)]
+pub struct StoredObject {
+    pub key: String,
+    pub last_modified: DateTime<Utc>,
+}
+
 impl BlobStore {
     /// Files under a local directory (created if missing).
     pub fn local(dir: &Path) -> AppResult<BlobStore> {
@@ -38,6 +68,29 @@ impl BlobStore {
         let fs = LocalFileSystem::new_with_prefix(dir).map_err(store_err)?;
         Ok(BlobStore {
             inner: Arc::new(fs),
+        })
+    }
+
+    /// Files in an S3-compatible bucket (which must exist).
+    pub fn s3(c: &S3Config) -> AppResult<BlobStore> {
+        let s3 = AmazonS3Builder::new()
+            .with_endpoint(c.endpoint.trim_end_matches('/'))
+            .with_bucket_name(&c.bucket)
+            .with_region(&c.region)
+            .with_access_key_id(&c.access_key_id)
+            .with_secret_access_key(&c.secret_access_key)
+            .with_virtual_hosted_style_request(false)
+            // One options value: `with_client_options` replaces any set before.
+            .with_client_options(
+                ClientOptions::new()
+                    .with_allow_http(c.endpoint.starts_with("http://"))
+                    .with_connect_timeout(std::time::Duration::from_secs(10))
+                    .with_timeout(std::time::Duration::from_secs(120)),
+            )
+            .build()
+            .map_err(store_err)?;
+        Ok(BlobStore {
+            inner: Arc::new(s3),
         })
     }
 
@@ -66,6 +119,27 @@ impl BlobStore {
             .await
             .map_err(store_err)?;
         Ok(got.bytes().await.map_err(store_err)?.to_vec())
+    }
+
+    /// The objects under `prefix/` (two levels deep: `tenant/patient/file`
+    /// keys are listed from `tenant`), for the orphan sweep.
+    pub async fn list_under(&self, prefix: &str) -> AppResult<Vec<StoredObject>> {
+        let mut out = Vec::new();
+        let mut dirs = vec![ObjectPath::from(prefix)];
+        while let Some(dir) = dirs.pop() {
+            let listed = match self.inner.list_with_delimiter(Some(&dir)).await {
+                Ok(l) => l,
+                // Nothing stored under it yet.
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(store_err(e)),
+            };
+            dirs.extend(listed.common_prefixes);
+            out.extend(listed.objects.into_iter().map(|o| StoredObject {
+                key: o.location.to_string(),
+                last_modified: o.last_modified,
+            }));
+        }
+        Ok(out)
     }
 
     /// Remove `key` (used to undo a put whose database write failed).
@@ -101,9 +175,16 @@ impl ScanVerdict {
 /// The future a scanner returns.
 pub type ScanFuture<'a> = Pin<Box<dyn Future<Output = AppResult<ScanVerdict>> + Send + 'a>>;
 
-/// Scans an upload before it is stored (a ClamAV clamd adapter plugs in here).
+/// Scans an upload before it is stored ([`crate::clamd::ClamdScanner`] is
+/// the ClamAV adapter). A scanner that is configured but cannot give a
+/// verdict answers an error (the upload is refused), never `Skipped`.
 pub trait VirusScanner: Send + Sync {
     fn scan<'a>(&'a self, bytes: &'a [u8]) -> ScanFuture<'a>;
+
+    /// Named in the refusal message ("refused by the virus scanner (ClamAV)").
+    fn name(&self) -> &'static str {
+        "virus scanner"
+    }
 }
 
 /// The default: no scanner, every file recorded as `not_scanned`.
@@ -126,7 +207,32 @@ mod tests {
         store.put("t/a/b.bin", b"hello".to_vec()).await.unwrap();
         assert_eq!(store.get("t/a/b.bin").await.unwrap(), b"hello");
         assert!(dir.path().join("files/t/a/b.bin").exists());
+        store.put("t/c/d.bin", b"x".to_vec()).await.unwrap();
+        store.put("u/a/e.bin", b"y".to_vec()).await.unwrap();
+        let mut keys: Vec<String> = store
+            .list_under("t")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.key)
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["t/a/b.bin", "t/c/d.bin"]);
         store.delete("t/a/b.bin").await.unwrap();
         assert!(store.get("t/a/b.bin").await.is_err());
+    }
+
+    #[test]
+    fn s3_settings_never_print_the_secret() {
+        let c = S3Config {
+            endpoint: "http://127.0.0.1:9000".into(),
+            bucket: "files".into(),
+            region: "us-east-1".into(),
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI".into(),
+        };
+        let shown = format!("{c:?} {:?}", BlobStore::s3(&c).unwrap());
+        assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+        assert!(!shown.contains("AKIDEXAMPLE"), "{shown}");
     }
 }

@@ -47,6 +47,13 @@ pub enum AppError {
     DuplicatePatient(Vec<String>),
     #[error("the service is busy; try again")]
     Busy,
+    /// A virus scanner is configured but gave no verdict (unreachable,
+    /// timed out): the upload is refused rather than stored unscanned.
+    #[error("the virus scanner is unavailable; the file was not stored, try again later")]
+    ScannerUnavailable,
+    /// A share link that existed but has expired or was revoked.
+    #[error("this share link has expired or was revoked")]
+    ShareLinkGone,
     #[error("internal error")]
     Internal(String),
 }
@@ -75,6 +82,8 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::DuplicatePatient(_) => "DUPLICATE_PATIENT",
             AppError::Busy => "SERVICE_BUSY",
+            AppError::ScannerUnavailable => "SCANNER_UNAVAILABLE",
+            AppError::ShareLinkGone => "SHARE_LINK_GONE",
             AppError::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -97,7 +106,8 @@ impl AppError {
             AppError::Locked { .. } | AppError::RateLimited { .. } => 429,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) | AppError::DuplicatePatient(_) => 409,
-            AppError::Busy => 503,
+            AppError::Busy | AppError::ScannerUnavailable => 503,
+            AppError::ShareLinkGone => 410,
             AppError::Internal(_) => 500,
         }
     }

@@ -6,6 +6,9 @@
 //! pending for longer than [`DEVICE_PENDING_DAYS`] are marked `expired`
 //! (kept, since audit events name them; a later sign-in from that device
 //! asks again), with one `auth.device_expired` audit event naming them.
+//! Attachment files older than an hour that no attachment row names (an
+//! upload whose process died between storing the file and committing the
+//! row) are deleted from the file store.
 //! Platform-wide: throttle counters whose window has passed and that hold
 //! no active lock are deleted.
 //!
@@ -34,6 +37,8 @@ pub struct Housekeeping {
     pub password_resets: u64,
     pub devices_expired: u64,
     pub throttle_counters: u64,
+    /// Stored attachment files with no row, deleted.
+    pub orphan_files: u64,
     /// Tenants skipped this round (busy; retried next round).
     pub tenants_skipped: u64,
 }
@@ -89,6 +94,12 @@ impl App {
         out.mfa_challenges += challenges;
         out.password_resets += resets;
         out.devices_expired += expired.len() as u64;
+        out.orphan_files += self
+            .sweep_orphan_files(
+                tenant,
+                Duration::minutes(crate::attachments::ORPHAN_GRACE_MINUTES),
+            )
+            .await?;
         Ok(())
     }
 
@@ -105,6 +116,7 @@ impl App {
                         password_resets = h.password_resets,
                         devices_expired = h.devices_expired,
                         throttle_counters = h.throttle_counters,
+                        orphan_files = h.orphan_files,
                         "housekeeping round"
                     ),
                     Err(e) => tracing::warn!(

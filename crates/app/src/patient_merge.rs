@@ -39,7 +39,8 @@ use clinicos_store::TenantTx;
 use serde::{Deserialize, Serialize};
 
 /// Child tables whose rows move to the survivor, with their encrypted
-/// columns (table, column and row id are the same as the cipher binds).
+/// columns (table, column and row id are the same as the cipher binds),
+/// in this order (a share link moves after its attachment).
 pub const SEALED_TABLES: &[(&str, &[&str])] = &[
     ("history_entries", &["body"]),
     ("allergies", &["substance", "reaction", "note"]),
@@ -50,6 +51,9 @@ pub const SEALED_TABLES: &[(&str, &[&str])] = &[
     ),
     ("patient_identifiers", &["value"]),
     ("attachments", &["file_name"]),
+    // Share links follow their attachment (nothing sealed: the token is
+    // stored as a hash), so a link handed out keeps working after a merge.
+    ("share_links", &[]),
 ];
 
 /// Tables whose rows are copied to the survivor where it lacks them (the

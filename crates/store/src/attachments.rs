@@ -88,3 +88,15 @@ pub async fn get(tx: &mut TenantTx, patient: &str, id: &str) -> StoreResult<Atta
     let q = tx.q(&sql).bind(patient.to_owned()).bind(id.to_owned());
     row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
 }
+
+/// The storage keys of a patient's attachments (for the orphan-file sweep).
+pub async fn storage_keys(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<String>> {
+    let q = tx
+        .q("SELECT storage_key FROM attachments WHERE tenant_id = $1 AND patient_id = $2")
+        .bind(patient.to_owned());
+    tx.all(q)
+        .await?
+        .iter()
+        .map(|r| r.text("storage_key"))
+        .collect()
+}

@@ -40,6 +40,7 @@ pub mod resets;
 pub mod row;
 pub mod security_events;
 pub mod sessions;
+pub mod share_links;
 pub mod tenant_tx;
 pub mod tenants;
 pub mod throttle;

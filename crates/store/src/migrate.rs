@@ -163,6 +163,14 @@ pub const MIGRATIONS: &[Migration] = &[
         append_only: &[],
     },
     Migration {
+        version: 13,
+        name: "share_links",
+        sql: include_str!("../migrations/0013_share_links.sql"),
+        tenant_tables: &["share_links"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
+    Migration {
         version: 14,
         name: "patient_family",
         sql: include_str!("../migrations/0014_patient_family.sql"),

@@ -92,6 +92,7 @@ impl IntoResponse for ApiError {
                 Some(retry_after_secs)
             }
             AppError::Busy => Some(1),
+            AppError::ScannerUnavailable => Some(30),
             _ => None,
         };
         if let Some(secs) = retry {

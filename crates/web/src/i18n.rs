@@ -157,6 +157,8 @@ mod tests {
             "not-found",
             "conflict",
             "service-busy",
+            "scanner-unavailable",
+            "share-link-gone",
             "internal-error",
         ] {
             used.insert(format!("error-{code}"));

@@ -199,6 +199,18 @@ pub const API: &[(&str, &str, Declared)] = &[
         "/api/v1/patients/{id}/attachments/{attachment}",
         Act(ReadClinical),
     ),
+    (
+        "POST",
+        "/api/v1/patients/{id}/share-links",
+        Act(WriteClinical),
+    ),
+    (
+        "GET",
+        "/api/v1/patients/{id}/share-links",
+        Act(ReadClinical),
+    ),
+    ("DELETE", "/api/v1/share-links/{id}", Act(WriteClinical)),
+    ("GET", "/api/v1/shared/{token}", Public),
     ("GET", "/api/v1/patients/{id}/allergies", Act(ReadClinical)),
     (
         "POST",

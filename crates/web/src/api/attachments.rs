@@ -44,7 +44,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// `Content-Disposition: attachment` with an ASCII fallback name and the
 /// exact name as RFC 8187 `filename*`.
-fn disposition(name: &str) -> HeaderValue {
+pub(crate) fn disposition(name: &str) -> HeaderValue {
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -97,7 +97,8 @@ pub async fn upload_attachment(
         content_type: header_text(&headers, "content-type").unwrap_or_default(),
         visit_id: header_text(&headers, "x-visit-id"),
         sensitivity: header_text(&headers, "x-sensitivity"),
-        bytes: bytes.to_vec(),
+        // Takes the buffer over (no copy when the body arrived in one piece).
+        bytes: Vec::from(bytes),
     };
     Ok(created(st.app.add_attachment(&ctx, &id, input).await?))
 }

@@ -19,6 +19,7 @@ pub mod patient_timeline;
 pub mod patients;
 pub mod portal;
 pub mod security;
+pub mod share_links;
 pub mod staff_security;
 pub mod system;
 
@@ -122,6 +123,12 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(patient_family::put_link_consent))
         .routes(routes!(patient_merge::merge_patients))
         .routes(routes!(patient_merge::undo_merge))
+        .routes(routes!(
+            share_links::create_share_link,
+            share_links::list_share_links
+        ))
+        .routes(routes!(share_links::revoke_share_link))
+        .routes(routes!(share_links::use_share_link))
         .routes(routes!(
             clinical_records::list_allergies,
             clinical_records::add_allergy
