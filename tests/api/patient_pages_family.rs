@@ -435,3 +435,99 @@ async fn another_tenants_records_are_not_found_from_the_chart_forms() {
     .await;
     assert!(v["data"]["merged_into"].is_null(), "{v}");
 }
+
+#[tokio::test]
+async fn a_share_link_is_created_shown_once_used_and_revoked_from_the_chart() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("pfs").await;
+    t.add_user(&tenant, "desk@pfs.example", Role::FrontDesk)
+        .await;
+    let owner = t.owner_token(&tenant).await;
+    let own = t.page_sign_in("pfs", "owner@pfs.example").await;
+    let p = patient(&t, &owner, "Grace", "Okafor", "1979-09-09").await;
+    let r = form(&t, &format!("/patients/{p}/care-team"), &own, &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let files = format!("/patients/{p}/attachments");
+    let r = upload_field(
+        &t,
+        &files,
+        &own,
+        "file",
+        ("scan.png", "image/png", PNG),
+        true,
+    )
+    .await;
+    assert!(r.status() == StatusCode::SEE_OTHER && !refused(&r));
+    let (_, v) = body(
+        t.get(&format!("/api/v1/{}", &files[1..]), Some(&owner))
+            .await,
+    )
+    .await;
+    let file = v["data"]["attachments"][0]["id"]
+        .as_str()
+        .expect("attachment id")
+        .to_owned();
+    let share = format!("{files}/{file}/share-links");
+    assert!(chart(&t, &p, &own)
+        .await
+        .contains(&format!("action=\"{share}\"")));
+
+    // Bad expiries are refused with a notice, nothing created.
+    for hours in ["abc", "0", "10000"] {
+        assert!(
+            refused(&form(&t, &share, &own, &[("hours", hours)]).await),
+            "{hours}"
+        );
+    }
+    // The front desk and a post without the token are refused.
+    let desk = t.page_sign_in("pfs", "desk@pfs.example").await;
+    assert_eq!(
+        form(&t, &share, &desk, &[("hours", "24")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = t
+        .http
+        .post(t.url(&share))
+        .header("cookie", format!("clinicos_csrf={CSRF}; {own}"))
+        .form(&[("hours", "24")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(!chart(&t, &p, &own).await.contains("Revoke link"));
+
+    // Created: the URL is on its own page, once.
+    let (s, html) = text(form(&t, &share, &own, &[("hours", "24")]).await).await;
+    assert_eq!(s, StatusCode::OK);
+    let start = html.find("/api/v1/shared/").expect("share url");
+    let path: String = html[start..].chars().take_while(|c| *c != '"').collect();
+    let html = chart(&t, &p, &own).await;
+    assert!(
+        html.contains("Revoke link") && !html.contains(&path),
+        "token not shown again"
+    );
+    // Anyone with the link gets the file, without a session.
+    let r = t.http.get(t.url(&path)).send().await.expect("use");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.map(|b| b.to_vec()).ok(), Some(PNG.to_vec()));
+    // Revoked: the link stops working and leaves the chart.
+    let (_, v) = body(
+        t.get(&format!("/api/v1/patients/{p}/share-links"), Some(&owner))
+            .await,
+    )
+    .await;
+    let link = v["data"][0]["id"].as_str().expect("link id").to_owned();
+    let r = form(
+        &t,
+        &format!("/patients/{p}/share-links/{link}/revoke"),
+        &own,
+        &[],
+    )
+    .await;
+    assert!(r.status() == StatusCode::SEE_OTHER && !refused(&r));
+    assert_eq!(
+        t.http.get(t.url(&path)).send().await.expect("use").status(),
+        StatusCode::GONE
+    );
+    assert!(!chart(&t, &p, &own).await.contains("Revoke link"));
+}

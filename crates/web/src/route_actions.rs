@@ -345,6 +345,14 @@ pub const PAGES: &[(&str, Declared)] = &[
     ("/patients/{id}/links/{link}/consent", Act(EditPatients)),
     ("/patients/{id}/merge", Act(MergePatients)),
     ("/patients/{id}/merges/{merge}/undo", Act(MergePatients)),
+    (
+        "/patients/{id}/attachments/{attachment}/share-links",
+        Act(WriteClinical),
+    ),
+    (
+        "/patients/{id}/share-links/{link}/revoke",
+        Act(WriteClinical),
+    ),
     ("/portal", Portal),
     ("/portal/login", Public),
     ("/portal/verify", Public),

@@ -139,3 +139,17 @@
     });
   });
 })();
+
+// Copy buttons: [data-copy] names the field whose value is copied.
+(function () {
+  'use strict';
+  var buttons = document.querySelectorAll('button[data-copy]');
+  Array.prototype.forEach.call(buttons, function (b) {
+    b.addEventListener('click', function () {
+      var f = document.getElementById(b.getAttribute('data-copy'));
+      if (!f) return;
+      f.select();
+      if (navigator.clipboard) navigator.clipboard.writeText(f.value).catch(function () {});
+    });
+  });
+})();

@@ -19,6 +19,7 @@ pub mod patient_family;
 pub mod patient_form;
 pub mod patient_merge;
 pub mod patient_records;
+pub mod patient_share;
 pub mod patients;
 pub mod portal;
 pub mod security;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<WebState> {
         .merge(patient_chart::routes())
         .merge(patient_family::routes())
         .merge(patient_merge::routes())
+        .merge(patient_share::routes())
         .merge(patient_records::routes())
 }
 

@@ -11,6 +11,7 @@
 use super::patient_family::{family_row, FamilyRow};
 use super::patient_form::{read_submitted, FormChoices, Opt, PatientForm, Submitted};
 use super::patient_records::{self, value_key, RecordFailure, SectionView};
+use super::patient_share::{active_rows, LinkRow, EXPIRIES};
 use super::patients::{age_text, branch_country, full_name};
 use super::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::extract::{FreshCsrf, PageAuth};
@@ -98,6 +99,7 @@ pub enum Banner {
 
 /// An attachment row.
 pub struct FileRow {
+    pub id: String,
     pub href: String,
     pub name: String,
     pub kind: String,
@@ -119,6 +121,8 @@ pub struct EventRow {
 pub struct Clinical {
     pub sections: Vec<SectionView>,
     pub files: Vec<FileRow>,
+    /// Active share links of the files.
+    pub shares: Vec<LinkRow>,
     pub events: Vec<EventRow>,
     pub timeline_error: Option<String>,
     pub withheld: usize,
@@ -172,6 +176,14 @@ struct ChartPage {
 impl ChartPage {
     fn shows_clinical(&self) -> bool {
         matches!(self.clinical, ClinicalState::Shown(_))
+    }
+
+    /// The expiries a share link form offers: hours and label.
+    fn expiries(&self) -> Vec<(i64, String)> {
+        EXPIRIES
+            .iter()
+            .map(|h| (*h, self.c.i.t(&format!("share-hours-{h}"))))
+            .collect()
     }
 
     /// This record was merged into another one (not undone).
@@ -288,6 +300,7 @@ async fn clinical(
         Err(e) => return Err(e),
     };
     let files = st.app.attachments(ctx, id).await?;
+    let shares = active_rows(&st.app.share_links(ctx, id).await?);
     let tq = TimelineQuery {
         kind: Some(q.kind.clone()).filter(|k| !k.is_empty()),
         from: Some(q.from.clone()).filter(|k| !k.is_empty()),
@@ -316,6 +329,7 @@ async fn clinical(
         .attachments
         .iter()
         .map(|a| FileRow {
+            id: a.id.clone(),
             href: format!("/patients/{id}/attachments/{}", a.id),
             name: a.file_name.clone(),
             kind: a.content_type.clone(),
@@ -330,6 +344,7 @@ async fn clinical(
         ClinicalState::Shown(Box::new(Clinical {
             sections,
             files: rows,
+            shares,
             events,
             timeline_error,
             withheld,
