@@ -191,8 +191,10 @@ async function submit(page, button) {
 /**
  * The patient journey of issue 5, as the demo doctor: register (keyboard
  * only) -> duplicate warning -> search as you type -> open the chart ->
- * join the care team -> add an allergy -> upload a file; then the front
- * desk opens the same chart (demographics only). A screenshot per step.
+ * join the care team -> add an allergy -> upload a file -> share link
+ * (used without a session, revoked) -> photo -> family link; then the
+ * front desk opens the same chart (demographics only), and the owner
+ * merges a duplicate and undoes it. A screenshot per step.
  */
 async function patientJourney(browser, base) {
   const context = await browser.newContext({ viewport: DESKTOP });
@@ -291,10 +293,68 @@ async function patientJourney(browser, base) {
     });
     await check(page, problems, 'patient-attachments', { expect: '#attachments img.preview' });
 
-    // TODO(share links): the share-link API is being built on another
-    // branch and is absent here. When it lands, create a link for the
-    // uploaded report from the chart's Actions area (#actions), open it in
-    // a fresh context, and screenshot 'patient-share-link'.
+    // Share link for the uploaded file: its URL is shown once, works in a
+    // fresh context without a session, and stops working when revoked.
+    let shareUrl = '';
+    await step('patient-share-create', async () => {
+      await page.click('#attachments details.share summary');
+      await page.selectOption('#attachments details.share select', '24');
+      await submit(page, '#attachments details.share button[type="submit"]');
+      shareUrl = await page.inputValue('#share-url');
+      if (!shareUrl.includes('/api/v1/shared/')) throw new Error(`share url: ${shareUrl}`);
+    });
+    await check(page, problems, 'patient-share-link', { expect: '#share-url' });
+    const anon = await browser.newContext({ viewport: DESKTOP });
+    await step('patient-share-use', async () => {
+      const r = await anon.request.get(shareUrl);
+      if (r.status() !== 200) throw new Error(`share link answered ${r.status()}`);
+      const type = r.headers()['content-type'] || '';
+      if (!type.startsWith('image/png')) throw new Error(`share link served ${type}`);
+    });
+    await page.goto(chartUrl);
+    await step('patient-share-revoke', async () => {
+      await submit(page, '#attachments .share-row button[type="submit"]');
+      const r = await anon.request.get(shareUrl);
+      if (r.status() !== 410) throw new Error(`revoked link answered ${r.status()}`);
+      if (await page.locator('#attachments .share-row').count() !== 0) throw new Error('revoked link still listed');
+    });
+    await anon.close();
+    await check(page, problems, 'patient-share-revoked', { expect: '#attachments details.share' });
+
+    // Photo: uploaded from the demographics section, shown in the header.
+    await step('patient-photo', async () => {
+      await page.setInputFiles('#photo-file', { name: 'ishaan.png', mimeType: 'image/png', buffer: PNG_1X1 });
+      await submit(page, '#photo-form button[type="submit"]');
+      await page.waitForSelector('.chart-head img.avatar');
+      const ok = await page.$eval('.chart-head img.avatar', (img) => img.complete && img.naturalWidth === 1);
+      if (!ok) throw new Error('the photo did not load through the page route');
+    });
+    await check(page, problems, 'patient-photo', { expect: '.chart-head img.avatar' });
+
+    // Family: register a child, then link her from the father's chart by
+    // the picker (search, choose), and see the link on both charts.
+    await page.goto(`${base}/patients/new`);
+    await page.fill('#given_name', 'Kavya');
+    await page.fill('#family_name', 'Verghese');
+    await page.fill('#age_years', '9');
+    await page.selectOption('#sex', 'female');
+    await submit(page, 'form#register button[type="submit"]:not([name])');
+    const childUrl = page.url();
+    await page.goto(chartUrl);
+    await step('patient-family-link', async () => {
+      await page.click('#family details.add summary');
+      await page.selectOption('#link-side', 'responsible');
+      await page.selectOption('#link-kind', 'parent');
+      await page.fill('#link-find', 'kavya verg');
+      await page.waitForSelector('#link-found ul.results a', { timeout: 10_000 });
+      await page.click('#link-found ul.results a');
+      const picked = await page.inputValue('#link-other');
+      if (!childUrl.endsWith(picked)) throw new Error(`picked ${picked}, expected ${childUrl}`);
+      await submit(page, '#family-add button[type="submit"]');
+      const text = await page.textContent('#family');
+      if (!text.includes('Kavya Verghese')) throw new Error(`family: ${text}`);
+    });
+    await check(page, problems, 'patient-family', { expect: '#family ul.family a' });
 
     await page.setViewportSize(PHONE);
     await check(page, problems, 'patient-chart-phone');
@@ -312,6 +372,43 @@ async function patientJourney(browser, base) {
       console.log('FAIL front-desk-patient-chart: clinical sections shown to the front desk');
     }
     await desk.close();
+
+    // Merge and undo, as the owner (the role with patients:merge): a
+    // duplicate registered with a misspelt name is merged into the chart
+    // after the confirm step, then the merge is undone.
+    const own = await browser.newContext({ viewport: DESKTOP });
+    const ownPage = await own.newPage();
+    const ownProblems = watch(ownPage);
+    await signIn(ownPage, base, 'owner@demo.clinicos.example');
+    await ownPage.goto(`${base}/patients/new`);
+    await ownPage.fill('#given_name', 'Ishan');
+    await ownPage.fill('#family_name', 'Verghese');
+    await ownPage.fill('#age_years', '41');
+    await ownPage.selectOption('#sex', 'male');
+    await submit(ownPage, 'form#register button[type="submit"]:not([name])');
+    const dupUrl = ownPage.url();
+    await ownPage.goto(chartUrl);
+    await step('patient-merge-pick', async () => {
+      await ownPage.click('#merge summary');
+      await ownPage.fill('#merge-find', 'ishan verg');
+      await ownPage.waitForSelector('#merge-found ul.results a', { timeout: 10_000 });
+      await ownPage.click('#merge-found ul.results a');
+      const picked = await ownPage.inputValue('#merge-duplicate');
+      if (!dupUrl.endsWith(picked)) throw new Error(`picked ${picked}, expected ${dupUrl}`);
+      await ownPage.fill('#merge-reason', 'Registered twice, name misspelt');
+      await submit(ownPage, '#merge button[type="submit"]');
+    });
+    await check(ownPage, ownProblems, 'patient-merge-confirm', { expect: 'input[name="confirm"]' });
+    resp = await submit(ownPage, 'main form button[type="submit"]');
+    await check(ownPage, ownProblems, 'patient-merged-survivor', { resp, expect: '#merged-records' });
+    resp = await ownPage.goto(dupUrl);
+    await check(ownPage, ownProblems, 'patient-merged', { resp, expect: '#merged-banner' });
+    await step('patient-unmerge', async () => {
+      await submit(ownPage, '#merged-banner button[type="submit"]');
+      if (await ownPage.locator('#merged-banner').count() !== 0) throw new Error('still merged after undo');
+    });
+    await check(ownPage, ownProblems, 'patient-unmerged', { expect: '#merge summary' });
+    await own.close();
   } catch {
     // already counted
   }
