@@ -3,6 +3,19 @@
 // fragment from the same page and swapped into the aria-live region; the
 // address bar follows, so the back button and reloads keep the search.
 // Arrow keys move between the search box and the results.
+// The results fragment of /patients for a query string (shared by the
+// search page and the patient picker).
+function patientResults(query) {
+  'use strict';
+  return fetch('/patients?' + query, {
+    credentials: 'same-origin',
+    headers: { Accept: 'text/html' },
+  }).then(function (r) {
+    if (!r.ok) throw new Error('status ' + r.status);
+    return r.text();
+  });
+}
+
 (function () {
   'use strict';
   var form = document.getElementById('patient-search');
@@ -26,14 +39,7 @@
     params.set('fragment', 'results');
     var mine = ++latest;
     out.setAttribute('aria-busy', 'true');
-    fetch('/patients?' + params.toString(), {
-      credentials: 'same-origin',
-      headers: { Accept: 'text/html' },
-    })
-      .then(function (r) {
-        if (!r.ok) throw new Error('status ' + r.status);
-        return r.text();
-      })
+    patientResults(params.toString())
       .then(function (html) {
         if (mine !== latest) return;
         out.innerHTML = html;
@@ -104,14 +110,7 @@
         out.innerHTML = '';
         return;
       }
-      fetch('/patients?fragment=results&q=' + encodeURIComponent(q), {
-        credentials: 'same-origin',
-        headers: { Accept: 'text/html' },
-      })
-        .then(function (r) {
-          if (!r.ok) throw new Error('status ' + r.status);
-          return r.text();
-        })
+      patientResults('fragment=results&q=' + encodeURIComponent(q))
         .then(function (html) {
           if (mine === latest) out.innerHTML = html;
         })
