@@ -252,6 +252,10 @@ async fn photo_family_and_merge_from_the_chart() {
         !html.contains(&format!("action=\"/patients/{dup}/merge\"")),
         "no merge form on a merged record"
     );
+    assert!(
+        !html.contains("id=\"photo-form\"") && !html.contains("id=\"family-add\""),
+        "a merged record offers no edits"
+    );
     let start = html
         .find(&format!("/patients/{dup}/merges/"))
         .expect("undo form");

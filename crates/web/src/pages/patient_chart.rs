@@ -410,12 +410,14 @@ async fn chart_page(
         .collect();
     Ok(ChartPage {
         h: header(&c.i, &p, today, facts.has_photo),
-        family,
         merges: facts.merges.iter().map(merge_view).collect(),
+        family,
         can_merge: super::allowed(ctx, Action::MergePatients),
         banner,
         clinical,
-        can_edit: super::allowed(ctx, Action::EditPatients),
+        // A merged record refuses writes until the merge is undone.
+        can_edit: super::allowed(ctx, Action::EditPatients)
+            && !facts.merges.iter().any(|m| m.merged_id == p.id),
         can_write: ctx.permissions.has(Permission::ClinicalWrite),
         choices: form.choices(&c.i),
         form,
