@@ -16,6 +16,7 @@ mod name_search;
 mod observability;
 mod operator;
 mod patient_family;
+mod patient_filters;
 mod patient_merge;
 mod patient_pages;
 mod patient_pages_family;

@@ -372,6 +372,9 @@ async fn the_openapi_document_lists_every_search_parameter() {
         "branch_id",
         "identifier_kind",
         "identifier",
+        "tag",
+        "last_visit_from",
+        "last_visit_before",
     ];
     assert_eq!(params, want.into_iter().collect(), "{params:?}");
 }

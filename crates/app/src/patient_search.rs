@@ -1,7 +1,7 @@
 //! Finding patients: by name (the front desk's one box; rule in
 //! `clinicos_domain::name_search`), exact phone or identifier (blind
-//! indexes), sex, age
-//! range and first-visit branch, paginated and ranked. One audit event
+//! indexes), sex, age range, first-visit branch, tag and last visit,
+//! paginated and ranked. One audit event
 //! names every id returned, in the same transaction as the read.
 
 use crate::patient_access::Purpose;
@@ -47,6 +47,29 @@ pub struct PatientFilter {
     /// An exact identifier value (matched through its blind index, ignoring
     /// case, spaces and hyphens); needs `identifier_kind`.
     pub identifier: Option<String>,
+    /// A tag the patient carries (exact; ASCII letters ignore case).
+    pub tag: Option<String>,
+    /// Seen at a visit on or after this day (`YYYY-MM-DD`, UTC).
+    pub last_visit_from: Option<String>,
+    /// Last seen at a visit before this day (`YYYY-MM-DD`, UTC): patients
+    /// due a recall (never-seen patients are not included).
+    pub last_visit_before: Option<String>,
+}
+
+/// The instant a filter day starts (UTC), or a message.
+fn day_start(
+    v: &mut Validator,
+    field: &str,
+    value: &Option<String>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let s = value.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(d) => d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+        Err(_) => {
+            v.add(field, "must be a date like 2024-03-31");
+            None
+        }
+    }
 }
 
 /// The date `years` whole years before `today` (29 February falls back to
@@ -93,6 +116,12 @@ fn to_search(f: &PatientFilter, today: NaiveDate) -> AppResult<PatientSearch> {
             v.add("age_max", "must not be below age_min");
         }
     }
+    let tag = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    if let Some(t) = tag {
+        crate::patient_fields::check_tags(&mut v, &[t.to_owned()]);
+    }
+    let visited_since = day_start(&mut v, "last_visit_from", &f.last_visit_from);
+    let last_visit_before = day_start(&mut v, "last_visit_before", &f.last_visit_before);
     v.finish().map_err(AppError::Validation)?;
     let date = |d: Option<NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
     Ok(PatientSearch {
@@ -104,6 +133,9 @@ fn to_search(f: &PatientFilter, today: NaiveDate) -> AppResult<PatientSearch> {
         born_on_or_before: date(f.age_min.and_then(|a| years_before(today, a))),
         // Age <= max means born after the day one turns max + 1.
         born_after: date(f.age_max.and_then(|a| years_before(today, a + 1))),
+        tag: tag.map(str::to_owned),
+        visited_since,
+        last_visit_before,
     })
 }
 

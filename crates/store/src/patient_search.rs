@@ -16,6 +16,7 @@
 use crate::patients::{from_row, PatientRow, COLS};
 use crate::row::RowExt;
 use crate::{StoreResult, TenantTx};
+use chrono::{DateTime, Utc};
 use clinicos_domain::name_search::{self, NameParts};
 use clinicos_domain::BranchId;
 
@@ -34,6 +35,26 @@ pub struct PatientSearch {
     pub born_on_or_before: Option<String>,
     /// `YYYY-MM-DD`: born after (a maximum age).
     pub born_after: Option<String>,
+    /// A tag the patient carries (exact, ASCII case-insensitive).
+    pub tag: Option<String>,
+    /// Seen at a visit at or after this instant.
+    pub visited_since: Option<DateTime<Utc>>,
+    /// Last visit before this instant: seen, and not since.
+    pub last_visit_before: Option<DateTime<Utc>>,
+}
+
+/// `LIKE` pattern of a value inside the patient's tags (a JSON array of
+/// strings): the value's JSON string form, with `LIKE`'s wildcards escaped.
+fn tag_pattern(tag: &str) -> String {
+    let quoted = serde_json::Value::String(tag.to_lowercase()).to_string();
+    let escaped: String = quoted
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '!' => vec!['!', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
 }
 
 /// SQL text with its text parameters numbered from `$2` (`$1` is the tenant).
@@ -153,6 +174,24 @@ fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
     }
     if let Some(d) = &s.born_after {
         cond.push(format!("p.birth_date > {}", sql.arg(d.clone())));
+    }
+    if let Some(tag) = &s.tag {
+        let pat = sql.arg(tag_pattern(tag));
+        cond.push(format!("LOWER(p.tags) LIKE {pat} ESCAPE '!'"));
+    }
+    let visit = |at: &str, op: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM care_relationships c WHERE c.tenant_id = $1 \
+             AND c.patient_id = p.id AND c.kind = 'visit' AND c.last_at {op} CAST({at} AS BIGINT))"
+        )
+    };
+    if let Some(t) = s.visited_since {
+        let at = sql.arg(crate::row::ts(t).to_string());
+        cond.push(visit(&at, ">="));
+    }
+    if let Some(t) = s.last_visit_before {
+        let at = sql.arg(crate::row::ts(t).to_string());
+        cond.push(format!("{} AND NOT {}", visit(&at, "<"), visit(&at, ">=")));
     }
     Clauses {
         joins,

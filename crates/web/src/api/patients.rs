@@ -26,7 +26,7 @@ pub struct PatientPage {
     pub limit: Option<u32>,
 }
 
-/// Find patients by name words, exact phone, identifier (kind + value), sex, age range and branch; a name search ranks exact and family-name matches first, otherwise newest first (one audit event names every id returned).
+/// Find patients by name words, exact phone, identifier (kind + value), sex, age range, branch, tag and last visit; a name search ranks exact and family-name matches first, otherwise newest first (one audit event names every id returned).
 #[utoipa::path(get, path = "/api/v1/patients", tag = "patients", security(("bearer" = [])), params(PatientPage, PatientFilter),
     responses((status = 200, body = Envelope<Vec<Patient>>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_patients(

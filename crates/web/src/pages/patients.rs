@@ -99,6 +99,12 @@ pub struct SearchForm {
     identifier_kind: String,
     #[serde(default)]
     identifier: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    last_visit_from: String,
+    #[serde(default)]
+    last_visit_before: String,
     page: Option<u32>,
     fragment: Option<String>,
 }
@@ -139,6 +145,9 @@ impl SearchForm {
             // An exact identifier (through its blind index) when both are set.
             identifier_kind: some(&self.identifier).and_then(|_| some(&self.identifier_kind)),
             identifier: some(&self.identifier_kind).and_then(|_| some(&self.identifier)),
+            tag: some(&self.tag),
+            last_visit_from: some(&self.last_visit_from),
+            last_visit_before: some(&self.last_visit_before),
         }
     }
 
@@ -152,6 +161,9 @@ impl SearchForm {
             ("branch_id", self.branch_id.as_str()),
             ("identifier_kind", self.identifier_kind.as_str()),
             ("identifier", self.identifier.as_str()),
+            ("tag", self.tag.as_str()),
+            ("last_visit_from", self.last_visit_from.as_str()),
+            ("last_visit_before", self.last_visit_before.as_str()),
         ];
         let mut s = serde_urlencoded::to_string(
             pairs
