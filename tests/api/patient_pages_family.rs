@@ -535,3 +535,46 @@ async fn a_share_link_is_created_shown_once_used_and_revoked_from_the_chart() {
     );
     assert!(!chart(&t, &p, &own).await.contains("Revoke link"));
 }
+
+#[tokio::test]
+async fn only_the_newest_merge_of_a_record_offers_undo() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("pfu").await;
+    let owner = t.owner_token(&tenant).await;
+    let own = t.page_sign_in("pfu", "owner@pfu.example").await;
+    let a = patient(&t, &owner, "Joy", "Mathew", "1960-01-01").await;
+    let dup = patient(&t, &owner, "Joy", "Mathews", "1960-01-01").await;
+    let b = patient(&t, &owner, "Joyce", "Mathew", "1960-01-01").await;
+    for (survivor, merged) in [(&a, &dup), (&b, &a)] {
+        let r = form(
+            &t,
+            &format!("/patients/{survivor}/merge"),
+            &own,
+            &[
+                ("duplicate", merged),
+                ("reason", "same person"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+        assert!(r.status() == StatusCode::SEE_OTHER && !refused(&r));
+    }
+    // The first merge is older than a merge of its survivor: no undo offered.
+    let html = chart(&t, &dup, &own).await;
+    assert!(
+        html.contains("id=\"merged-banner\"") && html.contains(&format!("href=\"/patients/{a}\""))
+    );
+    assert!(!html.contains("/undo\""), "older merge offers no undo");
+    // The record merged last names its survivor and offers the undo.
+    let html = chart(&t, &a, &own).await;
+    assert!(
+        html.contains("id=\"merged-banner\"") && html.contains(&format!("href=\"/patients/{b}\""))
+    );
+    assert_eq!(
+        html.matches(&format!("action=\"/patients/{a}/merges/"))
+            .count(),
+        1,
+        "one undo: the newest merge's"
+    );
+    assert!(html.contains("id=\"merged-records\"") && html.contains("Joy Mathews"));
+}
