@@ -79,6 +79,11 @@ async fn a_photo_round_trips_encrypted_within_its_limits_and_audited() {
     // At rest it is ciphertext.
     assert!(!files_contain(t.files_dir.path(), b"Photo of Meera Iyer"));
 
+    // Up to 5 MiB is accepted (above the server's default upload size).
+    let mut large = png();
+    large.resize(5 * 1024 * 1024 - 1024, 0);
+    let (st, v) = put_photo(&t, &s.desk, &p, "image/png", None, large).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
     // 6 MB, a PDF renamed .png (declared either way), a wrong extension.
     let mut big = png();
     big.resize(6 * 1024 * 1024, 0);
@@ -141,7 +146,7 @@ async fn a_photo_round_trips_encrypted_within_its_limits_and_audited() {
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
-    assert_eq!(count(&t, &tenant, "patient.photo.updated").await, 3);
+    assert_eq!(count(&t, &tenant, "patient.photo.updated").await, 4);
     assert_eq!(count(&t, &tenant, "patient.photo.read").await, 1);
     assert_eq!(count(&t, &tenant, "patient.photo.deleted").await, 1);
 }

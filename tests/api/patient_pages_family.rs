@@ -95,6 +95,31 @@ async fn photo_family_and_merge_from_the_chart() {
     );
     assert_eq!(r.bytes().await.map(|b| b.to_vec()).ok(), Some(PNG.to_vec()));
     assert!(audit_has(&t, &owner, &mother, "patient.photo.read").await);
+    // A photo near the 5 MiB limit goes through the form too (above the
+    // server's default upload size).
+    let mut large = PNG.to_vec();
+    large.resize(5 * 1024 * 1024 - 1024, 0);
+    let r = upload_field(
+        &t,
+        &photo_path,
+        &own,
+        "photo",
+        ("large.png", "image/png", &large),
+        true,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(!refused(&r), "a 5 MiB photo is accepted");
+    let r = upload_field(
+        &t,
+        &photo_path,
+        &own,
+        "photo",
+        ("me.png", "image/png", PNG),
+        true,
+    )
+    .await;
+    assert!(!refused(&r), "back to the small photo");
     // A PDF renamed .png is refused with a notice; the photo stays.
     let r = upload_field(
         &t,

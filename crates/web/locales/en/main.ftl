@@ -540,6 +540,7 @@ val-reproductive-sexual = Reproductive and sexual health (restricted)
 timeline-kind = Kind
 timeline-registration = Registration
 timeline-history = History
+timeline-attachment = Attachment
 timeline-allergy = Allergy
 timeline-condition = Condition
 timeline-medication = Medication

@@ -19,6 +19,7 @@ use crate::i18n::I18n;
 use crate::WebState;
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -36,12 +37,22 @@ use clinicos_app::{AppError, Ctx};
 use clinicos_domain::permission::Permission;
 use serde::Deserialize;
 
+/// Room for a multipart form's other fields and boundaries.
+pub const FORM_OVERHEAD: usize = 64 * 1024;
+
 pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/patients/{id}", get(chart).post(save_demographics))
         .route("/patients/{id}/care-team", post(join_care_team))
         .route("/patients/{id}/status", post(change_status))
-        .route("/patients/{id}/attachments", post(upload))
+        .route(
+            "/patients/{id}/attachments",
+            // The file's own limit (checked again by the service) plus the
+            // form's other fields, above the server's default upload size.
+            post(upload).layer(DefaultBodyLimit::max(
+                clinicos_app::attachments::MAX_ATTACHMENT_BYTES + FORM_OVERHEAD,
+            )),
+        )
         .route("/patients/{id}/attachments/{attachment}", get(download))
         .route("/patients/{id}/export", get(export))
         .route("/patients/{id}/export.pdf", get(export_pdf))

@@ -9,6 +9,7 @@ use super::{error_response, redirect_with_flash};
 use crate::extract::PageAuth;
 use crate::WebState;
 use axum::extract::multipart::MultipartRejection;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +21,12 @@ use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
-        .route("/patients/{id}/photo", get(photo).post(set_photo))
+        .route(
+            "/patients/{id}/photo",
+            get(photo).post(set_photo).layer(DefaultBodyLimit::max(
+                clinicos_app::patient_photo::MAX_PHOTO_BYTES + super::patient_chart::FORM_OVERHEAD,
+            )),
+        )
         .route("/patients/{id}/photo/remove", post(remove_photo))
         .route("/patients/{id}/links", post(add_link))
         .route("/patients/{id}/links/{link}/remove", post(remove_link))
