@@ -10,7 +10,10 @@
 //! - a prefix is the range `token >= $q AND token < $q || U+10FFFF` on a
 //!   byte-ordered column (`COLLATE BINARY` / `COLLATE "C"`), which is an
 //!   index range on `(tenant_id, token, patient_id, is_family)` on both
-//!   databases, scanned once per query word (no per-patient subqueries);
+//!   databases; a name search scans that range for one word (the longest),
+//!   in order and at most [`NAME_CANDIDATES`] rows, checks the other words
+//!   and scores the candidates on the primary key, so its cost is bounded
+//!   whatever the tenant's size (see docs/BENCHMARKS.md, "Patients");
 //! - every statement is tenant-scoped (`$1`, bound by [`TenantTx::q`]).
 
 use crate::patients::{from_row, PatientRow, COLS};
@@ -51,7 +54,7 @@ impl Sql {
     }
 }
 
-/// Replace the patient's name tokens (after an insert or a name change).
+/// Replace the patient's name tokens (after a name change).
 pub async fn write_tokens(
     tx: &mut TenantTx,
     patient_id: &str,
@@ -61,6 +64,16 @@ pub async fn write_tokens(
         .q("DELETE FROM patient_name_tokens WHERE tenant_id = $1 AND patient_id = $2")
         .bind(patient_id.to_owned());
     tx.exec(q).await?;
+    insert_tokens(tx, patient_id, names).await
+}
+
+/// Insert the name tokens of a patient that has none yet (a new row), in
+/// one statement.
+pub async fn insert_tokens(
+    tx: &mut TenantTx,
+    patient_id: &str,
+    names: &NameParts<'_>,
+) -> StoreResult<()> {
     let tokens = name_search::patient_tokens(names);
     if tokens.is_empty() {
         return Ok(());
@@ -105,31 +118,38 @@ pub async fn unindexed(tx: &mut TenantTx, limit: i64) -> StoreResult<Vec<Patient
     tx.all(q).await?.iter().map(from_row).collect()
 }
 
-/// The parts of a search statement: one derived table per name token
-/// (the patients with a token in that prefix range, each with its best
-/// match score, mirroring `name_search::score`), joined to the patient;
-/// the WHERE clause of the other filters; and the relevance expression.
+/// Most name-token rows a name search considers (the bounded candidate
+/// set that is ranked): a query matching more patients than this ranks and
+/// counts only the first of them in token order (exact-token matches first),
+/// so its cost does not grow with the tenant's size. The front desk refines
+/// the query instead of paging that far.
+pub const NAME_CANDIDATES: i64 = 500;
+/// Most matches a search without a name counts (`total` is capped here).
+pub const COUNT_CAP: i64 = 10_000;
+
+/// The parts of a search statement: the WHERE clause of the non-name
+/// filters on `p`; for a name search, the bounded candidate scan and the
+/// relevance expression.
 struct Clauses {
-    joins: String,
     filter: String,
+    /// `SELECT t.patient_id ... LIMIT n`: the candidates of a name search.
+    candidates: Option<String>,
     score: Option<String>,
 }
 
-fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
-    let mut joins = String::new();
-    let mut score = Vec::new();
-    for (i, token) in s.name_tokens.iter().enumerate() {
-        let lo = sql.arg(token.clone());
-        let hi = sql.arg(name_search::prefix_upper_bound(token));
-        // One range scan of the (tenant_id, token, patient_id, is_family)
-        // index per query word, however many patients match.
-        joins.push_str(&format!(
-            " JOIN (SELECT t.patient_id, MAX(CASE WHEN t.token = {lo} THEN 2 ELSE 0 END + t.is_family) AS s \
-             FROM patient_name_tokens t WHERE t.tenant_id = $1 AND t.token >= {lo} AND t.token < {hi} \
-             GROUP BY t.patient_id) m{i} ON m{i}.patient_id = p.id"
-        ));
-        score.push(format!("m{i}.s"));
+/// The query word that drives the candidate scan: the longest (the most
+/// selective prefix), the first of equals.
+fn driving_word(tokens: &[String]) -> usize {
+    let mut best = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        if t.len() > tokens[best].len() {
+            best = i;
+        }
     }
+    best
+}
+
+fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
     let mut cond = vec!["p.tenant_id = $1".to_owned()];
     let equal = [
         ("p.phone_bidx", &s.phone_bidx),
@@ -154,45 +174,128 @@ fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
     if let Some(d) = &s.born_after {
         cond.push(format!("p.birth_date > {}", sql.arg(d.clone())));
     }
+    let patient_filters = cond.len() > 1;
+    let filter = cond.join(" AND ");
+    if s.name_tokens.is_empty() {
+        return Clauses {
+            filter,
+            candidates: None,
+            score: None,
+        };
+    }
+    let ranges: Vec<(String, String)> = s
+        .name_tokens
+        .iter()
+        .map(|t| {
+            (
+                sql.arg(t.clone()),
+                sql.arg(name_search::prefix_upper_bound(t)),
+            )
+        })
+        .collect();
+    // Per query word, the best of the patient's tokens in its prefix range
+    // (mirroring `name_search::score`): a range on the primary key
+    // (tenant_id, patient_id, token) per candidate.
+    let score = ranges
+        .iter()
+        .map(|(lo, hi)| {
+            format!(
+                "(SELECT MAX(CASE WHEN u.token = {lo} THEN 2 ELSE 0 END + u.is_family) \
+                 FROM patient_name_tokens u WHERE u.tenant_id = $1 AND u.patient_id = p.id \
+                 AND u.token >= {lo} AND u.token < {hi})"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" + ");
+    // One ordered range scan of the (tenant_id, token, ...) index for the
+    // driving word, the other words checked per patient on the primary
+    // key, stopped after NAME_CANDIDATES rows.
+    let d = driving_word(&s.name_tokens);
+    let mut scan = vec![
+        "t.tenant_id = $1".to_owned(),
+        format!("t.token >= {}", ranges[d].0),
+        format!("t.token < {}", ranges[d].1),
+    ];
+    for (i, (lo, hi)) in ranges.iter().enumerate() {
+        if i != d {
+            scan.push(format!(
+                "EXISTS (SELECT 1 FROM patient_name_tokens w WHERE w.tenant_id = $1 \
+                 AND w.patient_id = t.patient_id AND w.token >= {lo} AND w.token < {hi})"
+            ));
+        }
+    }
+    let join = if patient_filters {
+        scan.push(filter.clone());
+        " JOIN patients p ON p.tenant_id = t.tenant_id AND p.id = t.patient_id"
+    } else {
+        ""
+    };
+    let candidates = format!(
+        "SELECT t.patient_id FROM patient_name_tokens t{join} WHERE {} \
+         ORDER BY t.token, t.patient_id LIMIT {NAME_CANDIDATES}",
+        scan.join(" AND ")
+    );
     Clauses {
-        joins,
-        filter: cond.join(" AND "),
-        score: (!score.is_empty()).then(|| score.join(" + ")),
+        filter,
+        candidates: Some(candidates),
+        score: Some(score),
     }
 }
 
-/// A page of matching patients and the number of all matches. A name
-/// search ranks by relevance, then name order; otherwise newest first.
+/// The page statement and the count statement of a search, with their
+/// text parameters (from `$2`; the page statement takes `limit` and
+/// `offset` after them). Public so that the benchmark's raw side runs the
+/// very same SQL.
+pub fn statements(s: &PatientSearch) -> (String, String, Vec<String>) {
+    let mut sql = Sql::default();
+    let Clauses {
+        filter,
+        candidates,
+        score,
+    } = clauses(s, &mut sql);
+    let lim = format!("${}", sql.args.len() + 2);
+    let off = format!("${}", sql.args.len() + 3);
+    let (page, count) = match (candidates, score) {
+        (Some(cands), Some(score)) => (
+            format!(
+                "SELECT {COLS}, {score} AS score FROM patients p \
+                 WHERE p.tenant_id = $1 AND p.id IN (SELECT c.patient_id FROM ({cands}) c) \
+                 ORDER BY score DESC, p.name_key, p.id LIMIT {lim} OFFSET {off}"
+            ),
+            format!("SELECT COUNT(DISTINCT c.patient_id) AS n FROM ({cands}) c"),
+        ),
+        _ => (
+            format!(
+                "SELECT {COLS}, 0 AS score FROM patients p WHERE {filter} \
+                 ORDER BY p.created_at DESC, p.id DESC LIMIT {lim} OFFSET {off}"
+            ),
+            format!(
+                "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM patients p WHERE {filter} \
+                 LIMIT {COUNT_CAP}) c"
+            ),
+        ),
+    };
+    (page, count, sql.args)
+}
+
+/// A page of matching patients and the number of matches (at most
+/// [`NAME_CANDIDATES`] distinct patients for a name search, at most
+/// [`COUNT_CAP`] otherwise). A name search ranks by relevance, then name
+/// order; otherwise newest first.
 pub async fn search(
     tx: &mut TenantTx,
     s: &PatientSearch,
     limit: i64,
     offset: i64,
 ) -> StoreResult<(Vec<PatientRow>, i64)> {
-    let mut sql = Sql::default();
-    let Clauses {
-        joins,
-        filter,
-        score,
-    } = clauses(s, &mut sql);
-    let (score, order) = match score {
-        Some(expr) => (expr, "score DESC, p.name_key, p.id"),
-        None => ("0".to_owned(), "p.created_at DESC, p.id DESC"),
-    };
-    let lim = format!("${}", sql.args.len() + 2);
-    let off = format!("${}", sql.args.len() + 3);
-    let page_sql = format!(
-        "SELECT {COLS}, {score} AS score FROM patients p{joins} WHERE {filter} \
-         ORDER BY {order} LIMIT {lim} OFFSET {off}"
-    );
+    let (page_sql, count_sql, args) = statements(s);
     let mut q = tx.q(&page_sql);
-    for a in &sql.args {
+    for a in &args {
         q = q.bind(a.clone());
     }
     let rows = tx.all(q.bind(limit).bind(offset)).await?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM patients p{joins} WHERE {filter}");
     let mut q = tx.q(&count_sql);
-    for a in sql.args {
+    for a in args {
         q = q.bind(a);
     }
     let total = tx.one(q).await?.int("n")?;
