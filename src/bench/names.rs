@@ -365,7 +365,7 @@ fn skewed(len: usize, rng: &mut StdRng) -> usize {
     ((len as f64) * u.powf(1.8)) as usize % len
 }
 
-fn one<'a, T: Copy>(list: &'a [T], rng: &mut StdRng) -> T {
+fn one<T: Copy>(list: &[T], rng: &mut StdRng) -> T {
     list[skewed(list.len(), rng)]
 }
 

@@ -120,6 +120,7 @@ impl Population {
             &mut samples,
         )
         .await?;
+        analyze(app).await;
         let load_secs = started.elapsed().as_secs_f64();
         super::progress(&format!(
             "search: {patients} patients loaded into the bench tenant ({load_secs:.1} s in all)"
@@ -154,6 +155,20 @@ impl Population {
             next_name: AtomicUsize::new(0),
             next_phone: AtomicUsize::new(0),
         })
+    }
+}
+
+/// Refresh the planner's statistics after a bulk load, as autovacuum would
+/// soon do on its own (PostgreSQL; SQLite plans from its indexes). Best
+/// effort: a role that may not analyze gets a warning, not an error.
+async fn analyze(app: &App) {
+    let db = app.store.platform();
+    if db.backend() == clinicos_store::Backend::Postgres {
+        for table in ["patients", "patient_name_tokens"] {
+            let _ = sqlx::query(&format!("ANALYZE {table}"))
+                .execute(db.pool())
+                .await;
+        }
     }
 }
 
@@ -282,7 +297,7 @@ async fn load_patients(
             }
             insert_chunk(&mut tx, &rows, &sealed, branch, creator).await?;
             for (i, (r, (_, bidx))) in rows.into_iter().zip(sealed).enumerate() {
-                if (done + i as u64) % every == 0 && samples.len() < SAMPLES {
+                if (done + i as u64).is_multiple_of(every) && samples.len() < SAMPLES {
                     samples.push(Sample {
                         person: r.person,
                         phone: r.phone,
