@@ -194,15 +194,26 @@ fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
         })
         .collect();
     // Per query word, the best of the patient's tokens in its prefix range
-    // (mirroring `name_search::score`): a range on the primary key
-    // (tenant_id, patient_id, token) per candidate.
+    // (mirroring `name_search::score`). The range test sits inside the
+    // aggregate and the WHERE names only the primary key's leading columns
+    // (tenant_id, patient_id), so both databases read the candidate's few
+    // tokens through the primary key instead of scanning the word's whole
+    // range on the token index once per candidate.
+    let best = |alias: &str, owner: &str, lo: &str, hi: &str, value: &str| {
+        format!(
+            "(SELECT MAX(CASE WHEN {alias}.token >= {lo} AND {alias}.token < {hi} THEN {value} END) \
+             FROM patient_name_tokens {alias} WHERE {alias}.tenant_id = $1 AND {alias}.patient_id = {owner})"
+        )
+    };
     let score = ranges
         .iter()
         .map(|(lo, hi)| {
-            format!(
-                "(SELECT MAX(CASE WHEN u.token = {lo} THEN 2 ELSE 0 END + u.is_family) \
-                 FROM patient_name_tokens u WHERE u.tenant_id = $1 AND u.patient_id = p.id \
-                 AND u.token >= {lo} AND u.token < {hi})"
+            best(
+                "u",
+                "p.id",
+                lo,
+                hi,
+                &format!("CASE WHEN u.token = {lo} THEN 2 ELSE 0 END + u.is_family"),
             )
         })
         .collect::<Vec<_>>()
@@ -218,10 +229,7 @@ fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
     ];
     for (i, (lo, hi)) in ranges.iter().enumerate() {
         if i != d {
-            scan.push(format!(
-                "EXISTS (SELECT 1 FROM patient_name_tokens w WHERE w.tenant_id = $1 \
-                 AND w.patient_id = t.patient_id AND w.token >= {lo} AND w.token < {hi})"
-            ));
+            scan.push(format!("{} = 1", best("w", "t.patient_id", lo, hi, "1")));
         }
     }
     let join = if patient_filters {
