@@ -123,12 +123,12 @@ pub async fn unindexed(tx: &mut TenantTx, limit: i64) -> StoreResult<Vec<Patient
 /// counts only the first of them in token order (exact-token matches first),
 /// so its cost does not grow with the tenant's size. The front desk refines
 /// the query instead of paging that far.
-pub const NAME_CANDIDATES: i64 = 500;
+pub const NAME_CANDIDATES: i64 = 200;
 /// Most rows of the driving word's token range a name search reads: the
 /// other words and the filters are checked on these only, so a query whose
 /// words are each common but rarely together (at a million patients) costs
 /// what it costs at ten thousand.
-pub const NAME_SCAN: i64 = 2_000;
+pub const NAME_SCAN: i64 = 1_000;
 /// Most matches a search without a name counts (`total` is capped here).
 pub const COUNT_CAP: i64 = 10_000;
 
