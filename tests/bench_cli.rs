@@ -165,3 +165,64 @@ fn bench_times_one_policy_decision() {
     assert!(p["decisions"].as_u64().unwrap() >= 100_000);
     assert!(v["scenarios"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn bench_opens_a_chart_against_raw() {
+    let v = bench_json(&[
+        "--scenario",
+        "open-chart",
+        "--clients",
+        "2",
+        "--duration",
+        "1",
+    ]);
+    let s = &v["scenarios"][0];
+    assert_eq!(s["name"], "open-chart");
+    assert!(s["clinicos"]["requests"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(s["clinicos"]["errors"].as_u64(), Some(0), "{v}");
+    assert_eq!(s["raw"]["errors"].as_u64(), Some(0), "{v}");
+    assert!(s["ratio"]["throughput"].is_number());
+}
+
+#[test]
+fn bench_searches_a_loaded_population_by_name_and_phone() {
+    let v = bench_json(&[
+        "--scenario",
+        "search",
+        "--patients",
+        "300",
+        "--clients",
+        "2",
+        "--duration",
+        "1",
+    ]);
+    let p = &v["population"];
+    assert_eq!(p["patients"], 300, "{v}");
+    assert_eq!(p["other_tenants"], 99, "{v}");
+    let names: Vec<&str> = v["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["search-name", "search-phone"]);
+    for s in v["scenarios"].as_array().unwrap() {
+        assert!(s["clinicos"]["requests"].as_u64().unwrap() > 0, "{v}");
+        assert_eq!(s["clinicos"]["errors"].as_u64(), Some(0), "{v}");
+        assert_eq!(s["raw"]["errors"].as_u64(), Some(0), "{v}");
+        assert!(s["clinicos"]["p99_ms"].is_number());
+    }
+}
+
+#[test]
+fn bench_refuses_a_population_out_of_range() {
+    for n in ["0", "9", "2000001", "many"] {
+        let out = clinicos(&["bench", "--scenario", "search", "--patients", n]);
+        assert_eq!(out.status.code(), Some(1), "{n}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.starts_with("clinicos: error: --patients"),
+            "{stderr}"
+        );
+    }
+}

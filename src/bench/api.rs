@@ -6,6 +6,7 @@
 
 use super::fixture::Fixture;
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One shared HTTP client (connection pool) and the prepared requests.
 pub struct ApiClient {
@@ -14,8 +15,12 @@ pub struct ApiClient {
     login_url: String,
     patient_url: String,
     patients_url: String,
+    /// What the chart of the fixture patient opens.
+    chart_urls: [String; 5],
     bearer: HeaderValue,
     login_body: String,
+    /// Numbers the patients create-patient registers (distinct phones).
+    created: AtomicU64,
 }
 
 impl ApiClient {
@@ -28,9 +33,17 @@ impl ApiClient {
             login_url: format!("{}/api/v1/auth/login", fx.base_url),
             patient_url: format!("{}/api/v1/patients/{}", fx.base_url, fx.patient_id),
             patients_url: format!("{}/api/v1/patients", fx.base_url),
+            chart_urls: super::fixture::CHART_PARTS
+                .map(|part| format!("{}/api/v1/patients/{}{part}", fx.base_url, fx.patient_id)),
             bearer,
             login_body: fx.login_body(),
+            created: AtomicU64::new(0),
         })
+    }
+
+    /// The base URL of the patient list (`?q=` and `?phone=` follow).
+    pub fn patients_url(&self) -> &str {
+        &self.patients_url
     }
 
     /// `GET /api/v1/branches/{id}` with the bearer token.
@@ -55,14 +68,42 @@ impl ApiClient {
         finish(r).await
     }
 
-    /// `POST /api/v1/patients`: a new encrypted patient, audited.
+    /// `POST /api/v1/patients`: a new encrypted patient, audited (a new
+    /// phone and passport number each time, so the duplicate check finds
+    /// nothing and the registration goes through).
     pub async fn create_patient(&self) -> Result<(), String> {
+        let n = self.created.fetch_add(1, Ordering::Relaxed);
         let r = self
             .http
             .post(&self.patients_url)
             .header(AUTHORIZATION, self.bearer.clone())
             .header(CONTENT_TYPE, "application/json")
-            .body(super::fixture::PATIENT_BODY)
+            .body(super::fixture::patient_body(n))
+            .send()
+            .await;
+        finish(r).await
+    }
+
+    /// Open the fixture patient's chart: its parts requested concurrently,
+    /// as the chart page does.
+    pub async fn open_chart(&self) -> Result<(), String> {
+        let [a, b, c, d, e] = &self.chart_urls;
+        let (a, b, c, d, e) = tokio::join!(
+            self.get(a),
+            self.get(b),
+            self.get(c),
+            self.get(d),
+            self.get(e)
+        );
+        a.and(b).and(c).and(d).and(e)
+    }
+
+    /// `GET` a prepared URL with the bearer token (a search).
+    pub async fn get(&self, url: &str) -> Result<(), String> {
+        let r = self
+            .http
+            .get(url)
+            .header(AUTHORIZATION, self.bearer.clone())
             .send()
             .await;
         finish(r).await

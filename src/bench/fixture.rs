@@ -111,12 +111,14 @@ impl Fixture {
         };
         let token = field("/data/access_token")?;
         let patient_id = create_patient(http, &base_url, &token).await?;
+        let user_id = field("/data/user_id")?;
+        fill_chart(http, &base_url, &token, &patient_id, &user_id).await?;
         Ok(Fixture {
             patient_id,
             token,
             tenant_id: field("/data/tenant_id")?,
             session_id: field("/data/session_id")?,
-            user_id: field("/data/user_id")?,
+            user_id,
             branch_id: field("/data/user/branch_ids/0")?,
             base_url,
             app,
@@ -166,9 +168,98 @@ pub(super) async fn sign_in(
     serde_json::from_str(&text).map_err(|e| format!("bench sign-in answer is not JSON: {e}"))
 }
 
-/// The body of `POST /api/v1/patients` the create-patient scenario sends
-/// (the same person every time, so it skips the duplicate warning).
+/// The body of `POST /api/v1/patients` for the fixture's own patient
+/// (confirmed as new).
 pub const PATIENT_BODY: &str = r#"{"given_name":"Bench","family_name":"Patient","sex":"female","birth_date":"1984-06-01","city":"Pune","phone":"+91 98220 12345","email":"bench.patient@example.org","confirm_new":true}"#;
+
+/// The body of the `n`th registration of create-patient: a phone and a
+/// passport number of its own, so the duplicate check (phone + birth date,
+/// identifier) runs and finds nothing, as for a new person at the desk.
+pub fn patient_body(n: u64) -> String {
+    let n = n % 100_000_000;
+    format!(
+        r#"{{"given_name":"Kavita","middle_name":"Ramesh","family_name":"Deshpande","sex":"female","birth_date":"1984-06-01","city":"Pune","phone":"+91 97{n:08}","email":"kavita.{n}@example.org","identifiers":[{{"kind":"passport","value":"K{n:08}","country":"IN"}}]}}"#
+    )
+}
+
+/// What a chart opens, after `/api/v1/patients/{id}`.
+pub const CHART_PARTS: [&str; 5] = ["", "/allergies", "/conditions", "/medications", "/history"];
+
+/// A chart worth opening: allergies, conditions, medications and history
+/// entries of the fixture patient (added through the API).
+const CHART_ENTRIES: [(&str, &str); 10] = [
+    (
+        "/allergies",
+        r#"{"substance":"Penicillin","category":"medication","reaction":"Hives","severity":"moderate"}"#,
+    ),
+    (
+        "/allergies",
+        r#"{"substance":"Peanuts","category":"food","reaction":"Swelling of the lips","severity":"severe"}"#,
+    ),
+    (
+        "/allergies",
+        r#"{"substance":"Dust mites","category":"environment"}"#,
+    ),
+    (
+        "/conditions",
+        r#"{"name":"Type 2 diabetes mellitus","code":"E11","onset_date":"2019-03-01"}"#,
+    ),
+    (
+        "/conditions",
+        r#"{"name":"Essential hypertension","code":"I10"}"#,
+    ),
+    (
+        "/medications",
+        r#"{"name":"Metformin","dose":"500 mg","frequency":"twice daily","route":"oral"}"#,
+    ),
+    (
+        "/medications",
+        r#"{"name":"Amlodipine","dose":"5 mg","frequency":"once daily","route":"oral"}"#,
+    ),
+    (
+        "/medications",
+        r#"{"name":"Atorvastatin","dose":"10 mg","frequency":"at night","route":"oral"}"#,
+    ),
+    (
+        "/history",
+        r#"{"category":"surgical","text":"Appendectomy in 2009, uneventful recovery"}"#,
+    ),
+    (
+        "/history",
+        r#"{"category":"family","text":"Father: myocardial infarction at 58"}"#,
+    ),
+];
+
+async fn fill_chart(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    patient: &str,
+    user: &str,
+) -> Result<(), String> {
+    // The owner treats the patient (a care relationship), as a clinician
+    // opening a chart does.
+    let care = serde_json::json!({ "user_id": user }).to_string();
+    let entries = std::iter::once(("/care-team", care.as_str())).chain(CHART_ENTRIES);
+    for (part, body) in entries {
+        let r = http
+            .post(format!("{base}/api/v1/patients/{patient}{part}"))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .map_err(|e| format!("cannot fill the bench chart: {e}"))?;
+        let status = r.status();
+        let text = r.text().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!(
+                "filling the bench chart ({part}) answered {status}: {text}"
+            ));
+        }
+    }
+    Ok(())
+}
 
 async fn create_patient(http: &reqwest::Client, base: &str, token: &str) -> Result<String, String> {
     let r = http

@@ -27,8 +27,10 @@ mod field_crypto;
 mod fixture;
 mod load;
 mod machine;
+mod names;
 mod options;
 mod policy_decision;
+mod population;
 mod raw;
 mod report;
 mod serve_probe;
@@ -42,8 +44,9 @@ use fixture::Fixture;
 use load::Sample;
 use machine::Machine;
 use options::{Plan, Scenario};
+use population::Population;
 use raw::Raw;
-use report::{Report, ScenarioReport};
+use report::{PopulationReport, Report, ScenarioReport};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,6 +117,7 @@ async fn measure(plan: &Plan, db: &BenchDb, http: &reqwest::Client) -> Result<Re
         field_crypto: m.field_crypto,
         policy: m.policy,
         audit_sealer: m.audit_sealer,
+        population: m.population,
         serve,
     })
 }
@@ -138,6 +142,7 @@ struct Measured {
     field_crypto: Option<Vec<field_crypto::FieldCryptoRow>>,
     policy: Option<policy_decision::PolicyReport>,
     audit_sealer: Option<audit_sealer::SealerReport>,
+    population: Option<PopulationReport>,
 }
 
 async fn with_fixture(
@@ -159,9 +164,28 @@ async fn on_fixture(plan: &Plan, fx: &Fixture, http: &reqwest::Client) -> Result
         field_crypto: None,
         audit_sealer: None,
         policy: None,
+        population: None,
+    };
+    let pop = if plan.scenarios.iter().any(|s| s.searches()) {
+        progress(&format!(
+            "search: loading {} patients and {} other tenants",
+            plan.patients,
+            population::OTHER_TENANTS
+        ));
+        let p = Population::load(fx, plan.patients, api.patients_url()).await?;
+        out.population = Some(PopulationReport {
+            patients: p.patients,
+            other_tenants: population::OTHER_TENANTS,
+            other_patients_each: population::OTHER_PATIENTS,
+            load_secs: p.load_secs,
+        });
+        Some(Arc::new(p))
+    } else {
+        None
     };
     for &s in &plan.scenarios {
-        out.scenarios.push(run_scenario(s, plan, &api, &raw).await?);
+        out.scenarios
+            .push(run_scenario(s, plan, &api, &raw, pop.clone()).await?);
     }
     let rounds = ROUNDS.min(plan.duration.as_secs().max(1) as u32);
     if plan.field_crypto {
@@ -192,29 +216,51 @@ async fn run_scenario(
     plan: &Plan,
     api: &Arc<ApiClient>,
     raw: &Arc<Raw>,
+    pop: Option<Arc<Population>>,
 ) -> Result<ScenarioReport, String> {
     let a = Arc::clone(api);
+    let p = pop.clone();
     let api_op = move || {
         let a = Arc::clone(&a);
+        let p = p.clone();
         async move {
-            match s {
-                Scenario::GetBranch => a.get_branch().await,
-                Scenario::Login => a.login().await,
-                Scenario::ReadPatient => a.read_patient().await,
-                Scenario::CreatePatient => a.create_patient().await,
+            match (s, p.as_deref()) {
+                (Scenario::GetBranch, _) => a.get_branch().await,
+                (Scenario::Login, _) => a.login().await,
+                (Scenario::ReadPatient, _) => a.read_patient().await,
+                (Scenario::CreatePatient, _) => a.create_patient().await,
+                (Scenario::OpenChart, _) => a.open_chart().await,
+                (Scenario::SearchName, Some(p)) => a.get(&p.next_name().url).await,
+                (Scenario::SearchPhone, Some(p)) => a.get(&p.next_phone().url).await,
+                (Scenario::SearchName | Scenario::SearchPhone, None) => {
+                    Err("no search population".into())
+                }
             }
         }
     };
     let r = Arc::clone(raw);
+    let p = pop.clone();
     let raw_op = move || {
         let r = Arc::clone(&r);
+        let p = p.clone();
         async move {
-            match s {
-                Scenario::GetBranch => r.get_branch().await,
-                Scenario::Login => r.login().await,
-                Scenario::ReadPatient => r.read_patient().await,
-                Scenario::CreatePatient => r.create_patient().await,
+            match (s, p.as_deref()) {
+                (Scenario::GetBranch, _) => r.get_branch().await,
+                (Scenario::Login, _) => r.login().await,
+                (Scenario::ReadPatient, _) => r.read_patient().await,
+                (Scenario::CreatePatient, _) => r.create_patient().await,
+                (Scenario::OpenChart, _) => r.open_chart().await,
+                (Scenario::SearchName, Some(p)) => r.search(&p.next_name().search).await,
+                (Scenario::SearchPhone, Some(p)) => r.search(&p.next_phone().search).await,
+                (Scenario::SearchName | Scenario::SearchPhone, None) => {
+                    Err("no search population".into())
+                }
             }
+        }
+    };
+    let rewind = || {
+        if let Some(p) = &pop {
+            p.rewind();
         }
     };
     let secs = plan.duration.as_secs();
@@ -231,7 +277,10 @@ async fn run_scenario(
     let mut clinicos = Sample::default();
     let mut baseline = Sample::default();
     for _ in 0..rounds {
+        // Both sides ask the same queries in the same order.
+        rewind();
         clinicos.absorb(load::drive(plan.clients, round, api_op.clone()).await?);
+        rewind();
         baseline.absorb(load::drive(plan.clients, round, raw_op.clone()).await?);
     }
     Ok(ScenarioReport::new(

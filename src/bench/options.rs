@@ -10,6 +10,8 @@ use std::time::Duration;
 pub const MAX_DURATION_SECS: u64 = 120;
 /// Most concurrent clients allowed.
 pub const MAX_CLIENTS: usize = 1024;
+/// Most patients the search scenarios load into the bench tenant.
+pub const MAX_PATIENTS: u64 = 2_000_000;
 
 /// Flags of `clinicos bench`.
 #[derive(Args, Debug)]
@@ -28,9 +30,15 @@ pub struct BenchArgs {
     /// Seconds of load per side of each scenario (1-120).
     #[arg(long, value_name = "SECS", default_value = "10")]
     pub duration: String,
-    /// get-branch, login, field-crypto, audit-sealer or all.
+    /// get-branch, login, read-patient, create-patient, open-chart,
+    /// search-name, search-phone, search, field-crypto, audit-sealer,
+    /// policy or all.
     #[arg(long, value_name = "NAME", default_value = "all")]
     pub scenario: String,
+    /// Patients loaded into the bench tenant for search-name and
+    /// search-phone (10-2000000), with 99 other tenants present.
+    #[arg(long, value_name = "N", default_value = "10000")]
+    pub patients: String,
     /// Audited requests per second for audit-sealer (1-100000).
     #[arg(long, value_name = "N", default_value = "1000")]
     pub rate: String,
@@ -46,6 +54,9 @@ pub enum Scenario {
     Login,
     ReadPatient,
     CreatePatient,
+    OpenChart,
+    SearchName,
+    SearchPhone,
 }
 
 impl Scenario {
@@ -55,7 +66,15 @@ impl Scenario {
             Scenario::Login => "login",
             Scenario::ReadPatient => "read-patient",
             Scenario::CreatePatient => "create-patient",
+            Scenario::OpenChart => "open-chart",
+            Scenario::SearchName => "search-name",
+            Scenario::SearchPhone => "search-phone",
         }
+    }
+
+    /// Does the scenario need the search population loaded?
+    pub fn searches(self) -> bool {
+        matches!(self, Scenario::SearchName | Scenario::SearchPhone)
     }
 
     /// What the ClinicOS side does.
@@ -67,7 +86,16 @@ impl Scenario {
                 "GET /api/v1/patients/{id}: policy, decrypt phone and email, audit event in the same transaction"
             }
             Scenario::CreatePatient => {
-                "POST /api/v1/patients: validate, encrypt phone and email, blind indexes, insert + audit event in one transaction"
+                "POST /api/v1/patients (a new phone each time, so the duplicate check runs): validate, new data key, encrypt phone, email and one identifier, blind indexes, duplicate check, insert patient + name tokens + identifier + audit event in one transaction"
+            }
+            Scenario::OpenChart => {
+                "what the chart opens, concurrently: GET /api/v1/patients/{id}, /allergies, /conditions, /medications, /history (5 audited requests)"
+            }
+            Scenario::SearchName => {
+                "GET /api/v1/patients?q=<1-2 word prefixes>&limit=20: ranked page of decrypted patients, audited"
+            }
+            Scenario::SearchPhone => {
+                "GET /api/v1/patients?phone=<exact phone>&limit=20: blind index, decrypted page, audited"
             }
         }
     }
@@ -83,7 +111,16 @@ impl Scenario {
                 "1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows, patient; INSERT audit event"
             }
             Scenario::CreatePatient => {
-                "1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows; INSERT patient (same-size blobs); INSERT audit event"
+                "INSERT a same-size data key row in the key store; 1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows, branch, duplicate candidates (phone + birth date); INSERT patient (same-size blobs), name tokens, identifier, audit event"
+            }
+            Scenario::OpenChart => {
+                "5 concurrent write transactions, each: SELECT session, tenant, user, roles, user branches, policy rows, then the patient row / its allergies / conditions / medications / history, INSERT audit event"
+            }
+            Scenario::SearchName => {
+                "1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows; the store's name-search page and count statements; INSERT audit event"
+            }
+            Scenario::SearchPhone => {
+                "1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows; the store's phone-search page and count statements (blind index); INSERT audit event"
             }
         }
     }
@@ -105,6 +142,8 @@ pub struct Plan {
     pub policy: bool,
     /// Audited requests per second for the sealer run.
     pub rate: u64,
+    /// Patients of the bench tenant for the search scenarios.
+    pub patients: u64,
     pub json: bool,
 }
 
@@ -134,16 +173,32 @@ impl Plan {
             "login" => vec![Scenario::Login],
             "read-patient" => vec![Scenario::ReadPatient],
             "create-patient" => vec![Scenario::CreatePatient],
+            "open-chart" => vec![Scenario::OpenChart],
+            "search-name" => vec![Scenario::SearchName],
+            "search-phone" => vec![Scenario::SearchPhone],
+            "search" => vec![Scenario::SearchName, Scenario::SearchPhone],
             "all" => vec![
                 Scenario::GetBranch,
                 Scenario::Login,
                 Scenario::ReadPatient,
                 Scenario::CreatePatient,
+                Scenario::OpenChart,
+                Scenario::SearchName,
+                Scenario::SearchPhone,
             ],
             "field-crypto" | "audit-sealer" | "policy" => vec![],
             other => {
                 return Err(format!(
-                    "--scenario must be get-branch, login, read-patient, create-patient, field-crypto, audit-sealer, policy or all, not '{other}'"
+                    "--scenario must be get-branch, login, read-patient, create-patient, open-chart, search-name, search-phone, search, field-crypto, audit-sealer, policy or all, not '{other}'"
+                ))
+            }
+        };
+        let patients = match a.patients.trim().parse::<u64>() {
+            Ok(n) if (10..=MAX_PATIENTS).contains(&n) => n,
+            _ => {
+                return Err(format!(
+                    "--patients must be a whole number from 10 to {MAX_PATIENTS}, not '{}'",
+                    a.patients
                 ))
             }
         };
@@ -169,6 +224,7 @@ impl Plan {
             audit_sealer: matches!(name, "audit-sealer" | "all"),
             policy: matches!(name, "policy" | "all"),
             rate,
+            patients,
             json: a.json,
         })
     }
@@ -186,6 +242,7 @@ mod tests {
             duration: duration.into(),
             scenario: scenario.into(),
             rate: "1000".into(),
+            patients: "10000".into(),
             json: false,
         }
     }
@@ -195,7 +252,8 @@ mod tests {
         let p = Plan::from_args(args("16", "10", "all")).unwrap();
         assert_eq!(p.clients, 16);
         assert_eq!(p.duration, Duration::from_secs(10));
-        assert_eq!(p.scenarios.len(), 4);
+        assert_eq!(p.scenarios.len(), 7);
+        assert_eq!(p.patients, 10_000);
         assert!(p.policy);
         assert!(p.field_crypto && p.audit_sealer);
         assert_eq!(p.rate, 1000);

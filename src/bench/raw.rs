@@ -13,6 +13,7 @@
 use super::fixture::Fixture;
 use chrono::Utc;
 use clinicos_app::crypto;
+use clinicos_store::patient_search::{self, PatientSearch};
 use clinicos_store::{Backend, Db};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
@@ -48,19 +49,55 @@ const PATIENT: &str = "SELECT id, given_name, middle_name, family_name, birth_da
     phone, phone_bidx, email, email_bidx, first_branch_id, care_consent_at, is_active, deceased_at, \
     created_by, created_at, updated_at FROM patients WHERE tenant_id = $1 AND id = $2";
 const NEW_PATIENT: &str = "INSERT INTO patients (tenant_id, id, given_name, middle_name, family_name, \
-    birth_date, sex, city, postcode, phone, phone_bidx, email, email_bidx, first_branch_id, \
+    name_key, birth_date, sex, city, postcode, phone, phone_bidx, email, email_bidx, first_branch_id, \
     care_consent_at, is_active, deceased_at, created_by, created_at, updated_at) \
-    VALUES ($1, $2, 'Bench', '', 'Patient', '1984-06-01', 'female', 'Pune', '', $3, $4, $5, $6, $7, \
-    NULL, 1, NULL, $8, $9, $9)";
+    VALUES ($1, $2, 'Kavita', 'Ramesh', 'Deshpande', 'deshpande kavita ramesh', '1984-06-01', 'female', \
+    'Pune', '', $3, $4, $5, $6, $7, NULL, 1, NULL, $8, $9, $9)";
+const NEW_TOKENS: &str =
+    "INSERT INTO patient_name_tokens (tenant_id, patient_id, token, is_family) \
+    VALUES ($1, $2, 'deshpande', 1), ($1, $2, 'kavita', 0), ($1, $2, 'ramesh', 0)";
+const NEW_IDENTIFIER: &str =
+    "INSERT INTO patient_identifiers (tenant_id, id, patient_id, kind, value, \
+    value_bidx, issuer, country, created_at) VALUES ($1, $2, $3, 'passport', $4, $5, '', 'IN', $6)";
+const SAME_PHONE: &str = "SELECT id FROM patients WHERE tenant_id = $1 AND phone_bidx = $2 \
+    AND birth_date = '1984-06-01' AND is_active = 1 ORDER BY id";
+const SAME_IDENTIFIER: &str =
+    "SELECT DISTINCT i.patient_id FROM patient_identifiers i JOIN patients p \
+    ON p.tenant_id = i.tenant_id AND p.id = i.patient_id WHERE i.tenant_id = $1 \
+    AND i.kind = 'passport' AND i.value_bidx = $2 AND p.is_active = 1 ORDER BY i.patient_id";
+const NEW_DATA_KEY: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_version, \
+    tenant_key_version, wrapped, created_at) VALUES ($1, $2, 1, 1, $3, $4)";
+/// The size of a wrapped data key (envelope header, nonce, 32 bytes, tag).
+const WRAPPED_KEY_BYTES: usize = 5 + 12 + 32 + 16;
+/// What the chart reads, per part (the columns the repositories select).
+const CHART_READS: [&str; 5] = [
+    PATIENT,
+    "SELECT id, patient_id, tier, category, severity, status, substance, reaction, note, branch_id, \
+     recorded_by, recorded_at, updated_at FROM allergies WHERE tenant_id = $1 AND patient_id = $2 \
+     ORDER BY recorded_at DESC, id DESC",
+    "SELECT id, patient_id, tier, status, onset_date, resolved_date, name, code, note, branch_id, \
+     recorded_by, recorded_at, updated_at FROM conditions WHERE tenant_id = $1 AND patient_id = $2 \
+     ORDER BY recorded_at DESC, id DESC",
+    "SELECT * FROM medications WHERE tenant_id = $1 AND patient_id = $2 \
+     ORDER BY recorded_at DESC, id DESC",
+    "SELECT id, patient_id, category, tier, body, branch_id, recorded_by, recorded_at, updated_at \
+     FROM history_entries WHERE tenant_id = $1 AND patient_id = $2 ORDER BY recorded_at, id",
+];
 const AUDIT: &str =
     "INSERT INTO audit_events (tenant_id, id, at, actor_id, actor_roles, branch_id, \
     action, resource_type, resource_ids, outcome, reason, ip, user_agent, request_id, purpose) \
     VALUES ($1, $2, $3, $4, 'owner', $5, $6, 'patient', $7, 'success', '', '127.0.0.1', \
     'clinicos-bench', 'bench', $8)";
 
+/// The page size both sides of the search scenarios ask for.
+pub const SEARCH_PAGE: i64 = 20;
+
 /// The baseline's connection and the fixture's ids.
 pub struct Raw {
     pool: AnyPool,
+    /// The key store's pool (new data keys are rows there).
+    keys: Option<AnyPool>,
+    created: std::sync::atomic::AtomicU64,
     backend: Backend,
     tenant: String,
     session: String,
@@ -79,6 +116,12 @@ impl Raw {
     pub fn new(db: &Db, fx: &Fixture) -> Raw {
         Raw {
             pool: db.pool().clone(),
+            keys: fx
+                .app
+                .store
+                .field_keys()
+                .map(|k| k.key_store.db().pool().clone()),
+            created: std::sync::atomic::AtomicU64::new(0),
             backend: db.backend(),
             tenant: fx.tenant_id.clone(),
             session: fx.session_id.clone(),
@@ -200,27 +243,141 @@ impl Raw {
         tx.commit().await.map_err(db_err)
     }
 
-    /// Authenticate, insert a patient with blobs the size of the encrypted
-    /// phone and email, insert its audit event.
+    /// What a registration writes, without the work: a data key row of
+    /// the same size in the key store, then in one write transaction the
+    /// authentication reads, the branch, both duplicate checks, the patient
+    /// row with blobs the size of the encrypted phone and email, its name
+    /// tokens (one statement), the identifier and the audit event.
     pub async fn create_patient(&self) -> Result<(), String> {
+        let n = self
+            .created
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let id = uuid::Uuid::now_v7().to_string();
         let now = Utc::now().timestamp_micros();
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or("the bench store has no key store")?;
+        sqlx::query(NEW_DATA_KEY)
+            .bind(self.tenant.as_str())
+            .bind(id.as_str())
+            .bind(vec![5u8; WRAPPED_KEY_BYTES])
+            .bind(now)
+            .execute(keys)
+            .await
+            .map_err(db_err)?;
+        let phone_bidx = crypto::sha256_hex(&format!("phone {n}"));
+        let passport_bidx = crypto::sha256_hex(&format!("passport {n}"));
         let mut tx = self.begin(true).await?;
         self.auth_reads(&mut tx).await?;
+        sqlx::query(BRANCH)
+            .bind(self.tenant.as_str())
+            .bind(self.branch.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        for (sql, bidx) in [(SAME_PHONE, &phone_bidx), (SAME_IDENTIFIER, &passport_bidx)] {
+            let same = sqlx::query(sql)
+                .bind(self.tenant.as_str())
+                .bind(bidx.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if !same.is_empty() {
+                return Err("the raw registration found a duplicate".into());
+            }
+        }
         sqlx::query(NEW_PATIENT)
             .bind(self.tenant.as_str())
             .bind(id.as_str())
             .bind(vec![7u8; 46])
+            .bind(phone_bidx)
+            .bind(vec![9u8; 53])
             .bind(crypto::sha256_hex(&id))
-            .bind(vec![9u8; 58])
-            .bind(crypto::sha256_hex(&now.to_string()))
             .bind(self.branch.as_str())
             .bind(self.user.as_str())
             .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        sqlx::query(NEW_TOKENS)
+            .bind(self.tenant.as_str())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(NEW_IDENTIFIER)
+            .bind(self.tenant.as_str())
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(id.as_str())
+            .bind(vec![3u8; 42])
+            .bind(passport_bidx)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         self.audit(&mut tx, "patient.created", &id, "operations")
+            .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// One part of the chart: authenticate, read the rows, audit.
+    async fn chart_part(&self, sql: &str, action: &str) -> Result<(), String> {
+        let mut tx = self.begin(true).await?;
+        self.auth_reads(&mut tx).await?;
+        let rows = sqlx::query(sql)
+            .bind(self.tenant.as_str())
+            .bind(self.patient.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if rows.is_empty() {
+            return Err("a chart part of the bench patient is empty".into());
+        }
+        self.audit(&mut tx, action, &self.patient, "treatment")
+            .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// The five chart reads, concurrently, as the chart's requests run.
+    pub async fn open_chart(&self) -> Result<(), String> {
+        let [a, b, c, d, e] = CHART_READS;
+        let (a, b, c, d, e) = tokio::join!(
+            self.chart_part(a, "patient.read"),
+            self.chart_part(b, "allergy.list"),
+            self.chart_part(c, "condition.list"),
+            self.chart_part(d, "medication.list"),
+            self.chart_part(e, "history.read")
+        );
+        a.and(b).and(c).and(d).and(e)
+    }
+
+    /// A search: authenticate, run the store's page and count statements
+    /// for it (the same SQL ClinicOS runs), audit the ids of the page.
+    pub async fn search(&self, s: &PatientSearch) -> Result<(), String> {
+        let (page, count, args) = patient_search::statements(s);
+        let mut tx = self.begin(true).await?;
+        self.auth_reads(&mut tx).await?;
+        let mut q = sqlx::query(&page).bind(self.tenant.as_str());
+        for a in &args {
+            q = q.bind(a.as_str());
+        }
+        let rows = q
+            .bind(SEARCH_PAGE)
+            .bind(0i64)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let mut q = sqlx::query(&count).bind(self.tenant.as_str());
+        for a in &args {
+            q = q.bind(a.as_str());
+        }
+        q.fetch_one(&mut *tx).await.map_err(db_err)?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for r in &rows {
+            ids.push(r.try_get::<String, _>("id").map_err(db_err)?);
+        }
+        self.audit(&mut tx, "patient.list", &ids.join(","), "treatment")
             .await?;
         tx.commit().await.map_err(db_err)
     }

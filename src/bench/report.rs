@@ -27,7 +27,21 @@ pub struct Report {
     pub audit_sealer: Option<super::audit_sealer::SealerReport>,
     /// One policy decision against one permission-bit check.
     pub policy: Option<super::policy_decision::PolicyReport>,
+    /// The search population, when a search scenario ran.
+    pub population: Option<PopulationReport>,
     pub serve: ServeProbe,
+}
+
+/// What the search scenarios ran against.
+#[derive(Serialize)]
+pub struct PopulationReport {
+    /// Patients of the bench tenant.
+    pub patients: u64,
+    /// Other tenants and the patients of each.
+    pub other_tenants: usize,
+    pub other_patients_each: u64,
+    /// Seconds to load all of them (keys, encryption, tokens, rows).
+    pub load_secs: f64,
 }
 
 /// Both sides of one scenario.
@@ -101,6 +115,13 @@ impl Report {
             m.memory_total_mib as f64 / 1024.0,
             m.cpu_model
         );
+        if let Some(p) = &self.population {
+            let _ = writeln!(
+                out,
+                "search population: {} patients in the bench tenant, {} other tenants with {} each, loaded in {:.1} s",
+                p.patients, p.other_tenants, p.other_patients_each, p.load_secs
+            );
+        }
         for s in &self.scenarios {
             let _ = writeln!(out, "\n{}", s.name);
             let _ = writeln!(out, "  clinicos: {}", s.clinicos_work);

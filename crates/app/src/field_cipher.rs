@@ -231,6 +231,60 @@ impl FieldCipher {
         Ok(entry)
     }
 
+    /// Make the data keys of new subjects (fresh ids that have no key yet)
+    /// and store them in the key store, one statement per 1,000: a
+    /// registration writes its key in one round trip instead of a lookup,
+    /// an insert and a re-read. Fails, caching nothing of that batch, if
+    /// any subject already had a key (its key is kept).
+    pub async fn create_subject_keys(
+        &self,
+        tenant: TenantId,
+        subjects: &[String],
+    ) -> AppResult<()> {
+        let t = tenant.as_text();
+        for s in subjects {
+            check_part("subject id", s)?;
+        }
+        let entry = self.tenant(&t).await?;
+        let k = self.keys()?;
+        for chunk in subjects.chunks(1000) {
+            let mut fresh = Vec::with_capacity(chunk.len());
+            let mut plain = Vec::with_capacity(chunk.len());
+            for subject in chunk {
+                let key = Key32::generate();
+                let wrapped = WrappedSubjectKey {
+                    key_version: DATA_KEY_VERSION,
+                    tenant_key_version: entry.version,
+                    wrapped: clinicos_crypto::wrap_subject_key(
+                        &entry.key,
+                        entry.version,
+                        &t,
+                        subject,
+                        DATA_KEY_VERSION,
+                        &key,
+                    ),
+                };
+                fresh.push((subject.clone(), wrapped));
+                plain.push(key);
+            }
+            let stored = k.key_store.insert_new_subject_keys(&t, &fresh).await?;
+            if stored != chunk.len() as u64 {
+                return Err(AppError::Internal(
+                    "a new record already had a data key".into(),
+                ));
+            }
+            if let Ok(mut m) = self.cache.subjects.write() {
+                for (subject, key) in chunk.iter().zip(plain) {
+                    m.insert(
+                        (t.clone(), subject.clone()),
+                        Arc::new((DATA_KEY_VERSION, key)),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Encrypt one field value of `subject`, bound to where it is stored.
     #[allow(clippy::too_many_arguments)]
     pub async fn encrypt(

@@ -213,6 +213,10 @@ impl App {
         let mut row = blank_row(id.clone(), now);
         row.first_branch_id = p.branch_id.or(ctx.branch);
         row.created_by = Some(ctx.user);
+        // A fresh id has no key yet: one key-store insert, no lookups.
+        self.cipher
+            .create_subject_keys(t, std::slice::from_ref(&id))
+            .await?;
         self.seal_into(t, &mut row, &p, now).await?;
         let idents = self.seal_identifiers(t, &id, &p.identifiers, now).await?;
         let mut tx = self.store.write(t).await?;
@@ -242,7 +246,9 @@ impl App {
             }
         }
         patients::insert(&mut tx, &row).await?;
-        patient_identifiers::replace(&mut tx, &id, &idents).await?;
+        if !idents.is_empty() {
+            patient_identifiers::replace(&mut tx, &id, &idents).await?;
+        }
         audit::record_for(
             &mut tx,
             &ctx.actor(),

@@ -229,6 +229,40 @@ impl KeyStore {
         Ok(())
     }
 
+    /// Store the first data keys of new subjects in one statement (at most
+    /// 1,000 per call); returns how many rows were inserted, which is fewer
+    /// than given when a subject already had a key of that version (that
+    /// key is kept).
+    pub async fn insert_new_subject_keys(
+        &self,
+        tenant: &str,
+        keys: &[(String, WrappedSubjectKey)],
+    ) -> StoreResult<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let rows: Vec<String> = (0..keys.len())
+            .map(|i| {
+                let b = 3 + i * 4;
+                format!("($1, ${b}, ${}, ${}, ${}, $2)", b + 1, b + 2, b + 3)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO subject_keys (tenant_id, subject_id, key_version, tenant_key_version, wrapped, created_at) \
+             VALUES {} ON CONFLICT (tenant_id, subject_id, key_version) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(tenant).bind(ts(Utc::now()));
+        for (subject, k) in keys {
+            q = q
+                .bind(subject.as_str())
+                .bind(i64::from(k.key_version))
+                .bind(i64::from(k.tenant_key_version))
+                .bind(k.wrapped.clone());
+        }
+        Ok(q.execute(self.db.pool()).await?.rows_affected())
+    }
+
     /// Crypto-shredding: delete every data key of a subject. Returns how
     /// many key rows were removed.
     pub async fn erase_subject(&self, tenant: &str, subject: &str) -> StoreResult<u64> {

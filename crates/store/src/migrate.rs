@@ -186,6 +186,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 16,
+        name: "patient_name_tokens_by_patient",
+        sql: include_str!("../migrations/0016_patient_name_tokens_by_patient.sql"),
+        tenant_tables: &[],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

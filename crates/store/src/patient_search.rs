@@ -72,7 +72,7 @@ impl Sql {
     }
 }
 
-/// Replace the patient's name tokens (after an insert or a name change).
+/// Replace the patient's name tokens (after a name change).
 pub async fn write_tokens(
     tx: &mut TenantTx,
     patient_id: &str,
@@ -82,6 +82,16 @@ pub async fn write_tokens(
         .q("DELETE FROM patient_name_tokens WHERE tenant_id = $1 AND patient_id = $2")
         .bind(patient_id.to_owned());
     tx.exec(q).await?;
+    insert_tokens(tx, patient_id, names).await
+}
+
+/// Insert the name tokens of a patient that has none yet (a new row), in
+/// one statement.
+pub async fn insert_tokens(
+    tx: &mut TenantTx,
+    patient_id: &str,
+    names: &NameParts<'_>,
+) -> StoreResult<()> {
     let tokens = name_search::patient_tokens(names);
     if tokens.is_empty() {
         return Ok(());
@@ -200,14 +210,10 @@ fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
     }
 }
 
-/// A page of matching patients and the number of all matches. A name
-/// search ranks by relevance, then name order; otherwise newest first.
-pub async fn search(
-    tx: &mut TenantTx,
-    s: &PatientSearch,
-    limit: i64,
-    offset: i64,
-) -> StoreResult<(Vec<PatientRow>, i64)> {
+/// The page statement (binds: tenant, `args`, limit, offset) and the
+/// count statement (binds: tenant, `args`) of a search; the benchmark's raw
+/// side runs the same SQL.
+pub fn statements(s: &PatientSearch) -> (String, String, Vec<String>) {
     let mut sql = Sql::default();
     let Clauses {
         joins,
@@ -220,18 +226,30 @@ pub async fn search(
     };
     let lim = format!("${}", sql.args.len() + 2);
     let off = format!("${}", sql.args.len() + 3);
-    let page_sql = format!(
+    let page = format!(
         "SELECT {COLS}, {score} AS score FROM patients p{joins} WHERE {filter} \
          ORDER BY {order} LIMIT {lim} OFFSET {off}"
     );
+    let count = format!("SELECT COUNT(*) AS n FROM patients p{joins} WHERE {filter}");
+    (page, count, sql.args)
+}
+
+/// A page of matching patients and the number of all matches. A name
+/// search ranks by relevance, then name order; otherwise newest first.
+pub async fn search(
+    tx: &mut TenantTx,
+    s: &PatientSearch,
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<PatientRow>, i64)> {
+    let (page_sql, count_sql, args) = statements(s);
     let mut q = tx.q(&page_sql);
-    for a in &sql.args {
+    for a in &args {
         q = q.bind(a.clone());
     }
     let rows = tx.all(q.bind(limit).bind(offset)).await?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM patients p{joins} WHERE {filter}");
     let mut q = tx.q(&count_sql);
-    for a in sql.args {
+    for a in args {
         q = q.bind(a);
     }
     let total = tx.one(q).await?.int("n")?;

@@ -122,7 +122,7 @@ pub async fn insert(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
         .bind(p.first_branch_id.map(|b| b.as_text()));
     let q = bind_mutable(q, p);
     tx.exec(q).await?;
-    crate::patient_search::write_tokens(tx, &p.id, &p.names()).await
+    crate::patient_search::insert_tokens(tx, &p.id, &p.names()).await
 }
 
 /// Rewrite every changeable column of a patient (the id, creator, creation

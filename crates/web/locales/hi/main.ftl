@@ -540,6 +540,7 @@ val-reproductive-sexual = प्रजनन और यौन स्वास्
 timeline-kind = प्रकार
 timeline-registration = पंजीकरण
 timeline-history = इतिहास
+timeline-attachment = संलग्नक
 timeline-allergy = एलर्जी
 timeline-condition = रोग
 timeline-medication = दवा

@@ -1,0 +1,421 @@
+//! The search population: `--patients N` in the bench tenant and 99 other
+//! tenants with [`OTHER_PATIENTS`] each, loaded straight into the database
+//! (multi-row INSERTs, a transaction per [`TX_ROWS`] patients) with the
+//! real cipher, the real name tokens and the real blind indexes, so that
+//! the application's own search finds them; and the fixed, seeded mix of
+//! queries both sides of search-name and search-phone run.
+//!
+//! Invariants:
+//! - Every patient gets its own data key (made and stored in batches by
+//!   `FieldCipher::create_subject_keys`), its phone sealed under it and
+//!   bound to its row, and the phone's blind index: what a registration
+//!   writes, minus the other optional columns.
+//! - Names, queries and phones come from one seeded generator, so two runs
+//!   load the same names and ask the same questions.
+
+use super::fixture::Fixture;
+use super::names::{self, Person};
+use clinicos_app::provisioning::NewTenant;
+use clinicos_app::App;
+use clinicos_domain::name_search::{self, NameParts};
+use clinicos_domain::TenantId;
+use clinicos_store::patient_search::PatientSearch;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Tenants besides the bench tenant.
+pub const OTHER_TENANTS: usize = 99;
+/// Patients of each other tenant.
+pub const OTHER_PATIENTS: u64 = 100;
+/// Patients per multi-row INSERT.
+const CHUNK: usize = 500;
+/// Patients per transaction.
+const TX_ROWS: usize = 10_000;
+/// Queries in each mix (cycled through by the clients).
+const QUERIES: usize = 400;
+/// Patients kept aside to draw the queries from.
+const SAMPLES: usize = 2_000;
+
+/// One query: the ClinicOS URL and the same search for the raw side.
+pub struct Query {
+    pub url: String,
+    pub search: PatientSearch,
+}
+
+/// The loaded population and the query mixes.
+pub struct Population {
+    pub patients: u64,
+    pub load_secs: f64,
+    pub name_queries: Vec<Query>,
+    pub phone_queries: Vec<Query>,
+    next_name: AtomicUsize,
+    next_phone: AtomicUsize,
+}
+
+impl Population {
+    /// The next name query of the mix (shared by all clients of a side).
+    pub fn next_name(&self) -> &Query {
+        let i = self.next_name.fetch_add(1, Ordering::Relaxed);
+        &self.name_queries[i % self.name_queries.len()]
+    }
+
+    pub fn next_phone(&self) -> &Query {
+        let i = self.next_phone.fetch_add(1, Ordering::Relaxed);
+        &self.phone_queries[i % self.phone_queries.len()]
+    }
+
+    /// Start both mixes from their first query again (each side asks the
+    /// same questions in the same order).
+    pub fn rewind(&self) {
+        self.next_name.store(0, Ordering::Relaxed);
+        self.next_phone.store(0, Ordering::Relaxed);
+    }
+
+    /// Load the other tenants and `patients` patients of the bench tenant,
+    /// then build the query mixes.
+    pub async fn load(
+        fx: &Fixture,
+        patients: u64,
+        patients_url: &str,
+    ) -> Result<Population, String> {
+        let started = Instant::now();
+        let mut rng = StdRng::seed_from_u64(5);
+        let app = &fx.app;
+        for i in 0..OTHER_TENANTS {
+            let entry = app
+                .create_tenant(&other_tenant(i))
+                .await
+                .map_err(|e| format!("cannot create a bench tenant: {}", crate::app_error(e)))?;
+            let base = 1_000_000 * (i as u64 + 1);
+            load_patients(
+                app,
+                entry.tenant_id,
+                None,
+                None,
+                base,
+                OTHER_PATIENTS,
+                &mut rng,
+                &mut Vec::new(),
+            )
+            .await?;
+        }
+        super::progress(&format!(
+            "search: {OTHER_TENANTS} other tenants with {OTHER_PATIENTS} patients each loaded"
+        ));
+        let tenant: TenantId = fx
+            .tenant_id
+            .parse()
+            .map_err(|_| "the bench tenant id is not an id".to_owned())?;
+        let mut samples = Vec::with_capacity(SAMPLES);
+        load_patients(
+            app,
+            tenant,
+            Some(&fx.branch_id),
+            Some(&fx.user_id),
+            0,
+            patients,
+            &mut rng,
+            &mut samples,
+        )
+        .await?;
+        analyze(app).await;
+        let load_secs = started.elapsed().as_secs_f64();
+        super::progress(&format!(
+            "search: {patients} patients loaded into the bench tenant ({load_secs:.1} s in all)"
+        ));
+        let mut name_queries = Vec::with_capacity(QUERIES);
+        let mut phone_queries = Vec::with_capacity(QUERIES);
+        for _ in 0..QUERIES {
+            let p = &samples[rng.gen_range(0..samples.len())];
+            let q = name_query(&p.person, &mut rng);
+            let tokens = name_search::query_tokens(&q).map_err(|e| e.to_string())?;
+            name_queries.push(Query {
+                url: url(patients_url, &[("q", &q)])?,
+                search: PatientSearch {
+                    name_tokens: tokens,
+                    ..PatientSearch::default()
+                },
+            });
+            let p = &samples[rng.gen_range(0..samples.len())];
+            phone_queries.push(Query {
+                url: url(patients_url, &[("phone", &p.phone)])?,
+                search: PatientSearch {
+                    phone_bidx: Some(p.phone_bidx.clone()),
+                    ..PatientSearch::default()
+                },
+            });
+        }
+        Ok(Population {
+            patients,
+            load_secs,
+            name_queries,
+            phone_queries,
+            next_name: AtomicUsize::new(0),
+            next_phone: AtomicUsize::new(0),
+        })
+    }
+}
+
+/// Refresh the planner's statistics after a bulk load, as autovacuum would
+/// soon do on its own (PostgreSQL; SQLite plans from its indexes). Best
+/// effort: a role that may not analyze gets a warning, not an error.
+async fn analyze(app: &App) {
+    let db = app.store.platform();
+    if db.backend() == clinicos_store::Backend::Postgres {
+        for table in ["patients", "patient_name_tokens"] {
+            let _ = sqlx::query(&format!("ANALYZE {table}"))
+                .execute(db.pool())
+                .await;
+        }
+    }
+}
+
+fn url(base: &str, params: &[(&str, &str)]) -> Result<String, String> {
+    let mut all = params.to_vec();
+    all.push(("limit", "20"));
+    reqwest::Url::parse_with_params(base, &all)
+        .map(String::from)
+        .map_err(|e| format!("cannot build a search URL: {e}"))
+}
+
+fn other_tenant(i: usize) -> NewTenant {
+    NewTenant {
+        slug: format!("bench-other-{i:02}"),
+        legal_name: format!("Other Clinic {i:02}"),
+        display_name: format!("Other Clinic {i:02}"),
+        country: "IN".into(),
+        city: "Pune".into(),
+        state: "MH".into(),
+        region: None,
+        plan: None,
+        locale: "en".into(),
+        currency: "INR".into(),
+        time_zone: "Asia/Kolkata".into(),
+        owner_email: format!("owner{i:02}@other.example"),
+        owner_name: "Other Owner".into(),
+        owner_password: None,
+    }
+}
+
+/// A loaded patient the queries are drawn from.
+struct Sample {
+    person: Person,
+    phone: String,
+    phone_bidx: String,
+}
+
+/// The first 1-2 words of a search as typed at the desk: prefixes of 2-5
+/// characters of the patient's names (given, family, or both in either
+/// order; now and then the name in its local script).
+fn name_query(p: &Person, rng: &mut StdRng) -> String {
+    let pick = |text: &str, rng: &mut StdRng| -> Option<String> {
+        let words = name_search::tokens(text);
+        let w = words.get(rng.gen_range(0..words.len().max(1)))?;
+        let n = rng.gen_range(2..=5).min(w.chars().count());
+        Some(w.chars().take(n).collect())
+    };
+    let given = pick(&p.given, rng);
+    let family = pick(&p.family, rng);
+    let local = pick(&p.local, rng);
+    let roll = rng.gen_range(0..100);
+    let words: Vec<Option<String>> = match roll {
+        0..=29 => vec![given],
+        30..=54 => vec![family],
+        55..=74 => vec![given, family],
+        75..=89 => vec![family, given],
+        _ if local.is_some() => vec![local],
+        _ => vec![given],
+    };
+    let words: Vec<String> = words.into_iter().flatten().collect();
+    if words.is_empty() {
+        "ra".to_owned()
+    } else {
+        words.join(" ")
+    }
+}
+
+/// Insert `n` generated patients of `tenant` (phones numbered from
+/// `base`), keeping every so often one in `samples`.
+#[allow(clippy::too_many_arguments)]
+async fn load_patients(
+    app: &App,
+    tenant: TenantId,
+    branch: Option<&str>,
+    creator: Option<&str>,
+    base: u64,
+    n: u64,
+    rng: &mut StdRng,
+    samples: &mut Vec<Sample>,
+) -> Result<(), String> {
+    let every = (n / SAMPLES as u64).max(1);
+    let mut done: u64 = 0;
+    while done < n {
+        let mut tx = app
+            .store
+            .write(tenant)
+            .await
+            .map_err(|e| format!("cannot load the bench patients: {e}"))?;
+        let mut in_tx = 0;
+        while in_tx < TX_ROWS && done < n {
+            let size = (CHUNK as u64).min(n - done) as usize;
+            let mut rows = Vec::with_capacity(size);
+            for i in 0..size {
+                let k = done + i as u64;
+                rows.push(Generated {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    person: names::person(rng),
+                    phone: format!("+91 9{:09}", base + k),
+                    birth_date: format!(
+                        "{}-{:02}-{:02}",
+                        rng.gen_range(1940..=2024),
+                        rng.gen_range(1..=12),
+                        rng.gen_range(1..=28)
+                    ),
+                });
+            }
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            app.cipher
+                .create_subject_keys(tenant, &ids)
+                .await
+                .map_err(crate::app_error)?;
+            let mut sealed = Vec::with_capacity(size);
+            for r in &rows {
+                let phone = clinicos_app::patients::normalise_phone(&r.phone);
+                let ct = app
+                    .cipher
+                    .encrypt(tenant, "patients", "phone", &r.id, &r.id, phone.as_bytes())
+                    .await
+                    .map_err(crate::app_error)?;
+                let bidx = app
+                    .cipher
+                    .blind_index(tenant, "phone", &phone)
+                    .await
+                    .map_err(crate::app_error)?;
+                sealed.push((ct, bidx));
+            }
+            insert_chunk(&mut tx, &rows, &sealed, branch, creator).await?;
+            for (i, (r, (_, bidx))) in rows.into_iter().zip(sealed).enumerate() {
+                if (done + i as u64).is_multiple_of(every) && samples.len() < SAMPLES {
+                    samples.push(Sample {
+                        person: r.person,
+                        phone: r.phone,
+                        phone_bidx: bidx,
+                    });
+                }
+            }
+            done += size as u64;
+            in_tx += size;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| format!("cannot load the bench patients: {e}"))?;
+    }
+    Ok(())
+}
+
+struct Generated {
+    id: String,
+    person: Person,
+    phone: String,
+    birth_date: String,
+}
+
+/// Columns of the patient rows the loader writes (the rest take their
+/// defaults), after the tenant.
+const PATIENT_COLS: usize = 14;
+
+async fn insert_chunk(
+    tx: &mut clinicos_store::TenantTx,
+    rows: &[Generated],
+    sealed: &[(Vec<u8>, String)],
+    branch: Option<&str>,
+    creator: Option<&str>,
+) -> Result<(), String> {
+    let now = chrono::Utc::now().timestamp_micros();
+    let values: Vec<String> = (0..rows.len())
+        .map(|i| {
+            let b = 2 + i * PATIENT_COLS;
+            let cols: Vec<String> = (b..b + PATIENT_COLS).map(|c| format!("${c}")).collect();
+            // `updated_at` is `created_at` (the last value, bound once).
+            format!("($1, {}, ${})", cols.join(", "), b + PATIENT_COLS - 1)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO patients (tenant_id, id, given_name, middle_name, family_name, local_name, \
+         name_key, birth_date, sex, city, phone, phone_bidx, first_branch_id, created_by, created_at, \
+         updated_at) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = tx.q(&sql);
+    for (r, (ct, bidx)) in rows.iter().zip(sealed) {
+        let p = &r.person;
+        let parts = p.parts();
+        q = q
+            .bind(r.id.clone())
+            .bind(p.given.clone())
+            .bind(p.middle.clone())
+            .bind(p.family.clone())
+            .bind(p.local.clone())
+            .bind(name_search::sort_key(&parts))
+            .bind(r.birth_date.clone())
+            .bind(p.sex.to_owned())
+            .bind("Pune".to_owned())
+            .bind(ct.clone())
+            .bind(bidx.clone())
+            .bind(branch.map(str::to_owned))
+            .bind(creator.map(str::to_owned))
+            .bind(now);
+    }
+    tx.exec(q)
+        .await
+        .map_err(|e| format!("cannot insert bench patients: {e}"))?;
+    insert_tokens(tx, rows).await
+}
+
+async fn insert_tokens(
+    tx: &mut clinicos_store::TenantTx,
+    rows: &[Generated],
+) -> Result<(), String> {
+    let mut values = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    for r in rows {
+        for t in name_search::patient_tokens(&r.person.parts()) {
+            args.push(r.id.clone());
+            args.push(t.token);
+            values.push(format!(
+                "($1, ${}, ${}, {})",
+                args.len(),
+                args.len() + 1,
+                i64::from(t.family)
+            ));
+        }
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO patient_name_tokens (tenant_id, patient_id, token, is_family) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = tx.q(&sql);
+    for a in args {
+        q = q.bind(a);
+    }
+    tx.exec(q)
+        .await
+        .map_err(|e| format!("cannot insert bench name tokens: {e}"))?;
+    Ok(())
+}
+
+impl Person {
+    fn parts(&self) -> NameParts<'_> {
+        NameParts {
+            given: &self.given,
+            middle: &self.middle,
+            family: &self.family,
+            local: &self.local,
+        }
+    }
+}
