@@ -45,8 +45,19 @@ pub async fn probe(http: &reqwest::Client) -> Result<ServeProbe, String> {
     let dir = ScratchDir::new("bench-serve")?;
     let port = free_port()?;
     let bind = format!("127.0.0.1:{port}");
+    // Attachment files inside the scratch directory too (the default,
+    // `<data-dir>-files` beside it, would outlive the probe).
+    let config = dir.path().join("probe.toml");
+    let files = dir.path().join("files");
+    std::fs::write(
+        &config,
+        format!("files_dir = {:?}\n", files.display().to_string()),
+    )
+    .map_err(|e| format!("cannot write the probe's config: {e}"))?;
     let mut cmd = Command::new(exe);
     cmd.arg("serve")
+        .arg("--config")
+        .arg(&config)
         .arg("--data-dir")
         .arg(dir.path())
         .arg("--bind")

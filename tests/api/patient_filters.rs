@@ -132,3 +132,49 @@ async fn tag_and_last_visit_filters() {
         assert!(v.to_string().contains(field), "{v}");
     }
 }
+
+/// A name search ranks at most `NAME_CANDIDATES` matching rows, but the
+/// limit applies after every word is checked: a two-word query finds its
+/// one patient however many namesakes of the longer word come first.
+#[tokio::test]
+async fn a_specific_name_is_found_behind_hundreds_of_namesakes() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("namesakes").await;
+    let s = staff(&t, &tenant).await;
+    // More namesakes than the candidate limit, and than the 1,000 rows a
+    // rejected bounded variant scanned before checking the other word.
+    let many = 1_100;
+    assert!(many > clinicos_store::patient_search::NAME_CANDIDATES);
+    for i in 0..many {
+        let (st, v) = send(
+            &t,
+            "POST",
+            "/api/v1/patients",
+            &s.desk,
+            Some(
+                json!({"given_name": format!("Anil{i}"), "family_name": "Sharma",
+                        "sex": "male", "birth_date": "1980-01-01",
+                        "phone": format!("+91 91{i:08}")}),
+            ),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    let (st, v) = send(
+        &t,
+        "POST",
+        "/api/v1/patients",
+        &s.desk,
+        Some(
+            json!({"given_name": "Ravi", "family_name": "Sharma", "sex": "male",
+                    "birth_date": "1985-05-05", "phone": "+91 99999 00001"}),
+        ),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(found(&t, &s.desk, "q=ravi%20sharma").await, ["Ravi"]);
+    assert_eq!(found(&t, &s.desk, "q=sharma%20ravi").await, ["Ravi"]);
+    // The common word alone: a full first page, total capped.
+    let (_, v) = send(&t, "GET", "/api/v1/patients?q=sharma", &s.desk, None).await;
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(20), "{v}");
+}

@@ -10,7 +10,13 @@
 //! - a prefix is the range `token >= $q AND token < $q || U+10FFFF` on a
 //!   byte-ordered column (`COLLATE BINARY` / `COLLATE "C"`), which is an
 //!   index range on `(tenant_id, token, patient_id, is_family)` on both
-//!   databases, scanned once per query word (no per-patient subqueries);
+//!   databases; a name search scans that range for one word (the longest),
+//!   in index order, checks the other words and filters on each row, and
+//!   stops once [`NAME_CANDIDATES`] rows match everything: a query matching
+//!   fewer patients finds every one of them (nothing is skipped), a query
+//!   matching more ranks and counts the first of them in token order and
+//!   the front desk types another letter (see docs/BENCHMARKS.md,
+//!   "Patients");
 //! - every statement is tenant-scoped (`$1`, bound by [`TenantTx::q`]).
 
 use crate::patients::{from_row, PatientRow, COLS};
@@ -136,31 +142,38 @@ pub async fn unindexed(tx: &mut TenantTx, limit: i64) -> StoreResult<Vec<Patient
     tx.all(q).await?.iter().map(from_row).collect()
 }
 
-/// The parts of a search statement: one derived table per name token
-/// (the patients with a token in that prefix range, each with its best
-/// match score, mirroring `name_search::score`), joined to the patient;
-/// the WHERE clause of the other filters; and the relevance expression.
+/// Most matching name-token rows a name search ranks: below this every
+/// matching patient is found, ranked and counted; above it, `total` is at
+/// most this and the first matches in token order (exact-token matches
+/// first) are ranked, so the front desk refines the query instead of paging
+/// through hundreds of namesakes.
+pub const NAME_CANDIDATES: i64 = 500;
+/// Most matches a search without a name counts (`total` is capped here).
+pub const COUNT_CAP: i64 = 10_000;
+
+/// The parts of a search statement: the WHERE clause of the non-name
+/// filters on `p`; for a name search, the bounded candidate scan and the
+/// relevance expression.
 struct Clauses {
-    joins: String,
     filter: String,
+    /// `SELECT t.patient_id ... LIMIT n`: the candidates of a name search.
+    candidates: Option<String>,
     score: Option<String>,
 }
 
-fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
-    let mut joins = String::new();
-    let mut score = Vec::new();
-    for (i, token) in s.name_tokens.iter().enumerate() {
-        let lo = sql.arg(token.clone());
-        let hi = sql.arg(name_search::prefix_upper_bound(token));
-        // One range scan of the (tenant_id, token, patient_id, is_family)
-        // index per query word, however many patients match.
-        joins.push_str(&format!(
-            " JOIN (SELECT t.patient_id, MAX(CASE WHEN t.token = {lo} THEN 2 ELSE 0 END + t.is_family) AS s \
-             FROM patient_name_tokens t WHERE t.tenant_id = $1 AND t.token >= {lo} AND t.token < {hi} \
-             GROUP BY t.patient_id) m{i} ON m{i}.patient_id = p.id"
-        ));
-        score.push(format!("m{i}.s"));
+/// The query word that drives the candidate scan: the longest (the most
+/// selective prefix), the first of equals.
+fn driving_word(tokens: &[String]) -> usize {
+    let mut best = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        if t.len() > tokens[best].len() {
+            best = i;
+        }
     }
+    best
+}
+
+fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
     let mut cond = vec!["p.tenant_id = $1".to_owned()];
     let equal = [
         ("p.phone_bidx", &s.phone_bidx),
@@ -203,39 +216,122 @@ fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
         let at = sql.arg(crate::row::ts(t).to_string());
         cond.push(format!("{} AND NOT {}", visit(&at, "<"), visit(&at, ">=")));
     }
+    let patient_filters = cond.len() > 1;
+    let filter = cond.join(" AND ");
+    if s.name_tokens.is_empty() {
+        return Clauses {
+            filter,
+            candidates: None,
+            score: None,
+        };
+    }
+    let ranges: Vec<(String, String)> = s
+        .name_tokens
+        .iter()
+        .map(|t| {
+            (
+                sql.arg(t.clone()),
+                sql.arg(name_search::prefix_upper_bound(t)),
+            )
+        })
+        .collect();
+    // Per query word, the best of the patient's tokens in its prefix range
+    // (mirroring `name_search::score`). The range test sits inside the
+    // aggregate and the WHERE names only the primary key's leading columns
+    // (tenant_id, patient_id), so both databases read the candidate's few
+    // tokens through the primary key instead of scanning the word's whole
+    // range on the token index once per candidate.
+    let best = |alias: &str, owner: &str, lo: &str, hi: &str, value: &str| {
+        format!(
+            "(SELECT MAX(CASE WHEN {alias}.token >= {lo} AND {alias}.token < {hi} THEN {value} END) \
+             FROM patient_name_tokens {alias} WHERE {alias}.tenant_id = $1 AND {alias}.patient_id = {owner})"
+        )
+    };
+    let score = ranges
+        .iter()
+        .map(|(lo, hi)| {
+            best(
+                "u",
+                "p.id",
+                lo,
+                hi,
+                &format!("CASE WHEN u.token = {lo} THEN 2 ELSE 0 END + u.is_family"),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" + ");
+    // One ordered range scan of the (tenant_id, token, ...) index for the
+    // driving word, the other words checked per patient on the primary
+    // key, stopped after NAME_CANDIDATES rows.
+    let d = driving_word(&s.name_tokens);
+    let mut scan = vec![
+        "t.tenant_id = $1".to_owned(),
+        format!("t.token >= {}", ranges[d].0),
+        format!("t.token < {}", ranges[d].1),
+    ];
+    for (i, (lo, hi)) in ranges.iter().enumerate() {
+        if i != d {
+            scan.push(format!("{} = 1", best("w", "t.patient_id", lo, hi, "1")));
+        }
+    }
+    let join = if patient_filters {
+        scan.push(filter.clone());
+        " JOIN patients p ON p.tenant_id = t.tenant_id AND p.id = t.patient_id"
+    } else {
+        ""
+    };
+    let candidates = format!(
+        "SELECT t.patient_id FROM patient_name_tokens t{join} WHERE {} \
+         ORDER BY t.token, t.patient_id LIMIT {NAME_CANDIDATES}",
+        scan.join(" AND ")
+    );
     Clauses {
-        joins,
-        filter: cond.join(" AND "),
-        score: (!score.is_empty()).then(|| score.join(" + ")),
+        filter,
+        candidates: Some(candidates),
+        score: Some(score),
     }
 }
 
-/// The page statement (binds: tenant, `args`, limit, offset) and the
-/// count statement (binds: tenant, `args`) of a search; the benchmark's raw
-/// side runs the same SQL.
+/// The page statement and the count statement of a search, with their
+/// text parameters (from `$2`; the page statement takes `limit` and
+/// `offset` after them). Public so that the benchmark's raw side runs the
+/// very same SQL.
 pub fn statements(s: &PatientSearch) -> (String, String, Vec<String>) {
     let mut sql = Sql::default();
     let Clauses {
-        joins,
         filter,
+        candidates,
         score,
     } = clauses(s, &mut sql);
-    let (score, order) = match score {
-        Some(expr) => (expr, "score DESC, p.name_key, p.id"),
-        None => ("0".to_owned(), "p.created_at DESC, p.id DESC"),
-    };
     let lim = format!("${}", sql.args.len() + 2);
     let off = format!("${}", sql.args.len() + 3);
-    let page = format!(
-        "SELECT {COLS}, {score} AS score FROM patients p{joins} WHERE {filter} \
-         ORDER BY {order} LIMIT {lim} OFFSET {off}"
-    );
-    let count = format!("SELECT COUNT(*) AS n FROM patients p{joins} WHERE {filter}");
+    let (page, count) = match (candidates, score) {
+        (Some(cands), Some(score)) => (
+            format!(
+                "SELECT {COLS}, {score} AS score FROM patients p \
+                 WHERE p.tenant_id = $1 AND p.id IN (SELECT c.patient_id FROM ({cands}) c) \
+                 ORDER BY score DESC, p.name_key, p.id LIMIT {lim} OFFSET {off}"
+            ),
+            format!("SELECT COUNT(DISTINCT c.patient_id) AS n FROM ({cands}) c"),
+        ),
+        _ => (
+            format!(
+                "SELECT {COLS}, 0 AS score FROM patients p WHERE {filter} \
+                 ORDER BY p.created_at DESC, p.id DESC LIMIT {lim} OFFSET {off}"
+            ),
+            format!(
+                "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM patients p WHERE {filter} \
+                 LIMIT {COUNT_CAP}) c"
+            ),
+        ),
+    };
     (page, count, sql.args)
 }
 
-/// A page of matching patients and the number of all matches. A name
-/// search ranks by relevance, then name order; otherwise newest first.
+/// A page of matching patients and the number of matches (at most
+/// [`NAME_CANDIDATES`] distinct patients for a name search, at most
+/// [`COUNT_CAP`] otherwise). A name search ranks by relevance, then name
+/// order; otherwise newest first.
 pub async fn search(
     tx: &mut TenantTx,
     s: &PatientSearch,
