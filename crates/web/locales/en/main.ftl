@@ -405,6 +405,7 @@ patients-age-max = Age to (years)
 patients-tag = Tag
 patients-last-visit-from = Last visit on or after
 patients-last-visit-before = Last visit before (due a recall)
+patients-refine = Many more may match: type more of the name to narrow the list.
 patients-results = Results
 patients-found = Patients found
 patients-none = No patient matches. Check the spelling, or register a new patient.

@@ -405,6 +405,7 @@ patients-age-max = आयु तक (वर्ष)
 patients-tag = टैग
 patients-last-visit-from = अंतिम विज़िट इस तारीख को या बाद
 patients-last-visit-before = अंतिम विज़िट इससे पहले (रिकॉल बाकी)
+patients-refine = और भी मेल खा सकते हैं: सूची छोटी करने के लिए नाम का और हिस्सा लिखें।
 patients-results = परिणाम
 patients-found = मिले मरीज़
 patients-none = कोई मरीज़ नहीं मिला। वर्तनी जाँचें या नया मरीज़ पंजीकृत करें।

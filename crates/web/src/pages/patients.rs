@@ -190,6 +190,8 @@ pub struct Results {
     prev: Option<String>,
     next: Option<String>,
     error: Option<String>,
+    /// A name search reached the candidate limit: there may be more.
+    refine: bool,
 }
 
 #[derive(Template)]
@@ -223,6 +225,7 @@ async fn search(st: &WebState, ctx: &Ctx, f: &SearchForm, errs: &mut Errs) -> Re
         prev: None,
         next: None,
         error: None,
+        refine: false,
     };
     if !errs.is_empty() {
         results.error = Some(results.i.t("form-has-errors"));
@@ -236,6 +239,9 @@ async fn search(st: &WebState, ctx: &Ctx, f: &SearchForm, errs: &mut Errs) -> Re
             let cur = u64::from(meta.page);
             results.prev = (cur > 1).then(|| f.page_link(cur - 1));
             results.next = (cur < meta.total_pages).then(|| f.page_link(cur + 1));
+            results.refine = filter.q.is_some()
+                && i64::try_from(meta.total)
+                    .is_ok_and(|t| t >= clinicos_store::patient_search::NAME_CANDIDATES);
             results.meta = meta;
         }
         Err(AppError::Validation(v)) => {
