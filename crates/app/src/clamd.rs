@@ -82,7 +82,7 @@ impl ClamdScanner {
         let reply = match tokio::time::timeout(self.timeout, self.exchange(bytes)).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => {
-                tracing::warn!(address = ?self.address, error = %e, "clamd unreachable; upload refused");
+                tracing::warn!(address = ?self.address, error_kind = ?e.kind(), "clamd unreachable; upload refused");
                 return Err(AppError::ScannerUnavailable);
             }
             Err(_) => {
