@@ -24,8 +24,9 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    pub fn new(http: reqwest::Client, fx: &Fixture) -> Result<ApiClient, String> {
-        let bearer = HeaderValue::from_str(&format!("Bearer {}", fx.token))
+    /// The client of the fixture's server, sending `token` as its bearer.
+    pub fn new(http: reqwest::Client, fx: &Fixture, token: &str) -> Result<ApiClient, String> {
+        let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| "the access token is not a valid header value".to_owned())?;
         Ok(ApiClient {
             http,

@@ -122,6 +122,22 @@ impl BenchDb {
         Ok(())
     }
 
+    /// Bring PostgreSQL's planner statistics up to date (`ANALYZE`, as the
+    /// owner), as autovacuum keeps them on a database that has been
+    /// running; nothing on SQLite, which has no such daemon. A bench
+    /// database made seconds ago has no statistics, and each connection's
+    /// cached plans, chosen while the tables were empty, may pick any index
+    /// that starts with `tenant_id`: a primary-key lookup (the foreign-key
+    /// check of every name token, say) then reads every row of the tenant,
+    /// and identical runs swung between 0.3x and 1x. Called between rounds,
+    /// outside the timed windows, so both sides see the same plans.
+    pub async fn refresh_statistics(&self) -> Result<(), String> {
+        match self.backend {
+            Backend::Sqlite => Ok(()),
+            Backend::Postgres => admin_exec(&self.url, "ANALYZE").await,
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "sqlite",

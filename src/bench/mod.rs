@@ -102,7 +102,7 @@ async fn measure(plan: &Plan, db: &BenchDb, http: &reqwest::Client) -> Result<Re
         .await
         .map_err(|e| format!("cannot open the bench database: {e}"))?;
     let machine = Machine::read(store.platform(), db.backend_name()).await;
-    let measured = with_fixture(plan, &store, http).await;
+    let measured = with_fixture(plan, db, &store, http).await;
     if let Some(k) = store.field_keys() {
         k.key_store.close().await;
     }
@@ -147,17 +147,23 @@ struct Measured {
 
 async fn with_fixture(
     plan: &Plan,
+    db: &BenchDb,
     store: &Store,
     http: &reqwest::Client,
 ) -> Result<Measured, String> {
     let fx = Fixture::start(store.clone(), http).await?;
-    let measured = on_fixture(plan, &fx, http).await;
+    let measured = on_fixture(plan, db, &fx, http).await;
     fx.stop().await?;
     measured
 }
 
-async fn on_fixture(plan: &Plan, fx: &Fixture, http: &reqwest::Client) -> Result<Measured, String> {
-    let api = Arc::new(ApiClient::new(http.clone(), fx)?);
+async fn on_fixture(
+    plan: &Plan,
+    db: &BenchDb,
+    fx: &Fixture,
+    http: &reqwest::Client,
+) -> Result<Measured, String> {
+    let mut api = Arc::new(ApiClient::new(http.clone(), fx, &fx.token)?);
     let raw = Arc::new(Raw::new(fx.app.store.platform(), fx));
     let mut out = Measured {
         scenarios: Vec::new(),
@@ -172,7 +178,15 @@ async fn on_fixture(plan: &Plan, fx: &Fixture, http: &reqwest::Client) -> Result
             plan.patients,
             population::OTHER_TENANTS
         ));
-        let p = Population::load(fx, plan.patients, api.patients_url()).await?;
+        let p = Population::load(fx, db, plan.patients, api.patients_url()).await?;
+        // A large load outlasts the access token (and the session's idle
+        // timeout): the clients sign in again, as a front desk would.
+        let fresh = fixture::sign_in(http, &fx.base_url, &fx.login_body()).await?;
+        let token = fresh
+            .pointer("/data/access_token")
+            .and_then(serde_json::Value::as_str)
+            .ok_or("the sign-in answer has no access token")?;
+        api = Arc::new(ApiClient::new(http.clone(), fx, token)?);
         out.population = Some(PopulationReport {
             patients: p.patients,
             other_tenants: population::OTHER_TENANTS,
@@ -185,7 +199,7 @@ async fn on_fixture(plan: &Plan, fx: &Fixture, http: &reqwest::Client) -> Result
     };
     for &s in &plan.scenarios {
         out.scenarios
-            .push(run_scenario(s, plan, &api, &raw, pop.clone()).await?);
+            .push(run_scenario(s, plan, db, &api, &raw, pop.clone()).await?);
     }
     let rounds = ROUNDS.min(plan.duration.as_secs().max(1) as u32);
     if plan.field_crypto {
@@ -214,6 +228,7 @@ async fn on_fixture(plan: &Plan, fx: &Fixture, http: &reqwest::Client) -> Result
 async fn run_scenario(
     s: Scenario,
     plan: &Plan,
+    db: &BenchDb,
     api: &Arc<ApiClient>,
     raw: &Arc<Raw>,
     pop: Option<Arc<Population>>,
@@ -277,6 +292,7 @@ async fn run_scenario(
     let mut clinicos = Sample::default();
     let mut baseline = Sample::default();
     for _ in 0..rounds {
+        db.refresh_statistics().await?;
         // Both sides ask the same queries in the same order.
         rewind();
         clinicos.absorb(load::drive(plan.clients, round, api_op.clone()).await?);

@@ -86,7 +86,7 @@ impl Scenario {
                 "GET /api/v1/patients/{id}: policy, decrypt phone and email, audit event in the same transaction"
             }
             Scenario::CreatePatient => {
-                "POST /api/v1/patients (a new phone each time, so the duplicate check runs): validate, new data key, encrypt phone, email and one identifier, blind indexes, duplicate check, insert patient + name tokens + identifier + audit event in one transaction"
+                "POST /api/v1/patients (a new phone each time, so the duplicate check runs): validate, new data key, encrypt phone, email and one identifier, blind indexes, duplicate check, insert patient + name tokens and pairs + identifier + audit event in one transaction"
             }
             Scenario::OpenChart => {
                 "what the chart opens, concurrently: GET /api/v1/patients/{id}, /allergies, /conditions, /medications, /history (5 audited requests)"
@@ -111,7 +111,7 @@ impl Scenario {
                 "1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows, patient; INSERT audit event"
             }
             Scenario::CreatePatient => {
-                "INSERT a same-size data key row in the key store; 1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows, branch, duplicate candidates (phone + birth date); INSERT patient (same-size blobs), name tokens, identifier, audit event"
+                "INSERT a same-size data key row in the key store; 1 write transaction: SELECT session, tenant, user, roles, user branches, policy rows, branch, duplicate candidates (phone + birth date); INSERT patient (same-size blobs), name tokens, name pairs, identifier, audit event"
             }
             Scenario::OpenChart => {
                 "5 concurrent write transactions, each: SELECT session, tenant, user, roles, user branches, policy rows, then the patient row / its allergies / conditions / medications / history, INSERT audit event"

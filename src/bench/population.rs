@@ -13,10 +13,12 @@
 //! - Names, queries and phones come from one seeded generator, so two runs
 //!   load the same names and ask the same questions.
 
+use super::database::BenchDb;
 use super::fixture::Fixture;
 use super::names::{self, Person};
 use clinicos_app::provisioning::NewTenant;
 use clinicos_app::App;
+use clinicos_domain::name_pairs;
 use clinicos_domain::name_search::{self, NameParts};
 use clinicos_domain::TenantId;
 use clinicos_store::patient_search::PatientSearch;
@@ -29,7 +31,7 @@ use std::time::Instant;
 pub const OTHER_TENANTS: usize = 99;
 /// Patients of each other tenant.
 pub const OTHER_PATIENTS: u64 = 100;
-/// Patients per multi-row INSERT.
+/// Patients per batch of new data keys (and of encryption).
 const CHUNK: usize = 500;
 /// Patients per transaction.
 const TX_ROWS: usize = 10_000;
@@ -77,6 +79,7 @@ impl Population {
     /// then build the query mixes.
     pub async fn load(
         fx: &Fixture,
+        db: &BenchDb,
         patients: u64,
         patients_url: &str,
     ) -> Result<Population, String> {
@@ -91,6 +94,7 @@ impl Population {
             let base = 1_000_000 * (i as u64 + 1);
             load_patients(
                 app,
+                db,
                 entry.tenant_id,
                 None,
                 None,
@@ -101,6 +105,10 @@ impl Population {
             )
             .await?;
         }
+        // Statistics before the bench tenant's rows: with 99 tenants seen,
+        // the planner knows `tenant_id` alone is not selective, so the
+        // foreign-key checks of the load use the primary key.
+        db.refresh_statistics().await?;
         super::progress(&format!(
             "search: {OTHER_TENANTS} other tenants with {OTHER_PATIENTS} patients each loaded"
         ));
@@ -111,6 +119,7 @@ impl Population {
         let mut samples = Vec::with_capacity(SAMPLES);
         load_patients(
             app,
+            db,
             tenant,
             Some(&fx.branch_id),
             Some(&fx.user_id),
@@ -120,7 +129,7 @@ impl Population {
             &mut samples,
         )
         .await?;
-        analyze(app).await;
+        db.refresh_statistics().await?;
         let load_secs = started.elapsed().as_secs_f64();
         super::progress(&format!(
             "search: {patients} patients loaded into the bench tenant ({load_secs:.1} s in all)"
@@ -161,17 +170,6 @@ impl Population {
 /// Refresh the planner's statistics after a bulk load, as autovacuum would
 /// soon do on its own (PostgreSQL; SQLite plans from its indexes). Best
 /// effort: a role that may not analyze gets a warning, not an error.
-async fn analyze(app: &App) {
-    let db = app.store.platform();
-    if db.backend() == clinicos_store::Backend::Postgres {
-        for table in ["patients", "patient_name_tokens"] {
-            let _ = sqlx::query(&format!("ANALYZE {table}"))
-                .execute(db.pool())
-                .await;
-        }
-    }
-}
-
 fn url(base: &str, params: &[(&str, &str)]) -> Result<String, String> {
     let mut all = params.to_vec();
     all.push(("limit", "20"));
@@ -237,10 +235,13 @@ fn name_query(p: &Person, rng: &mut StdRng) -> String {
 }
 
 /// Insert `n` generated patients of `tenant` (phones numbered from
-/// `base`), keeping every so often one in `samples`.
+/// `base`), keeping every so often one in `samples`; the planner's
+/// statistics are refreshed each time the load has doubled, as autovacuum
+/// would on a running database.
 #[allow(clippy::too_many_arguments)]
 async fn load_patients(
     app: &App,
+    db: &BenchDb,
     tenant: TenantId,
     branch: Option<&str>,
     creator: Option<&str>,
@@ -251,6 +252,7 @@ async fn load_patients(
 ) -> Result<(), String> {
     let every = (n / SAMPLES as u64).max(1);
     let mut done: u64 = 0;
+    let mut next_statistics = 2 * TX_ROWS as u64;
     while done < n {
         let mut tx = app
             .store
@@ -311,6 +313,10 @@ async fn load_patients(
         tx.commit()
             .await
             .map_err(|e| format!("cannot load the bench patients: {e}"))?;
+        if done >= next_statistics && done < n {
+            db.refresh_statistics().await?;
+            next_statistics *= 2;
+        }
     }
     Ok(())
 }
@@ -326,7 +332,30 @@ struct Generated {
 /// defaults), after the tenant.
 const PATIENT_COLS: usize = 14;
 
+/// Rows per multi-row INSERT. SQLite finds each of a statement's `$N`
+/// parameters by name in a list, so binding is quadratic in the number of
+/// parameters: at 7,000 a statement, two thirds of the load was spent
+/// there. About 1,500 parameters a statement keeps it small.
+const PATIENTS_PER_STATEMENT: usize = 100;
+
 async fn insert_chunk(
+    tx: &mut clinicos_store::TenantTx,
+    rows: &[Generated],
+    sealed: &[(Vec<u8>, String)],
+    branch: Option<&str>,
+    creator: Option<&str>,
+) -> Result<(), String> {
+    for (rows, sealed) in rows
+        .chunks(PATIENTS_PER_STATEMENT)
+        .zip(sealed.chunks(PATIENTS_PER_STATEMENT))
+    {
+        insert_patients(tx, rows, sealed, branch, creator).await?;
+        insert_tokens(tx, rows).await?;
+    }
+    Ok(())
+}
+
+async fn insert_patients(
     tx: &mut clinicos_store::TenantTx,
     rows: &[Generated],
     sealed: &[(Vec<u8>, String)],
@@ -371,7 +400,7 @@ async fn insert_chunk(
     tx.exec(q)
         .await
         .map_err(|e| format!("cannot insert bench patients: {e}"))?;
-    insert_tokens(tx, rows).await
+    Ok(())
 }
 
 async fn insert_tokens(
@@ -406,6 +435,57 @@ async fn insert_tokens(
     tx.exec(q)
         .await
         .map_err(|e| format!("cannot insert bench name tokens: {e}"))?;
+    insert_pairs(tx, rows).await
+}
+
+/// Pair rows per INSERT (6 parameters each; see `PATIENTS_PER_STATEMENT`).
+const PAIRS_PER_STATEMENT: usize = 250;
+
+async fn insert_pairs(tx: &mut clinicos_store::TenantTx, rows: &[Generated]) -> Result<(), String> {
+    let mut all = Vec::new();
+    for r in rows {
+        let tokens = name_search::patient_tokens(&r.person.parts());
+        for p in name_pairs::patient_pairs(&tokens) {
+            let flag = |f: bool| i64::from(f).to_string();
+            all.push([
+                p.key,
+                p.a,
+                p.b,
+                r.id.clone(),
+                flag(p.a_family),
+                flag(p.b_family),
+            ]);
+        }
+    }
+    for chunk in all.chunks(PAIRS_PER_STATEMENT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = 2 + 6 * i;
+                format!(
+                    "($1, ${b}, ${}, ${}, ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO patient_name_pairs (tenant_id, pair_key, token_a, token_b, patient_id, \
+             family_a, family_b) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = tx.q(&sql);
+        for row in chunk {
+            for v in row {
+                q = q.bind(v.clone());
+            }
+        }
+        tx.exec(q)
+            .await
+            .map_err(|e| format!("cannot insert bench name pairs: {e}"))?;
+    }
     Ok(())
 }
 

@@ -7,6 +7,8 @@
 //!   rows (ids from the fixture), same columns as the repositories select.
 //! - On PostgreSQL each transaction sets `app.tenant_id` first, as the
 //!   row-level security policies require; so the baseline pays that too.
+//! - On SQLite each write transaction takes the store's writer turn
+//!   (`Db::writer_turn`), so both sides queue their writes alike.
 //! - A missing row is an error (`fetch_one`), so a baseline that silently
 //!   read nothing (e.g. RLS filtering everything) cannot look fast.
 
@@ -16,6 +18,9 @@ use clinicos_app::crypto;
 use clinicos_store::patient_search::{self, PatientSearch};
 use clinicos_store::{Backend, Db};
 use sqlx::{Any, AnyPool, Row, Transaction};
+
+/// SQLite's writer, held for a write transaction.
+type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
 
 const SESSION: &str = "SELECT id, user_id, kind, secret_hash, refresh_hash, csrf_token, branch_id, ip, \
     user_agent, created_at, last_seen_at, revoked_at FROM sessions WHERE tenant_id = $1 AND id = $2";
@@ -56,15 +61,22 @@ const NEW_PATIENT: &str = "INSERT INTO patients (tenant_id, id, given_name, midd
 const NEW_TOKENS: &str =
     "INSERT INTO patient_name_tokens (tenant_id, patient_id, token, is_family) \
     VALUES ($1, $2, 'deshpande', 1), ($1, $2, 'kavita', 0), ($1, $2, 'ramesh', 0)";
+/// The name pairs of Kavita Ramesh Deshpande (`name_pairs::patient_pairs`).
+const NEW_PAIRS: &str =
+    "INSERT INTO patient_name_pairs (tenant_id, pair_key, token_a, token_b, patient_id, \
+    family_a, family_b) VALUES ($1, 'de ka', 'deshpande', 'kavita', $2, 1, 0), \
+    ($1, 'de ra', 'deshpande', 'ramesh', $2, 1, 0), ($1, 'ka ra', 'kavita', 'ramesh', $2, 0, 0)";
 const NEW_IDENTIFIER: &str =
     "INSERT INTO patient_identifiers (tenant_id, id, patient_id, kind, value, \
     value_bidx, issuer, country, created_at) VALUES ($1, $2, $3, 'passport', $4, $5, '', 'IN', $6)";
+// The duplicate checks in the store's shape (`patients::duplicates`,
+// `patient_identifiers::find`): no ORDER BY (the store sorts in Rust).
 const SAME_PHONE: &str = "SELECT id FROM patients WHERE tenant_id = $1 AND phone_bidx = $2 \
-    AND birth_date = '1984-06-01' AND is_active = 1 ORDER BY id";
-const SAME_IDENTIFIER: &str =
-    "SELECT DISTINCT i.patient_id FROM patient_identifiers i JOIN patients p \
-    ON p.tenant_id = i.tenant_id AND p.id = i.patient_id WHERE i.tenant_id = $1 \
-    AND i.kind = 'passport' AND i.value_bidx = $2 AND p.is_active = 1 ORDER BY i.patient_id";
+    AND birth_date = '1984-06-01' AND is_active = 1";
+const SAME_IDENTIFIER: &str = "SELECT i.patient_id FROM patient_identifiers i \
+    WHERE i.tenant_id = $1 AND i.kind = 'passport' AND i.value_bidx = $2 \
+    AND (SELECT p.is_active FROM patients p \
+        WHERE p.tenant_id = i.tenant_id AND p.id = i.patient_id) = 1";
 const NEW_DATA_KEY: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_version, \
     tenant_key_version, wrapped, created_at) VALUES ($1, $2, 1, 1, $3, $4)";
 /// The size of a wrapped data key (envelope header, nonce, 32 bytes, tag).
@@ -95,6 +107,9 @@ pub const SEARCH_PAGE: i64 = 20;
 /// The baseline's connection and the fixture's ids.
 pub struct Raw {
     pool: AnyPool,
+    /// The store's database handle, for SQLite's writer turn: the baseline
+    /// queues its writes the way the store does.
+    db: Db,
     /// The key store's pool (new data keys are rows there).
     keys: Option<AnyPool>,
     created: std::sync::atomic::AtomicU64,
@@ -116,6 +131,7 @@ impl Raw {
     pub fn new(db: &Db, fx: &Fixture) -> Raw {
         Raw {
             pool: db.pool().clone(),
+            db: db.clone(),
             keys: fx
                 .app
                 .store
@@ -131,6 +147,13 @@ impl Raw {
             email: fx.email.clone(),
             password: fx.password.clone(),
         }
+    }
+
+    /// A write transaction and, on SQLite, the writer turn it holds (keep
+    /// it until the transaction ends).
+    async fn begin_write(&self) -> Result<(Option<WriterTurn>, Transaction<'static, Any>), String> {
+        let turn = self.db.writer_turn().await.map_err(|e| e.to_string())?;
+        Ok((turn, self.begin(true).await?))
     }
 
     async fn begin(&self, write: bool) -> Result<Transaction<'static, Any>, String> {
@@ -230,7 +253,7 @@ impl Raw {
 
     /// Authenticate, select the patient row, insert its audit event.
     pub async fn read_patient(&self) -> Result<(), String> {
-        let mut tx = self.begin(true).await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         self.auth_reads(&mut tx).await?;
         sqlx::query(PATIENT)
             .bind(self.tenant.as_str())
@@ -268,7 +291,7 @@ impl Raw {
             .map_err(db_err)?;
         let phone_bidx = crypto::sha256_hex(&format!("phone {n}"));
         let passport_bidx = crypto::sha256_hex(&format!("passport {n}"));
-        let mut tx = self.begin(true).await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         self.auth_reads(&mut tx).await?;
         sqlx::query(BRANCH)
             .bind(self.tenant.as_str())
@@ -300,12 +323,14 @@ impl Raw {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        sqlx::query(NEW_TOKENS)
-            .bind(self.tenant.as_str())
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        for sql in [NEW_TOKENS, NEW_PAIRS] {
+            sqlx::query(sql)
+                .bind(self.tenant.as_str())
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
         sqlx::query(NEW_IDENTIFIER)
             .bind(self.tenant.as_str())
             .bind(uuid::Uuid::now_v7().to_string())
@@ -323,7 +348,7 @@ impl Raw {
 
     /// One part of the chart: authenticate, read the rows, audit.
     async fn chart_part(&self, sql: &str, action: &str) -> Result<(), String> {
-        let mut tx = self.begin(true).await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         self.auth_reads(&mut tx).await?;
         let rows = sqlx::query(sql)
             .bind(self.tenant.as_str())
@@ -355,11 +380,11 @@ impl Raw {
     /// A search: authenticate, run the store's page and count statements
     /// for it (the same SQL ClinicOS runs), audit the ids of the page.
     pub async fn search(&self, s: &PatientSearch) -> Result<(), String> {
-        let (page, count, args) = patient_search::statements(s);
-        let mut tx = self.begin(true).await?;
+        let st = patient_search::statements(s);
+        let (_turn, mut tx) = self.begin_write().await?;
         self.auth_reads(&mut tx).await?;
-        let mut q = sqlx::query(&page).bind(self.tenant.as_str());
-        for a in &args {
+        let mut q = sqlx::query(&st.page).bind(self.tenant.as_str());
+        for a in &st.args {
             q = q.bind(a.as_str());
         }
         let rows = q
@@ -368,11 +393,13 @@ impl Raw {
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-        let mut q = sqlx::query(&count).bind(self.tenant.as_str());
-        for a in &args {
-            q = q.bind(a.as_str());
+        if st.needs_count(rows.len(), 0) {
+            let mut q = sqlx::query(&st.count).bind(self.tenant.as_str());
+            for a in &st.args {
+                q = q.bind(a.as_str());
+            }
+            q.fetch_one(&mut *tx).await.map_err(db_err)?;
         }
-        q.fetch_one(&mut *tx).await.map_err(db_err)?;
         let mut ids = Vec::with_capacity(rows.len());
         for r in &rows {
             ids.push(r.try_get::<String, _>("id").map_err(db_err)?);
@@ -403,7 +430,7 @@ impl Raw {
         }
         let secret = crypto::random_token(32);
         let now = Utc::now().timestamp_micros();
-        let mut tx = self.begin(true).await?;
+        let (_turn, mut tx) = self.begin_write().await?;
         sqlx::query(NEW_SESSION)
             .bind(self.tenant.as_str())
             .bind(uuid::Uuid::now_v7().to_string())
@@ -416,5 +443,40 @@ impl Raw {
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clinicos_domain::name_pairs::patient_pairs;
+    use clinicos_domain::name_search::{patient_tokens, NameParts};
+
+    /// The baseline writes the same name rows as a registration of the
+    /// fixture's patient.
+    #[test]
+    fn the_raw_registration_writes_the_patients_own_pairs_and_tokens() {
+        let tokens = patient_tokens(&NameParts {
+            given: "Kavita",
+            middle: "Ramesh",
+            family: "Deshpande",
+            local: "",
+        });
+        for t in &tokens {
+            assert!(NEW_TOKENS.contains(&format!("'{}', {}", t.token, u8::from(t.family))));
+        }
+        let pairs = patient_pairs(&tokens);
+        assert_eq!(NEW_PAIRS.matches("($1,").count(), pairs.len());
+        for p in pairs {
+            let row = format!(
+                "'{}', '{}', '{}', $2, {}, {}",
+                p.key,
+                p.a,
+                p.b,
+                u8::from(p.a_family),
+                u8::from(p.b_family)
+            );
+            assert!(NEW_PAIRS.contains(&row), "{row}");
+        }
     }
 }

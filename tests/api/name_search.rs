@@ -167,6 +167,28 @@ async fn exact_and_family_name_matches_rank_first_and_pages_follow_the_ranking()
     assert_eq!(names(&v), ["Kumar Sharma", "Ravi Kumaresh"]);
     assert_eq!(v["meta"]["total"], 5);
     assert_eq!(v["meta"]["total_pages"], 3);
+    // A page past the end is empty and still says how many match (the
+    // page's own count is then absent, so it is counted separately); a
+    // two-word search (the pair index) likewise.
+    let (_, v) = search(&t, &token, &[("q", "kumar"), ("limit", "2"), ("page", "9")]).await;
+    assert!(ids(&v).is_empty(), "{v}");
+    assert_eq!(v["meta"]["total"], 5);
+    let (_, v) = search(
+        &t,
+        &token,
+        &[("q", "kum ra"), ("limit", "1"), ("page", "2")],
+    )
+    .await;
+    assert_eq!(names(&v), ["Kumaresh Rao"]);
+    assert_eq!(v["meta"]["total"], 2);
+    let (_, v) = search(
+        &t,
+        &token,
+        &[("q", "kum ra"), ("limit", "1"), ("page", "3")],
+    )
+    .await;
+    assert!(ids(&v).is_empty(), "{v}");
+    assert_eq!(v["meta"]["total"], 2);
 }
 
 #[tokio::test]
@@ -335,6 +357,8 @@ async fn patients_from_before_the_index_are_indexed_at_start() {
     .await;
     // As a row written before migration 0009 would look.
     let mut tx = t.app.store.write(tenant.id).await.expect("tx");
+    let q = tx.q("DELETE FROM patient_name_pairs WHERE tenant_id = $1");
+    tx.exec(q).await.expect("delete pairs");
     let q = tx.q("DELETE FROM patient_name_tokens WHERE tenant_id = $1");
     tx.exec(q).await.expect("delete tokens");
     let q = tx.q("UPDATE patients SET name_key = '' WHERE tenant_id = $1");
@@ -377,4 +401,104 @@ async fn the_openapi_document_lists_every_search_parameter() {
         "last_visit_before",
     ];
     assert_eq!(params, want.into_iter().collect(), "{params:?}");
+}
+
+/// The pair rows of a tenant, sorted.
+async fn pair_rows(t: &TestApp, tenant: clinicos_domain::TenantId) -> Vec<[String; 6]> {
+    use clinicos_store::row::RowExt;
+    let mut tx = t.app.store.write(tenant).await.expect("tx");
+    let q = tx.q(
+        "SELECT pair_key, token_a, token_b, patient_id, family_a, family_b \
+                  FROM patient_name_pairs WHERE tenant_id = $1 \
+                  ORDER BY pair_key, token_a, token_b, patient_id",
+    );
+    let rows = tx.all(q).await.expect("pairs");
+    tx.commit().await.expect("commit");
+    rows.iter()
+        .map(|r| {
+            let t = |c: &str| r.text(c).expect("text");
+            let i = |c: &str| r.int(c).expect("int").to_string();
+            [
+                t("pair_key"),
+                t("token_a"),
+                t("token_b"),
+                t("patient_id"),
+                i("family_a"),
+                i("family_b"),
+            ]
+        })
+        .collect()
+}
+
+/// Migration 0017 builds the pairs of existing patients in SQL; they must
+/// be exactly the pairs the application writes (`name_pairs::patient_pairs`),
+/// Devanagari, accents, short tokens and equal starts included.
+#[tokio::test]
+async fn the_pair_backfill_of_migration_17_writes_what_registration_writes() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("pairs").await;
+    let token = t.owner_token(&tenant).await;
+    load_fixture(&t, &token).await;
+    register(
+        &t,
+        &token,
+        json!({"given_name": "Rahul Ravi", "middle_name": "K", "family_name": "Raman-Rao",
+               "local_name": "राहुल रमन", "sex": "male"}),
+    )
+    .await;
+    let written = pair_rows(&t, tenant.id).await;
+    assert!(written.len() > 40, "{}", written.len());
+
+    let migration = include_str!("../../crates/store/migrations/0017_patient_name_pairs.sql");
+    let backfill = migration
+        .split(';')
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .find(|s| s.trim_start().starts_with("INSERT INTO patient_name_pairs"))
+        .expect("the backfill statement");
+    let mut tx = t.app.store.write(tenant.id).await.expect("tx");
+    // Every tenant's pairs on SQLite; this tenant's under PostgreSQL's RLS.
+    tx.raw_exec_unfiltered("DELETE FROM patient_name_pairs")
+        .await
+        .expect("delete");
+    tx.raw_exec_unfiltered(&backfill).await.expect("backfill");
+    tx.commit().await.expect("commit");
+    assert_eq!(pair_rows(&t, tenant.id).await, written);
+}
+
+/// A renamed patient is found by the new pair of words only: the old
+/// pairs go with the old tokens.
+#[tokio::test]
+async fn a_renamed_patient_leaves_no_old_pairs_behind() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("rename").await;
+    let token = t.owner_token(&tenant).await;
+    let id = register(
+        &t,
+        &token,
+        json!({"given_name": "Ravi", "family_name": "Kumar", "sex": "male"}),
+    )
+    .await;
+    let (_, v) = search(&t, &token, &[("q", "rav kum")]).await;
+    assert_eq!(ids(&v), std::slice::from_ref(&id));
+    let r = t
+        .patch(
+            &format!("/api/v1/patients/{id}"),
+            &token,
+            json!({"family_name": "Sharma"}),
+        )
+        .await;
+    assert_eq!(body(r).await.0, StatusCode::OK);
+    let (_, v) = search(&t, &token, &[("q", "rav kum")]).await;
+    assert!(ids(&v).is_empty(), "{v}");
+    let (_, v) = search(&t, &token, &[("q", "sha rav")]).await;
+    assert_eq!(ids(&v), std::slice::from_ref(&id));
+    assert_eq!(v["meta"]["total"], 1, "{v}");
+    let pairs = pair_rows(&t, tenant.id).await;
+    assert_eq!(pairs.len(), 1, "{pairs:?}");
+    assert_eq!(pairs[0][0], "ra sh");
 }

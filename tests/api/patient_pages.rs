@@ -472,6 +472,40 @@ async fn posts_need_the_csrf_token() {
     assert_eq!(v["data"].as_array().map(Vec::len), Some(0));
 }
 
+/// A form without a required field gets the site's error page, in the
+/// user's language, naming the field; nothing is written.
+#[tokio::test]
+async fn a_form_missing_a_required_field_gets_an_error_page() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("ppf").await;
+    let owner = t.owner_token(&tenant).await;
+    let id = register(&t, &owner).await;
+    let cookies = t.page_sign_in("ppf", &tenant.owner_email).await;
+    let r = form(
+        &t,
+        &format!("/patients/{id}/status"),
+        &cookies,
+        &[("date", "2025-01-02")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html")));
+    let (_, html) = text(r).await;
+    assert!(html.contains("action"), "{html}");
+    assert!(html.contains("The form could not be read"), "{html}");
+    assert!(
+        !html.contains("2025-01-02"),
+        "no submitted value is echoed: {html}"
+    );
+    // Still active.
+    let (_, v) = body(t.get(&format!("/api/v1/patients/{id}"), Some(&owner)).await).await;
+    assert_eq!(v["data"]["is_active"], true, "{v}");
+}
+
 #[tokio::test]
 async fn another_tenants_patient_is_not_found() {
     let t = spawn_app().await;

@@ -64,8 +64,9 @@ pub const COPIED: &[&str] = &["care_relationships"];
 /// that would make a self-link, a duplicate or a cycle.
 pub const LINKS: &[&str] = &["patient_links"];
 
-/// The name index: the merged record's tokens are removed.
-pub const REINDEXED: &[&str] = &["patient_name_tokens"];
+/// The name index: the merged record's tokens and token pairs are removed
+/// (and written again by undo).
+pub const REINDEXED: &[&str] = &["patient_name_tokens", "patient_name_pairs"];
 
 /// Tables whose rows stay with the merged record, and why.
 pub const STAYING: &[(&str, &str)] = &[

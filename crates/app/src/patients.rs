@@ -246,9 +246,7 @@ impl App {
             }
         }
         patients::insert(&mut tx, &row).await?;
-        if !idents.is_empty() {
-            patient_identifiers::replace(&mut tx, &id, &idents).await?;
-        }
+        patient_identifiers::insert(&mut tx, &id, &idents).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),

@@ -10,6 +10,7 @@ pub mod family;
 pub mod file_type;
 pub mod ids;
 pub mod jurisdiction;
+pub mod name_pairs;
 pub mod name_search;
 pub mod page;
 pub mod password;

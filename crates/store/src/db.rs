@@ -8,8 +8,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The PostgreSQL role the application runs as (owns nothing, subject to RLS).
 pub const APP_ROLE: &str = "clinicos_app";
@@ -28,7 +29,14 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     url: String,
+    /// SQLite's one writer, taken in arrival order by every tenant write
+    /// transaction of this process (see [`Db::writer_turn`]).
+    writer: Arc<Mutex<()>>,
 }
+
+/// The longest a write transaction waits for SQLite's writer in this
+/// process; the same as the busy timeout for other processes.
+const WRITER_WAIT: Duration = Duration::from_secs(10);
 
 fn install_drivers() {
     static ONCE: Once = Once::new();
@@ -89,7 +97,28 @@ impl Db {
             pool,
             backend,
             url: url.to_owned(),
+            writer: Arc::new(Mutex::new(())),
         })
+    }
+
+    /// On SQLite, wait for this process's turn to write; `None` on
+    /// PostgreSQL, whose writers do not exclude each other.
+    ///
+    /// SQLite has one writer per database. Left to the busy handler,
+    /// writers that find it taken sleep and retry (1, 2, 5 ... 100 ms), so
+    /// under load a write could wait a second behind writes of a few
+    /// milliseconds, and an audited read (a write: its audit event) with
+    /// it. A fair queue hands the writer over as soon as it is free, in
+    /// arrival order. The busy timeout still covers other processes (the
+    /// CLI). A wait beyond [`WRITER_WAIT`] fails as busy, as SQLite would.
+    pub async fn writer_turn(&self) -> StoreResult<Option<OwnedMutexGuard<()>>> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        match tokio::time::timeout(WRITER_WAIT, Arc::clone(&self.writer).lock_owned()).await {
+            Ok(turn) => Ok(Some(turn)),
+            Err(_) => Err(StoreError::Busy),
+        }
     }
 
     /// Like [`Db::connect`], but a failure to reach the server says so

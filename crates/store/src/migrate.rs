@@ -194,6 +194,22 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 17,
+        name: "patient_name_pairs",
+        sql: include_str!("../migrations/0017_patient_name_pairs.sql"),
+        tenant_tables: &["patient_name_pairs"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
+    Migration {
+        version: 18,
+        name: "patients_by_created",
+        sql: include_str!("../migrations/0018_patients_by_created.sql"),
+        tenant_tables: &[],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our
@@ -212,14 +228,19 @@ fn statements(sql: &str) -> Vec<String> {
         .collect()
 }
 
-/// The only per-backend spellings in migrations: `BLOB` is `BYTEA`, and
-/// SQLite's byte-wise `COLLATE BINARY` is PostgreSQL's `COLLATE "C"`.
-fn dialect(backend: Backend, stmt: &str) -> String {
+/// The only per-backend spellings in migrations: `BLOB` is `BYTEA`,
+/// SQLite's byte-wise `COLLATE BINARY` is PostgreSQL's `COLLATE "C"`,
+/// SQLite's `WITHOUT ROWID` has no PostgreSQL counterpart, and statements
+/// about row-level security exist only on PostgreSQL (`None` on SQLite).
+fn dialect(backend: Backend, stmt: &str) -> Option<String> {
     match backend {
-        Backend::Sqlite => stmt.to_owned(),
-        Backend::Postgres => stmt
-            .replace(" BLOB", " BYTEA")
-            .replace(" COLLATE BINARY", " COLLATE \"C\""),
+        Backend::Sqlite if stmt.contains("ROW LEVEL SECURITY") => None,
+        Backend::Sqlite => Some(stmt.to_owned()),
+        Backend::Postgres => Some(
+            stmt.replace(" BLOB", " BYTEA")
+                .replace(" COLLATE BINARY", " COLLATE \"C\"")
+                .replace(") WITHOUT ROWID", ")"),
+        ),
     }
 }
 
@@ -276,7 +297,7 @@ async fn apply_all(
         };
         let mut steps: Vec<String> = statements(m.sql)
             .iter()
-            .map(|s| dialect(backend, s))
+            .filter_map(|s| dialect(backend, s))
             .collect();
         match backend {
             Backend::Postgres => {
@@ -363,12 +384,24 @@ mod tests {
         assert!(s.len() > 10);
         assert!(s.iter().all(|x| !x.starts_with("--")));
         let pg = dialect(Backend::Postgres, "CREATE TABLE x (a BLOB)");
-        assert_eq!(pg, "CREATE TABLE x (a BYTEA)");
+        assert_eq!(pg.as_deref(), Some("CREATE TABLE x (a BYTEA)"));
         let pg = dialect(
             Backend::Postgres,
             "CREATE TABLE x (a TEXT COLLATE BINARY NOT NULL)",
         );
-        assert_eq!(pg, "CREATE TABLE x (a TEXT COLLATE \"C\" NOT NULL)");
+        assert_eq!(
+            pg.as_deref(),
+            Some("CREATE TABLE x (a TEXT COLLATE \"C\" NOT NULL)")
+        );
+        let table = "CREATE TABLE x (a TEXT, PRIMARY KEY (a)) WITHOUT ROWID";
+        assert_eq!(
+            dialect(Backend::Postgres, table).as_deref(),
+            Some("CREATE TABLE x (a TEXT, PRIMARY KEY (a))")
+        );
+        assert_eq!(dialect(Backend::Sqlite, table).as_deref(), Some(table));
+        let rls = "ALTER TABLE x NO FORCE ROW LEVEL SECURITY";
+        assert_eq!(dialect(Backend::Sqlite, rls), None);
+        assert_eq!(dialect(Backend::Postgres, rls).as_deref(), Some(rls));
     }
 
     #[test]

@@ -193,14 +193,17 @@ pub async fn duplicates(
 ) -> StoreResult<Vec<String>> {
     let mut ids = Vec::new();
     if let Some((bidx, birth)) = phone_birth {
+        // Sorted here, not by `ORDER BY id`: that invites a plan that walks
+        // the primary key of the whole tenant (see `patient_identifiers::find`).
         let q = tx
             .q("SELECT id FROM patients WHERE tenant_id = $1 AND phone_bidx = $2 AND birth_date = $3 \
-                AND is_active = 1 ORDER BY id")
+                AND is_active = 1")
             .bind(bidx.to_owned())
             .bind(birth.to_owned());
         for r in tx.all(q).await? {
             ids.push(r.text("id")?);
         }
+        ids.sort_unstable();
     }
     for (kind, bidx) in identifiers {
         for id in crate::patient_identifiers::find(tx, kind, bidx, true).await? {

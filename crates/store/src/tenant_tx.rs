@@ -1,8 +1,9 @@
 //! The tenant-scoped transaction: the only way from a request to tenant
 //! data. It
-//! 1. begins a transaction (`BEGIN IMMEDIATE` on SQLite for writes, so that
-//!    concurrent writers queue on the busy timeout instead of failing on a
-//!    lock upgrade),
+//! 1. begins a transaction (on SQLite, a write takes this process's writer
+//!    turn, [`Db::writer_turn`], then `BEGIN IMMEDIATE`, so that concurrent
+//!    writers queue in order instead of failing on a lock upgrade or
+//!    sleeping in the busy handler),
 //! 2. on PostgreSQL sets `app.tenant_id` with `set_config(.., true)` so that
 //!    the RLS policies see it, and it is gone when the transaction ends (a
 //!    pooled connection never carries one tenant into the next request),
@@ -14,6 +15,7 @@ use clinicos_domain::TenantId;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Transaction};
+use tokio::sync::OwnedMutexGuard;
 
 /// A transaction bound to one tenant.
 pub struct TenantTx {
@@ -21,6 +23,9 @@ pub struct TenantTx {
     tenant: TenantId,
     tenant_text: String,
     backend: Backend,
+    /// SQLite's writer, held until the transaction ends (declared after
+    /// `tx`, so it is released after the transaction is).
+    _writer: Option<OwnedMutexGuard<()>>,
 }
 
 /// Whether a transaction will write (decides SQLite's locking mode).
@@ -32,9 +37,14 @@ pub enum Intent {
 
 impl TenantTx {
     pub(crate) async fn begin(db: &Db, tenant: TenantId, intent: Intent) -> StoreResult<Self> {
-        let mut tx = match (db.backend(), intent) {
-            (Backend::Sqlite, Intent::Write) => db.pool().begin_with("BEGIN IMMEDIATE").await?,
-            _ => db.pool().begin().await?,
+        // The turn comes before the connection, so waiting writers hold
+        // no pooled connection.
+        let (writer, mut tx) = match (db.backend(), intent) {
+            (Backend::Sqlite, Intent::Write) => {
+                let turn = db.writer_turn().await?;
+                (turn, db.pool().begin_with("BEGIN IMMEDIATE").await?)
+            }
+            _ => (None, db.pool().begin().await?),
         };
         let tenant_text = tenant.as_text();
         if db.backend() == Backend::Postgres {
@@ -48,6 +58,7 @@ impl TenantTx {
             tenant,
             tenant_text,
             backend: db.backend(),
+            _writer: writer,
         })
     }
 

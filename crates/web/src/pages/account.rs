@@ -1,6 +1,7 @@
 //! The signed-in user's own account: profile, avatar and signature images,
 //! password change, and live sessions (end any other one).
 
+use super::form::Form;
 use super::{
     error_response, image_response, read_upload, redirect_with_flash, render, render_failed,
     Chrome, Errs,
@@ -13,7 +14,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::SessionId;
 use clinicos_store::users::{Image, User, UserProfile};

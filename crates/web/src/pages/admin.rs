@@ -3,6 +3,7 @@
 //! `admin_staff`; this module's [`routes`] lists all of them. The forms are
 //! shown only when the policy allows; the services decide again.
 
+use super::form::Form;
 use super::{
     admin_branches, admin_staff, allowed, error_response, image_response, read_upload,
     redirect_with_flash, render, render_failed, Chrome, Errs,
@@ -15,7 +16,7 @@ use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::admin::TenantPatch;
 use clinicos_app::policy::Action;
 use clinicos_app::{AppError, Ctx};

@@ -1,6 +1,7 @@
 //! Branch pages: the list with a create form, and one branch's edit form
 //! (tax ids, working hours, time zone, currency, active).
 
+use super::form::Form;
 use super::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::extract::{FreshCsrf, PageAuth};
 use crate::WebState;
@@ -9,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::admin::BranchPatch;
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::page::PageRequest;

@@ -2,6 +2,7 @@
 //! (roles, branches, active). Checkbox groups arrive as repeated form keys,
 //! so these forms are read as key/value pairs.
 
+use super::form::Form;
 use super::{allowed, error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::extract::{FreshCsrf, PageAuth};
 use crate::WebState;
@@ -10,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::admin::StaffAccess;
 use clinicos_app::policy::Action;
 use clinicos_app::provisioning::NewUser;

@@ -1,5 +1,6 @@
 //! Sign-in, sign-out, forgot / reset password, language choice.
 
+use super::form::Form;
 use super::{render, Chrome};
 use crate::extract::{set_cookie, Client, FreshCsrf, PageAuth, SESSION_COOKIE};
 use crate::WebState;
@@ -7,7 +8,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
+use axum::Extension;
 use clinicos_app::auth::{Issued, LoginInput, LoginOutcome, SessionKind};
 use clinicos_app::mfa::SecondFactor;
 use clinicos_app::AppError;

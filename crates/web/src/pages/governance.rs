@@ -2,6 +2,7 @@
 //! bundle, single grants, policy settings) and emergency-access review
 //! (`/admin/break-glass`).
 
+use super::form::Form;
 use super::{error_response, redirect_with_flash, render, Chrome};
 use crate::extract::{FreshCsrf, PageAuth};
 use crate::WebState;
@@ -10,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::break_glass::{BreakGlassGrant, ReviewInput};
 use clinicos_app::policy_admin::{BundleInput, GrantInput, PolicyOverview};
 use clinicos_app::AppError;

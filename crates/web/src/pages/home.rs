@@ -1,5 +1,6 @@
 //! The role-aware home page and the branch switcher.
 
+use super::form::Form;
 use super::{render, Chrome};
 use crate::extract::{FreshCsrf, PageAuth};
 use crate::WebState;
@@ -7,7 +8,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::{Extension, Form};
+use axum::Extension;
 use clinicos_domain::{BranchId, Role};
 use serde::Deserialize;
 

@@ -11,6 +11,7 @@ pub mod admin_security;
 pub mod admin_staff;
 pub mod audit;
 pub mod auth;
+pub mod form;
 pub mod governance;
 pub mod home;
 pub mod operator;

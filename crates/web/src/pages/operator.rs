@@ -2,6 +2,7 @@
 //! changes, opening a tenant, regions and plans. It shows directory and
 //! platform data only, never a tenant's records.
 
+use super::form::Form;
 use super::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::extract::{set_cookie, Client, FreshCsrf, OperatorAuth, OPERATOR_COOKIE};
 use crate::WebState;
@@ -10,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::operator::OperatorCtx;
 use clinicos_app::provisioning::NewTenant;
 use clinicos_app::AppError;

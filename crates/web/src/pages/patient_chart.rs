@@ -8,6 +8,7 @@
 //! their role may. Every part is read through the same services as the
 //! API, so the policy and the audit trail are the same.
 
+use super::form::Form;
 use super::patient_family::{family_row, FamilyRow};
 use super::patient_form::{read_submitted, FormChoices, Opt, PatientForm, Submitted};
 use super::patient_records::{self, value_key, RecordFailure, SectionView};
@@ -24,7 +25,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::allergies::Allergy;
 use clinicos_app::attachments::NewAttachment;
 use clinicos_app::patient_chart_facts::LiveMerge;

@@ -5,6 +5,7 @@
 //! remove, the adolescent's consent). Refused input comes back to the
 //! chart's section with a notice; nothing is written then.
 
+use super::form::Form;
 use super::{error_response, redirect_with_flash};
 use crate::extract::PageAuth;
 use crate::WebState;
@@ -14,7 +15,7 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use clinicos_app::patient_links::{LinkConsent, NewLink, PatientLink};
 use clinicos_app::AppError;
 use serde::Deserialize;

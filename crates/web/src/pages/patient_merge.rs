@@ -4,6 +4,7 @@
 //! transaction in the service). A merged record's chart carries a banner
 //! naming the survivor, and the newest live merge can be undone.
 
+use super::form::Form;
 use super::patient_family::patient_ref;
 use super::{error_response, redirect_with_flash, render, Chrome};
 use crate::extract::PageAuth;
@@ -14,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Form, Router};
+use axum::Router;
 use clinicos_app::patient_merge::MergeInput;
 use clinicos_app::patients::Patient;
 use clinicos_app::policy::Action;

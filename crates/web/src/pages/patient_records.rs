@@ -7,6 +7,7 @@
 //! sensitivity tier, only the author edits) and every read and write is
 //! audited there.
 
+use super::form::Form;
 use super::patient_chart::Failure;
 use super::patient_form::Opt;
 use super::{redirect_with_flash, Errs};
@@ -17,7 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Form, Router};
+use axum::Router;
 use clinicos_app::allergies::{self, Allergies, Allergy, AllergyInput};
 use clinicos_app::clinical::{HistoryInput, HISTORY_CATEGORIES};
 use clinicos_app::clinical_records::{ClinicalKind, Recorded};

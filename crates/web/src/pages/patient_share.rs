@@ -3,6 +3,7 @@
 //! active ones beside each file, revoke. The service decides and audits;
 //! the page never stores or shows a token again.
 
+use super::form::Form;
 use super::{error_response, redirect_with_flash, render, Chrome};
 use crate::extract::PageAuth;
 use crate::WebState;
@@ -11,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
-use axum::{Form, Router};
+use axum::Router;
 use clinicos_app::share_links::{NewShareLink, ShareLinkInfo};
 use clinicos_app::AppError;
 use serde::Deserialize;

@@ -6,6 +6,7 @@
 //! goes through the same services as the API (policy point and audit
 //! included).
 
+use super::form::Form;
 use super::patient_form::{
     age_on, first, read_submitted, FormChoices, Opt, PatientForm, Submitted,
 };
@@ -18,7 +19,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::patient_fields::IdentifierKind;
 use clinicos_app::patient_search::PatientFilter;
 use clinicos_app::patients::{Patient, SEXES};

@@ -2,6 +2,7 @@
 //! channel and phone / email, then the code) and the patient's own record.
 //! The portal credential is its own HttpOnly cookie, never the staff one.
 
+use super::form::Form;
 use super::{redirect_with_flash, render, render_failed, Chrome};
 use crate::extract::{append_cookie, cookie, set_cookie, Client, FreshCsrf};
 use crate::WebState;
@@ -10,7 +11,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::context::RequestInfo;
 use clinicos_app::portal::OtpRequest;
 use clinicos_app::portal_session::PortalCtx;

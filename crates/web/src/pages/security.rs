@@ -3,6 +3,7 @@
 //! recovery codes once, turn off), pending device approvals
 //! (`/admin/devices`) and ending a staff member's session from their page.
 
+use super::form::Form;
 use super::{error_response, redirect_with_flash, render, Chrome};
 use crate::extract::{FreshCsrf, PageAuth};
 use crate::WebState;
@@ -11,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Extension, Router};
 use clinicos_app::mfa::{MfaStatus, SecondFactor, TotpEnrolment};
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::{SessionId, UserId};
