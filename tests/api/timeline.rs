@@ -315,3 +315,70 @@ async fn attachments_are_on_the_timeline_with_their_file_name() {
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(kinds(&v), ["attachment"]);
 }
+
+/// Text of a PDF as poppler's `pdftotext` reads it; `None` (skipped) when
+/// poppler is not installed outside CI (`.ci/run` installs it).
+fn pdf_text(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("record.pdf");
+    std::fs::write(&file, pdf).expect("write pdf");
+    match std::process::Command::new("pdftotext")
+        .arg("-raw")
+        .arg(&file)
+        .arg("-")
+        .output()
+    {
+        Ok(out) => {
+            assert!(out.status.success(), "pdftotext failed");
+            Some(String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("pdftotext (poppler-utils) is needed in CI: {e}")
+        }
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn pdf_export_prints_local_script_names_and_notes() {
+    let t = spawn_app().await;
+    let (s, p) = setup(&t, "timeline-scripts").await;
+    let base = format!("/api/v1/patients/{p}");
+    let (st, v) = send(
+        &t,
+        "PATCH",
+        &base,
+        &s.desk,
+        Some(json!({"local_name": "राहुल शर्मा"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = send(
+        &t,
+        "POST",
+        &format!("{base}/allergies"),
+        &s.doc1,
+        Some(json!({"substance": "Penicillin", "category": "medication",
+                    "note": "पेनिसिलिन से एलर्जी; أعراض خفيفة"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+
+    let r = get_bytes(&t, &format!("{base}/export?format=pdf"), &s.doc1).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let pdf = r.bytes().await.expect("body");
+    let raw = String::from_utf8_lossy(&pdf);
+    assert!(
+        raw.contains("+NotoSansDevanagari-Regular"),
+        "Devanagari embedded"
+    );
+    assert!(raw.contains("+NotoNaskhArabic-Regular"), "Arabic embedded");
+    assert!(!raw.contains("cannot print"), "the local name is printed");
+    let Some(text) = pdf_text(&pdf) else {
+        return;
+    };
+    for needle in ["राहुल शर्मा", "पेनिसिलिन से एलर्जी;", "أعراض", "خفيفة"]
+    {
+        assert!(text.contains(needle), "{needle} in:\n{text}");
+    }
+}

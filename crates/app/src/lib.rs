@@ -47,7 +47,6 @@ pub mod patient_search;
 pub mod patient_update;
 mod patient_write;
 pub mod patients;
-pub mod pdf_text;
 pub mod platform_secrets;
 pub mod policy;
 pub mod policy_admin;

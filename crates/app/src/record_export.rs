@@ -76,7 +76,7 @@ impl App {
         let record = self
             .export_patient_record(ctx, id, RecordFormat::Pdf)
             .await?;
-        Ok(crate::record_pdf::record_pdf(&record))
+        crate::record_pdf::record_pdf(&record)
     }
 
     /// Export one patient's record as far as the reader may see it.

@@ -5,10 +5,11 @@
 //! operational and left out; withheld entries are counted, not hidden
 //! silently.
 
+use crate::error::{AppError, AppResult};
 use crate::patients::Patient;
-use crate::pdf_text::{printable, TextDocument};
 use crate::record_export::PatientRecord;
 use chrono::{DateTime, Utc};
+use clinicos_pdf::{printable, TextDocument};
 
 fn day(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
@@ -44,7 +45,7 @@ fn demographics(d: &mut TextDocument, p: &Patient) {
         } else {
             d.field(
                 "Name (local script)",
-                "recorded; not printable here, see the JSON export",
+                "recorded in a script this document cannot print; see the JSON export",
             );
         }
     }
@@ -115,7 +116,7 @@ fn none_recorded(d: &mut TextDocument, empty: bool) {
 }
 
 /// Render `record` as a PDF.
-pub fn record_pdf(record: &PatientRecord) -> Vec<u8> {
+pub fn record_pdf(record: &PatientRecord) -> AppResult<Vec<u8>> {
     let p = &record.patient;
     let mut d = TextDocument::new(&format!("Patient record: {}", full_name(p)));
     d.title(&format!("Patient record: {}", full_name(p)));
@@ -203,4 +204,5 @@ pub fn record_pdf(record: &PatientRecord) -> Vec<u8> {
         "Confidential patient information. Exported {} UTC by ClinicOS.",
         record.exported_at.format("%Y-%m-%d %H:%M")
     ))
+    .map_err(|e| AppError::Internal(e.to_string()))
 }
