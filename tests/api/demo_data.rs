@@ -52,6 +52,25 @@ async fn demo_patients_have_records_and_files_once() {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.bytes().await.expect("bytes").starts_with(b"%PDF-"));
 
+    // Found by the name in Devanagari too, and printed in it.
+    let v = get(&t, &doc, &format!("/api/v1/patients?q={}", "लक्ष्मी")).await;
+    assert_eq!(v["data"][0]["id"], lakshmi.as_str(), "{v}");
+    let r = t
+        .get(&format!("{base}/export?format=pdf"), Some(&doc))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let record = r.bytes().await.expect("bytes");
+    let record = String::from_utf8_lossy(&record);
+    assert!(record.contains("+NotoSansDevanagari-Regular"));
+    assert!(!record.contains("cannot print"));
+    let mohammed = patient_id(&t, &doc, "mohammed").await;
+    let v = get(&t, &doc, &format!("/api/v1/patients/{mohammed}")).await;
+    assert_eq!(v["data"]["local_name"], "محمد صدیقی");
+    assert!(
+        clinicos_pdf::printable("محمد صدیقی"),
+        "Urdu letters have a face"
+    );
+
     let rohan = patient_id(&t, &doc, "rohan%20sharma").await;
     let v = get(&t, &doc, &format!("/api/v1/patients/{rohan}/allergies")).await;
     assert_eq!(v["data"]["entries"][0]["severity"], "life-threatening");

@@ -16,6 +16,8 @@ use clinicos_store::patients::{self, HistoryRow};
 struct DemoPatient {
     given: &'static str,
     family: &'static str,
+    /// The name in the patient's own script, where the clinic records it.
+    local: &'static str,
     birth: &'static str,
     sex: &'static str,
     city: &'static str,
@@ -28,6 +30,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Lakshmi",
         family: "Sharma",
+        local: "लक्ष्मी शर्मा",
         birth: "1968-02-11",
         sex: "female",
         city: "Bengaluru",
@@ -49,6 +52,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Rohan",
         family: "Sharma",
+        local: "रोहन शर्मा",
         birth: "1995-07-30",
         sex: "male",
         city: "Bengaluru",
@@ -63,6 +67,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Aadhya",
         family: "Sharma",
+        local: "आद्या शर्मा",
         birth: "2019-05-04",
         sex: "female",
         city: "Bengaluru",
@@ -77,6 +82,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Mohammed",
         family: "Siddiqui",
+        local: "محمد صدیقی",
         birth: "1979-12-19",
         sex: "male",
         city: "Bengaluru",
@@ -98,6 +104,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Maria",
         family: "Fernandes",
+        local: "",
         birth: "1988-09-23",
         sex: "female",
         city: "Pune",
@@ -115,6 +122,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Sanjay",
         family: "Kulkarni",
+        local: "",
         birth: "1956-03-02",
         sex: "male",
         city: "Pune",
@@ -125,6 +133,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Ananya",
         family: "Kulkarni",
+        local: "",
         birth: "1990-11-15",
         sex: "female",
         city: "Pune",
@@ -137,6 +146,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Rhea",
         family: "Fernandes",
+        local: "",
         birth: "2008-03-14",
         sex: "female",
         city: "Pune",
@@ -151,6 +161,7 @@ const PATIENTS: &[DemoPatient] = &[
     DemoPatient {
         given: "Leo",
         family: "Fernandes",
+        local: "",
         birth: "2021-06-01",
         sex: "male",
         city: "Pune",
@@ -210,6 +221,7 @@ impl App {
             let mut row = crate::patient_write::blank_row(id.clone(), now);
             row.given_name = d.given.into();
             row.family_name = d.family.into();
+            row.local_name = d.local.into();
             row.birth_date = Some(d.birth.into());
             row.sex = d.sex.into();
             row.city = d.city.into();
