@@ -3,8 +3,10 @@
 //! Printed documents carry their fonts (PDF/A-style; a reader's machine may
 //! have no Devanagari or Arabic font), so the faces are compiled into the
 //! binary: Noto Sans (Latin, Greek, Cyrillic; regular and bold), Noto Sans
-//! Devanagari and Noto Naskh Arabic (regular; bold text in those scripts is
-//! set in the regular face). Licence: `fonts/OFL.txt`.
+//! Devanagari, Noto Naskh Arabic (Arabic, Urdu, Persian) and Noto Sans for
+//! the other scripts of India's official languages: Bengali, Gujarati,
+//! Gurmukhi, Kannada, Malayalam, Odia, Tamil, Telugu (regular; bold text
+//! in those scripts is set in the regular face). Licence: `fonts/OFL.txt`.
 //!
 //! Adding a script is adding a face to [`FACES`] and to the fallback chains.
 
@@ -25,8 +27,10 @@ pub(crate) const LATIN: usize = 0;
 pub(crate) const LATIN_BOLD: usize = 1;
 pub(crate) const DEVANAGARI: usize = 2;
 pub(crate) const ARABIC: usize = 3;
+/// Bengali, Gujarati, Gurmukhi, Kannada, Malayalam, Odia, Tamil, Telugu.
+const OTHER_INDIC: [usize; 8] = [4, 5, 6, 7, 8, 9, 10, 11];
 
-pub(crate) const FACES: [FaceFile; 4] = [
+pub(crate) const FACES: [FaceFile; 12] = [
     FaceFile {
         postscript_name: "NotoSans-Regular",
         data: include_bytes!("../fonts/NotoSans-Regular.ttf"),
@@ -47,6 +51,46 @@ pub(crate) const FACES: [FaceFile; 4] = [
         data: include_bytes!("../fonts/NotoNaskhArabic-Regular.ttf"),
         bold: false,
     },
+    FaceFile {
+        postscript_name: "NotoSansBengali-Regular",
+        data: include_bytes!("../fonts/NotoSansBengali-Regular.ttf"),
+        bold: false,
+    },
+    FaceFile {
+        postscript_name: "NotoSansGujarati-Regular",
+        data: include_bytes!("../fonts/NotoSansGujarati-Regular.ttf"),
+        bold: false,
+    },
+    FaceFile {
+        postscript_name: "NotoSansGurmukhi-Regular",
+        data: include_bytes!("../fonts/NotoSansGurmukhi-Regular.ttf"),
+        bold: false,
+    },
+    FaceFile {
+        postscript_name: "NotoSansKannada-Regular",
+        data: include_bytes!("../fonts/NotoSansKannada-Regular.ttf"),
+        bold: false,
+    },
+    FaceFile {
+        postscript_name: "NotoSansMalayalam-Regular",
+        data: include_bytes!("../fonts/NotoSansMalayalam-Regular.ttf"),
+        bold: false,
+    },
+    FaceFile {
+        postscript_name: "NotoSansOriya-Regular",
+        data: include_bytes!("../fonts/NotoSansOriya-Regular.ttf"),
+        bold: false,
+    },
+    FaceFile {
+        postscript_name: "NotoSansTamil-Regular",
+        data: include_bytes!("../fonts/NotoSansTamil-Regular.ttf"),
+        bold: false,
+    },
+    FaceFile {
+        postscript_name: "NotoSansTelugu-Regular",
+        data: include_bytes!("../fonts/NotoSansTelugu-Regular.ttf"),
+        bold: false,
+    },
 ];
 
 /// The weight text is set in.
@@ -59,9 +103,20 @@ pub enum Style {
 impl Style {
     /// The faces tried, in order, for a letter.
     pub(crate) fn chain(self) -> &'static [usize] {
+        const fn chain(first: usize) -> [usize; 11] {
+            let mut c = [first, DEVANAGARI, ARABIC, 0, 0, 0, 0, 0, 0, 0, 0];
+            let mut i = 0;
+            while i < OTHER_INDIC.len() {
+                c[3 + i] = OTHER_INDIC[i];
+                i += 1;
+            }
+            c
+        }
+        const REGULAR: [usize; 11] = chain(LATIN);
+        const BOLD: [usize; 11] = chain(LATIN_BOLD);
         match self {
-            Style::Regular => &[LATIN, DEVANAGARI, ARABIC],
-            Style::Bold => &[LATIN_BOLD, DEVANAGARI, ARABIC],
+            Style::Regular => &REGULAR,
+            Style::Bold => &BOLD,
         }
     }
 }
@@ -171,6 +226,7 @@ mod tests {
         assert_eq!(face_for('र', Style::Regular, Some(LATIN)), Some(DEVANAGARI));
         assert_eq!(face_for('र', Style::Bold, None), Some(DEVANAGARI));
         assert_eq!(face_for('م', Style::Regular, Some(LATIN)), Some(ARABIC));
+        assert_eq!(face_for('த', Style::Bold, Some(LATIN_BOLD)), Some(10));
         // A letter in a Devanagari run that the Devanagari face also has
         // still goes back to the first face of the chain.
         assert_eq!(face_for('a', Style::Regular, Some(DEVANAGARI)), Some(LATIN));
@@ -205,8 +261,21 @@ mod tests {
         assert!(printable(
             "\u{200f}محمد\u{200f} क्\u{200d}ष \u{feff}Ana\u{ad}bel"
         ));
-        // Tamil and CJK have no embedded face.
-        assert!(!printable("தமிழ்"));
+        // Every script of India's official languages.
+        for name in [
+            "রবীন্দ্রনাথ",
+            "ગાંધી",
+            "ਗੁਰਪ੍ਰੀਤ",
+            "ಕನ್ನಡ",
+            "മലയാളം",
+            "ଓଡ଼ିଆ",
+            "தமிழ்",
+            "తెలుగు",
+        ] {
+            assert!(printable(name), "{name}");
+        }
+        // Sinhala and CJK have no embedded face.
+        assert!(!printable("සිංහල"));
         assert!(!printable("王"));
     }
 }

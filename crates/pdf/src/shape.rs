@@ -233,9 +233,9 @@ mod tests {
     #[test]
     fn unprintable_characters_become_question_marks() {
         assert_eq!(sanitize("a\tb\r\nc", Style::Regular), ("a b c".into(), 0));
-        // Tamil: three letters, two vowel signs; one `?` per letter.
+        // Sinhala: three letters, two signs; one `?` per letter.
         assert_eq!(
-            sanitize("Ravi தமிழ்", Style::Regular),
+            sanitize("Ravi සිංහල", Style::Regular),
             ("Ravi ???".into(), 5)
         );
         assert_eq!(sanitize("कि", Style::Regular), ("कि".into(), 0));

@@ -8,6 +8,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A name in each of the other scripts of India's official languages.
+const INDIC_NAMES: &str = "রবীন্দ্রনাথ ગાંધી ਗੁਰਪ੍ਰੀਤ ಕನ್ನಡ മലയാളം ଓଡ଼ିଆ தமிழ் తెలుగు";
+
 fn record(local_name: &str) -> TextDocument {
     let mut d = TextDocument::new("Patient record: Asha Verma");
     d.title("Patient record: Asha Verma");
@@ -62,9 +65,9 @@ fn devanagari_and_arabic_print_without_question_marks() {
 #[test]
 fn scripts_without_a_face_are_counted() {
     let mut d = TextDocument::new("t");
-    d.paragraph(0.0, "José – अनिल – தமிழ்");
-    assert_eq!(d.unprintable(), 5, "the five Tamil characters");
-    assert!(!printable("தமிழ்"));
+    d.paragraph(0.0, "José – अनिल – தமிழ் – සිංහල");
+    assert_eq!(d.unprintable(), 5, "the five Sinhala characters");
+    assert!(!printable("සිංහල"));
     assert!(d.finish("f").is_ok());
 }
 
@@ -99,6 +102,7 @@ fn a_pdf_reader_extracts_the_text_as_typed() {
     // One line of both scripts: the vowel sign ि is drawn before three
     // different consonants and must read after each.
     d.paragraph(0.0, "पेनिसिलिन से एलर्जी; أعراض خفيفة");
+    d.field("Other scripts", INDIC_NAMES);
     d.paragraph(0.0, &"Long notes wrap onto later pages. ".repeat(400));
     let pages = d.page_count();
     assert!(pages > 1);
@@ -109,6 +113,7 @@ fn a_pdf_reader_extracts_the_text_as_typed() {
     for expected in [
         "Patient record: Asha Verma",
         "Penicillin (anaphylaxis)",
+        INDIC_NAMES,
         "राहुल शर्मा",
         "पेनिसिलिन से एलर्जी;",
         // Right-to-left words come out in reading order; the order of
