@@ -122,30 +122,28 @@ fn shape_run(text: &str, range: Range<usize>, face: usize, rtl: bool) -> ShapedR
         .collect();
     starts.sort_unstable();
     starts.dedup();
-    let cluster_text = |start: usize| -> &str {
-        let end = starts
-            .iter()
-            .find(|&&s| s > start)
-            .copied()
-            .unwrap_or(run.len());
-        run.get(start..end).unwrap_or("")
-    };
-
-    let mut seen: Vec<usize> = Vec::new();
+    // The first glyph drawn of each cluster carries its text; `seen` is
+    // indexed like `starts` (a binary search each, not a scan).
+    let mut seen = vec![false; starts.len()];
     for (info, pos) in shaped.glyph_infos().iter().zip(shaped.glyph_positions()) {
         let cluster = info.cluster as usize;
+        let at = starts.partition_point(|&s| s < cluster);
+        let first = seen.get(at).is_some_and(|s| !s);
+        if let Some(s) = seen.get_mut(at) {
+            *s = true;
+        }
         // An invisible character's cluster is drawn with some other glyph
         // (often the space): it must not become that glyph's text.
-        let text = if seen.contains(&cluster) {
-            String::new()
-        } else {
-            seen.push(cluster);
-            let t = cluster_text(cluster);
+        let text = if first {
+            let end = starts.get(at + 1).copied().unwrap_or(run.len());
+            let t = run.get(cluster..end).unwrap_or("");
             if t.chars().all(is_invisible) {
                 String::new()
             } else {
                 t.to_owned()
             }
+        } else {
+            String::new()
         };
         out.glyphs.push(Glyph {
             face,
