@@ -4,8 +4,8 @@
 //! clamd address is. Messages name settings, never secret values.
 
 use crate::config::FileConfig;
-use clinicos_app::blob_store::{BlobStore, S3Config, VirusScanner};
-use clinicos_app::clamd::{ClamdAddress, ClamdScanner};
+use clinicos_app::documents::blob_store::{BlobStore, S3Config, VirusScanner};
+use clinicos_app::documents::clamd::{ClamdAddress, ClamdScanner};
 use std::path::Path;
 use std::sync::Arc;
 

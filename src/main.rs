@@ -9,10 +9,10 @@ mod file_storage;
 mod keys;
 
 use clap::{Args, Parser, Subcommand};
-use clinicos_app::provisioning::{NewTenant, NewUser};
+use clinicos_app::tenancy::provisioning::{NewTenant, NewUser};
 use clinicos_app::{App, AuthSettings};
 use clinicos_domain::Role;
-use clinicos_store::db::sqlite_url_for_dir;
+use clinicos_store::kit::db::sqlite_url_for_dir;
 use clinicos_store::Store;
 use clinicos_web::{ServeOptions, TlsOptions, WebConfig, WebState};
 use config::FileConfig;
@@ -312,7 +312,7 @@ pub fn database_url(db: &DbArgs, file: &FileConfig) -> Result<String, String> {
         .clone()
         .or_else(|| file.database_url.clone())
     {
-        clinicos_store::db::backend_of(&url).map_err(|e| e.to_string())?;
+        clinicos_store::kit::db::backend_of(&url).map_err(|e| e.to_string())?;
         return Ok(url);
     }
     let dir = db
@@ -379,8 +379,8 @@ fn auth_settings(file: &FileConfig, public_url: String, secure: bool) -> AuthSet
 fn rate_limits(
     a: &ServeArgs,
     file: &FileConfig,
-) -> Result<clinicos_web::rate_limit::RateLimits, String> {
-    let d = clinicos_web::rate_limit::RateLimits::default();
+) -> Result<clinicos_web::kit::rate_limit::RateLimits, String> {
+    let d = clinicos_web::kit::rate_limit::RateLimits::default();
     let pick = |name: &str, flag: Option<i64>, key: Option<i64>, default: i64| {
         let v = flag.or(key).unwrap_or(default);
         if v < 1 {
@@ -391,7 +391,7 @@ fn rate_limits(
             Ok(v)
         }
     };
-    Ok(clinicos_web::rate_limit::RateLimits {
+    Ok(clinicos_web::kit::rate_limit::RateLimits {
         global: pick(
             "global",
             a.rate_limit_global,
@@ -417,8 +417,11 @@ fn rate_limits(
 }
 
 /// SIEM sinks: flag > environment > file; none by default.
-fn siem_config(a: &ServeArgs, file: &FileConfig) -> Result<clinicos_app::siem::SiemConfig, String> {
-    use clinicos_app::siem::{facility, JsonLinesTarget, SiemConfig, SyslogTarget};
+fn siem_config(
+    a: &ServeArgs,
+    file: &FileConfig,
+) -> Result<clinicos_app::governance::siem::SiemConfig, String> {
+    use clinicos_app::governance::siem::{facility, JsonLinesTarget, SiemConfig, SyslogTarget};
     let json_lines = a
         .siem_json_lines
         .clone()
@@ -504,7 +507,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             if indexed > 0 {
                 println!("added {indexed} patients to the name-search index");
             }
-            let versions = clinicos_store::migrate::applied_versions(app.store.platform())
+            let versions = clinicos_store::kit::migrate::applied_versions(app.store.platform())
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -516,7 +519,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Tenant(TenantCmd::List { db }) => {
             let file = FileConfig::load(db.config.as_deref())?;
             let store = open_store(&db, &file).await?;
-            for t in clinicos_store::platform::directory_list(store.platform())
+            for t in clinicos_store::tenancy::platform::directory_list(store.platform())
                 .await
                 .map_err(|e| e.to_string())?
             {
@@ -819,12 +822,12 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     let country_header = file.country_header.clone().filter(|h| !h.trim().is_empty());
     let mut app = app;
     if country_header.is_some() {
-        app.geo = std::sync::Arc::new(clinicos_app::security::TrustedHeaderGeo);
+        app.geo = std::sync::Arc::new(clinicos_app::governance::security::TrustedHeaderGeo);
     }
     let forwarder = (!siem.is_empty())
         .then(|| app.spawn_siem_forwarder(siem, std::time::Duration::from_secs(5)));
     // Link committed audit events into each tenant's hash chain.
-    let sealer = app.spawn_audit_sealer(clinicos_app::audit_trail::SEAL_INTERVAL);
+    let sealer = app.spawn_audit_sealer(clinicos_app::governance::audit_trail::SEAL_INTERVAL);
     // Remove expired challenges, reset tokens, stale approvals, counters.
     let housekeeping = app.spawn_housekeeping(std::time::Duration::from_secs(300));
     let config = WebConfig {
@@ -845,11 +848,11 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
         println!("ClinicOS is running at {url}");
         if let Some(logins) = &logins {
             println!();
-            println!("Demo organisation: clinic code '{}', password '{}' for every account:", clinicos_app::demo::DEMO_SLUG, clinicos_app::demo::DEMO_PASSWORD);
+            println!("Demo organisation: clinic code '{}', password '{}' for every account:", clinicos_app::demo::organisation::DEMO_SLUG, clinicos_app::demo::organisation::DEMO_PASSWORD);
             for l in logins {
                 println!("  {:<16} {}", l.role.as_str(), l.email);
             }
-            println!("  {:<16} {} (operator console: {url}/operator/login)", "operator", clinicos_app::demo::DEMO_OPERATOR);
+            println!("  {:<16} {} (operator console: {url}/operator/login)", "operator", clinicos_app::demo::organisation::DEMO_OPERATOR);
             println!("Patient portal: {url}/portal/login (sign-in codes arrive in the Outbox)");
             println!();
             println!("API: POST {url}/api/v1/auth/login {{\"tenant\":\"demo\",\"email\":\"...\",\"password\":\"...\"}}; docs at {url}/api/v1/openapi.json");

@@ -78,7 +78,7 @@ fn migrate_tenant_and_user_commands() {
     let d = dir.path().to_str().expect("path");
     let o = clinicos(&["migrate", "--data-dir", d], None);
     assert!(o.status.success(), "{}", stderr(&o));
-    let latest = clinicos_store::migrate::MIGRATIONS
+    let latest = clinicos_store::kit::migrate::MIGRATIONS
         .last()
         .map(|m| m.version)
         .unwrap_or(0);

@@ -13,8 +13,8 @@
 //! sealer task is stopped before the drain so only one sealer runs.
 
 use super::fixture::{login_body, sign_in, Fixture};
-use clinicos_app::audit_trail::SEAL_INTERVAL;
-use clinicos_app::provisioning::NewUser;
+use clinicos_app::governance::audit_trail::SEAL_INTERVAL;
+use clinicos_app::tenancy::provisioning::NewUser;
 use clinicos_app::App;
 use clinicos_domain::{Role, TenantId};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
@@ -61,7 +61,7 @@ pub struct SealerReport {
 
 async fn backlog(app: &App, tenant: TenantId) -> Result<i64, String> {
     let mut tx = app.store.read(tenant).await.map_err(|e| e.to_string())?;
-    let n = clinicos_store::audit::unsealed_count(&mut tx)
+    let n = clinicos_store::governance::audit::unsealed_count(&mut tx)
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;

@@ -8,7 +8,7 @@
 //! - What the bench created it removes ([`BenchDb::remove`]); a directory
 //!   the user named is kept so its contents can be inspected.
 
-use clinicos_store::db::{backend_of, sqlite_url_for_dir};
+use clinicos_store::kit::db::{backend_of, sqlite_url_for_dir};
 use clinicos_store::{Backend, Db};
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,7 @@
 //!   sides read the same rows.
 
 use super::database::random_suffix;
-use clinicos_app::provisioning::NewTenant;
+use clinicos_app::tenancy::provisioning::NewTenant;
 use clinicos_app::{App, AuthSettings};
 use clinicos_store::Store;
 use clinicos_web::{WebConfig, WebState};
@@ -83,7 +83,7 @@ impl Fixture {
         let router = clinicos_web::build_router(WebState {
             app: app.clone(),
             config: WebConfig {
-                rate_limits: clinicos_web::rate_limit::RateLimits::unlimited(),
+                rate_limits: clinicos_web::kit::rate_limit::RateLimits::unlimited(),
                 ..WebConfig::default()
             },
         });

@@ -7,10 +7,10 @@
 //! Invariant: both loops feed their answers into a counter that is
 //! checked, so neither can be optimised away.
 
-use clinicos_domain::access::{
+use clinicos_domain::governance::access::{
     decide, Action, PatientFacts, RecordFacts, Sensitivity, Subject, Target, TenantRules,
 };
-use clinicos_domain::permission::default_bundle;
+use clinicos_domain::governance::permission::default_bundle;
 use clinicos_domain::{BranchId, Permission, Role, UserId};
 use serde::Serialize;
 use std::hint::black_box;

@@ -16,12 +16,12 @@
 use super::database::BenchDb;
 use super::fixture::Fixture;
 use super::names::{self, Person};
-use clinicos_app::provisioning::NewTenant;
+use clinicos_app::tenancy::provisioning::NewTenant;
 use clinicos_app::App;
-use clinicos_domain::name_pairs;
-use clinicos_domain::name_search::{self, NameParts};
+use clinicos_domain::patients::search::{self as name_search, NameParts};
+use clinicos_domain::patients::search_pairs as name_pairs;
 use clinicos_domain::TenantId;
-use clinicos_store::patient_search::PatientSearch;
+use clinicos_store::patients::search::PatientSearch;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -284,7 +284,7 @@ async fn load_patients(
                 .map_err(crate::app_error)?;
             let mut sealed = Vec::with_capacity(size);
             for r in &rows {
-                let phone = clinicos_app::patients::normalise_phone(&r.phone);
+                let phone = clinicos_app::patients::registry::normalise_phone(&r.phone);
                 let ct = app
                     .cipher
                     .encrypt(tenant, "patients", "phone", &r.id, &r.id, phone.as_bytes())

@@ -14,8 +14,8 @@
 
 use super::fixture::Fixture;
 use chrono::Utc;
-use clinicos_app::crypto;
-use clinicos_store::patient_search::{self, PatientSearch};
+use clinicos_app::kit::crypto;
+use clinicos_store::patients::search::{self as patient_search, PatientSearch};
 use clinicos_store::{Backend, Db};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
@@ -449,8 +449,8 @@ impl Raw {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clinicos_domain::name_pairs::patient_pairs;
-    use clinicos_domain::name_search::{patient_tokens, NameParts};
+    use clinicos_domain::patients::search::{patient_tokens, NameParts};
+    use clinicos_domain::patients::search_pairs::patient_pairs;
 
     /// The baseline writes the same name rows as a registration of the
     /// fixture's patient.

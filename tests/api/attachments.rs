@@ -330,13 +330,15 @@ async fn attachments_live_encrypted_in_an_s3_compatible_bucket() {
         return;
     }
     let (_moto, endpoint) = moto_with_bucket("clinicos-files").await;
-    let s3 = clinicos_app::blob_store::BlobStore::s3(&clinicos_app::blob_store::S3Config {
-        endpoint,
-        bucket: "clinicos-files".into(),
-        region: "us-east-1".into(),
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    })
+    let s3 = clinicos_app::documents::blob_store::BlobStore::s3(
+        &clinicos_app::documents::blob_store::S3Config {
+            endpoint,
+            bucket: "clinicos-files".into(),
+            region: "us-east-1".into(),
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+        },
+    )
     .expect("s3 store");
     let bucket = s3.clone();
     let t = crate::support::spawn_app_with(move |app| app.files = s3).await;
@@ -422,8 +424,8 @@ async fn clamd_refuses_eicar_passes_clean_files_and_an_outage_refuses_uploads() 
         return;
     }
     let (daemon, _dir, socket) = clamd().await;
-    let scanner = clinicos_app::clamd::ClamdScanner::new(
-        clinicos_app::clamd::ClamdAddress::Unix(socket),
+    let scanner = clinicos_app::documents::clamd::ClamdScanner::new(
+        clinicos_app::documents::clamd::ClamdAddress::Unix(socket),
         std::time::Duration::from_secs(20),
     );
     let t =
@@ -512,7 +514,7 @@ async fn housekeeping_sweeps_files_without_a_row_after_the_grace_period() {
     assert_eq!(t.app.files.list_under("").await.expect("list").len(), 2);
 
     t.clock.advance(chrono::Duration::minutes(
-        clinicos_app::attachments::ORPHAN_GRACE_MINUTES + 30,
+        clinicos_app::patients::attachments::ORPHAN_GRACE_MINUTES + 30,
     ));
     let h = t.app.housekeeping_once().await.expect("round");
     assert_eq!(h.orphan_files, 1);

@@ -261,13 +261,13 @@ async fn access_reports_by_user_record_action_and_date() {
     // Reading the audit trail is itself audited.
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
     assert!(
-        clinicos_store::audit::count_action(&mut tx, "audit.report_view")
+        clinicos_store::governance::audit::count_action(&mut tx, "audit.report_view")
             .await
             .expect("n")
             >= 5
     );
     assert_eq!(
-        clinicos_store::audit::count_action(&mut tx, "export.audit_report")
+        clinicos_store::governance::audit::count_action(&mut tx, "export.audit_report")
             .await
             .expect("n"),
         1

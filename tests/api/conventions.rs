@@ -309,7 +309,7 @@ async fn staff_roles_and_policy() {
     );
     // Each denial is itself in the audit trail.
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
-    let denied = clinicos_store::audit::count_action(&mut tx, "policy.denied")
+    let denied = clinicos_store::governance::audit::count_action(&mut tx, "policy.denied")
         .await
         .expect("count");
     assert_eq!(denied, 3, "three denied attempts, three audit events");

@@ -3,7 +3,7 @@
 //! medications and attachments are there, and seeding twice adds nothing.
 
 use crate::support::{body, spawn_app, TestApp};
-use clinicos_app::demo::DEMO_PASSWORD;
+use clinicos_app::demo::organisation::DEMO_PASSWORD;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -85,7 +85,7 @@ async fn a_client_without_a_device_id_queues_one_approval_not_one_per_attempt() 
 /// Audit events whose action starts with `prefix` (read through the store:
 /// the owner's token has long expired once the clock moved a week).
 async fn audit_count(t: &TestApp, tenant: clinicos_domain::TenantId, prefix: &str) -> i64 {
-    use clinicos_store::row::RowExt;
+    use clinicos_store::kit::row::RowExt;
     let mut tx = t.app.store.read(tenant).await.expect("tx");
     let q = tx
         .q("SELECT COUNT(*) AS n FROM audit_events WHERE tenant_id = $1 AND action LIKE $2")
@@ -97,7 +97,7 @@ async fn audit_count(t: &TestApp, tenant: clinicos_domain::TenantId, prefix: &st
 
 async fn pending_now(t: &TestApp, tenant: clinicos_domain::TenantId) -> usize {
     let mut tx = t.app.store.read(tenant).await.expect("tx");
-    let n = clinicos_store::devices::pending(&mut tx)
+    let n = clinicos_store::identity::devices::pending(&mut tx)
         .await
         .expect("pending")
         .len();
@@ -127,12 +127,13 @@ async fn housekeeping_clears_what_expired_and_is_idempotent() {
     {
         let now = t.clock_now();
         let mut tx = t.app.store.write(tenant.id).await.expect("tx");
-        let user = clinicos_store::users::credentials_by_email(&mut tx, "nurse@hari.example")
-            .await
-            .expect("user")
-            .expect("nurse")
-            .id;
-        clinicos_store::mfa::insert_challenge(
+        let user =
+            clinicos_store::identity::users::credentials_by_email(&mut tx, "nurse@hari.example")
+                .await
+                .expect("user")
+                .expect("nurse")
+                .id;
+        clinicos_store::identity::mfa::insert_challenge(
             &mut tx,
             "challenge-1",
             user,
@@ -160,7 +161,7 @@ async fn housekeeping_clears_what_expired_and_is_idempotent() {
         (0, 0, 0, 0)
     );
     t.clock.advance(
-        chrono::Duration::days(clinicos_app::housekeeping::DEVICE_PENDING_DAYS)
+        chrono::Duration::days(clinicos_app::governance::housekeeping::DEVICE_PENDING_DAYS)
             + chrono::Duration::hours(1),
     );
     let h = t.app.housekeeping_once().await.expect("round");

@@ -3,7 +3,7 @@
 //! admins ending other staff members' sessions.
 
 use crate::support::{body, code, spawn_app, TestApp, PASSWORD};
-use clinicos_app::totp;
+use clinicos_app::identity::totp;
 use clinicos_domain::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -502,7 +502,7 @@ async fn branch_admins_only_reach_staff_of_their_branches() {
         ("near@mfag.example", Role::Doctor, branch[0]),
         ("far@mfag.example", Role::Doctor, branch[1]),
     ] {
-        let u = clinicos_app::provisioning::NewUser {
+        let u = clinicos_app::tenancy::provisioning::NewUser {
             email: email.into(),
             name: "Staff".into(),
             roles: vec![role],
@@ -609,7 +609,7 @@ async fn openapi_describes_both_answers_of_the_password_step() {
 
 #[tokio::test]
 async fn totp_secrets_are_stored_encrypted() {
-    use clinicos_store::row::RowExt;
+    use clinicos_store::kit::row::RowExt;
     let t = spawn_app().await;
     let tenant = t.tenant("mfasec").await;
     let owner = t.owner_token(&tenant).await;

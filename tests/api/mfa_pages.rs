@@ -2,7 +2,7 @@
 //! page, the forced-enrolment redirect, and the security and device pages.
 
 use crate::support::{form, page, session_cookie, spawn_app, PASSWORD};
-use clinicos_app::totp;
+use clinicos_app::identity::totp;
 use clinicos_domain::Role;
 use reqwest::StatusCode;
 use serde_json::json;

@@ -113,7 +113,7 @@ async fn every_fixture_query_finds_exactly_its_patients_in_its_own_tenant() {
     let (_, v) = search(&t, &ta, &[("q", "maria")]).await;
     let mut returned = ids(&v);
     let mut tx = t.app.store.read(a.id).await.expect("tx");
-    let events = clinicos_store::audit::all_events(&mut tx)
+    let events = clinicos_store::governance::audit::all_events(&mut tx)
         .await
         .expect("events");
     let last = events
@@ -405,7 +405,7 @@ async fn the_openapi_document_lists_every_search_parameter() {
 
 /// The pair rows of a tenant, sorted.
 async fn pair_rows(t: &TestApp, tenant: clinicos_domain::TenantId) -> Vec<[String; 6]> {
-    use clinicos_store::row::RowExt;
+    use clinicos_store::kit::row::RowExt;
     let mut tx = t.app.store.write(tenant).await.expect("tx");
     let q = tx.q(
         "SELECT pair_key, token_a, token_b, patient_id, family_a, family_b \

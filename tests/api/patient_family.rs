@@ -50,7 +50,7 @@ fn files_contain(dir: &std::path::Path, needle: &[u8]) -> bool {
 
 async fn count(t: &TestApp, tenant: &Tenant, action: &str) -> i64 {
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
-    clinicos_store::audit::count_action(&mut tx, action)
+    clinicos_store::governance::audit::count_action(&mut tx, action)
         .await
         .expect("count")
 }
@@ -428,7 +428,7 @@ async fn a_parent_sees_a_child_in_the_portal_until_the_adolescent_age() {
     // Every read and refusal is audited.
     assert_eq!(count(&t, &tenant, "portal.dependants.read").await, 2);
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
-    let denied = clinicos_store::audit::count_action(&mut tx, "policy.denied")
+    let denied = clinicos_store::governance::audit::count_action(&mut tx, "policy.denied")
         .await
         .expect("count");
     assert!(denied >= 3, "{denied}");
@@ -438,14 +438,15 @@ async fn a_parent_sees_a_child_in_the_portal_until_the_adolescent_age() {
 async fn the_demo_has_families_and_photos() {
     let t = spawn_app().await;
     t.app.seed_demo().await.expect("demo");
-    let entry = clinicos_store::platform::directory_by_slug(t.app.store.platform(), "demo")
-        .await
-        .expect("directory")
-        .expect("demo tenant");
+    let entry =
+        clinicos_store::tenancy::platform::directory_by_slug(t.app.store.platform(), "demo")
+            .await
+            .expect("directory")
+            .expect("demo tenant");
     let mut tx = t.app.store.read(entry.tenant_id).await.expect("tx");
-    let (rows, _) = clinicos_store::patient_search::search(
+    let (rows, _) = clinicos_store::patients::search::search(
         &mut tx,
-        &clinicos_store::patient_search::PatientSearch::default(),
+        &clinicos_store::patients::search::PatientSearch::default(),
         100,
         0,
     )
@@ -454,11 +455,11 @@ async fn the_demo_has_families_and_photos() {
     let mut links = 0;
     let mut photos = 0;
     for p in &rows {
-        links += clinicos_store::patient_links::dependants_of(&mut tx, &p.id)
+        links += clinicos_store::patients::links::dependants_of(&mut tx, &p.id)
             .await
             .expect("links")
             .len();
-        if clinicos_store::patient_links::photo(&mut tx, &p.id)
+        if clinicos_store::patients::links::photo(&mut tx, &p.id)
             .await
             .expect("photo")
             .is_some()

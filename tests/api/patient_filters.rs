@@ -144,7 +144,7 @@ async fn a_specific_name_is_found_behind_hundreds_of_namesakes() {
     // More namesakes than the candidate limit, and than the 1,000 rows a
     // rejected bounded variant scanned before checking the other word.
     let many = 1_100;
-    assert!(many > clinicos_store::patient_search::NAME_CANDIDATES);
+    assert!(many > clinicos_store::patients::search::NAME_CANDIDATES);
     for i in 0..many {
         let (st, v) = send(
             &t,

@@ -261,7 +261,7 @@ async fn merge_then_undo_restores_both_records_exactly() {
 
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
     for action in ["patient.merged", "patient.unmerged"] {
-        let n = clinicos_store::audit::count_action(&mut tx, action)
+        let n = clinicos_store::governance::audit::count_action(&mut tx, action)
             .await
             .expect("count");
         assert_eq!(n, 1, "{action}");
@@ -351,7 +351,7 @@ async fn every_table_with_a_patient_id_is_classified_by_the_merge() {
              WHERE column_name = 'patient_id' AND table_schema = current_schema() ORDER BY table_name",
     };
     let rows = sqlx::query(sql).fetch_all(db.pool()).await.expect("schema");
-    let known = clinicos_app::patient_merge::classified_tables();
+    let known = clinicos_app::patients::merge::classified_tables();
     let mut tables = Vec::new();
     for r in rows {
         let name: String = sqlx::Row::try_get(&r, "t").expect("name");

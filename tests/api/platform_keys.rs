@@ -5,7 +5,7 @@
 
 use crate::support::{fresh_db, new_tenant, settings, test_keys};
 use base64::Engine;
-use clinicos_app::crypto::AccessClaims;
+use clinicos_app::kit::crypto::AccessClaims;
 use clinicos_app::{App, FixedClock};
 use clinicos_crypto::{EnvMasterKey, FileMasterKey, Key32, MasterKeyProvider};
 use clinicos_store::{FieldKeys, Store};
@@ -72,7 +72,7 @@ async fn a_plaintext_secret_is_wrapped_in_place_and_keeps_its_value() {
         ("token_signing_ed25519", [7u8; 32]),
         ("audit_signing_ed25519", [9u8; 32]),
     ] {
-        clinicos_store::platform::insert_secret_if_absent(store.platform(), name, &seed)
+        clinicos_store::tenancy::platform::insert_secret_if_absent(store.platform(), name, &seed)
             .await
             .expect("legacy row");
     }

@@ -6,9 +6,9 @@
 
 use crate::support::{body, code, settings, spawn_app, spawn_on, Tenant, TestApp};
 use chrono::Duration;
-use clinicos_app::context::RequestInfo;
-use clinicos_app::portal::{OtpRequest, SEND_FLOOR};
-use clinicos_store::outbox::{self, OutboxMessage};
+use clinicos_app::identity::portal::{OtpRequest, SEND_FLOOR};
+use clinicos_app::kit::context::RequestInfo;
+use clinicos_store::messaging::outbox::{self, OutboxMessage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Row;

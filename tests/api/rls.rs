@@ -4,7 +4,7 @@
 //! tenant's row.
 
 use crate::support::*;
-use clinicos_store::row::RowExt;
+use clinicos_store::kit::row::RowExt;
 use clinicos_store::Store;
 use sqlx::Row;
 
@@ -112,7 +112,7 @@ async fn row_level_security_on_postgres() {
         .expect("who")
         .try_get(0)
         .expect("name");
-    assert_eq!(who, clinicos_store::db::APP_ROLE);
+    assert_eq!(who, clinicos_store::kit::db::APP_ROLE);
     assert!(
         sqlx::Executor::execute(&mut *c, "ALTER TABLE branches DISABLE ROW LEVEL SECURITY")
             .await

@@ -4,11 +4,11 @@
 
 use crate::support::*;
 use chrono::TimeZone;
-use clinicos_app::context::RequestInfo;
-use clinicos_app::security::Raise;
-use clinicos_domain::security::EventKind;
+use clinicos_app::governance::security::Raise;
+use clinicos_app::kit::context::RequestInfo;
+use clinicos_domain::governance::security::EventKind;
 use clinicos_domain::Role;
-use clinicos_store::audit::{self, Actor, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, Actor, AuditEvent, Outcome};
 use clinicos_web::WebConfig;
 use reqwest::StatusCode;
 use serde_json::{json, Value};

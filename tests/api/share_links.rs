@@ -57,7 +57,7 @@ async fn open(t: &TestApp, token: &str) -> (StatusCode, String, Vec<u8>) {
 }
 
 async fn tenant_id(t: &TestApp, slug: &str) -> clinicos_domain::TenantId {
-    clinicos_store::platform::directory_by_slug(t.app.store.platform(), slug)
+    clinicos_store::tenancy::platform::directory_by_slug(t.app.store.platform(), slug)
         .await
         .expect("directory")
         .expect("tenant")
@@ -67,7 +67,7 @@ async fn tenant_id(t: &TestApp, slug: &str) -> clinicos_domain::TenantId {
 /// Audit rows of `action` naming `id` (read in the store: sign-in tokens
 /// expire when the test clock moves on).
 async fn audited(t: &TestApp, slug: &str, action: &str, id: &str) -> Vec<String> {
-    use clinicos_store::row::RowExt;
+    use clinicos_store::kit::row::RowExt;
     let tenant = tenant_id(t, slug).await;
     let mut tx = t.app.store.read(tenant).await.expect("tx");
     let q = tx
@@ -310,9 +310,9 @@ async fn links_are_bounded_and_name_a_file_of_the_patient() {
 async fn the_public_endpoint_is_rate_limited_per_ip() {
     let (url, dir) = fresh_db().await;
     let config = clinicos_web::WebConfig {
-        rate_limits: clinicos_web::rate_limit::RateLimits {
+        rate_limits: clinicos_web::kit::rate_limit::RateLimits {
             global: 3,
-            ..clinicos_web::rate_limit::RateLimits::unlimited()
+            ..clinicos_web::kit::rate_limit::RateLimits::unlimited()
         },
         ..web_config()
     };

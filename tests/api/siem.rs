@@ -4,7 +4,7 @@
 //! a JSON-lines file, each exactly once per sink.
 
 use crate::support::*;
-use clinicos_app::siem::{Forwarder, JsonLinesTarget, SiemConfig, SyslogTarget};
+use clinicos_app::governance::siem::{Forwarder, JsonLinesTarget, SiemConfig, SyslogTarget};
 use clinicos_domain::Role;
 use serde_json::{json, Value};
 use std::time::Duration;

@@ -85,7 +85,7 @@ pub async fn fresh_db() -> (String, Option<tempfile::TempDir>) {
         }
         None => {
             let dir = tempfile::tempdir().expect("temp dir");
-            let url = clinicos_store::db::sqlite_url_for_dir(dir.path());
+            let url = clinicos_store::kit::db::sqlite_url_for_dir(dir.path());
             (url, Some(dir))
         }
     }
@@ -150,7 +150,7 @@ pub fn settings() -> AuthSettings {
 pub fn web_config() -> WebConfig {
     WebConfig {
         demo_mode: false,
-        rate_limits: clinicos_web::rate_limit::RateLimits::unlimited(),
+        rate_limits: clinicos_web::kit::rate_limit::RateLimits::unlimited(),
         ..WebConfig::default()
     }
 }
@@ -205,10 +205,11 @@ pub async fn spawn_configured(
         .await
         .expect("app");
     if config.country_header.is_some() {
-        app.geo = Arc::new(clinicos_app::security::TrustedHeaderGeo);
+        app.geo = Arc::new(clinicos_app::governance::security::TrustedHeaderGeo);
     }
     let files_dir = tempfile::tempdir().expect("files dir");
-    app.files = clinicos_app::blob_store::BlobStore::local(files_dir.path()).expect("files");
+    app.files =
+        clinicos_app::documents::blob_store::BlobStore::local(files_dir.path()).expect("files");
     configure(&mut app);
     let state = WebState {
         app: app.clone(),
@@ -239,8 +240,11 @@ pub async fn spawn_configured(
 }
 
 /// The test tenant `slug` (India, Chennai) with owner `owner@<slug>.example`.
-pub fn new_tenant(slug: &str, region: Option<&str>) -> clinicos_app::provisioning::NewTenant {
-    clinicos_app::provisioning::NewTenant {
+pub fn new_tenant(
+    slug: &str,
+    region: Option<&str>,
+) -> clinicos_app::tenancy::provisioning::NewTenant {
+    clinicos_app::tenancy::provisioning::NewTenant {
         slug: slug.into(),
         legal_name: format!("{slug} Health Pvt Ltd"),
         display_name: format!("{slug} Health"),
@@ -286,7 +290,7 @@ impl TestApp {
     }
 
     pub async fn add_user(&self, t: &Tenant, email: &str, role: clinicos_domain::Role) {
-        let u = clinicos_app::provisioning::NewUser {
+        let u = clinicos_app::tenancy::provisioning::NewUser {
             email: email.into(),
             name: "Staff Member".into(),
             roles: vec![role],

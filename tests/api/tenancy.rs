@@ -156,7 +156,7 @@ async fn a_suspended_tenant_is_read_only_until_reactivated() {
         "no credentials in an export"
     );
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
-    let exports = clinicos_store::audit::count_action(&mut tx, "export.tenant_data")
+    let exports = clinicos_store::governance::audit::count_action(&mut tx, "export.tenant_data")
         .await
         .expect("count");
     assert_eq!(exports, 1, "the export is audited");

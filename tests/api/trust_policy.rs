@@ -100,7 +100,7 @@ pub(crate) async fn register(t: &TestApp, token: &str) -> String {
 
 async fn denials(t: &TestApp, tenant: &Tenant) -> i64 {
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
-    clinicos_store::audit::count_action(&mut tx, "policy.denied")
+    clinicos_store::governance::audit::count_action(&mut tx, "policy.denied")
         .await
         .expect("count")
 }
@@ -531,7 +531,7 @@ async fn break_the_glass_is_time_boxed_flagged_and_reviewed() {
 
     // The privacy officer has a review task (outbox, no PHI).
     let mut tx = t.app.store.read(tenant.id).await.expect("tx");
-    let mail = clinicos_store::outbox::recent(&mut tx, 20)
+    let mail = clinicos_store::messaging::outbox::recent(&mut tx, 20)
         .await
         .expect("outbox");
     drop(tx);

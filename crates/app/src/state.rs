@@ -1,12 +1,12 @@
 //! The application handle shared by every request: storage, clock, token
 //! signer, field cipher and sign-in settings.
 
-use crate::blob_store::{BlobStore, NoScanner, VirusScanner};
-use crate::clock::{Clock, SystemClock};
-use crate::crypto::TokenSigner;
-use crate::field_cipher::FieldCipher;
-use crate::platform_secrets::{self, PlatformKeys};
-use crate::security::{GeoLookup, NoGeo, SettingsCache};
+use crate::documents::blob_store::{BlobStore, NoScanner, VirusScanner};
+use crate::governance::security::{GeoLookup, NoGeo, SettingsCache};
+use crate::kit::clock::{Clock, SystemClock};
+use crate::kit::crypto::TokenSigner;
+use crate::kit::field_cipher::FieldCipher;
+use crate::kit::platform_secrets::{self, PlatformKeys};
 use crate::{AppError, AppResult};
 use chrono::Duration;
 use clinicos_store::Store;
@@ -59,13 +59,13 @@ pub struct App {
     pub cipher: FieldCipher,
     /// The patient-consent hook the policy point asks (the consent engine
     /// replaces the tenant-default policy).
-    pub consent: Arc<dyn crate::patient_access::ConsentHook>,
+    pub consent: Arc<dyn crate::patients::access::ConsentHook>,
     /// Country of a request for `new_country` (default: knows nothing).
     pub geo: Arc<dyn GeoLookup>,
     /// Per-tenant security settings cached for the request path.
     pub security_cache: SettingsCache,
     /// Recent patient reads per user, for the mass-read detector.
-    pub read_tracker: crate::read_tracker::ReadTracker,
+    pub read_tracker: crate::governance::read_tracker::ReadTracker,
     /// Audit and device keys, unwrapped from the platform secrets.
     pub(crate) platform_keys: Arc<PlatformKeys>,
     /// Where attachment files live (in memory until the caller configures
@@ -99,7 +99,7 @@ impl App {
             .ok_or_else(|| AppError::Internal("bad token signing key".into()))?;
         let cipher = FieldCipher::new(store.field_keys().cloned());
         Ok(App {
-            consent: Arc::new(crate::patient_access::DefaultConsent),
+            consent: Arc::new(crate::patients::access::DefaultConsent),
             cipher,
             store,
             clock,

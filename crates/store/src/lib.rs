@@ -13,44 +13,18 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod attachments;
-pub mod audit;
-pub mod audit_report;
-pub mod branches;
-pub mod break_glass;
-pub mod clinical_records;
-pub mod db;
-pub mod devices;
-pub mod error;
-pub mod keystore;
-pub mod mfa;
-pub mod migrate;
-pub mod outbox;
-pub mod patient_identifiers;
-pub mod patient_links;
-pub mod patient_merges;
-pub mod patient_search;
+pub mod governance;
+pub mod identity;
+pub mod kit;
+pub mod messaging;
 pub mod patients;
-pub mod platform;
-pub mod policy;
-pub mod portal_codes;
-pub mod portal_sessions;
-pub mod regions;
-pub mod resets;
-pub mod row;
-pub mod security_events;
-pub mod sessions;
-pub mod share_links;
-pub mod tenant_tx;
-pub mod tenants;
-pub mod throttle;
-pub mod users;
+pub mod tenancy;
 
-pub use db::{Backend, Db};
-pub use error::StoreError;
-pub use keystore::{FieldKeys, KeyStore};
-pub use regions::Store;
-pub use tenant_tx::TenantTx;
+pub use kit::db::{Backend, Db};
+pub use kit::error::StoreError;
+pub use kit::keystore::{FieldKeys, KeyStore};
+pub use kit::regions::Store;
+pub use kit::tenant_tx::TenantTx;
 
 /// Result of a storage call.
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -7,18 +7,15 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
-pub mod error;
-pub mod extract;
-pub mod i18n;
-pub mod json;
-pub mod metrics;
-pub mod middleware;
+pub mod governance;
+pub mod identity;
+pub mod kit;
 pub mod pages;
-pub mod rate_limit;
+pub mod patients;
 pub mod route_actions;
-pub mod scope;
 pub mod serve;
-pub mod state;
+pub mod system;
+pub mod tenancy;
 
+pub use kit::state::{WebConfig, WebState};
 pub use serve::{build_router, serve, ServeOptions, TlsOptions};
-pub use state::{WebConfig, WebState};

@@ -4,7 +4,7 @@
 //! `x-clinicos-action`; a test enumerates the built router and fails when a
 //! route has no declaration here (or a declaration names no route).
 
-use clinicos_app::policy::Action;
+use clinicos_app::governance::policy::Action;
 
 /// A route's declared access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub enum Declared {
     /// Platform operator console (its own accounts and sessions).
     Operator,
     /// A patient signed in to the portal, acting on their own record (the
-    /// portal policy point in `clinicos_app::portal_session`).
+    /// portal policy point in `clinicos_app::identity::portal_session`).
     Portal,
     /// A tenant action decided by the policy point.
     Act(Action),

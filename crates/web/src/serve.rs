@@ -2,9 +2,9 @@
 //! limits, timeouts, panic catching, graceful shutdown, optional TLS
 //! (rustls, configurable minimum version).
 
-use crate::error::ApiError;
-use crate::rate_limit::{rate_limit, Limiter, RateState};
-use crate::{api, middleware as mw, pages, WebState};
+use crate::kit::error::ApiError;
+use crate::kit::rate_limit::{rate_limit, Limiter, RateState};
+use crate::{api, kit::middleware as mw, pages, WebState};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -36,21 +36,21 @@ async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
         ApiError(AppError::NotFound("route")).into_response()
     } else {
-        pages::not_found().await
+        crate::kit::page::not_found().await
     }
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     // Never echo the panic message: it may hold data.
     tracing::error!("handler panicked");
-    let body = serde_json::json!({"error": {"code": "INTERNAL_ERROR", "message": "internal error", "details": [], "request_id": crate::scope::request_id()}});
+    let body = serde_json::json!({"error": {"code": "INTERNAL_ERROR", "message": "internal error", "details": [], "request_id": crate::kit::scope::request_id()}});
     (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }
 
 /// The whole application router.
 pub fn build_router(state: WebState) -> Router {
     // Install the metrics recorder before the first request is counted.
-    let _ = crate::metrics::handle();
+    let _ = crate::kit::metrics::handle();
     let (api_router, _doc) = api::routes().split_for_parts();
     let uploads = state.config.upload_limit;
     let api_router = api_router.method_not_allowed_fallback(|| async {

@@ -1,0 +1,4 @@
+//! The `documents` feature.
+
+pub mod blob_store;
+pub mod clamd;

@@ -1,0 +1,8 @@
+//! The `identity` feature.
+
+pub mod auth;
+pub mod devices;
+pub mod mfa;
+pub mod portal;
+pub mod portal_session;
+pub mod totp;

@@ -1,0 +1,417 @@
+//! The field cipher: the one place services encrypt and decrypt PHI fields,
+//! compute blind indexes and erase a subject's key.
+//!
+//! Invariants:
+//! - Every ciphertext is bound to (tenant, table, column, row id); moving it
+//!   anywhere else fails to decrypt.
+//! - Each subject (patient) has its own data key, wrapped by the tenant key,
+//!   which is wrapped by a master key version; only wrapped keys are stored,
+//!   in the key store apart from the main database.
+//! - Unwrapped keys live only in this in-memory cache, as `Key32` (zeroised
+//!   on drop, never printed). Errors name no value and no key.
+//! - Erasing a subject deletes its key rows and its cache entry; another
+//!   running instance forgets its cached copy on restart (see SECURITY.md).
+
+use crate::{AppError, AppResult};
+use clinicos_crypto::blind::IndexKey;
+use clinicos_crypto::hierarchy::wrapping_version;
+use clinicos_crypto::{envelope, CryptoError, FieldContext, Key32};
+use clinicos_domain::TenantId;
+use clinicos_store::kit::keystore::{WrappedSubjectKey, WrappedTenantKey};
+use clinicos_store::FieldKeys;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// The data key version new subject keys get (subject keys do not rotate
+/// yet; the envelope records the version so they can).
+const DATA_KEY_VERSION: u32 = 1;
+/// The tenant key version new tenants get.
+const TENANT_KEY_VERSION: u32 = 1;
+
+struct TenantEntry {
+    version: u32,
+    key: Key32,
+    index: IndexKey,
+}
+
+/// A subject's data key and its version.
+type SubjectEntry = Arc<(u32, Key32)>;
+
+#[derive(Default)]
+struct Cache {
+    tenants: RwLock<HashMap<String, Arc<TenantEntry>>>,
+    subjects: RwLock<HashMap<(String, String), SubjectEntry>>,
+}
+
+/// What a master key rotation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    /// The master key version everything is now wrapped with.
+    pub master_version: u32,
+    /// Tenant keys re-wrapped by this run.
+    pub rewrapped: usize,
+    /// Tenant keys that were already under the current version.
+    pub current: usize,
+    /// Platform secrets (signing seeds) re-wrapped by this run.
+    pub secrets_rewrapped: usize,
+}
+
+/// Field encryption for services (cheap to clone).
+#[derive(Clone)]
+pub struct FieldCipher {
+    keys: Option<FieldKeys>,
+    cache: Arc<Cache>,
+}
+
+fn crypto(e: CryptoError) -> AppError {
+    match e {
+        CryptoError::Decrypt | CryptoError::Format(_) => {
+            AppError::Internal("an encrypted value cannot be decrypted here (wrong key, altered, or moved from another record)".into())
+        }
+        other => AppError::Internal(other.to_string()),
+    }
+}
+
+fn check_part(what: &str, v: &str) -> AppResult<()> {
+    if v.is_empty() {
+        return Err(AppError::BadRequest(format!(
+            "field encryption needs a non-empty {what}"
+        )));
+    }
+    Ok(())
+}
+
+impl FieldCipher {
+    /// A cipher over the store's key store and master keys; without them
+    /// every call answers "not configured".
+    pub fn new(keys: Option<FieldKeys>) -> FieldCipher {
+        FieldCipher {
+            keys,
+            cache: Arc::new(Cache::default()),
+        }
+    }
+
+    fn keys(&self) -> AppResult<&FieldKeys> {
+        self.keys.as_ref().ok_or_else(|| {
+            AppError::Internal(
+                "field encryption is not configured (no key store or master key)".into(),
+            )
+        })
+    }
+
+    fn unwrap_tenant(&self, k: &FieldKeys, w: &WrappedTenantKey) -> AppResult<Key32> {
+        let master = k
+            .master
+            .key(wrapping_version(&w.wrapped).map_err(crypto)?)
+            .map_err(crypto)?;
+        clinicos_crypto::unwrap_tenant_key(&master, &w.tenant_id, w.key_version, &w.wrapped)
+            .map_err(crypto)
+    }
+
+    async fn tenant(&self, tenant: &str) -> AppResult<Arc<TenantEntry>> {
+        if let Some(e) = self
+            .cache
+            .tenants
+            .read()
+            .ok()
+            .and_then(|m| m.get(tenant).cloned())
+        {
+            return Ok(e);
+        }
+        let k = self.keys()?;
+        let wrapped = match k.key_store.tenant_key(tenant).await? {
+            Some(w) => w,
+            None => {
+                let mv = k.master.current_version();
+                let master = k.master.key(mv).map_err(crypto)?;
+                let fresh = WrappedTenantKey {
+                    tenant_id: tenant.to_owned(),
+                    key_version: TENANT_KEY_VERSION,
+                    master_version: mv,
+                    wrapped: clinicos_crypto::wrap_tenant_key(
+                        &master,
+                        mv,
+                        tenant,
+                        TENANT_KEY_VERSION,
+                        &Key32::generate(),
+                    ),
+                };
+                k.key_store.insert_tenant_key(&fresh).await?;
+                // Re-read: a racing instance may have inserted first.
+                k.key_store
+                    .tenant_key(tenant)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("tenant key was not stored".into()))?
+            }
+        };
+        let key = self.unwrap_tenant(k, &wrapped)?;
+        let entry = Arc::new(TenantEntry {
+            version: wrapped.key_version,
+            index: IndexKey::derive(&key, tenant),
+            key,
+        });
+        if let Ok(mut m) = self.cache.tenants.write() {
+            m.insert(tenant.to_owned(), entry.clone());
+        }
+        Ok(entry)
+    }
+
+    /// The subject's data key; created on first use when `create`.
+    async fn subject(
+        &self,
+        tenant: &str,
+        subject: &str,
+        create: bool,
+    ) -> AppResult<Arc<(u32, Key32)>> {
+        let id = (tenant.to_owned(), subject.to_owned());
+        if let Some(e) = self
+            .cache
+            .subjects
+            .read()
+            .ok()
+            .and_then(|m| m.get(&id).cloned())
+        {
+            return Ok(e);
+        }
+        let k = self.keys()?;
+        let t = self.tenant(tenant).await?;
+        let stored = match k.key_store.subject_key(tenant, subject).await? {
+            Some(w) => w,
+            None if create => {
+                let fresh = WrappedSubjectKey {
+                    key_version: DATA_KEY_VERSION,
+                    tenant_key_version: t.version,
+                    wrapped: clinicos_crypto::wrap_subject_key(
+                        &t.key,
+                        t.version,
+                        tenant,
+                        subject,
+                        DATA_KEY_VERSION,
+                        &Key32::generate(),
+                    ),
+                };
+                k.key_store
+                    .insert_subject_key(tenant, subject, &fresh)
+                    .await?;
+                k.key_store
+                    .subject_key(tenant, subject)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("data key was not stored".into()))?
+            }
+            None => {
+                return Err(AppError::NotFound(
+                    "data key (it was erased, so this record can no longer be read)",
+                ))
+            }
+        };
+        let tenant_key = if stored.tenant_key_version == t.version {
+            t.key.clone()
+        } else {
+            let w = k
+                .key_store
+                .tenant_key_version(tenant, stored.tenant_key_version)
+                .await?
+                .ok_or_else(|| {
+                    AppError::Internal("tenant key version missing from the key store".into())
+                })?;
+            self.unwrap_tenant(k, &w)?
+        };
+        let key = clinicos_crypto::unwrap_subject_key(
+            &tenant_key,
+            tenant,
+            subject,
+            stored.key_version,
+            &stored.wrapped,
+        )
+        .map_err(crypto)?;
+        let entry = Arc::new((stored.key_version, key));
+        if let Ok(mut m) = self.cache.subjects.write() {
+            m.insert(id, entry.clone());
+        }
+        Ok(entry)
+    }
+
+    /// Make the data keys of new subjects (fresh ids that have no key yet)
+    /// and store them in the key store, one statement per 1,000: a
+    /// registration writes its key in one round trip instead of a lookup,
+    /// an insert and a re-read. Fails, caching nothing of that batch, if
+    /// any subject already had a key (its key is kept).
+    pub async fn create_subject_keys(
+        &self,
+        tenant: TenantId,
+        subjects: &[String],
+    ) -> AppResult<()> {
+        let t = tenant.as_text();
+        for s in subjects {
+            check_part("subject id", s)?;
+        }
+        let entry = self.tenant(&t).await?;
+        let k = self.keys()?;
+        for chunk in subjects.chunks(1000) {
+            let mut fresh = Vec::with_capacity(chunk.len());
+            let mut plain = Vec::with_capacity(chunk.len());
+            for subject in chunk {
+                let key = Key32::generate();
+                let wrapped = WrappedSubjectKey {
+                    key_version: DATA_KEY_VERSION,
+                    tenant_key_version: entry.version,
+                    wrapped: clinicos_crypto::wrap_subject_key(
+                        &entry.key,
+                        entry.version,
+                        &t,
+                        subject,
+                        DATA_KEY_VERSION,
+                        &key,
+                    ),
+                };
+                fresh.push((subject.clone(), wrapped));
+                plain.push(key);
+            }
+            let stored = k.key_store.insert_new_subject_keys(&t, &fresh).await?;
+            if stored != chunk.len() as u64 {
+                return Err(AppError::Internal(
+                    "a new record already had a data key".into(),
+                ));
+            }
+            if let Ok(mut m) = self.cache.subjects.write() {
+                for (subject, key) in chunk.iter().zip(plain) {
+                    m.insert(
+                        (t.clone(), subject.clone()),
+                        Arc::new((DATA_KEY_VERSION, key)),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Encrypt one field value of `subject`, bound to where it is stored.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn encrypt(
+        &self,
+        tenant: TenantId,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        subject: &str,
+        plaintext: &[u8],
+    ) -> AppResult<Vec<u8>> {
+        let t = tenant.as_text();
+        for (what, v) in [
+            ("table", table),
+            ("column", column),
+            ("row id", row_id),
+            ("subject id", subject),
+        ] {
+            check_part(what, v)?;
+        }
+        let key = self.subject(&t, subject, true).await?;
+        let ctx = FieldContext {
+            tenant: &t,
+            table,
+            column,
+            row_id,
+        };
+        Ok(envelope::seal(&key.1, key.0, &ctx.aad(), plaintext))
+    }
+
+    /// Decrypt a field value; fails if it was moved, altered, or the
+    /// subject's key was erased.
+    pub async fn decrypt(
+        &self,
+        tenant: TenantId,
+        table: &str,
+        column: &str,
+        row_id: &str,
+        subject: &str,
+        ciphertext: &[u8],
+    ) -> AppResult<Vec<u8>> {
+        let t = tenant.as_text();
+        let version = envelope::key_version(ciphertext).map_err(crypto)?;
+        let key = self.subject(&t, subject, false).await?;
+        if key.0 != version {
+            return Err(AppError::Internal(format!(
+                "data key version {version} is not available"
+            )));
+        }
+        let ctx = FieldContext {
+            tenant: &t,
+            table,
+            column,
+            row_id,
+        };
+        envelope::open(&key.1, &ctx.aad(), ciphertext).map_err(crypto)
+    }
+
+    /// The blind index of `value` in `column` for exact-match search.
+    pub async fn blind_index(
+        &self,
+        tenant: TenantId,
+        column: &str,
+        value: &str,
+    ) -> AppResult<String> {
+        check_part("column", column)?;
+        let t = self.tenant(&tenant.as_text()).await?;
+        Ok(clinicos_crypto::blind_index(&t.index, column, value))
+    }
+
+    /// Crypto-shredding: delete the subject's data keys, here and in the
+    /// key store. Returns how many key rows were removed.
+    pub async fn erase_subject(&self, tenant: TenantId, subject: &str) -> AppResult<u64> {
+        check_part("subject id", subject)?;
+        let t = tenant.as_text();
+        let n = self.keys()?.key_store.erase_subject(&t, subject).await?;
+        if let Ok(mut m) = self.cache.subjects.write() {
+            m.remove(&(t, subject.to_owned()));
+        }
+        Ok(n)
+    }
+
+    /// Make a new master key version (when `new_version`) and re-wrap every
+    /// tenant key under the current one. Reads keep working throughout:
+    /// each row names the master version that wraps it, and the provider
+    /// keeps old versions.
+    pub async fn rotate_master(&self, new_version: bool) -> AppResult<Rotation> {
+        let k = self.keys()?;
+        if new_version {
+            k.master
+                .rotate()
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        }
+        let mv = k.master.current_version();
+        let master = k.master.key(mv).map_err(crypto)?;
+        let mut out = Rotation {
+            master_version: mv,
+            rewrapped: 0,
+            current: 0,
+            secrets_rewrapped: 0,
+        };
+        for w in k.key_store.all_tenant_keys().await? {
+            if w.master_version == mv {
+                out.current += 1;
+                continue;
+            }
+            let key = self.unwrap_tenant(k, &w)?;
+            let next = WrappedTenantKey {
+                master_version: mv,
+                wrapped: clinicos_crypto::wrap_tenant_key(
+                    &master,
+                    mv,
+                    &w.tenant_id,
+                    w.key_version,
+                    &key,
+                ),
+                ..w.clone()
+            };
+            if k.key_store
+                .rewrap_tenant_key(&next, w.master_version)
+                .await?
+            {
+                out.rewrapped += 1;
+            } else {
+                out.current += 1;
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,8 @@
+//! The `kit` feature.
+
+pub mod clock;
+pub mod context;
+pub mod crypto;
+pub mod error;
+pub mod field_cipher;
+pub mod platform_secrets;

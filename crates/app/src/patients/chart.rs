@@ -1,0 +1,84 @@
+//! What the chart page shows about a record beyond its demographics:
+//! whether it has a photo, and the merges it takes part in (the banner of
+//! a merged record, the list on a survivor, and which one may be undone).
+//!
+//! Invariants:
+//! - `ViewPatients`, tenant-scoped; the names of the other records shown
+//!   are a read of those records, audited in the same transaction.
+//! - `undoable` says what `App::undo_merge` would allow: only the newest
+//!   live merge touching either record.
+
+use crate::governance::policy::Action;
+use crate::patients::access::Purpose;
+use crate::patients::registry::{event, load};
+use crate::{App, AppResult, Ctx};
+use chrono::{DateTime, Utc};
+use clinicos_store::governance::audit;
+use clinicos_store::patients::links as photos;
+use clinicos_store::patients::merge as merges;
+
+/// A merge not undone that touches the record.
+#[derive(Clone, Debug)]
+pub struct LiveMerge {
+    pub id: String,
+    pub survivor_id: String,
+    pub merged_id: String,
+    /// The other record's given and family name.
+    pub other_name: String,
+    pub merged_at: DateTime<Utc>,
+    pub undoable: bool,
+}
+
+/// The chart's facts about a record.
+#[derive(Clone, Debug, Default)]
+pub struct ChartFacts {
+    pub has_photo: bool,
+    pub merges: Vec<LiveMerge>,
+}
+
+impl App {
+    /// Photo presence and live merges of one patient (audited when other
+    /// records are named).
+    pub async fn patient_chart_facts(&self, ctx: &Ctx, patient: &str) -> AppResult<ChartFacts> {
+        self.authorize(ctx, Action::ViewPatients).await?;
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let p = load(&mut tx, patient).await?;
+        let has_photo = photos::photo(&mut tx, &p.id).await?.is_some();
+        let mut out = Vec::new();
+        let mut ids = vec![p.id.clone()];
+        for m in merges::live_touching(&mut tx, &[&p.id]).await? {
+            let newest = merges::live_touching(&mut tx, &[&m.survivor_id, &m.merged_id]).await?;
+            let other_id = if m.survivor_id == p.id {
+                &m.merged_id
+            } else {
+                &m.survivor_id
+            };
+            let other = load(&mut tx, other_id).await?;
+            ids.push(other.id.clone());
+            out.push(LiveMerge {
+                undoable: newest.first().is_some_and(|n| n.id == m.id),
+                other_name: format!("{} {}", other.given_name, other.family_name)
+                    .trim()
+                    .to_owned(),
+                id: m.id,
+                survivor_id: m.survivor_id,
+                merged_id: m.merged_id,
+                merged_at: m.merged_at,
+            });
+        }
+        if ids.len() > 1 {
+            audit::record_for(
+                &mut tx,
+                &ctx.actor(),
+                event(self.clock.now(), "patient.merges.read", ids),
+                Purpose::Operations.as_str(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ChartFacts {
+            has_photo,
+            merges: out,
+        })
+    }
+}

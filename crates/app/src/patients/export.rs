@@ -1,0 +1,107 @@
+//! Bulk export of patient records (demographics, contact details and
+//! medical history) for an organisation taking its data elsewhere. Its own
+//! permission (`export:patients`); restricted-tier entries are included
+//! only with `export:restricted`, otherwise counted as withheld. One audit
+//! event names every exported patient and entry; an export outside working
+//! hours raises a security event.
+
+use crate::governance::policy::Action;
+use crate::patients::care::HistoryEntry;
+use crate::patients::registry::Patient;
+use crate::{App, AppResult, Ctx};
+use chrono::{DateTime, Utc};
+use clinicos_domain::{Permission, Sensitivity};
+use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::patients::registry as patients;
+use serde::Serialize;
+
+/// Patients exported per request at most (paged exports come with the
+/// export issue).
+pub const MAX_EXPORT: i64 = 10_000;
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ExportedPatient {
+    pub patient: Patient,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PatientExport {
+    /// `clinicos-patient-export/1`.
+    pub format: String,
+    pub exported_at: DateTime<Utc>,
+    pub patients: Vec<ExportedPatient>,
+    /// Restricted-tier entries left out (no `export:restricted`).
+    pub withheld_restricted: usize,
+}
+
+impl App {
+    pub async fn export_patients(&self, ctx: &Ctx) -> AppResult<PatientExport> {
+        self.authorize(ctx, Action::ExportPatients).await?;
+        let with_restricted = ctx.permissions.has(Permission::ExportRestricted);
+        let now = self.clock.now();
+        let mut tx = self.store.write(ctx.tenant).await?;
+        let all = clinicos_store::patients::search::PatientSearch::default();
+        let (rows, _) =
+            clinicos_store::patients::search::search(&mut tx, &all, MAX_EXPORT, 0).await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut by_patient = patients::history_of_many(&mut tx, &ids).await?;
+        let mut history = Vec::with_capacity(rows.len());
+        let mut withheld = 0;
+        for p in &rows {
+            let (keep, drop): (Vec<_>, Vec<_>) = by_patient
+                .remove(&p.id)
+                .unwrap_or_default()
+                .into_iter()
+                .partition(|h| {
+                    with_restricted
+                        || !h
+                            .sensitivity
+                            .parse::<Sensitivity>()
+                            .map_or(true, Sensitivity::is_restricted)
+                });
+            withheld += drop.len();
+            history.push(keep);
+        }
+        let mut ids = ids;
+        ids.extend(history.iter().flatten().map(|h| h.id.clone()));
+        let reason = if with_restricted {
+            "with_restricted"
+        } else {
+            ""
+        };
+        audit::record(
+            &mut tx,
+            &ctx.actor(),
+            AuditEvent {
+                at: now,
+                action: "export.patients",
+                resource_type: "patient",
+                resource_ids: ids,
+                outcome: Outcome::Success,
+                reason,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.note_export(ctx, "patients").await;
+        let mut out = Vec::with_capacity(rows.len());
+        for (row, entries) in rows.into_iter().zip(history) {
+            let patient = self.show_patient(ctx.tenant, row).await?;
+            let mut shown = Vec::with_capacity(entries.len());
+            for h in entries {
+                shown.push(self.open_history(ctx, h).await?);
+            }
+            out.push(ExportedPatient {
+                patient,
+                history: shown,
+            });
+        }
+        Ok(PatientExport {
+            format: "clinicos-patient-export/1".into(),
+            exported_at: now,
+            patients: out,
+            withheld_restricted: withheld,
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! Turning a validated registry form into stored rows: every encrypted
+//! field sealed under the patient's data key (bound to table, column and
+//! row), blind indexes for phone, email and identifiers, and the duplicate
+//! candidates of a new registration. Registration and update share this.
+
+use crate::patients::fields::{
+    self as fields, clean_tags, identifier_column, normalise_identifier, Identifier,
+    IdentifierInput,
+};
+use crate::patients::registry::{normalise_phone, NewPatient, Patient};
+use crate::{App, AppError, AppResult};
+use chrono::{DateTime, Utc};
+use clinicos_domain::TenantId;
+use clinicos_store::patients::identifiers::IdentifierRow;
+use clinicos_store::patients::registry::{self as patients, PatientRow};
+use clinicos_store::TenantTx;
+
+/// A registry row with nothing but its id and times (the form fills it).
+pub(crate) fn blank_row(id: String, now: DateTime<Utc>) -> PatientRow {
+    PatientRow {
+        id,
+        given_name: String::new(),
+        middle_name: String::new(),
+        family_name: String::new(),
+        local_name: String::new(),
+        birth_date: None,
+        sex: String::new(),
+        city: String::new(),
+        postcode: String::new(),
+        phone: None,
+        phone_bidx: None,
+        email: None,
+        email_bidx: None,
+        first_branch_id: None,
+        care_consent_at: None,
+        is_active: true,
+        deceased_at: None,
+        deceased_on: None,
+        gender_identity: String::new(),
+        birth_date_estimated: false,
+        address: None,
+        emergency_contact: None,
+        preferred_language: String::new(),
+        preferred_channel: "none".into(),
+        blood_group: "unknown".into(),
+        tags: "[]".into(),
+        notes: None,
+        marketing_consent: false,
+        created_by: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// The form a stored patient would be typed as (for a partial update).
+pub(crate) fn as_form(p: &Patient) -> NewPatient {
+    NewPatient {
+        given_name: p.given_name.clone(),
+        middle_name: p.middle_name.clone(),
+        family_name: p.family_name.clone(),
+        local_name: p.local_name.clone(),
+        birth_date: p.birth_date.clone(),
+        sex: p.sex.clone(),
+        city: p.city.clone(),
+        postcode: p.postcode.clone(),
+        phone: p.phone.clone(),
+        email: p.email.clone(),
+        care_consent: p.care_consent_at.is_some(),
+        branch_id: p.first_branch_id,
+        gender_identity: p.gender_identity.clone(),
+        birth_date_estimated: p.birth_date_estimated,
+        address: p.address.clone(),
+        identifiers: p
+            .identifiers
+            .iter()
+            .map(|i| IdentifierInput {
+                kind: i.kind.clone(),
+                value: i.value.clone(),
+                issuer: i.issuer.clone(),
+                country: i.country.clone(),
+            })
+            .collect(),
+        emergency_contact: p.emergency_contact.clone(),
+        preferred_language: p.preferred_language.clone(),
+        preferred_channel: p.preferred_channel.clone(),
+        blood_group: p.blood_group.clone(),
+        tags: p.tags.clone(),
+        notes: p.notes.clone(),
+        marketing_consent: p.marketing_consent,
+        confirm_new: false,
+    }
+}
+
+/// Active patients that look like the same person as `row`: same phone
+/// and birth date, or one of the same identifiers.
+pub(crate) async fn duplicates(
+    tx: &mut TenantTx,
+    row: &PatientRow,
+    idents: &[IdentifierRow],
+) -> AppResult<Vec<String>> {
+    let phone_birth = row.phone_bidx.as_deref().zip(row.birth_date.as_deref());
+    let keys: Vec<(String, String)> = idents
+        .iter()
+        .map(|i| (i.kind.clone(), i.value_bidx.clone()))
+        .collect();
+    Ok(patients::duplicates(tx, phone_birth, &keys).await?)
+}
+
+fn encoding(_: serde_json::Error) -> AppError {
+    AppError::Internal("a patient field could not be encoded".into())
+}
+
+fn or_default(v: &str, default: &str) -> String {
+    if v.is_empty() {
+        default.to_owned()
+    } else {
+        v.to_owned()
+    }
+}
+
+impl App {
+    /// Encrypt an optional patient field (empty text is no value).
+    async fn seal_opt(
+        &self,
+        t: TenantId,
+        column: &str,
+        id: &str,
+        value: Option<&str>,
+    ) -> AppResult<Option<Vec<u8>>> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) => Ok(Some(
+                self.cipher
+                    .encrypt(t, "patients", column, id, id, v.as_bytes())
+                    .await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Encrypt and index a value that is looked up exactly.
+    async fn seal_indexed(
+        &self,
+        t: TenantId,
+        column: &str,
+        id: &str,
+        normalised: Option<String>,
+    ) -> AppResult<(Option<Vec<u8>>, Option<String>)> {
+        match normalised {
+            Some(n) => Ok((
+                self.seal_opt(t, column, id, Some(&n)).await?,
+                Some(self.cipher.blind_index(t, column, &n).await?),
+            )),
+            None => Ok((None, None)),
+        }
+    }
+
+    /// Fill every changeable column of `row` from a validated form,
+    /// encrypting what SECURITY.md lists as encrypted.
+    pub(crate) async fn seal_into(
+        &self,
+        t: TenantId,
+        row: &mut PatientRow,
+        p: &NewPatient,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let id = row.id.clone();
+        (row.phone, row.phone_bidx) = self
+            .seal_indexed(t, "phone", &id, p.phone.as_deref().map(normalise_phone))
+            .await?;
+        let email = p.email.as_deref().map(|e| e.trim().to_lowercase());
+        (row.email, row.email_bidx) = self.seal_indexed(t, "email", &id, email).await?;
+        row.address = self
+            .seal_opt(t, "address", &id, p.address.as_deref())
+            .await?;
+        row.notes = self.seal_opt(t, "notes", &id, p.notes.as_deref()).await?;
+        let contact = match &p.emergency_contact {
+            Some(c) => Some(
+                serde_json::to_string(&fields::EmergencyContact {
+                    name: c.name.trim().to_owned(),
+                    phone: normalise_phone(&c.phone),
+                    relationship: c.relationship.trim().to_owned(),
+                })
+                .map_err(encoding)?,
+            ),
+            None => None,
+        };
+        row.emergency_contact = self
+            .seal_opt(t, "emergency_contact", &id, contact.as_deref())
+            .await?;
+        row.given_name = p.given_name.trim().to_owned();
+        row.middle_name = p.middle_name.trim().to_owned();
+        row.family_name = p.family_name.trim().to_owned();
+        row.local_name = p.local_name.trim().to_owned();
+        row.birth_date = p.birth_date.clone();
+        row.birth_date_estimated = p.birth_date_estimated;
+        row.sex = p.sex.clone();
+        row.gender_identity = p.gender_identity.trim().to_owned();
+        row.city = p.city.trim().to_owned();
+        row.postcode = p.postcode.trim().to_owned();
+        row.care_consent_at = if p.care_consent {
+            row.care_consent_at.or(Some(now))
+        } else {
+            None
+        };
+        row.preferred_language = p.preferred_language.clone();
+        row.preferred_channel = or_default(&p.preferred_channel, "none");
+        row.blood_group = or_default(&p.blood_group, "unknown");
+        row.tags = serde_json::to_string(&clean_tags(&p.tags)).map_err(encoding)?;
+        row.marketing_consent = p.marketing_consent;
+        row.updated_at = now;
+        Ok(())
+    }
+
+    /// Encrypt and index a patient's identifiers (new rows, new ids).
+    pub(crate) async fn seal_identifiers(
+        &self,
+        t: TenantId,
+        patient: &str,
+        ids: &[IdentifierInput],
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<IdentifierRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for i in ids {
+            let id = uuid::Uuid::now_v7().to_string();
+            let value = i.value.trim();
+            out.push(IdentifierRow {
+                value: self
+                    .cipher
+                    .encrypt(
+                        t,
+                        "patient_identifiers",
+                        "value",
+                        &id,
+                        patient,
+                        value.as_bytes(),
+                    )
+                    .await?,
+                value_bidx: self.identifier_index(t, &i.kind, value).await?,
+                id,
+                patient_id: patient.to_owned(),
+                kind: i.kind.clone(),
+                issuer: i.issuer.trim().to_owned(),
+                country: i.country.to_ascii_uppercase(),
+                created_at: now,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The blind index of an identifier value of `kind`.
+    pub(crate) async fn identifier_index(
+        &self,
+        t: TenantId,
+        kind: &str,
+        value: &str,
+    ) -> AppResult<String> {
+        self.cipher
+            .blind_index(t, &identifier_column(kind), &normalise_identifier(value))
+            .await
+    }
+
+    /// Attach decrypted identifiers to a patient (an undecryptable one,
+    /// after erasure, is left out).
+    pub(crate) async fn with_identifiers(
+        &self,
+        t: TenantId,
+        mut p: Patient,
+        rows: Vec<IdentifierRow>,
+    ) -> Patient {
+        for r in rows {
+            let plain = self
+                .cipher
+                .decrypt(
+                    t,
+                    "patient_identifiers",
+                    "value",
+                    &r.id,
+                    &r.patient_id,
+                    &r.value,
+                )
+                .await
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok());
+            if let Some(value) = plain {
+                p.identifiers.push(Identifier {
+                    id: r.id,
+                    kind: r.kind,
+                    value,
+                    issuer: r.issuer,
+                    country: r.country,
+                });
+            }
+        }
+        p
+    }
+
+    /// Decrypt an optional patient column.
+    pub(crate) async fn open_opt(
+        &self,
+        t: TenantId,
+        column: &str,
+        id: &str,
+        ciphertext: &Option<Vec<u8>>,
+    ) -> Option<String> {
+        match ciphertext {
+            Some(c) => self.open_text(t, column, id, c).await,
+            None => None,
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The `governance` feature.
+
+pub mod access;
+pub mod audit;
+pub mod jurisdiction;
+pub mod permission;
+pub mod security;

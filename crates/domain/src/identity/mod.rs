@@ -1,0 +1,6 @@
+//! The `identity` feature.
+
+pub mod password;
+pub mod portal;
+pub mod role;
+pub mod session;

@@ -1,0 +1,5 @@
+//! The `kit` feature.
+
+pub mod ids;
+pub mod page;
+pub mod validate;

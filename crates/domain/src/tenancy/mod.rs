@@ -1,0 +1,3 @@
+//! The `tenancy` feature.
+
+pub mod tenant;

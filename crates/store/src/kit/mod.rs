@@ -1,0 +1,9 @@
+//! The `kit` feature.
+
+pub mod db;
+pub mod error;
+pub mod keystore;
+pub mod migrate;
+pub mod regions;
+pub mod row;
+pub mod tenant_tx;

@@ -1,0 +1,3 @@
+//! The `messaging` feature.
+
+pub mod outbox;

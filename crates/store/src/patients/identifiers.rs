@@ -1,0 +1,107 @@
+//! A patient's identifiers (national id, ABHA number and address,
+//! insurance member id, passport, ...): one row each, the value encrypted
+//! under the patient's data key with a blind index per kind for exact
+//! lookup and duplicate warnings. Every statement is tenant-scoped.
+
+use crate::kit::row::{ts, RowExt};
+use crate::{StoreResult, TenantTx};
+use chrono::{DateTime, Utc};
+
+/// One identifier (ciphertext value).
+#[derive(Clone, Debug)]
+pub struct IdentifierRow {
+    pub id: String,
+    pub patient_id: String,
+    pub kind: String,
+    pub value: Vec<u8>,
+    pub value_bidx: String,
+    pub issuer: String,
+    pub country: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Replace the patient's identifiers with `rows` (an update).
+pub async fn replace(tx: &mut TenantTx, patient: &str, rows: &[IdentifierRow]) -> StoreResult<()> {
+    let q = tx
+        .q("DELETE FROM patient_identifiers WHERE tenant_id = $1 AND patient_id = $2")
+        .bind(patient.to_owned());
+    tx.exec(q).await?;
+    insert(tx, patient, rows).await
+}
+
+/// Add identifiers to a patient that has none yet (a registration).
+pub async fn insert(tx: &mut TenantTx, patient: &str, rows: &[IdentifierRow]) -> StoreResult<()> {
+    for r in rows {
+        let q = tx
+            .q("INSERT INTO patient_identifiers (tenant_id, id, patient_id, kind, value, value_bidx, issuer, \
+                country, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(r.id.clone())
+            .bind(patient.to_owned())
+            .bind(r.kind.clone())
+            .bind(r.value.clone())
+            .bind(r.value_bidx.clone())
+            .bind(r.issuer.clone())
+            .bind(r.country.clone())
+            .bind(ts(r.created_at));
+        tx.exec(q).await?;
+    }
+    Ok(())
+}
+
+/// The patient's identifiers, oldest first.
+pub async fn list(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<IdentifierRow>> {
+    let q = tx
+        .q("SELECT id, patient_id, kind, value, value_bidx, issuer, country, created_at \
+            FROM patient_identifiers WHERE tenant_id = $1 AND patient_id = $2 ORDER BY created_at, id")
+        .bind(patient.to_owned());
+    tx.all(q)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(IdentifierRow {
+                id: r.text("id")?,
+                patient_id: r.text("patient_id")?,
+                kind: r.text("kind")?,
+                value: r.bytes("value")?.unwrap_or_default(),
+                value_bidx: r.text("value_bidx")?,
+                issuer: r.text("issuer")?,
+                country: r.text("country")?,
+                created_at: r.time("created_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Ids of the patients holding this identifier (kind + blind index),
+/// active ones only when `active_only`, sorted.
+///
+/// The patient's state is a correlated subquery rather than a join, and
+/// the sort is done here: with a join and `ORDER BY`, a PostgreSQL plan
+/// cached while the tables were small walked every patient of the tenant
+/// in id order and probed identifiers per row (O(patients) per
+/// registration; 50 ms at 1,000 patients in the create-patient
+/// benchmark). This shape can only start from the blind index.
+pub async fn find(
+    tx: &mut TenantTx,
+    kind: &str,
+    bidx: &str,
+    active_only: bool,
+) -> StoreResult<Vec<String>> {
+    let q = tx
+        .q("SELECT i.patient_id FROM patient_identifiers i \
+            WHERE i.tenant_id = $1 AND i.kind = $2 AND i.value_bidx = $3 \
+            AND ($4 = 0 OR (SELECT p.is_active FROM patients p \
+                WHERE p.tenant_id = i.tenant_id AND p.id = i.patient_id) = 1)")
+        .bind(kind.to_owned())
+        .bind(bidx.to_owned())
+        .bind(i64::from(active_only));
+    let mut ids = tx
+        .all(q)
+        .await?
+        .iter()
+        .map(|r| r.text("patient_id"))
+        .collect::<StoreResult<Vec<_>>>()?;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}

@@ -1,0 +1,10 @@
+//! The `patients` feature.
+
+pub mod attachments;
+pub mod identifiers;
+pub mod links;
+pub mod merge;
+pub mod records;
+pub mod registry;
+pub mod search;
+pub mod share_links;

@@ -1,0 +1,5 @@
+//! The `tenancy` feature.
+
+pub mod branches;
+pub mod platform;
+pub mod tenants;

@@ -1,0 +1,4 @@
+//! The `governance` feature.
+
+pub mod api;
+pub mod pages;

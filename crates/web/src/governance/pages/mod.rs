@@ -1,0 +1,5 @@
+//! The `governance` feature: its server-rendered pages.
+
+pub mod audit;
+pub mod policy;
+pub mod security;

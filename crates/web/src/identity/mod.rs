@@ -1,0 +1,4 @@
+//! The `identity` feature.
+
+pub mod api;
+pub mod pages;

@@ -1,0 +1,15 @@
+//! The web kit shared by every feature: the error envelope, extractors,
+//! JSON bodies, forms, page chrome, middleware, rate limits, i18n and
+//! metrics. It imports no feature.
+
+pub mod error;
+pub mod extract;
+pub mod form;
+pub mod i18n;
+pub mod json;
+pub mod metrics;
+pub mod middleware;
+pub mod page;
+pub mod rate_limit;
+pub mod scope;
+pub mod state;

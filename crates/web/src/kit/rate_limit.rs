@@ -1,0 +1,422 @@
+//! Rate limits per route class, answered with 429 and `Retry-After`, and
+//! bot signals (missing User-Agent, bursts).
+//!
+//! Classes (seed 003 defaults per minute, server configuration overrides):
+//! - `auth` (5, per client IP): staff and operator sign-in, second factor,
+//!   forgot/reset password, token refresh. Counted in the shared
+//!   `rate_counters` table, so every instance sees the same numbers.
+//! - `otp` (3, per client IP): patient one-time codes under
+//!   `/api/v1/portal/otp`. Shared counters, like `auth`.
+//! - `api` (1000, per session): requests with a verified credential (a
+//!   bearer token whose signature checks, or a session cookie that this
+//!   process has seen authenticate). Keyed by session, not IP, because a
+//!   whole clinic shares one NAT address; tenants may set their own limit.
+//!   In-process GCRA (no database write per request).
+//! - `global` (100, per client IP): everything else (pages before sign-in,
+//!   unauthenticated API). In-process GCRA.
+//! - exempt: `/health*`, `/metrics`, `/static/*`.
+//!
+//! Anonymous requests without a User-Agent also pass a stricter per-IP
+//! bucket. Bot signals (missing User-Agent, more than `burst_per_second`
+//! requests in a second from one key) are logged (target `security`, no
+//! PHI) and counted; a burst from a signed-in session is also a
+//! `bot_signal` security event of its tenant. Each signal is reported at
+//! most once per key per 10 minutes.
+
+use crate::kit::error::ApiError;
+use crate::kit::extract::{cookie, SESSION_COOKIE};
+use crate::{kit::i18n, kit::scope, WebState};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use clinicos_app::governance::security::Raise;
+use clinicos_app::AppError;
+use clinicos_domain::governance::security::{gcra, EventKind};
+use clinicos_domain::{TenantId, UserId};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+const MINUTE: i64 = 60_000_000;
+const SECOND: i64 = 1_000_000;
+/// A signal about one key is reported at most this often.
+const SIGNAL_EVERY: i64 = 10 * MINUTE;
+/// Above this many keys, expired entries are swept.
+const SWEEP_AT: usize = 50_000;
+
+/// Requests per minute for each class (server configuration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    pub global: i64,
+    pub auth: i64,
+    pub otp: i64,
+    pub api: i64,
+    /// Anonymous requests without a User-Agent, per IP.
+    pub no_user_agent: i64,
+    /// More requests than this in one second from one key is a burst signal.
+    pub burst_per_second: i64,
+}
+
+impl Default for RateLimits {
+    /// Seed 003: global 100, auth 5, otp 3, api 1000 per minute.
+    fn default() -> Self {
+        Self {
+            global: 100,
+            auth: 5,
+            otp: 3,
+            api: 1000,
+            no_user_agent: 20,
+            burst_per_second: 30,
+        }
+    }
+}
+
+impl RateLimits {
+    /// Limits high enough never to trigger (tests, benchmarks).
+    pub fn unlimited() -> Self {
+        let n = i64::MAX / 4;
+        Self {
+            global: n,
+            auth: n,
+            otp: n,
+            api: n,
+            no_user_agent: n,
+            burst_per_second: n,
+        }
+    }
+}
+
+/// The class of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Class {
+    Exempt,
+    Auth,
+    Otp,
+    /// A verified credential: tenant, session key, user if known.
+    Api {
+        tenant: TenantId,
+        key: String,
+        user: Option<UserId>,
+    },
+    Global,
+}
+
+impl Class {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Class::Exempt => "exempt",
+            Class::Auth => "auth",
+            Class::Otp => "otp",
+            Class::Api { .. } => "api",
+            Class::Global => "global",
+        }
+    }
+}
+
+/// Sign-in-like routes (state-changing only; the forms themselves are `global`).
+fn is_auth_route(method: &Method, path: &str) -> bool {
+    *method == Method::POST
+        && matches!(
+            path,
+            "/api/v1/auth/login"
+                | "/api/v1/auth/mfa"
+                | "/api/v1/auth/refresh"
+                | "/api/v1/auth/forgot-password"
+                | "/api/v1/auth/reset-password"
+                | "/api/v1/operator/login"
+                | "/login"
+                | "/login/mfa"
+                | "/forgot-password"
+                | "/reset-password"
+                | "/operator/login"
+        )
+}
+
+/// The class by route alone (before any credential is looked at).
+pub fn route_class(method: &Method, path: &str) -> Class {
+    if path == "/metrics" || path.starts_with("/health") || path.starts_with("/static/") {
+        Class::Exempt
+    } else if path.starts_with("/api/v1/portal/otp") {
+        Class::Otp
+    } else if is_auth_route(method, path) {
+        Class::Auth
+    } else {
+        Class::Global
+    }
+}
+
+/// In-process limiter state: GCRA arrival times, verified cookies, and
+/// when each signal was last reported.
+#[derive(Default)]
+pub struct Limiter {
+    tat: Mutex<HashMap<String, i64>>,
+    /// sha256(cookie) -> tenant, for cookies this process saw authenticate.
+    cookies: Mutex<HashMap<String, (TenantId, i64)>>,
+    signals: Mutex<HashMap<String, i64>>,
+}
+
+impl Limiter {
+    /// Take one request from `key`'s bucket: Ok, or the wait in seconds.
+    fn take(&self, key: &str, limit: i64, period: i64, now: i64) -> Result<(), u64> {
+        let Ok(mut m) = self.tat.lock() else {
+            return Ok(());
+        };
+        if m.len() > SWEEP_AT {
+            m.retain(|_, t| *t > now);
+        }
+        let tat = m.get(key).copied().unwrap_or(0);
+        match gcra(tat, now, limit, period) {
+            Ok(next) => {
+                m.insert(key.to_owned(), next);
+                Ok(())
+            }
+            Err(wait) => Err(((wait + SECOND - 1) / SECOND).max(1) as u64),
+        }
+    }
+
+    /// Should a signal about `key` be reported now (once per 10 minutes)?
+    fn first_signal(&self, key: &str, now: i64) -> bool {
+        let Ok(mut m) = self.signals.lock() else {
+            return false;
+        };
+        if m.len() > SWEEP_AT {
+            m.retain(|_, t| now - *t < SIGNAL_EVERY);
+        }
+        match m.get(key) {
+            Some(t) if now - *t < SIGNAL_EVERY => false,
+            _ => {
+                m.insert(key.to_owned(), now);
+                true
+            }
+        }
+    }
+
+    fn cookie_tenant(&self, hash: &str, now: i64) -> Option<TenantId> {
+        let m = self.cookies.lock().ok()?;
+        m.get(hash)
+            .filter(|(_, until)| *until > now)
+            .map(|(t, _)| *t)
+    }
+
+    fn remember_cookie(&self, hash: String, tenant: TenantId, now: i64) {
+        if let Ok(mut m) = self.cookies.lock() {
+            if m.len() > SWEEP_AT {
+                m.retain(|_, (_, until)| *until > now);
+            }
+            m.insert(hash, (tenant, now + 15 * MINUTE));
+        }
+    }
+}
+
+/// The middleware's state: the web state and this router's limiter.
+#[derive(Clone)]
+pub struct RateState {
+    pub web: WebState,
+    pub limiter: std::sync::Arc<Limiter>,
+}
+
+/// A credential that proves itself without the database.
+fn credential_class(st: &WebState, limiter: &Limiter, req: &Request, now: i64) -> Option<Class> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        let claims = st.app.signer.verify(token.trim(), now / SECOND)?;
+        return Some(Class::Api {
+            tenant: claims.tid.parse().ok()?,
+            key: format!("sid:{}", claims.sid),
+            user: claims.sub.parse().ok(),
+        });
+    }
+    let value = cookie(req.headers(), SESSION_COOKIE)?;
+    let hash = clinicos_app::kit::crypto::sha256_hex(&value);
+    let tenant = limiter.cookie_tenant(&hash, now)?;
+    Some(Class::Api {
+        tenant,
+        key: format!("ck:{hash}"),
+        user: None,
+    })
+}
+
+fn too_many(path: &str, class: &Class, retry_after: u64) -> Response {
+    metrics::counter!("rate_limited_total", "class" => class.name()).increment(1);
+    if path.starts_with("/api/") {
+        return ApiError(AppError::RateLimited {
+            retry_after_secs: retry_after,
+        })
+        .into_response();
+    }
+    let locale = scope::locale();
+    let body =
+        crate::kit::page::render_error_page(&locale, 429, &i18n::t(&locale, "error-rate-limited"));
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// Report a bot signal: a log line and a metric; for a signed-in session
+/// also a `bot_signal` security event (written off the request path).
+fn signal(st: &WebState, class: &Class, what: &'static str, ip: &str) {
+    metrics::counter!("bot_signals_total", "signal" => what).increment(1);
+    tracing::warn!(target: "security", signal = what, class = class.name(), request_id = %scope::request_id(), "bot signal");
+    if let Class::Api { tenant, key, user } = class {
+        let (app, tenant, user, ip) = (st.app.clone(), *tenant, *user, ip.to_owned());
+        let details =
+            serde_json::json!({"signal": what, "key": key.split(':').next().unwrap_or("")});
+        let once = Some((format!("{what}:{key}"), chrono::Duration::minutes(10)));
+        tokio::spawn(async move {
+            let r = Raise {
+                kind: EventKind::BotSignal,
+                user,
+                ip,
+                details,
+                once_per: once,
+            };
+            app.raise_security_event(tenant, r).await;
+        });
+    }
+}
+
+/// The middleware (see the module documentation).
+pub async fn rate_limit(State(rs): State<RateState>, req: Request, next: Next) -> Response {
+    let (st, limiter) = (&rs.web, rs.limiter.as_ref());
+    let path = req.uri().path().to_owned();
+    let mut class = route_class(req.method(), &path);
+    if class == Class::Exempt {
+        return next.run(req).await;
+    }
+    let limits = &st.config.rate_limits;
+    let now = st.app.clock.now().timestamp_micros();
+    let ip = crate::kit::extract::client_ip(req.headers(), req.extensions(), st.config.trust_proxy);
+    let no_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .is_none_or(|v| v.as_bytes().is_empty());
+    if class == Class::Global {
+        if let Some(c) = credential_class(st, limiter, &req, now) {
+            class = c;
+        }
+    }
+    let verdict = match &class {
+        Class::Auth | Class::Otp => shared_counter(st, &class, &ip).await,
+        Class::Api { tenant, key, .. } => {
+            let per_tenant = st
+                .app
+                .cached_security_settings(*tenant)
+                .await
+                .and_then(|s| s.api_requests_per_minute);
+            limiter.take(key, per_tenant.unwrap_or(limits.api), MINUTE, now)
+        }
+        _ => limiter.take(&format!("ip:{ip}"), limits.global, MINUTE, now),
+    };
+    let anonymous = !matches!(class, Class::Api { .. });
+    let verdict = verdict.and_then(|()| {
+        if anonymous && no_agent {
+            limiter.take(&format!("noua:{ip}"), limits.no_user_agent, MINUTE, now)
+        } else {
+            Ok(())
+        }
+    });
+    let signal_key = match &class {
+        Class::Api { key, .. } => key.clone(),
+        _ => format!("ip:{ip}"),
+    };
+    if anonymous && no_agent && limiter.first_signal(&format!("noua:{ip}"), now) {
+        signal(st, &class, "missing_user_agent", &ip);
+    }
+    let burst = limiter
+        .take(
+            &format!("burst:{signal_key}"),
+            limits.burst_per_second,
+            SECOND,
+            now,
+        )
+        .is_err();
+    if burst && limiter.first_signal(&format!("burst:{signal_key}"), now) {
+        signal(st, &class, "burst", &ip);
+    }
+    if let Err(retry_after) = verdict {
+        return too_many(&path, &class, retry_after);
+    }
+    let cookie_hash = cookie(req.headers(), SESSION_COOKIE)
+        .filter(|_| anonymous)
+        .map(|v| clinicos_app::kit::crypto::sha256_hex(&v));
+    let resp = next.run(req).await;
+    // A cookie that just authenticated moves its session to the `api` class.
+    if let (Some(hash), Some(tenant)) = (cookie_hash, scope::authenticated_tenant()) {
+        limiter.remember_cookie(hash, tenant, now);
+    }
+    resp
+}
+
+/// `auth` and `otp`: fixed one-minute windows in the shared counters.
+async fn shared_counter(st: &WebState, class: &Class, ip: &str) -> Result<(), u64> {
+    let limit = match class {
+        Class::Otp => st.config.rate_limits.otp,
+        _ => st.config.rate_limits.auth,
+    };
+    let key = format!(
+        "rl:{}:{}",
+        class.name(),
+        clinicos_app::kit::crypto::sha256_hex(ip)
+    );
+    let now = st.app.clock.now();
+    match clinicos_store::identity::throttle::hit_window(
+        st.app.store.platform(),
+        &key,
+        chrono::Duration::minutes(1),
+        now,
+    )
+    .await
+    {
+        Ok(h) if h.count <= limit => Ok(()),
+        Ok(h) => Err((h.window_ends - now).num_seconds().max(1) as u64),
+        // The counter store failing must not lock everyone out; the
+        // per-account lockout still guards sign-in.
+        Err(_) => {
+            tracing::warn!(class = class.name(), "rate counter unavailable");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_by_route() {
+        assert_eq!(route_class(&Method::GET, "/health/ready"), Class::Exempt);
+        assert_eq!(route_class(&Method::GET, "/metrics"), Class::Exempt);
+        assert_eq!(route_class(&Method::GET, "/static/app.css"), Class::Exempt);
+        assert_eq!(
+            route_class(&Method::POST, "/api/v1/auth/login"),
+            Class::Auth
+        );
+        assert_eq!(route_class(&Method::POST, "/login"), Class::Auth);
+        assert_eq!(route_class(&Method::GET, "/login"), Class::Global);
+        assert_eq!(
+            route_class(&Method::POST, "/api/v1/portal/otp/send"),
+            Class::Otp
+        );
+        assert_eq!(route_class(&Method::GET, "/api/v1/branches"), Class::Global);
+    }
+
+    #[test]
+    fn limiter_refuses_over_the_limit_and_says_how_long() {
+        let l = Limiter::default();
+        for _ in 0..3 {
+            assert!(l.take("k", 3, MINUTE, 0).is_ok());
+        }
+        assert_eq!(l.take("k", 3, MINUTE, 0), Err(20));
+        assert!(l.take("other", 3, MINUTE, 0).is_ok());
+        assert!(l.take("k", 3, MINUTE, 20 * SECOND).is_ok());
+        assert!(l.first_signal("s", 0));
+        assert!(!l.first_signal("s", MINUTE));
+        assert!(l.first_signal("s", SIGNAL_EVERY));
+    }
+}

@@ -1,0 +1,4 @@
+//! The `patients` feature.
+
+pub mod api;
+pub mod pages;

@@ -1,0 +1,647 @@
+//! The chart's clinical-record editors: medical history, allergies,
+//! chronic conditions and current medications. One description per kind
+//! (its fields, in form order) drives the list, the add form and each
+//! entry's edit form, so the four editors look and behave alike. Writes go
+//! through the same services as the API (`add_history`, `clinical_add`,
+//! `clinical_update`, ...): the policy point decides (care relationship,
+//! sensitivity tier, only the author edits) and every read and write is
+//! audited there.
+
+use crate::kit::extract::PageAuth;
+use crate::kit::form::Form;
+use crate::kit::i18n::I18n;
+use crate::kit::page::{redirect_with_flash, Errs};
+use crate::patients::pages::chart::Failure;
+use crate::patients::pages::form::Opt;
+use crate::WebState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use clinicos_app::patients::allergies::{self, Allergies, Allergy, AllergyInput};
+use clinicos_app::patients::care::{HistoryInput, HISTORY_CATEGORIES};
+use clinicos_app::patients::conditions::{self, ConditionInput, Conditions};
+use clinicos_app::patients::medications::{self, MedicationInput, Medications};
+use clinicos_app::patients::records::{ClinicalKind, Recorded};
+use clinicos_app::{AppError, AppResult, Ctx};
+use clinicos_domain::Sensitivity;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<WebState> {
+    Router::new()
+        .route("/patients/{id}/records/{kind}", post(add))
+        .route("/patients/{id}/records/{kind}/{entry}", post(update))
+}
+
+/// How an input is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    Text,
+    Date,
+    Area,
+    /// One of these values (an empty first option when optional).
+    Select(&'static [&'static str], bool),
+    /// The record's sensitivity: chosen when adding, fixed afterwards.
+    Sensitivity,
+}
+
+/// One field of a kind.
+struct Spec {
+    name: &'static str,
+    input: Input,
+    required: bool,
+}
+
+const fn spec(name: &'static str, input: Input, required: bool) -> Spec {
+    Spec {
+        name,
+        input,
+        required,
+    }
+}
+
+/// The record kinds, with their fields in form order.
+const KINDS: [(&str, &[Spec]); 4] = [
+    (
+        "history",
+        &[
+            spec("category", Input::Select(&HISTORY_CATEGORIES, false), true),
+            spec("text", Input::Area, true),
+            spec("sensitivity", Input::Sensitivity, false),
+        ],
+    ),
+    (
+        "allergies",
+        &[
+            spec("substance", Input::Text, true),
+            spec(
+                "category",
+                Input::Select(&allergies::CATEGORIES, false),
+                true,
+            ),
+            spec("reaction", Input::Text, false),
+            spec(
+                "severity",
+                Input::Select(&allergies::SEVERITIES, true),
+                false,
+            ),
+            spec("status", Input::Select(&allergies::STATUSES, false), false),
+            spec("note", Input::Area, false),
+            spec("sensitivity", Input::Sensitivity, false),
+        ],
+    ),
+    (
+        "conditions",
+        &[
+            spec("name", Input::Text, true),
+            spec("code", Input::Text, false),
+            spec("status", Input::Select(&conditions::STATUSES, false), false),
+            spec("onset_date", Input::Date, false),
+            spec("resolved_date", Input::Date, false),
+            spec("note", Input::Area, false),
+            spec("sensitivity", Input::Sensitivity, false),
+        ],
+    ),
+    (
+        "medications",
+        &[
+            spec("name", Input::Text, true),
+            spec("dose", Input::Text, false),
+            spec("frequency", Input::Text, false),
+            spec("route", Input::Text, false),
+            spec(
+                "status",
+                Input::Select(&medications::STATUSES, false),
+                false,
+            ),
+            spec("start_date", Input::Date, false),
+            spec("stop_date", Input::Date, false),
+            spec("note", Input::Area, false),
+            spec("sensitivity", Input::Sensitivity, false),
+        ],
+    ),
+];
+
+/// The catalogue key of an enumerated value (`entered-in-error`,
+/// `hiv_sti` -> `val-entered-in-error`, `val-hiv-sti`).
+pub fn value_key(v: &str) -> String {
+    format!("val-{}", v.replace('_', "-"))
+}
+
+/// One input as drawn.
+pub struct FieldView {
+    pub id: String,
+    pub name: &'static str,
+    pub label: String,
+    /// text, date, area, select or hidden.
+    pub input: &'static str,
+    pub value: String,
+    pub options: Vec<Opt>,
+    pub required: bool,
+    /// Why the last submission of this field was refused.
+    pub error: Option<String>,
+}
+
+/// One entry of a list.
+pub struct EntryView {
+    pub id: String,
+    pub title: String,
+    pub detail: String,
+    pub meta: String,
+    pub restricted: bool,
+    pub inactive: bool,
+    /// The reader wrote it, so may change it (the service decides again).
+    pub editable: bool,
+    pub action: String,
+    pub fields: Vec<FieldView>,
+    /// Its edit form is open (it failed and is shown again).
+    pub open: bool,
+}
+
+/// One record kind's section of the chart.
+pub struct SectionView {
+    pub key: &'static str,
+    pub heading: String,
+    pub entries: Vec<EntryView>,
+    pub withheld: usize,
+    pub add_action: String,
+    pub new_fields: Vec<FieldView>,
+    /// The add form is open (it failed and is shown again).
+    pub add_open: bool,
+}
+
+fn fields(
+    i: &I18n,
+    kind: &str,
+    prefix: &str,
+    specs: &[Spec],
+    values: &[(&str, String)],
+    new: bool,
+) -> Vec<FieldView> {
+    specs
+        .iter()
+        .map(|s| {
+            let value = values
+                .iter()
+                .find(|(n, _)| *n == s.name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let label = i.t(&format!("rec-{}", s.name.replace('_', "-")));
+            let select = |vals: &[&str], optional: bool| {
+                let mut out: Vec<Opt> = Vec::new();
+                if optional {
+                    out.push(Opt {
+                        value: String::new(),
+                        label: i.t("not-recorded"),
+                        selected: value.is_empty(),
+                    });
+                }
+                out.extend(vals.iter().map(|v| Opt {
+                    value: (*v).to_owned(),
+                    label: i.t(&value_key(v)),
+                    selected: *v == value,
+                }));
+                out
+            };
+            let (input, options) = match s.input {
+                Input::Text => ("text", Vec::new()),
+                Input::Date => ("date", Vec::new()),
+                Input::Area => ("area", Vec::new()),
+                Input::Select(vals, optional) => ("select", select(vals, optional)),
+                Input::Sensitivity if new => {
+                    let all: Vec<&str> = Sensitivity::ALL.iter().map(|s| s.as_str()).collect();
+                    ("select", select(&all, false))
+                }
+                Input::Sensitivity => ("hidden", Vec::new()),
+            };
+            FieldView {
+                id: format!("{kind}-{prefix}-{}", s.name),
+                name: s.name,
+                label,
+                input,
+                value,
+                options,
+                required: s.required,
+                error: None,
+            }
+        })
+        .collect()
+}
+
+fn specs(kind: &str) -> Option<&'static [Spec]> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, s)| *s)
+}
+
+/// An entry's list line and edit form.
+struct Shown {
+    id: String,
+    title: String,
+    values: Vec<(&'static str, String)>,
+    meta: Recorded,
+    inactive: bool,
+}
+
+/// A structured record as shown: titled by its first value, inactive when
+/// its status is not `active`, its sensitivity carried for the edit form.
+fn shown(meta: &Recorded, status: &str, mut values: Vec<(&'static str, String)>) -> Shown {
+    values.push(("sensitivity", meta.sensitivity.clone()));
+    Shown {
+        id: meta.id.clone(),
+        title: values.first().map(|(_, v)| v.clone()).unwrap_or_default(),
+        values,
+        inactive: status != "active",
+        meta: meta.clone(),
+    }
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+fn allergy_shown(a: &Allergy) -> Shown {
+    shown(
+        &a.recorded,
+        &a.status,
+        vec![
+            ("substance", a.substance.clone()),
+            ("category", a.category.clone()),
+            ("reaction", opt(&a.reaction)),
+            ("severity", opt(&a.severity)),
+            ("status", a.status.clone()),
+            ("note", opt(&a.note)),
+        ],
+    )
+}
+
+fn section(
+    i: &I18n,
+    patient: &str,
+    ctx: &Ctx,
+    key: &'static str,
+    withheld: usize,
+    shown: Vec<Shown>,
+) -> SectionView {
+    let specs = specs(key).unwrap_or(&[]);
+    let entries = shown
+        .into_iter()
+        .map(|s| {
+            let detail = s
+                .values
+                .iter()
+                .skip(1)
+                .filter(|(n, v)| {
+                    !v.is_empty() && *n != "sensitivity" && *n != "note" && *n != "text"
+                })
+                .map(|(n, v)| {
+                    let is_enum = specs
+                        .iter()
+                        .any(|x| x.name == *n && matches!(x.input, Input::Select(..)));
+                    if is_enum {
+                        i.t(&value_key(v))
+                    } else {
+                        v.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" · ");
+            EntryView {
+                fields: fields(i, key, &s.id, specs, &s.values, false),
+                open: false,
+                action: format!("/patients/{patient}/records/{key}/{}", s.id),
+                editable: s.meta.recorded_by == ctx.user,
+                restricted: s.meta.restricted,
+                inactive: s.inactive,
+                meta: crate::kit::page::when(&s.meta.recorded_at),
+                detail,
+                title: s.title,
+                id: s.id,
+            }
+        })
+        .collect();
+    SectionView {
+        key,
+        heading: i.t(&format!("chart-{key}")),
+        entries,
+        withheld,
+        add_action: format!("/patients/{patient}/records/{key}"),
+        new_fields: fields(i, key, "new", specs, &[("status", "active".into())], true),
+        add_open: false,
+    }
+}
+
+/// The four record sections of a chart, and the allergies for the banner.
+/// Each list is a read the service audits.
+pub async fn load(
+    st: &WebState,
+    ctx: &Ctx,
+    patient: &str,
+    i: &I18n,
+) -> AppResult<(Vec<SectionView>, Vec<Allergy>, bool)> {
+    let allergies = st.app.clinical_list::<Allergies>(ctx, patient).await?;
+    let history = st.app.history(ctx, patient).await?;
+    let conditions = st.app.clinical_list::<Conditions>(ctx, patient).await?;
+    let meds = st.app.clinical_list::<Medications>(ctx, patient).await?;
+    let emergency = allergies.emergency_access || history.emergency_access;
+    let h = history
+        .entries
+        .iter()
+        .map(|e| Shown {
+            id: e.id.clone(),
+            title: i.t(&value_key(&e.category)),
+            values: vec![
+                ("category", e.category.clone()),
+                ("text", e.text.clone()),
+                ("sensitivity", e.sensitivity.clone()),
+            ],
+            inactive: false,
+            meta: Recorded {
+                id: e.id.clone(),
+                sensitivity: e.sensitivity.clone(),
+                restricted: e.restricted,
+                branch_id: e.branch_id,
+                recorded_by: e.recorded_by,
+                recorded_at: e.recorded_at,
+                updated_at: e.updated_at,
+            },
+        })
+        .collect();
+    let c = conditions
+        .entries
+        .iter()
+        .map(|e| {
+            shown(
+                &e.recorded,
+                &e.status,
+                vec![
+                    ("name", e.name.clone()),
+                    ("code", opt(&e.code)),
+                    ("status", e.status.clone()),
+                    ("onset_date", opt(&e.onset_date)),
+                    ("resolved_date", opt(&e.resolved_date)),
+                    ("note", opt(&e.note)),
+                ],
+            )
+        })
+        .collect();
+    let m = meds
+        .entries
+        .iter()
+        .map(|e| {
+            shown(
+                &e.recorded,
+                &e.status,
+                vec![
+                    ("name", e.name.clone()),
+                    ("dose", opt(&e.dose)),
+                    ("frequency", opt(&e.frequency)),
+                    ("route", opt(&e.route)),
+                    ("status", e.status.clone()),
+                    ("start_date", opt(&e.start_date)),
+                    ("stop_date", opt(&e.stop_date)),
+                    ("note", opt(&e.note)),
+                ],
+            )
+        })
+        .collect();
+    let a = allergies.entries.iter().map(allergy_shown).collect();
+    let sections = vec![
+        section(i, patient, ctx, "allergies", allergies.withheld, a),
+        section(i, patient, ctx, "history", history.withheld, h),
+        section(i, patient, ctx, "conditions", conditions.withheld, c),
+        section(i, patient, ctx, "medications", meds.withheld, m),
+    ];
+    Ok((sections, allergies.entries, emergency))
+}
+
+type Fields = HashMap<String, String>;
+
+/// A record form the service refused, shown again with its values and the
+/// message next to each refused field.
+pub struct RecordFailure {
+    pub kind: String,
+    pub entry: Option<String>,
+    pub values: Fields,
+    pub errs: Errs,
+}
+
+fn refill(fields: &mut [FieldView], f: &RecordFailure) {
+    for fv in fields {
+        if let Some(v) = f.values.get(fv.name) {
+            fv.value = v.trim().to_owned();
+            for o in &mut fv.options {
+                o.selected = o.value == fv.value;
+            }
+        }
+        fv.error = f.errs.of(fv.name).map(str::to_owned);
+    }
+}
+
+/// Put a refused form back into its section, open.
+pub fn show_failure(sections: &mut [SectionView], f: &RecordFailure) {
+    let Some(s) = sections.iter_mut().find(|s| s.key == f.kind) else {
+        return;
+    };
+    match &f.entry {
+        None => {
+            refill(&mut s.new_fields, f);
+            s.add_open = true;
+        }
+        Some(id) => {
+            if let Some(e) = s.entries.iter_mut().find(|e| &e.id == id) {
+                refill(&mut e.fields, f);
+                e.open = true;
+            }
+        }
+    }
+}
+
+fn text(f: &Fields, k: &str) -> String {
+    f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default()
+}
+
+fn given(f: &Fields, k: &str) -> Option<String> {
+    Some(text(f, k)).filter(|v| !v.is_empty())
+}
+
+/// Add (`entry` None) or change one structured record.
+async fn put<K: ClinicalKind>(
+    st: &WebState,
+    ctx: &Ctx,
+    id: &str,
+    entry: Option<&str>,
+    input: &K::Input,
+) -> AppResult<()> {
+    match entry {
+        None => st.app.clinical_add::<K>(ctx, id, input).await.map(|_| ()),
+        Some(e) => st
+            .app
+            .clinical_update::<K>(ctx, id, e, input)
+            .await
+            .map(|_| ()),
+    }
+}
+
+/// Save one kind's form: a new entry (`entry` None) or a change.
+async fn save(
+    st: &WebState,
+    ctx: &Ctx,
+    id: &str,
+    kind: &str,
+    entry: Option<&str>,
+    f: &Fields,
+) -> AppResult<()> {
+    let sensitivity = given(f, "sensitivity");
+    match kind {
+        "history" => {
+            let input = HistoryInput {
+                category: text(f, "category"),
+                text: text(f, "text"),
+                sensitivity: sensitivity.unwrap_or_else(|| "normal".into()),
+            };
+            match entry {
+                None => st.app.add_history(ctx, id, input).await.map(|_| ()),
+                Some(e) => st.app.update_history(ctx, id, e, input).await.map(|_| ()),
+            }
+        }
+        "allergies" => {
+            let input = AllergyInput {
+                substance: text(f, "substance"),
+                category: text(f, "category"),
+                reaction: given(f, "reaction"),
+                severity: given(f, "severity"),
+                status: given(f, "status"),
+                note: given(f, "note"),
+                sensitivity,
+            };
+            put::<Allergies>(st, ctx, id, entry, &input).await
+        }
+        "conditions" => {
+            let input = ConditionInput {
+                name: text(f, "name"),
+                code: given(f, "code"),
+                status: given(f, "status"),
+                onset_date: given(f, "onset_date"),
+                resolved_date: given(f, "resolved_date"),
+                note: given(f, "note"),
+                sensitivity,
+            };
+            put::<Conditions>(st, ctx, id, entry, &input).await
+        }
+        "medications" => {
+            let input = MedicationInput {
+                name: text(f, "name"),
+                dose: given(f, "dose"),
+                frequency: given(f, "frequency"),
+                route: given(f, "route"),
+                status: given(f, "status"),
+                start_date: given(f, "start_date"),
+                stop_date: given(f, "stop_date"),
+                note: given(f, "note"),
+                sensitivity,
+            };
+            put::<Medications>(st, ctx, id, entry, &input).await
+        }
+        _ => Err(AppError::NotFound("record kind")),
+    }
+}
+
+/// Back to the chart's section with a notice; refused input is shown again
+/// in its form (422), with the message next to each field.
+async fn done(
+    st: &WebState,
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    id: &str,
+    mut submitted: RecordFailure,
+    r: AppResult<()>,
+) -> Response {
+    let back = format!("/patients/{id}#{}", submitted.kind);
+    match r {
+        Ok(()) => redirect_with_flash(&back, "flash-record-saved", false),
+        Err(e @ (AppError::Validation(_) | AppError::BadRequest(_))) => {
+            submitted.errs = Errs::from_app(&e, &ctx.locale);
+            crate::patients::pages::chart::show_again(
+                st,
+                ctx,
+                headers,
+                id,
+                &e,
+                Failure::Record(submitted),
+            )
+            .await
+        }
+        Err(e) => crate::kit::page::error_response(&ctx.locale, e),
+    }
+}
+
+/// What was submitted, for showing it again if refused.
+fn submitted(kind: String, entry: Option<String>, values: Fields) -> RecordFailure {
+    RecordFailure {
+        kind,
+        entry,
+        values,
+        errs: Errs::default(),
+    }
+}
+
+pub async fn add(
+    State(st): State<WebState>,
+    PageAuth(ctx): PageAuth,
+    Path((id, kind)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    let r = save(&st, &ctx, &id, &kind, None, &f).await;
+    done(&st, &ctx, &headers, &id, submitted(kind, None, f), r).await
+}
+
+pub async fn update(
+    State(st): State<WebState>,
+    PageAuth(ctx): PageAuth,
+    Path((id, kind, entry)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    let r = save(&st, &ctx, &id, &kind, Some(&entry), &f).await;
+    done(&st, &ctx, &headers, &id, submitted(kind, Some(entry), f), r).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_required_first_field_and_a_sensitivity() {
+        for (kind, specs) in KINDS {
+            assert!(specs.iter().any(|s| s.required), "{kind}");
+            assert!(
+                specs.iter().any(|s| s.input == Input::Sensitivity),
+                "{kind}"
+            );
+        }
+        assert_eq!(value_key("hiv_sti"), "val-hiv-sti");
+    }
+
+    #[test]
+    fn sensitivity_is_chosen_when_adding_and_kept_when_editing() {
+        let i = I18n::new("en");
+        let specs = specs("allergies").expect("allergies");
+        let new = fields(&i, "allergies", "new", specs, &[], true);
+        let edit = fields(
+            &i,
+            "allergies",
+            "x",
+            specs,
+            &[("sensitivity", "genetics".into())],
+            false,
+        );
+        let s = |v: &[FieldView]| {
+            v.iter()
+                .find(|f| f.name == "sensitivity")
+                .map(|f| (f.input, f.value.clone()))
+        };
+        assert_eq!(s(&new), Some(("select", String::new())));
+        assert_eq!(s(&edit), Some(("hidden", "genetics".into())));
+    }
+}

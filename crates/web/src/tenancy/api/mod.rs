@@ -1,0 +1,4 @@
+//! The `tenancy` feature: its JSON API handlers.
+
+pub mod admin;
+pub mod operator;

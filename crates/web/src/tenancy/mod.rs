@@ -1,0 +1,4 @@
+//! The `tenancy` feature.
+
+pub mod api;
+pub mod pages;
