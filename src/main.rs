@@ -503,7 +503,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Migrate(db) => {
             let file = FileConfig::load(db.config.as_deref())?;
             let app = cli_app(&db, &file).await?;
-            let indexed = app.index_patient_names().await.map_err(app_error)?;
+            let indexed = app
+                .patients()
+                .index_patient_names()
+                .await
+                .map_err(app_error)?;
             if indexed > 0 {
                 println!("added {indexed} patients to the name-search index");
             }
@@ -568,7 +572,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 owner_name,
                 owner_password,
             };
-            let e = app.create_tenant(&n).await.map_err(app_error)?;
+            let e = app.tenancy().create_tenant(&n).await.map_err(app_error)?;
             println!(
                 "created tenant {} ({}) in region {}",
                 e.slug, e.tenant_id, e.region_code
@@ -598,7 +602,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 password,
                 locale: None,
             };
-            let id = app.create_user_cli(&tenant, &u).await.map_err(app_error)?;
+            let id = app
+                .tenancy()
+                .create_user_cli(&tenant, &u)
+                .await
+                .map_err(app_error)?;
             println!("created user {id}");
             Ok(())
         }
@@ -615,6 +623,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let file = FileConfig::load(db.config.as_deref())?;
             let app = cli_app(&db, &file).await?;
             let r = app
+                .identity()
                 .reset_sign_in_cli(&tenant, &email, remove_mfa, approve_devices)
                 .await
                 .map_err(app_error)?;
@@ -643,7 +652,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let password = read_password(password_stdin)?
                 .ok_or("--password-stdin is required: pipe the new password in")?;
             let app = cli_app(&db, &file).await?;
-            app.reset_password_cli(&tenant, &email, &password)
+            app.tenancy()
+                .reset_password_cli(&tenant, &email, &password)
                 .await
                 .map_err(app_error)?;
             println!("password changed; the user's sessions have ended");
@@ -660,6 +670,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .ok_or("--password-stdin is required: pipe the password in")?;
             let app = cli_app(&db, &file).await?;
             let id = app
+                .tenancy()
                 .create_operator(&email, &name, &password)
                 .await
                 .map_err(app_error)?;
@@ -685,10 +696,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             let file = FileConfig::load(db.config.as_deref())?;
             let app = cli_app(&db, &file).await?;
             if seal {
-                let n = app.seal_audit_once().await.map_err(app_error)?;
+                let n = app
+                    .governance()
+                    .seal_audit_once()
+                    .await
+                    .map_err(app_error)?;
                 println!("sealed {n} pending events");
             }
-            let r = app.verify_audit().await.map_err(app_error)?;
+            let r = app.governance().verify_audit().await.map_err(app_error)?;
             println!(
                 "checked {} tenants: {} sealed events, {} checkpoints, {} not yet sealed",
                 r.tenants, r.sealed_events, r.checkpoints, r.unsealed_events
@@ -813,9 +828,12 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     .map_err(app_error)?;
     let app = with_files(app, &a.db, &file)?;
     // Patients from before the name-search index (a no-op once indexed).
-    app.index_patient_names().await.map_err(app_error)?;
+    app.patients()
+        .index_patient_names()
+        .await
+        .map_err(app_error)?;
     let logins = if demo {
-        Some(app.seed_demo().await.map_err(app_error)?)
+        Some(app.demo().seed_demo().await.map_err(app_error)?)
     } else {
         None
     };
@@ -824,12 +842,18 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     if country_header.is_some() {
         app.geo = std::sync::Arc::new(clinicos_app::governance::security::TrustedHeaderGeo);
     }
-    let forwarder = (!siem.is_empty())
-        .then(|| app.spawn_siem_forwarder(siem, std::time::Duration::from_secs(5)));
+    let forwarder = (!siem.is_empty()).then(|| {
+        app.governance()
+            .spawn_siem_forwarder(siem, std::time::Duration::from_secs(5))
+    });
     // Link committed audit events into each tenant's hash chain.
-    let sealer = app.spawn_audit_sealer(clinicos_app::governance::audit_trail::SEAL_INTERVAL);
+    let sealer = app
+        .governance()
+        .spawn_audit_sealer(clinicos_app::governance::audit_trail::SEAL_INTERVAL);
     // Remove expired challenges, reset tokens, stale approvals, counters.
-    let housekeeping = app.spawn_housekeeping(std::time::Duration::from_secs(300));
+    let housekeeping = app
+        .governance()
+        .spawn_housekeeping(std::time::Duration::from_secs(300));
     let config = WebConfig {
         body_limit: file
             .body_limit_bytes

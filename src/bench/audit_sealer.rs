@@ -80,6 +80,7 @@ async fn desk_token(fx: &Fixture, http: &reqwest::Client) -> Result<HeaderValue,
         locale: None,
     };
     fx.app
+        .tenancy()
         .create_user_cli(&fx.slug, &user)
         .await
         .map_err(crate::app_error)?;
@@ -118,7 +119,11 @@ fn spawn_sealer(app: App, s: Arc<Sealer>) -> tokio::task::JoinHandle<Result<(), 
                 return Ok(());
             }
             let t = Instant::now();
-            let n = app.seal_audit_once().await.map_err(crate::app_error)?;
+            let n = app
+                .governance()
+                .seal_audit_once()
+                .await
+                .map_err(crate::app_error)?;
             s.busy_nanos
                 .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             s.sealed.fetch_add(n as u64, Ordering::Relaxed);
@@ -140,7 +145,11 @@ pub async fn measure(
     let bearer = desk_token(fx, http).await?;
     let url = format!("{}/api/v1/staff", fx.base_url);
     // Seal what the set-up wrote, so the backlog starts at zero.
-    fx.app.seal_audit_once().await.map_err(crate::app_error)?;
+    fx.app
+        .governance()
+        .seal_audit_once()
+        .await
+        .map_err(crate::app_error)?;
     let sealer = Arc::new(Sealer {
         busy_nanos: AtomicU64::new(0),
         sealed: AtomicU64::new(0),
@@ -202,7 +211,12 @@ pub async fn measure(
     let drain = Instant::now();
     let mut drained = 0u64;
     while backlog(&fx.app, tenant).await? > 0 {
-        drained += fx.app.seal_audit_once().await.map_err(crate::app_error)? as u64;
+        drained += fx
+            .app
+            .governance()
+            .seal_audit_once()
+            .await
+            .map_err(crate::app_error)? as u64;
     }
     let drain_secs = drain.elapsed().as_secs_f64();
     let busy =

@@ -55,24 +55,25 @@ impl Fixture {
         // Random (zxcvbn rates it strong) and free of the clinic and owner names,
         // which the strength check refuses.
         let password = format!("Quartz-{}-Harbour", random_suffix());
-        app.create_tenant(&NewTenant {
-            slug: slug.clone(),
-            legal_name: "Bench Clinic Private Limited".into(),
-            display_name: "Bench Clinic".into(),
-            country: "IN".into(),
-            city: "Pune".into(),
-            state: "MH".into(),
-            region: None,
-            plan: None,
-            locale: "en".into(),
-            currency: "INR".into(),
-            time_zone: "Asia/Kolkata".into(),
-            owner_email: email.clone(),
-            owner_name: "Bench Owner".into(),
-            owner_password: Some(password.clone()),
-        })
-        .await
-        .map_err(|e| format!("cannot create the bench tenant: {}", crate::app_error(e)))?;
+        app.tenancy()
+            .create_tenant(&NewTenant {
+                slug: slug.clone(),
+                legal_name: "Bench Clinic Private Limited".into(),
+                display_name: "Bench Clinic".into(),
+                country: "IN".into(),
+                city: "Pune".into(),
+                state: "MH".into(),
+                region: None,
+                plan: None,
+                locale: "en".into(),
+                currency: "INR".into(),
+                time_zone: "Asia/Kolkata".into(),
+                owner_email: email.clone(),
+                owner_name: "Bench Owner".into(),
+                owner_password: Some(password.clone()),
+            })
+            .await
+            .map_err(|e| format!("cannot create the bench tenant: {}", crate::app_error(e)))?;
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -88,6 +88,7 @@ impl Population {
         let app = &fx.app;
         for i in 0..OTHER_TENANTS {
             let entry = app
+                .tenancy()
                 .create_tenant(&other_tenant(i))
                 .await
                 .map_err(|e| format!("cannot create a bench tenant: {}", crate::app_error(e)))?;

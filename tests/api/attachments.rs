@@ -509,14 +509,14 @@ async fn housekeeping_sweeps_files_without_a_row_after_the_grace_period() {
         .expect("put");
 
     // Within the grace period nothing goes.
-    let h = t.app.housekeeping_once().await.expect("round");
+    let h = t.app.governance().housekeeping_once().await.expect("round");
     assert_eq!(h.orphan_files, 0);
     assert_eq!(t.app.files.list_under("").await.expect("list").len(), 2);
 
     t.clock.advance(chrono::Duration::minutes(
         clinicos_app::patients::attachments::ORPHAN_GRACE_MINUTES + 30,
     ));
-    let h = t.app.housekeeping_once().await.expect("round");
+    let h = t.app.governance().housekeeping_once().await.expect("round");
     assert_eq!(h.orphan_files, 1);
     let left = t.app.files.list_under("").await.expect("list");
     assert_eq!(left.len(), 1);
@@ -525,6 +525,6 @@ async fn housekeeping_sweeps_files_without_a_row_after_the_grace_period() {
     // The attached file is untouched and still opens (the sign-in token
     // has expired on the advanced clock, so read it in the app).
     assert!(t.app.files.get(&kept[0].key).await.is_ok(), "{aid}");
-    let again = t.app.housekeeping_once().await.expect("round");
+    let again = t.app.governance().housekeeping_once().await.expect("round");
     assert_eq!(again.orphan_files, 0);
 }

@@ -24,20 +24,20 @@ async fn sealing_chains_every_event_and_verification_passes() {
     let t = spawn_app().await;
     let tenant = t.tenant("anil").await;
     t.owner_token(&tenant).await;
-    let sealed = t.app.seal_audit_once().await.expect("seal");
+    let sealed = t.app.governance().seal_audit_once().await.expect("seal");
     assert!(sealed >= 2, "creation and sign-in events sealed: {sealed}");
     assert_eq!(
-        t.app.seal_audit_once().await.expect("seal"),
+        t.app.governance().seal_audit_once().await.expect("seal"),
         0,
         "nothing twice"
     );
     t.owner_token(&tenant).await;
     assert_eq!(
-        t.app.seal_audit_once().await.expect("seal"),
+        t.app.governance().seal_audit_once().await.expect("seal"),
         1,
         "the next event extends the chain"
     );
-    let r = t.app.verify_audit().await.expect("verify");
+    let r = t.app.governance().verify_audit().await.expect("verify");
     assert!(r.problems.is_empty(), "{:?}", r.problems);
     assert_eq!(r.sealed_events, sealed + 1);
     assert_eq!(r.checkpoints, 2);
@@ -52,7 +52,7 @@ async fn sealing_chains_every_event_and_verification_passes() {
 async fn the_application_cannot_change_or_delete_audit_rows() {
     let t = spawn_app().await;
     let tenant = t.tenant("bala").await;
-    t.app.seal_audit_once().await.expect("seal");
+    t.app.governance().seal_audit_once().await.expect("seal");
     for sql in [
         "UPDATE audit_events SET action = 'x'",
         "DELETE FROM audit_events",
@@ -74,7 +74,7 @@ async fn verification_names_edited_inserted_and_deleted_events() {
     for _ in 0..3 {
         t.owner_token(&tenant).await;
     }
-    t.app.seal_audit_once().await.expect("seal");
+    t.app.governance().seal_audit_once().await.expect("seal");
     let tid = tenant.id.as_text();
     let mut c = owner_conn(&t.db_url).await;
     if t.app.store.backend() == Backend::Sqlite {
@@ -102,7 +102,7 @@ async fn verification_names_edited_inserted_and_deleted_events() {
         ),
     )
     .await;
-    let r = t.app.verify_audit().await.expect("verify");
+    let r = t.app.governance().verify_audit().await.expect("verify");
     assert!(
         r.problems
             .first()
@@ -113,7 +113,7 @@ async fn verification_names_edited_inserted_and_deleted_events() {
 
     // 2. Insert an event that never went through the audit path (backdated).
     exec(&mut c, &format!("INSERT INTO audit_events (tenant_id, id, at, action, resource_type, outcome) VALUES ('{tid}', 'forged-1', 0, 'auth.login', 'session', 'success')")).await;
-    let r = t.app.verify_audit().await.expect("verify");
+    let r = t.app.governance().verify_audit().await.expect("verify");
     assert!(
         r.problems
             .iter()
@@ -143,7 +143,7 @@ async fn verification_names_edited_inserted_and_deleted_events() {
         &format!("DELETE FROM audit_events WHERE id = '{head}'"),
     )
     .await;
-    let r = t.app.verify_audit().await.expect("verify");
+    let r = t.app.governance().verify_audit().await.expect("verify");
     assert!(
         r.problems.iter().any(|p| p.contains("truncated")),
         "{:?}",

@@ -21,8 +21,8 @@ async fn patient_id(t: &TestApp, token: &str, q: &str) -> String {
 #[tokio::test]
 async fn demo_patients_have_records_and_files_once() {
     let t = spawn_app().await;
-    t.app.seed_demo().await.expect("seed");
-    t.app.seed_demo().await.expect("seed again");
+    t.app.demo().seed_demo().await.expect("seed");
+    t.app.demo().seed_demo().await.expect("seed again");
     let (doc, _) = t
         .login("demo", "doctor@demo.clinicos.example", DEMO_PASSWORD)
         .await;

@@ -150,7 +150,7 @@ async fn housekeeping_clears_what_expired_and_is_idempotent() {
     let all_events_before = audit_count(&t, tenant.id, "auth").await;
 
     // Nothing has expired yet (counters of this minute stay too).
-    let h = t.app.housekeeping_once().await.expect("round");
+    let h = t.app.governance().housekeeping_once().await.expect("round");
     assert_eq!(
         (
             h.mfa_challenges,
@@ -164,7 +164,7 @@ async fn housekeeping_clears_what_expired_and_is_idempotent() {
         chrono::Duration::days(clinicos_app::governance::housekeeping::DEVICE_PENDING_DAYS)
             + chrono::Duration::hours(1),
     );
-    let h = t.app.housekeeping_once().await.expect("round");
+    let h = t.app.governance().housekeeping_once().await.expect("round");
     assert_eq!(
         (h.mfa_challenges, h.password_resets, h.devices_expired),
         (1, 1, 1)
@@ -175,7 +175,7 @@ async fn housekeeping_clears_what_expired_and_is_idempotent() {
     // Audit rows are never removed.
     assert!(audit_count(&t, tenant.id, "auth").await > all_events_before);
     // A second round (or another instance) finds nothing left.
-    let again = t.app.housekeeping_once().await.expect("round");
+    let again = t.app.governance().housekeeping_once().await.expect("round");
     assert_eq!(
         (
             again.mfa_challenges,

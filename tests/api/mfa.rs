@@ -510,7 +510,11 @@ async fn branch_admins_only_reach_staff_of_their_branches() {
             password: Some(PASSWORD.into()),
             locale: None,
         };
-        t.app.create_user_cli("mfag", &u).await.expect("user");
+        t.app
+            .tenancy()
+            .create_user_cli("mfag", &u)
+            .await
+            .expect("user");
     }
     let (admin, _) = t.login("mfag", "admin@mfag.example", PASSWORD).await;
     let mut ids = Vec::new();
@@ -566,6 +570,7 @@ async fn the_cli_recovers_a_lost_phone_and_a_blocked_device() {
     set_security(&t, &owner, json!([]), true).await;
     let r = t
         .app
+        .identity()
         .reset_sign_in_cli("mfah", &tenant.owner_email, true, false)
         .await
         .expect("reset");
@@ -578,6 +583,7 @@ async fn the_cli_recovers_a_lost_phone_and_a_blocked_device() {
     );
     let r = t
         .app
+        .identity()
         .reset_sign_in_cli("mfah", &tenant.owner_email, false, true)
         .await
         .expect("reset");

@@ -367,11 +367,17 @@ async fn patients_from_before_the_index_are_indexed_at_start() {
     let (_, v) = search(&t, &token, &[("q", "soren")]).await;
     assert!(ids(&v).is_empty());
 
-    assert_eq!(t.app.index_patient_names().await.expect("index"), 1);
+    assert_eq!(
+        t.app.patients().index_patient_names().await.expect("index"),
+        1
+    );
     let (_, v) = search(&t, &token, &[("q", "soren kier")]).await;
     assert_eq!(ids(&v), std::slice::from_ref(&id));
     // Idempotent: nothing left to do.
-    assert_eq!(t.app.index_patient_names().await.expect("index"), 0);
+    assert_eq!(
+        t.app.patients().index_patient_names().await.expect("index"),
+        0
+    );
 }
 
 #[tokio::test]

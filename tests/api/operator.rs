@@ -7,6 +7,7 @@ use serde_json::json;
 
 async fn operator_token(t: &TestApp) -> String {
     t.app
+        .tenancy()
         .create_operator(
             "root@platform.example",
             "Root Operator",

@@ -437,7 +437,7 @@ async fn a_parent_sees_a_child_in_the_portal_until_the_adolescent_age() {
 #[tokio::test]
 async fn the_demo_has_families_and_photos() {
     let t = spawn_app().await;
-    t.app.seed_demo().await.expect("demo");
+    t.app.demo().seed_demo().await.expect("demo");
     let entry =
         clinicos_store::tenancy::platform::directory_by_slug(t.app.store.platform(), "demo")
             .await
@@ -480,7 +480,7 @@ async fn an_adolescent_consent_reopens_the_record_where_the_pack_sets_a_lower_ag
     n.state = "NSW".into();
     n.currency = "AUD".into();
     n.time_zone = "Australia/Sydney".into();
-    let e = t.app.create_tenant(&n).await.expect("tenant");
+    let e = t.app.tenancy().create_tenant(&n).await.expect("tenant");
     let tenant = Tenant {
         slug: "guardau".into(),
         id: e.tenant_id,

@@ -77,6 +77,7 @@ async fn tag_and_last_visit_filters() {
         let (t, user) = (&t, s.id(who));
         async move {
             t.app
+                .patients()
                 .record_encounter(tenant.id, &p, user, "visit", at)
                 .await
                 .expect("visit");
@@ -87,6 +88,7 @@ async fn tag_and_last_visit_filters() {
     visit(bina.clone(), "doc1", day(2025, 6, 1)).await;
     // An appointment is not a visit.
     t.app
+        .patients()
         .record_encounter(
             tenant.id,
             &bina,

@@ -81,7 +81,12 @@ async fn a_plaintext_secret_is_wrapped_in_place_and_keeps_its_value() {
     let app = start(&url, master.clone()).await.expect("app");
     // Same keys as before the upgrade.
     let audit_pk = SigningKey::from_bytes(&[9u8; 32]).verifying_key();
-    let published = app.audit_public_key().await.expect("pk").public_key;
+    let published = app
+        .governance()
+        .audit_public_key()
+        .await
+        .expect("pk")
+        .public_key;
     assert_eq!(
         published,
         base64::engine::general_purpose::STANDARD.encode(audit_pk.as_bytes())
@@ -110,10 +115,11 @@ async fn rotation_and_restarts_keep_tokens_and_checkpoints_verifiable() {
     let path = keydir.path().join("master.key");
     let (p, _) = FileMasterKey::open_or_create(&path).expect("master");
     let app = start(&url, Arc::new(p)).await.expect("app");
-    app.create_tenant(&new_tenant("rotor", None))
+    app.tenancy()
+        .create_tenant(&new_tenant("rotor", None))
         .await
         .expect("tenant");
-    assert!(app.seal_audit_once().await.expect("seal") > 0);
+    assert!(app.governance().seal_audit_once().await.expect("seal") > 0);
     let token = app.signer.sign(&claims());
 
     let r = app.rotate_master_key(true).await.expect("rotate");
@@ -144,17 +150,25 @@ async fn rotation_and_restarts_keep_tokens_and_checkpoints_verifiable() {
     let only_new = start(&url, Arc::new(only_v2)).await.expect("v2 only");
     for a in [&restarted, &only_new] {
         assert_eq!(a.signer.verify(&token, 0), Some(claims()));
-        let report = a.verify_audit().await.expect("verify");
+        let report = a.governance().verify_audit().await.expect("verify");
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert!(report.checkpoints >= 1);
     }
     // Sealing goes on after the restart under the same audit key.
     restarted
+        .identity()
         .reset_sign_in_cli("rotor", "owner@rotor.example", false, true)
         .await
         .expect("audited write");
-    assert!(restarted.seal_audit_once().await.expect("seal") > 0);
-    let report = only_new.verify_audit().await.expect("verify");
+    assert!(
+        restarted
+            .governance()
+            .seal_audit_once()
+            .await
+            .expect("seal")
+            > 0
+    );
+    let report = only_new.governance().verify_audit().await.expect("verify");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 

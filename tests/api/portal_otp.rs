@@ -356,18 +356,21 @@ async fn three_sends_a_minute_per_destination_and_per_ip() {
     // Per destination, whatever the IP.
     for ip in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
         t.app
+            .identity()
             .send_portal_code(&otp("otps", PHONE), &from_ip(ip))
             .await
             .expect("sent");
     }
     assert!(limited(
         t.app
+            .identity()
             .send_portal_code(&otp("otps", PHONE), &from_ip("10.0.0.4"))
             .await
     ));
     // Per IP, whatever the destination.
     for n in 1..=3 {
         t.app
+            .identity()
             .send_portal_code(
                 &otp("otps", &format!("+91 91111 0000{n}")),
                 &from_ip("10.9.9.9"),
@@ -377,6 +380,7 @@ async fn three_sends_a_minute_per_destination_and_per_ip() {
     }
     assert!(limited(
         t.app
+            .identity()
             .send_portal_code(&otp("otps", "+91 91111 00009"), &from_ip("10.9.9.9"))
             .await
     ));
@@ -389,6 +393,7 @@ async fn three_sends_a_minute_per_destination_and_per_ip() {
     t.clock.advance(Duration::seconds(61));
     assert!(t
         .app
+        .identity()
         .send_portal_code(&otp("otps", PHONE), &from_ip("10.0.0.4"))
         .await
         .is_ok());
@@ -549,12 +554,14 @@ async fn limits_and_codes_are_shared_by_two_instances() {
     ] {
         server
             .app
+            .identity()
             .send_portal_code(&otp("otp2", dest), &from_ip(ip))
             .await
             .expect("sent");
     }
     let r = second
         .app
+        .identity()
         .send_portal_code(&otp("otp2", dest), &from_ip("10.2.2.2"))
         .await;
     assert!(

@@ -130,6 +130,7 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
     let (doc_token, _) = t.login("sereads", "doc@sereads.example", PASSWORD).await;
     let ctx = t
         .app
+        .identity()
         .authenticate_bearer(&doc_token, RequestInfo::default())
         .await
         .expect("ctx");
@@ -160,28 +161,43 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
     // 50 distinct patients (one read twice): at the threshold, not above.
     write(patients[..30].to_vec()).await;
     write(patients[20..50].to_vec()).await;
-    t.app.note_patient_reads(&ctx, &patients[20..50]).await;
+    t.app
+        .governance()
+        .note_patient_reads(&ctx, &patients[20..50])
+        .await;
     assert!(events(&t, &owner, "mass_patient_reads").await.is_empty());
     write(vec![patients[50].clone()]).await;
     // These reads went around this instance (written straight to the
     // trail, as another instance would): the trail is consulted at most
     // once a minute per user.
-    t.app.note_patient_reads(&ctx, &patients[50..51]).await;
+    t.app
+        .governance()
+        .note_patient_reads(&ctx, &patients[50..51])
+        .await;
     assert!(events(&t, &owner, "mass_patient_reads").await.is_empty());
     t.clock.advance(chrono::Duration::seconds(61));
-    t.app.note_patient_reads(&ctx, &patients[50..51]).await;
+    t.app
+        .governance()
+        .note_patient_reads(&ctx, &patients[50..51])
+        .await;
     let list = events(&t, &owner, "mass_patient_reads").await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["details"]["distinct_patients"], 51);
     assert_eq!(list[0]["severity"], "high");
     // Once per window.
     write(vec![patients[51].clone()]).await;
-    t.app.note_patient_reads(&ctx, &patients[51..52]).await;
+    t.app
+        .governance()
+        .note_patient_reads(&ctx, &patients[51..52])
+        .await;
     assert_eq!(events(&t, &owner, "mass_patient_reads").await.len(), 1);
     // Reads older than the window no longer count.
     t.clock.advance(chrono::Duration::minutes(11));
     write(vec![patients[0].clone()]).await;
-    t.app.note_patient_reads(&ctx, &patients[..1]).await;
+    t.app
+        .governance()
+        .note_patient_reads(&ctx, &patients[..1])
+        .await;
     let owner = t.owner_token(&tenant).await;
     assert_eq!(events(&t, &owner, "mass_patient_reads").await.len(), 1);
 }
@@ -226,6 +242,7 @@ async fn break_glass_events_are_listed_and_acknowledged() {
     t.add_user(&tenant, "doc@sebg.example", Role::Doctor).await;
     let id = t
         .app
+        .governance()
         .raise_security_event(
             tenant.id,
             Raise {
@@ -316,6 +333,7 @@ async fn the_security_page_renders_for_the_owner_and_is_refused_to_a_doctor() {
     t.add_user(&tenant, "doc@sepage.example", Role::Doctor)
         .await;
     t.app
+        .governance()
         .raise_security_event(
             tenant.id,
             Raise {
@@ -362,12 +380,19 @@ async fn reads_through_one_instance_raise_at_once() {
     let owner = t.owner_token(&tenant).await;
     let ctx = t
         .app
+        .identity()
         .authenticate_bearer(&owner, RequestInfo::default())
         .await
         .expect("ctx");
     let patients: Vec<String> = (0..51).map(|_| uuid::Uuid::now_v7().to_string()).collect();
-    t.app.note_patient_reads(&ctx, &patients[..50]).await;
+    t.app
+        .governance()
+        .note_patient_reads(&ctx, &patients[..50])
+        .await;
     assert!(events(&t, &owner, "mass_patient_reads").await.is_empty());
-    t.app.note_patient_reads(&ctx, &patients[50..]).await;
+    t.app
+        .governance()
+        .note_patient_reads(&ctx, &patients[50..])
+        .await;
     assert_eq!(events(&t, &owner, "mass_patient_reads").await.len(), 1);
 }

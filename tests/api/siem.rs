@@ -89,7 +89,10 @@ async fn a_syslog_receiver_gets_the_failed_sign_in_event_as_rfc_5424() {
             hostname: "clinic-host".into(),
         }),
     };
-    let forwarder = t.app.spawn_siem_forwarder(cfg, Duration::from_millis(100));
+    let forwarder = t
+        .app
+        .governance()
+        .spawn_siem_forwarder(cfg, Duration::from_millis(100));
     let tenant = five_failed_sign_ins(&t, "siemsys").await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -141,12 +144,14 @@ async fn the_json_lines_file_gets_each_event_once() {
     five_failed_sign_ins(&t, "siemjson").await;
     let sent = t
         .app
+        .governance()
         .forward_security_events_once(&mut f)
         .await
         .expect("round");
     assert_eq!(sent, 1);
     assert_eq!(
         t.app
+            .governance()
             .forward_security_events_once(&mut f)
             .await
             .expect("round"),

@@ -281,7 +281,12 @@ impl TestApp {
     pub async fn tenant_in(&self, slug: &str, region: Option<&str>) -> Tenant {
         let n = new_tenant(slug, region);
         let owner_email = n.owner_email.clone();
-        let e = self.app.create_tenant(&n).await.expect("create tenant");
+        let e = self
+            .app
+            .tenancy()
+            .create_tenant(&n)
+            .await
+            .expect("create tenant");
         Tenant {
             slug: slug.into(),
             id: e.tenant_id,
@@ -299,6 +304,7 @@ impl TestApp {
             locale: None,
         };
         self.app
+            .tenancy()
             .create_user_cli(&t.slug, &u)
             .await
             .expect("create user");
@@ -386,7 +392,7 @@ impl TestApp {
         region: Option<&str>,
     ) -> Result<(), clinicos_app::AppError> {
         let n = new_tenant(slug, region);
-        self.app.create_tenant(&n).await.map(|_| ())
+        self.app.tenancy().create_tenant(&n).await.map(|_| ())
     }
 }
 

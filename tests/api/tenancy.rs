@@ -74,6 +74,7 @@ async fn a_suspended_tenant_is_read_only_until_reactivated() {
     let t = spawn_app().await;
     let tenant = t.tenant("chaya").await;
     t.app
+        .tenancy()
         .create_operator("ops@platform.example", "Ops", "Silver-Heron-Quarry-8")
         .await
         .expect("operator");

@@ -195,6 +195,7 @@ async fn own_patients_restricted_records_authorship_and_grants() {
     // inside yes.
     let now = t.clock_now();
     t.app
+        .patients()
         .record_encounter(
             tenant.id,
             &p,
@@ -211,6 +212,7 @@ async fn own_patients_restricted_records_authorship_and_grants() {
         "a visit 25 months ago is outside the window"
     );
     t.app
+        .patients()
         .record_encounter(
             tenant.id,
             &p,

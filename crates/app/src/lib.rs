@@ -17,6 +17,7 @@ pub mod governance;
 pub mod identity;
 pub mod kit;
 pub mod patients;
+pub mod services;
 pub mod state;
 pub mod tenancy;
 

@@ -84,5 +84,7 @@ pub async fn openapi() -> Response {
 pub async fn audit_public_key(
     State(st): State<WebState>,
 ) -> Result<Response, crate::kit::error::ApiError> {
-    Ok(crate::kit::json::ok(st.app.audit_public_key().await?))
+    Ok(crate::kit::json::ok(
+        st.app.governance().audit_public_key().await?,
+    ))
 }

@@ -1,5 +1,5 @@
 //! The `demo` feature.
-
 pub mod organisation;
 pub(crate) mod patients;
 pub(crate) mod records;
+pub mod service;

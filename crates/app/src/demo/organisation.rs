@@ -2,8 +2,9 @@
 //! member per role, created idempotently (running `clinicos demo` again
 //! changes nothing). Later modules extend it with their own data.
 
+use crate::demo::service::Demo;
 use crate::tenancy::provisioning::{NewTenant, NewUser};
-use crate::{App, AppError, AppResult};
+use crate::{AppError, AppResult};
 use clinicos_domain::{BranchId, Role};
 use clinicos_store::tenancy::branches::{self, BranchFields};
 use clinicos_store::tenancy::platform;
@@ -40,18 +41,20 @@ fn demo_name(r: Role) -> &'static str {
     }
 }
 
-impl App {
+impl Demo<'_> {
     /// Create the demo data if missing; returns the sign-ins.
     pub async fn seed_demo(&self) -> AppResult<Vec<DemoLogin>> {
-        self.ensure_default_plans().await?;
-        if platform::operator_by_email(self.store.platform(), DEMO_OPERATOR)
+        self.app.tenancy().ensure_default_plans().await?;
+        if platform::operator_by_email(self.app.store.platform(), DEMO_OPERATOR)
             .await?
             .is_none()
         {
-            self.create_operator(DEMO_OPERATOR, "Platform Operator", DEMO_PASSWORD)
+            self.app
+                .tenancy()
+                .create_operator(DEMO_OPERATOR, "Platform Operator", DEMO_PASSWORD)
                 .await?;
         }
-        let entry = match platform::directory_by_slug(self.store.platform(), DEMO_SLUG).await? {
+        let entry = match platform::directory_by_slug(self.app.store.platform(), DEMO_SLUG).await? {
             Some(e) => e,
             None => {
                 let n = NewTenant {
@@ -70,11 +73,11 @@ impl App {
                     owner_name: demo_name(Role::Owner).into(),
                     owner_password: Some(DEMO_PASSWORD.into()),
                 };
-                self.create_tenant(&n).await?
+                self.app.tenancy().create_tenant(&n).await?
             }
         };
-        let now = self.clock.now();
-        let mut tx = self.store.write(entry.tenant_id).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(entry.tenant_id).await?;
         let existing = branches::all(&mut tx).await?;
         let main = existing
             .iter()
@@ -125,7 +128,7 @@ impl App {
         }];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Owner) {
             let email = demo_email(role);
-            let mut tx = self.store.read(entry.tenant_id).await?;
+            let mut tx = self.app.store.read(entry.tenant_id).await?;
             let exists = clinicos_store::identity::users::credentials_by_email(&mut tx, &email)
                 .await?
                 .is_some();
@@ -148,11 +151,11 @@ impl App {
                         "en".into()
                     }),
                 };
-                self.create_user_cli(DEMO_SLUG, &u).await?;
+                self.app.tenancy().create_user_cli(DEMO_SLUG, &u).await?;
             }
             logins.push(DemoLogin { role, email });
         }
-        let mut tx = self.store.read(entry.tenant_id).await?;
+        let mut tx = self.app.store.read(entry.tenant_id).await?;
         let staff = crate::demo::patients::DemoStaff {
             owner: demo_user_id(&mut tx, Role::Owner).await?,
             doctor: demo_user_id(&mut tx, Role::Doctor).await?,

@@ -5,7 +5,8 @@
 //! three-generation family, a legal guardian of a dependent adult) and two
 //! photos. Seeded once: nothing is added when the tenant has patients.
 
-use crate::{App, AppResult};
+use crate::demo::service::Demo;
+use crate::AppResult;
 use chrono::Duration;
 use clinicos_domain::{BranchId, Sensitivity, TenantId, UserId};
 use clinicos_store::governance::audit::{self, Actor, AuditEvent, Outcome};
@@ -186,7 +187,7 @@ const LINKS: &[(usize, usize, &str, bool)] = &[
 const PHOTO: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\nIDATx\x9cc\x00\x01\x00\x00\x05\x00\x01\r\n-\xb4\x00\x00\x00\x00IEND\xaeB`\x82";
 const PHOTOS: &[usize] = &[0, 4];
 
-impl App {
+impl Demo<'_> {
     /// Seed the demo patients once.
     pub(crate) async fn seed_demo_patients(
         &self,
@@ -194,7 +195,7 @@ impl App {
         branches: (BranchId, BranchId),
         staff: &DemoStaff,
     ) -> AppResult<()> {
-        let mut tx = self.store.read(tenant).await?;
+        let mut tx = self.app.store.read(tenant).await?;
         let (_, count) = clinicos_store::patients::search::search(
             &mut tx,
             &clinicos_store::patients::search::PatientSearch::default(),
@@ -206,7 +207,7 @@ impl App {
         if count > 0 {
             return Ok(());
         }
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let actor = Actor {
             user_id: Some(staff.front_desk),
             roles: "front_desk".into(),
@@ -226,16 +227,17 @@ impl App {
             row.sex = d.sex.into();
             row.city = d.city.into();
             row.phone = Some(
-                self.cipher
+                self.app
+                    .cipher
                     .encrypt(tenant, "patients", "phone", &id, &id, phone.as_bytes())
                     .await?,
             );
-            row.phone_bidx = Some(self.cipher.blind_index(tenant, "phone", &phone).await?);
+            row.phone_bidx = Some(self.app.cipher.blind_index(tenant, "phone", &phone).await?);
             row.first_branch_id = Some(branch);
             row.care_consent_at = Some(now);
             row.created_by = Some(staff.front_desk);
             row.created_at = now - Duration::days(400 - 30 * i as i64);
-            let mut tx = self.store.write(tenant).await?;
+            let mut tx = self.app.store.write(tenant).await?;
             patients::insert(&mut tx, &row).await?;
             // The doctor sees every demo patient; the nurse the Pune ones.
             patients::upsert_care(
@@ -261,6 +263,7 @@ impl App {
             for (category, text, sensitivity) in d.history {
                 let hid = uuid::Uuid::now_v7().to_string();
                 let body = self
+                    .app
                     .cipher
                     .encrypt(
                         tenant,
@@ -309,7 +312,7 @@ impl App {
             let gid = uuid::Uuid::now_v7().to_string();
             let reason =
                 "Breathless at the front desk, needed inhaler history before the doctor arrived";
-            let mut tx = self.store.write(tenant).await?;
+            let mut tx = self.app.store.write(tenant).await?;
             break_glass::insert(
                 &mut tx,
                 &GrantRow {
@@ -317,6 +320,7 @@ impl App {
                     patient_id: pid.clone(),
                     user_id: staff.owner,
                     reason: self
+                        .app
                         .cipher
                         .encrypt(
                             tenant,
@@ -363,7 +367,7 @@ impl App {
     }
 }
 
-impl App {
+impl Demo<'_> {
     /// The demo's family links and photos, audited like staff changes.
     async fn seed_demo_families(
         &self,
@@ -372,7 +376,7 @@ impl App {
         actor: &Actor,
         now: chrono::DateTime<chrono::Utc>,
     ) -> AppResult<()> {
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         for (responsible, dependant, kind, dependent_adult) in LINKS {
             let (Some(r), Some(d)) = (ids.get(*responsible), ids.get(*dependant)) else {
                 continue;
@@ -400,7 +404,11 @@ impl App {
         }
         for i in PHOTOS {
             let Some(id) = ids.get(*i) else { continue };
-            let row = self.seal_photo(tenant, id, "image/png", PHOTO).await?;
+            let row = self
+                .app
+                .patients()
+                .seal_photo(tenant, id, "image/png", PHOTO)
+                .await?;
             patient_links::set_photo(&mut tx, id, Some(&row), now).await?;
             audit::record(
                 &mut tx,

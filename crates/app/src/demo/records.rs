@@ -6,12 +6,13 @@
 //! audit are exercised exactly as in use. Seeded once: nothing is added when
 //! the first demo patient already has an allergy recorded.
 
+use crate::demo::service::Demo;
 use crate::kit::context::RequestInfo;
 use crate::patients::allergies::{Allergies, AllergyInput};
 use crate::patients::attachments::NewAttachment;
 use crate::patients::conditions::{ConditionInput, Conditions};
 use crate::patients::medications::{MedicationInput, Medications};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::{SessionId, TenantId, UserId};
 use clinicos_pdf::TextDocument;
 use clinicos_store::patients::search::{search, PatientSearch};
@@ -100,10 +101,10 @@ fn lipid_panel() -> Vec<u8> {
         .to_vec()
 }
 
-impl App {
+impl Demo<'_> {
     /// The demo doctor's context (no web session; `request_id` "demo").
     async fn demo_doctor(&self, tenant: TenantId, doctor: UserId) -> AppResult<Ctx> {
-        let mut tx = self.store.read(tenant).await?;
+        let mut tx = self.app.store.read(tenant).await?;
         let t = clinicos_store::tenancy::tenants::get(&mut tx).await?;
         let user = clinicos_store::identity::users::get(&mut tx, doctor).await?;
         let permissions =
@@ -137,7 +138,7 @@ impl App {
         doctor: UserId,
     ) -> AppResult<()> {
         let ctx = self.demo_doctor(tenant, doctor).await?;
-        let mut tx = self.store.read(tenant).await?;
+        let mut tx = self.app.store.read(tenant).await?;
         let (rows, _) = search(&mut tx, &PatientSearch::default(), 500, 0).await?;
         tx.commit().await?;
         let find = |given: &str, family: &str| {
@@ -149,6 +150,8 @@ impl App {
             return Ok(());
         };
         if !self
+            .app
+            .patients()
             .clinical_list::<Allergies>(&ctx, &lakshmi)
             .await?
             .entries
@@ -156,91 +159,115 @@ impl App {
         {
             return Ok(());
         }
-        self.clinical_add::<Allergies>(
-            &ctx,
-            &lakshmi,
-            &allergy("Penicillin", "medication", "Hives and itching", "moderate"),
-        )
-        .await?;
-        self.clinical_add::<Conditions>(
-            &ctx,
-            &lakshmi,
-            &condition("Type 2 diabetes mellitus", "E11.9", "2012-05-01"),
-        )
-        .await?;
-        self.clinical_add::<Medications>(
-            &ctx,
-            &lakshmi,
-            &medication("Metformin", "500 mg", "twice daily", "oral", "2012-05-10"),
-        )
-        .await?;
-        self.add_attachment(
-            &ctx,
-            &lakshmi,
-            file("HbA1c report.pdf", "application/pdf", hba1c_report()?),
-        )
-        .await?;
-        self.add_attachment(
-            &ctx,
-            &lakshmi,
-            file("lipid-panel.csv", "text/csv", lipid_panel()),
-        )
-        .await?;
-        if let Some(rohan) = find("Rohan", "Sharma") {
-            self.clinical_add::<Allergies>(
+        self.app
+            .patients()
+            .clinical_add::<Allergies>(
                 &ctx,
-                &rohan,
-                &allergy("Peanut", "food", "Anaphylaxis", "life-threatening"),
+                &lakshmi,
+                &allergy("Penicillin", "medication", "Hives and itching", "moderate"),
             )
             .await?;
+        self.app
+            .patients()
+            .clinical_add::<Conditions>(
+                &ctx,
+                &lakshmi,
+                &condition("Type 2 diabetes mellitus", "E11.9", "2012-05-01"),
+            )
+            .await?;
+        self.app
+            .patients()
+            .clinical_add::<Medications>(
+                &ctx,
+                &lakshmi,
+                &medication("Metformin", "500 mg", "twice daily", "oral", "2012-05-10"),
+            )
+            .await?;
+        self.app
+            .patients()
+            .add_attachment(
+                &ctx,
+                &lakshmi,
+                file("HbA1c report.pdf", "application/pdf", hba1c_report()?),
+            )
+            .await?;
+        self.app
+            .patients()
+            .add_attachment(
+                &ctx,
+                &lakshmi,
+                file("lipid-panel.csv", "text/csv", lipid_panel()),
+            )
+            .await?;
+        if let Some(rohan) = find("Rohan", "Sharma") {
+            self.app
+                .patients()
+                .clinical_add::<Allergies>(
+                    &ctx,
+                    &rohan,
+                    &allergy("Peanut", "food", "Anaphylaxis", "life-threatening"),
+                )
+                .await?;
         }
         if let Some(mohammed) = find("Mohammed", "Siddiqui") {
-            self.clinical_add::<Allergies>(
-                &ctx,
-                &mohammed,
-                &allergy("House dust mite", "environment", "Wheeze", "mild"),
-            )
-            .await?;
-            self.clinical_add::<Conditions>(
-                &ctx,
-                &mohammed,
-                &condition("Asthma", "J45.909", "2009-01-15"),
-            )
-            .await?;
-            self.clinical_add::<Medications>(
-                &ctx,
-                &mohammed,
-                &medication(
-                    "Salbutamol inhaler",
-                    "100 mcg",
-                    "as needed",
-                    "inhaled",
-                    "2009-01-15",
-                ),
-            )
-            .await?;
+            self.app
+                .patients()
+                .clinical_add::<Allergies>(
+                    &ctx,
+                    &mohammed,
+                    &allergy("House dust mite", "environment", "Wheeze", "mild"),
+                )
+                .await?;
+            self.app
+                .patients()
+                .clinical_add::<Conditions>(
+                    &ctx,
+                    &mohammed,
+                    &condition("Asthma", "J45.909", "2009-01-15"),
+                )
+                .await?;
+            self.app
+                .patients()
+                .clinical_add::<Medications>(
+                    &ctx,
+                    &mohammed,
+                    &medication(
+                        "Salbutamol inhaler",
+                        "100 mcg",
+                        "as needed",
+                        "inhaled",
+                        "2009-01-15",
+                    ),
+                )
+                .await?;
         }
         if let Some(maria) = find("Maria", "Fernandes") {
-            self.clinical_add::<Allergies>(
-                &ctx,
-                &maria,
-                &allergy("Sulfonamides", "medication", "Rash", "moderate"),
-            )
-            .await?;
+            self.app
+                .patients()
+                .clinical_add::<Allergies>(
+                    &ctx,
+                    &maria,
+                    &allergy("Sulfonamides", "medication", "Rash", "moderate"),
+                )
+                .await?;
         }
         if let Some(sanjay) = find("Sanjay", "Kulkarni") {
-            self.clinical_add::<Conditions>(
-                &ctx,
-                &sanjay,
-                &condition("Essential hypertension", "I10", "2019-08-20"),
-            )
-            .await?;
-            self.clinical_add::<Medications>(
-                &ctx,
-                &sanjay,
-                &medication("Amlodipine", "5 mg", "once daily", "oral", "2019-08-20"),
-            )
-            .await?;
+            self.app
+                .patients()
+                .clinical_add::<Conditions>(
+                    &ctx,
+                    &sanjay,
+                    &condition("Essential hypertension", "I10", "2019-08-20"),
+                )
+                .await?;
+            self.app
+                .patients()
+                .clinical_add::<Medications>(
+                    &ctx,
+                    &sanjay,
+                    &medication("Amlodipine", "5 mg", "once daily", "oral", "2019-08-20"),
+                )
+                .await?;
         }
         Ok(())
     }

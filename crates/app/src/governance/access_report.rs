@@ -3,7 +3,8 @@
 //! Viewing a report is itself audited, naming the events it returned.
 
 use crate::governance::policy::Action;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::governance::service::Governance;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
@@ -70,7 +71,7 @@ pub fn to_csv(rows: &[AuditRow]) -> String {
     out
 }
 
-impl App {
+impl Governance<'_> {
     /// A page of the audit trail matching `q`, newest first.
     pub async fn access_report(
         &self,
@@ -112,8 +113,8 @@ impl App {
                 return Err(AppError::field("from", "must be before to"));
             }
         }
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let (rows, total) = audit_report::search(&mut tx, q, limit, offset).await?;
         let ev = AuditEvent {
             at: now,

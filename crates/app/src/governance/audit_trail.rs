@@ -8,7 +8,8 @@
 //! chain's primary key; the loser rolls back and retries next round.
 //! [`App::verify_audit`] recomputes every chain and checks every checkpoint.
 
-use crate::{App, AppError, AppResult};
+use crate::governance::service::Governance;
+use crate::{AppError, AppResult};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::Duration;
@@ -63,9 +64,9 @@ fn key_id(pk: &VerifyingKey) -> String {
         .collect()
 }
 
-impl App {
+impl Governance<'_> {
     fn audit_signing_key(&self) -> &SigningKey {
-        &self.platform_keys.audit
+        &self.app.platform_keys.audit
     }
 
     /// The public key that verifies checkpoints.
@@ -83,7 +84,7 @@ impl App {
         let key = self.audit_signing_key();
         let kid = key_id(&key.verifying_key());
         let mut added = 0;
-        for entry in platform::directory_list(self.store.platform()).await? {
+        for entry in platform::directory_list(self.app.store.platform()).await? {
             for _ in 0..MAX_BATCHES_PER_ROUND {
                 match self.seal_tenant(entry.tenant_id, key, &kid).await {
                     Ok(n) => {
@@ -104,12 +105,12 @@ impl App {
     }
 
     async fn seal_tenant(&self, tenant: TenantId, key: &SigningKey, kid: &str) -> AppResult<usize> {
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         let pending = audit::unsealed(&mut tx, BATCH).await?;
         if pending.is_empty() {
             return Ok(0);
         }
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let head = audit::chain_head(&mut tx).await?;
         let (mut seq, mut prev) = head
             .map(|h| (h.seq, h.hash))
@@ -154,12 +155,12 @@ impl App {
 
     /// Seal every `every` until the process ends (started by `serve`).
     pub fn spawn_audit_sealer(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        let app = self.clone();
+        let app = self.app.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                if let Err(e) = app.seal_audit_once().await {
+                if let Err(e) = app.governance().seal_audit_once().await {
                     tracing::warn!(
                         code = e.code(),
                         "audit sealing round failed; retrying next round"
@@ -174,7 +175,7 @@ impl App {
         let pk = self.audit_signing_key().verifying_key();
         let kid = key_id(&pk);
         let mut report = VerifyReport::default();
-        for entry in platform::directory_list(self.store.platform()).await? {
+        for entry in platform::directory_list(self.app.store.platform()).await? {
             report.tenants += 1;
             self.verify_tenant(entry.tenant_id, &entry.slug, &pk, &kid, &mut report)
                 .await?;
@@ -190,7 +191,7 @@ impl App {
         kid: &str,
         report: &mut VerifyReport,
     ) -> AppResult<()> {
-        let mut tx = self.store.read(tenant).await?;
+        let mut tx = self.app.store.read(tenant).await?;
         let events = audit::all_events(&mut tx).await?;
         let chain = audit::chain(&mut tx).await?;
         let checkpoints = audit::checkpoints(&mut tx).await?;

@@ -7,8 +7,9 @@
 //! closed (see docs/PERMISSIONS.md).
 
 use crate::governance::policy::Action;
+use crate::governance::service::Governance;
 use crate::patients::registry::load;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::{Role, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
@@ -64,10 +65,11 @@ fn grant_event(at: DateTime<Utc>, action: &'static str, ids: Vec<String>) -> Aud
     }
 }
 
-impl App {
+impl Governance<'_> {
     async fn show_grant(&self, ctx: &Ctx, g: GrantRow) -> AppResult<BreakGlassGrant> {
         let open = |col: &'static str, id: String, patient: String, bytes: Vec<u8>| async move {
-            self.cipher
+            self.app
+                .cipher
                 .decrypt(ctx.tenant, "break_glass_grants", col, &id, &patient, &bytes)
                 .await
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -78,7 +80,7 @@ impl App {
             Some(n) => Some(open("review_note", g.id.clone(), g.patient_id.clone(), n).await),
             None => None,
         };
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         Ok(BreakGlassGrant {
             active: g.ended_at.is_none() && g.expires_at > now,
             id: g.id,
@@ -110,8 +112,8 @@ impl App {
                 "must explain the emergency in 15 to 2000 characters",
             ));
         }
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let settings = clinicos_store::governance::policy::settings(&mut tx).await?;
         let since = crate::patients::access::window_start(now, settings.own_patient_window_months);
@@ -134,6 +136,7 @@ impl App {
             patient_id: p.id.clone(),
             user_id: ctx.user,
             reason: self
+                .app
                 .cipher
                 .encrypt(
                     ctx.tenant,
@@ -196,8 +199,8 @@ impl App {
     /// End one's own grant early.
     pub async fn end_break_glass(&self, ctx: &Ctx, id: &str) -> AppResult<()> {
         self.authorize(ctx, Action::BreakGlass).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         if !break_glass::end(&mut tx, id, ctx.user, now).await? {
             return Err(AppError::NotFound("active emergency access"));
         }
@@ -225,14 +228,14 @@ impl App {
                 "must be pending, justified, unjustified or all",
             ));
         }
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let rows =
             break_glass::list(&mut tx, if status == "all" { "" } else { status }, 200).await?;
         audit::record(
             &mut tx,
             &ctx.actor(),
             grant_event(
-                self.clock.now(),
+                self.app.clock.now(),
                 "break_glass.list",
                 rows.iter().map(|r| r.id.clone()).collect(),
             ),
@@ -263,8 +266,8 @@ impl App {
         if input.note.chars().count() > 2000 {
             return Err(AppError::field("note", "must be at most 2000 characters"));
         }
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let g = break_glass::get(&mut tx, id)
             .await
             .map_err(|_| AppError::NotFound("emergency access"))?;
@@ -276,7 +279,8 @@ impl App {
         let note = match input.note.trim() {
             "" => None,
             n => Some(
-                self.cipher
+                self.app
+                    .cipher
                     .encrypt(
                         ctx.tenant,
                         "break_glass_grants",

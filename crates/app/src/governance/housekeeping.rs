@@ -19,8 +19,9 @@
 //! - Never touches audit rows: they are append-only and kept for the
 //!   tenant's retention (`crate::governance::retention`), which this job never shortens.
 
+use crate::governance::service::Governance;
 use crate::kit::context::RequestInfo;
-use crate::{App, AppError, AppResult};
+use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::TenantId;
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
@@ -45,17 +46,17 @@ pub struct Housekeeping {
     pub tenants_skipped: u64,
 }
 
-impl App {
+impl Governance<'_> {
     /// One housekeeping round over every tenant and the shared counters.
     pub async fn housekeeping_once(&self) -> AppResult<Housekeeping> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let mut out = Housekeeping::default();
         // Every counter window is at most the lockout window (1 minute for
         // per-IP counters); an hour's margin covers any configuration.
-        let horizon = self.settings.lockout_window.max(Duration::hours(1));
+        let horizon = self.app.settings.lockout_window.max(Duration::hours(1));
         out.throttle_counters =
-            throttle::purge_expired(self.store.platform(), now - horizon, now).await?;
-        for entry in platform::directory_list(self.store.platform()).await? {
+            throttle::purge_expired(self.app.store.platform(), now - horizon, now).await?;
+        for entry in platform::directory_list(self.app.store.platform()).await? {
             match self.housekeep_tenant(entry.tenant_id, now, &mut out).await {
                 Ok(()) => {}
                 Err(AppError::Busy | AppError::Conflict(_)) => out.tenants_skipped += 1,
@@ -71,7 +72,7 @@ impl App {
         now: DateTime<Utc>,
         out: &mut Housekeeping,
     ) -> AppResult<()> {
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         let challenges = mfa::purge_expired_challenges(&mut tx, now).await?;
         let resets = resets::purge_expired(&mut tx, now).await?;
         let cutoff = now - Duration::days(DEVICE_PENDING_DAYS);
@@ -97,6 +98,8 @@ impl App {
         out.password_resets += resets;
         out.devices_expired += expired.len() as u64;
         out.orphan_files += self
+            .app
+            .patients()
             .sweep_orphan_files(
                 tenant,
                 Duration::minutes(crate::patients::attachments::ORPHAN_GRACE_MINUTES),
@@ -107,12 +110,12 @@ impl App {
 
     /// Run housekeeping every `every` until the process ends (`serve`).
     pub fn spawn_housekeeping(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        let app = self.clone();
+        let app = self.app.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                match app.housekeeping_once().await {
+                match app.governance().housekeeping_once().await {
                     Ok(h) => tracing::debug!(
                         mfa_challenges = h.mfa_challenges,
                         password_resets = h.password_resets,

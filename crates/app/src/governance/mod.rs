@@ -1,5 +1,4 @@
 //! The `governance` feature.
-
 pub mod access_report;
 pub mod audit_trail;
 pub mod break_glass;
@@ -9,4 +8,5 @@ pub mod policy_admin;
 pub mod read_tracker;
 pub mod retention;
 pub mod security;
+pub mod service;
 pub mod siem;

@@ -6,7 +6,8 @@
 //! [`Ctx::permissions`]. Denials are audited (`policy.denied`, with the
 //! action and the deny code as the reason).
 
-use crate::{App, AppError, AppResult, Ctx};
+use crate::governance::service::Governance;
+use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::governance::access::{self, Allow, Deny, Subject, Target, TenantRules};
 use clinicos_domain::governance::permission::{default_bundle, OWNER_LOCKED};
 use clinicos_domain::{PermissionSet, Role, UserId};
@@ -86,7 +87,7 @@ pub fn authorize(ctx: &Ctx, action: Action) -> Result<(), AppError> {
     }
 }
 
-impl App {
+impl Governance<'_> {
     /// The policy point for actions without a patient: allow, or deny with
     /// 403 and an audit event.
     pub async fn authorize(&self, ctx: &Ctx, action: Action) -> Result<(), AppError> {
@@ -117,14 +118,14 @@ impl App {
     pub async fn audit_denial(&self, ctx: &Ctx, action: Action, deny: Deny, ids: &[String]) {
         let reason = format!("{action:?}:{}", deny.code());
         let ev = AuditEvent {
-            at: self.clock.now(),
+            at: self.app.clock.now(),
             action: "policy.denied",
             resource_type: "action",
             resource_ids: ids.to_vec(),
             outcome: Outcome::Denied,
             reason: &reason,
         };
-        match self.store.write(ctx.tenant).await {
+        match self.app.store.write(ctx.tenant).await {
             Ok(mut tx) => {
                 let written = audit::record(&mut tx, &ctx.actor(), ev).await;
                 if written.is_err() || tx.commit().await.is_err() {

@@ -4,7 +4,8 @@
 //! the affected users' next request.
 
 use crate::governance::policy::{bundle_of, Action};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::governance::service::Governance;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::{Permission, PermissionSet, Role, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
@@ -82,11 +83,11 @@ fn validate_settings(s: &PolicySettings) -> AppResult<()> {
     v.finish().map_err(AppError::Validation)
 }
 
-impl App {
+impl Governance<'_> {
     /// The tenant's policy: catalogue, bundles, grants, settings.
     pub async fn policy_overview(&self, ctx: &Ctx) -> AppResult<PolicyOverview> {
         self.authorize(ctx, Action::ManagePolicy).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let stored = policy::bundles(&mut tx).await?;
         let grants = policy::grants(&mut tx, None).await?;
         let settings = policy::settings(&mut tx).await?;
@@ -130,8 +131,8 @@ impl App {
         self.authorize(ctx, Action::ManagePolicy).await?;
         let set = PermissionSet::parse_codes(&input.permissions.join(" "))
             .map_err(|e| AppError::field("permissions", &e))?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         policy::set_bundle(&mut tx, role, &set.to_codes(), now, ctx.user).await?;
         let reason = set.to_codes();
         audit::record(
@@ -155,8 +156,8 @@ impl App {
     /// Back to the role's default bundle.
     pub async fn reset_role_bundle(&self, ctx: &Ctx, role: Role) -> AppResult<()> {
         self.authorize(ctx, Action::ManagePolicy).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         if !policy::reset_bundle(&mut tx, role).await? {
             return Err(AppError::NotFound("edited bundle"));
         }
@@ -189,8 +190,8 @@ impl App {
                 "must say why, in at most 500 characters",
             ));
         }
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         clinicos_store::identity::users::get(&mut tx, input.user_id)
             .await
             .map_err(|_| {
@@ -235,8 +236,8 @@ impl App {
     /// Revoke a grant.
     pub async fn revoke_grant(&self, ctx: &Ctx, id: &str) -> AppResult<()> {
         self.authorize(ctx, Action::ManagePolicy).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let Some(user) = policy::revoke_grant(&mut tx, id, now, ctx.user).await? else {
             return Err(AppError::NotFound("grant"));
         };
@@ -263,8 +264,8 @@ impl App {
     ) -> AppResult<PolicySettings> {
         self.authorize(ctx, Action::ManagePolicy).await?;
         validate_settings(&s)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         policy::set_settings(&mut tx, &s, now).await?;
         let reason = format!(
             "window={} break_glass={} consent={} cross_branch={}",

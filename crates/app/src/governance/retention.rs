@@ -11,7 +11,8 @@
 //!   [`Retention::audit_keep_since`].
 
 use crate::governance::policy::Action;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::governance::service::Governance;
+use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::governance::jurisdiction::{Catalogue, Retention};
 use clinicos_domain::TenantId;
 use clinicos_store::{tenancy::branches, tenancy::tenants, TenantTx};
@@ -46,7 +47,7 @@ pub(crate) async fn of_tenant(tx: &mut TenantTx) -> AppResult<TenantRetention> {
     })
 }
 
-impl App {
+impl Governance<'_> {
     /// The organisation's retention periods (owner, privacy officer).
     pub async fn tenant_retention(&self, ctx: &Ctx) -> AppResult<TenantRetention> {
         self.authorize(ctx, Action::ViewRetention).await?;
@@ -55,7 +56,7 @@ impl App {
 
     /// Any tenant's retention (background jobs; no policy check).
     pub async fn retention_of(&self, tenant: TenantId) -> AppResult<TenantRetention> {
-        let mut tx = self.store.read(tenant).await?;
+        let mut tx = self.app.store.read(tenant).await?;
         let r = of_tenant(&mut tx).await?;
         tx.commit().await?;
         Ok(r)

@@ -12,9 +12,10 @@
 
 use crate::governance::policy::Action;
 use crate::governance::read_tracker::Verdict;
+use crate::governance::service::Governance;
 use crate::kit::context::RequestInfo;
 use crate::tenancy::admin::audit_ok;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::{AppError, AppResult, Ctx};
 use chrono::Duration;
 use clinicos_domain::governance::security::{
     network_of, EventKind, SecuritySettings, WorkingHours,
@@ -96,7 +97,7 @@ pub struct Raise {
     pub once_per: Option<(String, Duration)>,
 }
 
-impl App {
+impl Governance<'_> {
     /// Raise a security event (break-the-glass and other features call
     /// this). Never fails: returns the new event's id, or None when it was
     /// deduplicated or could not be written (logged without PHI).
@@ -112,8 +113,8 @@ impl App {
     }
 
     async fn try_raise(&self, tenant: TenantId, r: Raise) -> AppResult<Option<String>> {
-        let now = self.clock.now();
-        let mut tx = self.store.write(tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(tenant).await?;
         let key = match &r.once_per {
             Some((key, window)) => {
                 if store::raised_since(&mut tx, r.kind.as_str(), key, now - *window).await? {
@@ -143,20 +144,22 @@ impl App {
 
     /// The tenant's thresholds and limits (defaults when never set).
     pub async fn security_settings_of(&self, tenant: TenantId) -> AppResult<SecuritySettings> {
-        let mut tx = self.store.read(tenant).await?;
+        let mut tx = self.app.store.read(tenant).await?;
         let doc = store::settings(&mut tx).await?;
         tx.commit().await?;
         let s = doc
             .and_then(|d| serde_json::from_str(&d).ok())
             .unwrap_or_default();
-        self.security_cache.put(tenant, SecuritySettings::clone(&s));
+        self.app
+            .security_cache
+            .put(tenant, SecuritySettings::clone(&s));
         Ok(s)
     }
 
     /// The tenant's settings for the request path: cached for 30 s; None
     /// if they cannot be read (the server defaults apply).
     pub async fn cached_security_settings(&self, tenant: TenantId) -> Option<SecuritySettings> {
-        match self.security_cache.get(tenant) {
+        match self.app.security_cache.get(tenant) {
             Some(s) => Some(s),
             None => self.security_settings_of(tenant).await.ok(),
         }
@@ -169,8 +172,8 @@ impl App {
             return;
         };
         let window = Duration::minutes(s.failed_sign_in_window_minutes);
-        let since = self.clock.now() - window;
-        let count = match self.store.read(tenant).await {
+        let since = self.app.clock.now() - window;
+        let count = match self.app.store.read(tenant).await {
             Ok(mut tx) => store::failed_sign_ins(&mut tx, &user.as_text(), since).await,
             Err(e) => Err(e),
         };
@@ -201,16 +204,16 @@ impl App {
         let Ok(s) = self.security_settings_of(tenant).await else {
             return;
         };
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let mut seen = Vec::new();
         if let Some(net) = network_of(&req.ip) {
             seen.push((EventKind::NewNetwork, "network", net));
         }
-        if let Some(c) = self.geo.country(req) {
+        if let Some(c) = self.app.geo.country(req) {
             seen.push((EventKind::NewCountry, "country", c));
         }
         for (kind, what, value) in seen {
-            let fresh = match self.store.write(tenant).await {
+            let fresh = match self.app.store.write(tenant).await {
                 Ok(mut tx) => {
                     let r = store::note_known(&mut tx, &user.as_text(), what, &value, now).await;
                     match (r, tx.commit().await) {
@@ -248,9 +251,9 @@ impl App {
             return;
         };
         let window = Duration::minutes(s.patient_read_window_minutes);
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let since = now - window;
-        let verdict = self.read_tracker.note(
+        let verdict = self.app.read_tracker.note(
             ctx.tenant,
             ctx.user,
             ids,
@@ -261,7 +264,7 @@ impl App {
         let count = match verdict {
             Verdict::Fine => return,
             Verdict::Exceeded(n) => Ok(n),
-            Verdict::CheckDatabase => match self.store.read(ctx.tenant).await {
+            Verdict::CheckDatabase => match self.app.store.read(ctx.tenant).await {
                 Ok(mut tx) => {
                     store::distinct_patients_read(&mut tx, &ctx.user.as_text(), since).await
                 }
@@ -314,7 +317,7 @@ impl App {
 
     async fn is_off_hours(&self, ctx: &Ctx) -> AppResult<Option<(String, String)>> {
         let s = self.security_settings_of(ctx.tenant).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let tenant = tenants::get(&mut tx).await?;
         let branch = match ctx.branch {
             Some(b) => Some(branches::get(&mut tx, b).await?),
@@ -335,7 +338,7 @@ impl App {
         ) else {
             return Ok(None);
         };
-        Ok((!hours.contains(self.clock.now(), zone)).then_some((zone_text, hours_text)))
+        Ok((!hours.contains(self.app.clock.now(), zone)).then_some((zone_text, hours_text)))
     }
 
     // ---- admin use cases ---------------------------------------------
@@ -348,7 +351,7 @@ impl App {
         page: PageRequest,
     ) -> AppResult<(Vec<SecurityEvent>, PageMeta)> {
         self.authorize(ctx, Action::ViewSecurityEvents).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let (rows, total) = store::list(&mut tx, q, i64::from(page.limit), page.offset()).await?;
         tx.commit().await?;
         Ok((rows, PageMeta::new(page, total)))
@@ -357,9 +360,9 @@ impl App {
     /// Acknowledge an event (audited as `security.event_ack`).
     pub async fn acknowledge_security_event(&self, ctx: &Ctx, id: uuid::Uuid) -> AppResult<()> {
         self.authorize(ctx, Action::ViewSecurityEvents).await?;
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let id = id.hyphenated().to_string();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         if !store::acknowledge(&mut tx, &id, &ctx.user.as_text(), now).await? {
             return Err(AppError::NotFound("security event"));
         }
@@ -385,14 +388,14 @@ impl App {
     ) -> AppResult<SecuritySettings> {
         self.authorize(ctx, Action::ManageSecuritySettings).await?;
         s.validate().map_err(AppError::Validation)?;
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let doc = serde_json::to_string(s).map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         store::put_settings(&mut tx, &doc, Some(&ctx.user.as_text()), now).await?;
         let ids = vec![ctx.tenant.as_text()];
         audit_ok(&mut tx, ctx, "security.settings", "tenant", ids, now).await?;
         tx.commit().await?;
-        self.security_cache.put(ctx.tenant, s.clone());
+        self.app.security_cache.put(ctx.tenant, s.clone());
         Ok(s.clone())
     }
 

@@ -10,7 +10,8 @@
 //! sink accepted the batch. A receiver that is down is retried with
 //! exponential backoff (1 s doubling to 60 s); events wait in the table.
 
-use crate::{App, AppResult};
+use crate::governance::service::Governance;
+use crate::AppResult;
 use chrono::SecondsFormat;
 use clinicos_domain::governance::security::Severity;
 use clinicos_store::governance::security_events::{self as store, SecurityEvent};
@@ -252,18 +253,18 @@ impl Forwarder {
     }
 }
 
-impl App {
+impl Governance<'_> {
     /// One forwarding round over every tenant and sink; returns how many
     /// (event, sink) deliveries were made.
     pub async fn forward_security_events_once(&self, f: &mut Forwarder) -> AppResult<usize> {
         let mut sent = 0;
-        for entry in platform::directory_list(self.store.platform()).await? {
+        for entry in platform::directory_list(self.app.store.platform()).await? {
             let (tid, slug) = (entry.tenant_id.as_text(), entry.slug.clone());
             for sink in f.sinks.iter_mut() {
                 if sink.waiting() {
                     continue;
                 }
-                let mut tx = self.store.read(entry.tenant_id).await?;
+                let mut tx = self.app.store.read(entry.tenant_id).await?;
                 let events = store::undelivered(&mut tx, sink.name(), 200).await?;
                 tx.commit().await?;
                 if events.is_empty() {
@@ -274,8 +275,8 @@ impl App {
                     tracing::warn!(sink = sink.name(), error_kind = ?e.kind(), "SIEM sink unavailable; retrying with backoff");
                     continue;
                 }
-                let now = self.clock.now();
-                let mut tx = self.store.write(entry.tenant_id).await?;
+                let now = self.app.clock.now();
+                let mut tx = self.app.store.write(entry.tenant_id).await?;
                 for e in &events {
                     store::mark_delivered(&mut tx, &e.id, sink.name(), now).await?;
                 }
@@ -292,13 +293,13 @@ impl App {
         cfg: SiemConfig,
         every: Duration,
     ) -> tokio::task::JoinHandle<()> {
-        let app = self.clone();
+        let app = self.app.clone();
         tokio::spawn(async move {
             let mut f = Forwarder::new(&cfg);
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                if let Err(e) = app.forward_security_events_once(&mut f).await {
+                if let Err(e) = app.governance().forward_security_events_once(&mut f).await {
                     tracing::warn!(
                         code = e.code(),
                         "SIEM forwarding round failed; retrying next round"

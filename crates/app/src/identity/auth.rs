@@ -16,9 +16,10 @@
 //!   instead of a session (see [`crate::identity::devices`]). Both funnel through
 //!   [`App::finish_sign_in`].
 
+use crate::identity::service::Identity;
 use crate::kit::context::{Ctx, RequestInfo};
 use crate::kit::crypto::{self, AccessClaims};
-use crate::{App, AppError, AppResult};
+use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::identity::password::check_strength;
 use clinicos_domain::identity::session::{SessionEnd, SessionLimits, SessionTimes};
@@ -130,17 +131,17 @@ pub(crate) fn limits_of(t: &tenants::Tenant) -> SessionLimits {
     }
 }
 
-impl App {
+impl Identity<'_> {
     /// Check the per-IP sign-in budget (shared counter).
     pub(crate) async fn check_ip(&self, ip: &str, now: DateTime<Utc>) -> AppResult<()> {
         let (count, _) = throttle::hit(
-            self.store.platform(),
+            self.app.store.platform(),
             &ip_key(ip),
             Duration::minutes(1),
             now,
         )
         .await?;
-        if count > self.settings.ip_attempts_per_minute {
+        if count > self.app.settings.ip_attempts_per_minute {
             return Err(AppError::RateLimited {
                 retry_after_secs: 60,
             });
@@ -150,17 +151,17 @@ impl App {
 
     /// Sign in with clinic code, email and password.
     pub async fn login(&self, mut input: LoginInput, req: &RequestInfo) -> AppResult<LoginOutcome> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         self.check_ip(&req.ip, now).await?;
         let slug = input.tenant_slug.trim().to_lowercase();
         let email = normalise_email(&input.email);
         let key = account_key(&slug, &email);
-        if let Some(until) = throttle::locked_until(self.store.platform(), &key, now).await? {
+        if let Some(until) = throttle::locked_until(self.app.store.platform(), &key, now).await? {
             return Err(AppError::Locked {
                 retry_after_secs: (until - now).num_seconds().max(1) as u64,
             });
         }
-        let entry = platform::directory_by_slug(self.store.platform(), &slug).await?;
+        let entry = platform::directory_by_slug(self.app.store.platform(), &slug).await?;
         let Some(entry) = entry else {
             verify_blocking(input.password, crypto::dummy_hash().to_owned()).await;
             return Err(self.count_failure(&key, now).await);
@@ -168,7 +169,7 @@ impl App {
         // Read phase: no write lock is held while the password hash is
         // checked, and platform counters (which share the SQLite file with
         // the default region) are never written inside a tenant transaction.
-        let mut tx = self.store.read(entry.tenant_id).await?;
+        let mut tx = self.app.store.read(entry.tenant_id).await?;
         let tenant = tenants::get(&mut tx).await?;
         let creds = users::credentials_by_email(&mut tx, &email).await?;
         let (user_branches, mfa_on) = match &creds {
@@ -191,7 +192,7 @@ impl App {
                 c
             }
             other => {
-                let mut tx = self.store.write(entry.tenant_id).await?;
+                let mut tx = self.app.store.write(entry.tenant_id).await?;
                 let actor = req.anonymous_actor();
                 let known = other.map(|c| c.id);
                 let ids = known.map(|u| vec![u.as_text()]).unwrap_or_default();
@@ -206,7 +207,10 @@ impl App {
                 audit::record(&mut tx, &actor, ev).await?;
                 tx.commit().await?;
                 if let Some(u) = known {
-                    self.note_failed_sign_in(entry.tenant_id, u, &req.ip).await;
+                    self.app
+                        .governance()
+                        .note_failed_sign_in(entry.tenant_id, u, &req.ip)
+                        .await;
                 }
                 return Err(self.count_failure(&key, now).await);
             }
@@ -219,7 +223,7 @@ impl App {
                 .await?;
             return Ok(LoginOutcome::MfaRequired { mfa_token });
         }
-        throttle::clear(self.store.platform(), &key).await?;
+        throttle::clear(self.app.store.platform(), &key).await?;
         let (issued, user) = self
             .finish_sign_in(
                 entry.tenant_id,
@@ -247,7 +251,7 @@ impl App {
         req: &RequestInfo,
         now: DateTime<Utc>,
     ) -> AppResult<(Issued, users::User)> {
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         if tenants::get(&mut tx).await?.device_approval {
             if let Err(blocked) = self
                 .admit_device(&mut tx, user, device_id, req, now)
@@ -274,7 +278,10 @@ impl App {
         let user = users::get(&mut tx, user).await?;
         tx.commit().await?;
         metrics_session_started();
-        self.note_sign_in(tenant, user.id, req).await;
+        self.app
+            .governance()
+            .note_sign_in(tenant, user.id, req)
+            .await;
         Ok((issued, user))
     }
 
@@ -292,16 +299,16 @@ impl App {
         wrong: AppError,
     ) -> AppError {
         match throttle::hit(
-            self.store.platform(),
+            self.app.store.platform(),
             key,
-            self.settings.lockout_window,
+            self.app.settings.lockout_window,
             now,
         )
         .await
         {
-            Ok((count, _)) if count >= self.settings.lockout_threshold => {
-                let until = now + self.settings.lockout_duration;
-                if let Err(e) = throttle::lock(self.store.platform(), key, until).await {
+            Ok((count, _)) if count >= self.app.settings.lockout_threshold => {
+                let until = now + self.app.settings.lockout_duration;
+                if let Err(e) = throttle::lock(self.app.store.platform(), key, until).await {
                     return e.into();
                 }
                 wrong
@@ -345,7 +352,7 @@ impl App {
                 user_id: user,
                 access_token: Some(self.access_token(tenant, user, id, now)),
                 token_type: "Bearer",
-                expires_in: self.settings.access_ttl.num_seconds(),
+                expires_in: self.app.settings.access_ttl.num_seconds(),
                 refresh_token: Some(credential),
                 cookie_value: None,
             },
@@ -370,20 +377,21 @@ impl App {
         sid: SessionId,
         now: DateTime<Utc>,
     ) -> String {
-        self.signer.sign(&AccessClaims {
+        self.app.signer.sign(&AccessClaims {
             sub: user.as_text(),
             tid: tenant.as_text(),
             sid: sid.as_text(),
             iat: now.timestamp(),
-            exp: (now + self.settings.access_ttl).timestamp(),
+            exp: (now + self.app.settings.access_ttl).timestamp(),
             typ: "access".into(),
         })
     }
 
     /// Authenticate a bearer access token (API).
     pub async fn authenticate_bearer(&self, token: &str, req: RequestInfo) -> AppResult<Ctx> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let claims = self
+            .app
             .signer
             .verify(token, now.timestamp())
             .ok_or(AppError::Unauthenticated)?;
@@ -408,8 +416,9 @@ impl App {
         kind: SessionKind,
         req: RequestInfo,
     ) -> AppResult<Ctx> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let mut tx = self
+            .app
             .store
             .read(tenant)
             .await
@@ -448,7 +457,7 @@ impl App {
         // Record use at most once a minute: idle expiry has minute resolution,
         // and a write per request would serialise SQLite readers.
         if now - s.last_seen_at >= Duration::seconds(60) {
-            let mut tx = self.store.write(tenant).await?;
+            let mut tx = self.app.store.write(tenant).await?;
             sessions::touch(&mut tx, sid, now).await?;
             tx.commit().await?;
         }
@@ -476,7 +485,7 @@ impl App {
         sid: SessionId,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         if sessions::revoke(&mut tx, sid, "expired", now).await? {
             metrics_session_ended("expired");
         }
@@ -488,10 +497,11 @@ impl App {
     /// Presenting an already-rotated token ends the session (reuse means
     /// the token was copied).
     pub async fn refresh(&self, refresh_token: &str, req: &RequestInfo) -> AppResult<Issued> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let (tenant, sid, secret) =
             split_credential(refresh_token).ok_or(AppError::Unauthenticated)?;
         let mut tx = self
+            .app
             .store
             .write(tenant)
             .await
@@ -551,7 +561,7 @@ impl App {
             user_id: s.user_id,
             access_token: Some(self.access_token(tenant, s.user_id, sid, now)),
             token_type: "Bearer",
-            expires_in: self.settings.access_ttl.num_seconds(),
+            expires_in: self.app.settings.access_ttl.num_seconds(),
             refresh_token: Some(format!("{tenant}.{sid}.{new_secret}")),
             cookie_value: None,
         })
@@ -559,10 +569,12 @@ impl App {
 
     /// End the current session.
     pub async fn logout(&self, ctx: &Ctx) -> AppResult<()> {
-        self.authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
+        self.app
+            .governance()
+            .authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
             .await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         sessions::revoke(&mut tx, ctx.session, "logout", now).await?;
         let ev = AuditEvent {
             at: now,
@@ -580,10 +592,12 @@ impl App {
 
     /// The user's live sessions (device, IP, times).
     pub async fn my_sessions(&self, ctx: &Ctx) -> AppResult<Vec<SessionSummary>> {
-        self.authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
+        self.app
+            .governance()
+            .authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
             .await?;
-        let now = self.clock.now();
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let list = live_sessions(&mut tx, ctx.user, ctx.session, now).await?;
         tx.commit().await?;
         Ok(list)
@@ -591,10 +605,12 @@ impl App {
 
     /// End one of the user's own sessions.
     pub async fn end_my_session(&self, ctx: &Ctx, id: SessionId) -> AppResult<()> {
-        self.authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
+        self.app
+            .governance()
+            .authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
             .await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let s = sessions::get(&mut tx, id)
             .await?
             .filter(|s| s.user_id == ctx.user)
@@ -616,10 +632,12 @@ impl App {
 
     /// Change one's own password; every other session of the user ends.
     pub async fn change_password(&self, ctx: &Ctx, current: &str, new: &str) -> AppResult<()> {
-        self.authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
+        self.app
+            .governance()
+            .authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
             .await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let creds = users::credentials_by_id(&mut tx, ctx.user)
             .await?
             .ok_or(AppError::Unauthenticated)?;
@@ -666,14 +684,15 @@ impl App {
         email: &str,
         req: &RequestInfo,
     ) -> AppResult<()> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         self.check_ip(&req.ip, now).await?;
         let slug = tenant_slug.trim().to_lowercase();
         let email = normalise_email(email);
-        let Some(entry) = platform::directory_by_slug(self.store.platform(), &slug).await? else {
+        let Some(entry) = platform::directory_by_slug(self.app.store.platform(), &slug).await?
+        else {
             return Ok(());
         };
-        let mut tx = self.store.write(entry.tenant_id).await?;
+        let mut tx = self.app.store.write(entry.tenant_id).await?;
         let Some(creds) = users::credentials_by_email(&mut tx, &email)
             .await?
             .filter(|c| c.is_active)
@@ -718,19 +737,19 @@ impl App {
         let ttl = if purpose == "invite" {
             Duration::days(7)
         } else {
-            self.settings.reset_ttl
+            self.app.settings.reset_ttl
         };
         resets::insert(tx, user, &crypto::sha256_hex(&secret), now + ttl, now).await?;
         let link = format!(
             "{}/reset-password?token={tenant}.{secret}",
-            self.settings.public_url.trim_end_matches('/')
+            self.app.settings.public_url.trim_end_matches('/')
         );
         let (subject, body) = if purpose == "invite" {
             ("You have been invited to ClinicOS", format!("You have been given a ClinicOS account. Choose your password within 7 days:\n{link}\n"))
         } else {
             (
                 "Reset your ClinicOS password",
-                format!("Someone asked to reset your ClinicOS password. If it was you, open this link within {} minutes:\n{link}\nIf it was not you, ignore this message.\n", self.settings.reset_ttl.num_minutes()),
+                format!("Someone asked to reset your ClinicOS password. If it was you, open this link within {} minutes:\n{link}\nIf it was not you, ignore this message.\n", self.app.settings.reset_ttl.num_minutes()),
             )
         };
         outbox::push(tx, "email", email, subject, &body, now).await?;
@@ -744,7 +763,7 @@ impl App {
         new_password: &str,
         req: &RequestInfo,
     ) -> AppResult<()> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         self.check_ip(&req.ip, now).await?;
         let bad = || {
             AppError::BadRequest(
@@ -753,7 +772,7 @@ impl App {
         };
         let (tenant, secret) = token.split_once('.').ok_or_else(bad)?;
         let tenant: TenantId = tenant.parse().map_err(|_| bad())?;
-        let mut tx = self.store.write(tenant).await.map_err(|_| bad())?;
+        let mut tx = self.app.store.write(tenant).await.map_err(|_| bad())?;
         let user = resets::take(&mut tx, &crypto::sha256_hex(secret), now)
             .await?
             .ok_or_else(bad)?;
@@ -779,16 +798,22 @@ impl App {
         };
         audit::record(&mut tx, &actor, ev).await?;
         tx.commit().await?;
-        throttle::clear(self.store.platform(), &account_key(&t.slug, &creds.email)).await?;
+        throttle::clear(
+            self.app.store.platform(),
+            &account_key(&t.slug, &creds.email),
+        )
+        .await?;
         Ok(())
     }
 
     /// Switch the session's working branch (must be one of the user's, or
     /// any branch for an owner).
     pub async fn switch_branch(&self, ctx: &Ctx, branch: BranchId) -> AppResult<()> {
-        self.authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
+        self.app
+            .governance()
+            .authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
             .await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         clinicos_store::tenancy::branches::get(&mut tx, branch)
             .await
             .map_err(|_| AppError::NotFound("branch"))?;

@@ -12,8 +12,9 @@
 //!   the same transaction.
 
 use crate::governance::policy::Action;
+use crate::identity::service::Identity;
 use crate::kit::context::{Ctx, RequestInfo};
-use crate::{kit::crypto, App, AppError, AppResult};
+use crate::{kit::crypto, AppError, AppResult};
 use chrono::{DateTime, Utc};
 use clinicos_domain::{Role, SessionId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
@@ -77,7 +78,7 @@ async fn audit_pending(
     Ok(())
 }
 
-impl App {
+impl Identity<'_> {
     /// Inside the sign-in transaction: `Ok(Ok(()))` when the device is
     /// approved; `Ok(Err(blocked))` after recording a pending approval (the
     /// caller commits, then answers with the error).
@@ -137,7 +138,7 @@ impl App {
     /// that keeps no id, unguessable without the platform's device key.
     fn derived_device_id(&self, user: UserId, req: &RequestInfo) -> AppResult<String> {
         use hmac::{Hmac, Mac};
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.platform_keys.device)
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.app.platform_keys.device)
             .map_err(|_| AppError::Internal("bad device key".into()))?;
         for part in [user.as_text().as_str(), &req.ip, &req.user_agent] {
             mac.update(&(part.len() as u32).to_be_bytes());
@@ -153,12 +154,15 @@ impl App {
         ctx: &Ctx,
         s: SignInSecurity,
     ) -> AppResult<tenants::Tenant> {
-        self.authorize(ctx, Action::EditSignInSecurity).await?;
-        let now = self.clock.now();
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditSignInSecurity)
+            .await?;
+        let now = self.app.clock.now();
         let mut roles = s.mfa_required_roles;
         roles.sort();
         roles.dedup();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         tenants::set_sign_in_security(&mut tx, &roles, s.device_approval, now).await?;
         audit_admin(
             &mut tx,
@@ -179,13 +183,18 @@ impl App {
         let u = users::get(tx, id)
             .await
             .map_err(|_| AppError::NotFound("staff member"))?;
-        self.check_grantable(ctx, &u.roles, &u.branch_ids)
+        self.app
+            .tenancy()
+            .check_grantable(ctx, &u.roles, &u.branch_ids)
     }
 
     /// Devices waiting for approval that this admin may decide.
     pub async fn pending_devices(&self, ctx: &Ctx) -> AppResult<Vec<Device>> {
-        self.authorize(ctx, Action::ApproveDevices).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ApproveDevices)
+            .await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let mut out = Vec::new();
         for d in devices::pending(&mut tx).await? {
             if self.managed_staff(&mut tx, ctx, d.user_id).await.is_ok() {
@@ -198,9 +207,12 @@ impl App {
 
     /// Approve or deny a pending device.
     pub async fn decide_device(&self, ctx: &Ctx, id: &str, approve: bool) -> AppResult<Device> {
-        self.authorize(ctx, Action::ApproveDevices).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ApproveDevices)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let d = devices::get(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound("device approval"))?;
@@ -225,9 +237,12 @@ impl App {
 
     /// Another staff member's live sessions.
     pub async fn staff_sessions(&self, ctx: &Ctx, user: UserId) -> AppResult<Vec<SessionSummary>> {
-        self.authorize(ctx, Action::ManageStaffSessions).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.read(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageStaffSessions)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         self.managed_staff(&mut tx, ctx, user).await?;
         let list = crate::identity::auth::live_sessions(&mut tx, user, ctx.session, now).await?;
         tx.commit().await?;
@@ -241,9 +256,12 @@ impl App {
         user: UserId,
         sid: SessionId,
     ) -> AppResult<()> {
-        self.authorize(ctx, Action::ManageStaffSessions).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageStaffSessions)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         self.managed_staff(&mut tx, ctx, user).await?;
         sessions::get(&mut tx, sid)
             .await?
@@ -271,7 +289,7 @@ pub struct SignInReset {
     pub devices_approved: u64,
 }
 
-impl App {
+impl Identity<'_> {
     /// Recovery from the command line (server access, no admin left able to
     /// help): remove a user's second factor (phone and recovery codes lost)
     /// and/or approve their pending devices (e.g. the only owner on a new
@@ -283,14 +301,14 @@ impl App {
         remove_mfa: bool,
         approve_devices: bool,
     ) -> AppResult<SignInReset> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let entry = clinicos_store::tenancy::platform::directory_by_slug(
-            self.store.platform(),
+            self.app.store.platform(),
             tenant_slug,
         )
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
-        let mut tx = self.store.write(entry.tenant_id).await?;
+        let mut tx = self.app.store.write(entry.tenant_id).await?;
         let creds =
             users::credentials_by_email(&mut tx, &crate::identity::auth::normalise_email(email))
                 .await?

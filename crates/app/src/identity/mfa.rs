@@ -15,8 +15,9 @@
 
 use crate::governance::policy::Action;
 use crate::identity::auth::{account_key, Issued, LoginInput, SessionKind};
+use crate::identity::service::Identity;
 use crate::kit::context::{Ctx, RequestInfo};
-use crate::{identity::totp, kit::crypto, App, AppError, AppResult, FieldCipher};
+use crate::{identity::totp, kit::crypto, AppError, AppResult, FieldCipher};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -171,11 +172,14 @@ async fn audit_self(
     Ok(())
 }
 
-impl App {
+impl Identity<'_> {
     /// The signed-in user's second-factor state.
     pub async fn mfa_status(&self, ctx: &Ctx) -> AppResult<MfaStatus> {
-        self.authorize(ctx, Action::ManageOwnAccount).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageOwnAccount)
+            .await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let rec = mfa::totp(&mut tx, ctx.user).await?;
         let left = mfa::recovery_codes_left(&mut tx, ctx.user).await?;
         tx.commit().await?;
@@ -190,9 +194,12 @@ impl App {
     /// Start TOTP enrolment: a new secret, shown once, pending until
     /// confirmed. Refused while a second factor is active.
     pub async fn begin_totp(&self, ctx: &Ctx) -> AppResult<TotpEnrolment> {
-        self.authorize(ctx, Action::ManageOwnAccount).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageOwnAccount)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         if mfa::is_active(&mut tx, ctx.user).await? {
             return Err(AppError::Conflict(
                 "two-step sign-in is already on; turn it off first to enrol again".into(),
@@ -202,7 +209,7 @@ impl App {
         let mut raw = [0u8; 20];
         OsRng.fill_bytes(&mut raw);
         let secret = totp::base32_encode(&raw);
-        let sealed = seal_secret(&self.cipher, ctx.tenant, ctx.user, &secret).await?;
+        let sealed = seal_secret(&self.app.cipher, ctx.tenant, ctx.user, &secret).await?;
         mfa::put_pending(&mut tx, ctx.user, &sealed, now).await?;
         audit_self(&mut tx, ctx, "auth.mfa_enrol_start", Outcome::Success, now).await?;
         tx.commit().await?;
@@ -216,16 +223,19 @@ impl App {
     /// Confirm enrolment with a current code; activates TOTP and returns
     /// the ten recovery codes (shown once).
     pub async fn confirm_totp(&self, ctx: &Ctx, code: &str) -> AppResult<RecoveryCodes> {
-        self.authorize(ctx, Action::ManageOwnAccount).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageOwnAccount)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let rec = mfa::totp(&mut tx, ctx.user)
             .await?
             .ok_or_else(|| AppError::BadRequest("start enrolment first".into()))?;
         if rec.confirmed {
             return Err(AppError::Conflict("two-step sign-in is already on".into()));
         }
-        let secret = open_secret(&self.cipher, ctx.tenant, ctx.user, &rec.secret).await?;
+        let secret = open_secret(&self.app.cipher, ctx.tenant, ctx.user, &rec.secret).await?;
         let ok = match totp::matching_step(&secret, code, now.timestamp()) {
             Some(step) => mfa::use_step(&mut tx, ctx.user, step).await?,
             None => false,
@@ -249,16 +259,19 @@ impl App {
 
     /// Turn TOTP off; needs a current code or an unused recovery code.
     pub async fn disable_totp(&self, ctx: &Ctx, f: SecondFactor) -> AppResult<()> {
-        self.authorize(ctx, Action::ManageOwnAccount).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageOwnAccount)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         if !mfa::is_active(&mut tx, ctx.user).await? {
             // A pending (unconfirmed) enrolment is simply discarded.
             mfa::remove(&mut tx, ctx.user).await?;
             tx.commit().await?;
             return Ok(());
         }
-        if !check_factor(&self.cipher, &mut tx, ctx.user, &f, now).await? {
+        if !check_factor(&self.app.cipher, &mut tx, ctx.user, &f, now).await? {
             audit_self(&mut tx, ctx, "auth.mfa_disabled", Outcome::Failure, now).await?;
             tx.commit().await?;
             return Err(AppError::InvalidMfaCode);
@@ -279,7 +292,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<String> {
         let secret = crypto::random_token(32);
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         let id = uuid::Uuid::now_v7().to_string();
         mfa::insert_challenge(
             &mut tx,
@@ -314,11 +327,12 @@ impl App {
         f: SecondFactor,
         req: &RequestInfo,
     ) -> AppResult<(Issued, users::User)> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         self.check_ip(&req.ip, now).await?;
         let (tenant, secret) = mfa_token.split_once('.').ok_or(AppError::Unauthenticated)?;
         let tenant: TenantId = tenant.parse().map_err(|_| AppError::Unauthenticated)?;
         let mut tx = self
+            .app
             .store
             .write(tenant)
             .await
@@ -332,14 +346,14 @@ impl App {
             .filter(|c| c.is_active)
             .ok_or(AppError::Unauthenticated)?;
         let key = account_key(&t.slug, &creds.email);
-        if let Some(until) = throttle::locked_until(self.store.platform(), &key, now).await? {
+        if let Some(until) = throttle::locked_until(self.app.store.platform(), &key, now).await? {
             return Err(AppError::Locked {
                 retry_after_secs: (until - now).num_seconds().max(1) as u64,
             });
         }
         let mut actor = req.anonymous_actor();
         actor.user_id = Some(ch.user_id);
-        if !check_factor(&self.cipher, &mut tx, ch.user_id, &f, now).await? {
+        if !check_factor(&self.app.cipher, &mut tx, ch.user_id, &f, now).await? {
             let ev = AuditEvent {
                 at: now,
                 action: "auth.mfa",
@@ -350,7 +364,10 @@ impl App {
             };
             audit::record(&mut tx, &actor, ev).await?;
             tx.commit().await?;
-            self.note_failed_sign_in(tenant, ch.user_id, &req.ip).await;
+            self.app
+                .governance()
+                .note_failed_sign_in(tenant, ch.user_id, &req.ip)
+                .await;
             // Platform counters are written only after the tenant
             // transaction ends (they may share the SQLite file).
             return Err(self
@@ -376,7 +393,7 @@ impl App {
         audit::record(&mut tx, &actor, ev).await?;
         let branch = users::branches(&mut tx, ch.user_id).await?.first().copied();
         tx.commit().await?;
-        throttle::clear(self.store.platform(), &key).await?;
+        throttle::clear(self.app.store.platform(), &key).await?;
         self.finish_sign_in(
             tenant,
             ch.user_id,

@@ -15,10 +15,11 @@
 //!   the tenant's index key, salted with the row id (the key lives outside
 //!   the database, so a copied table cannot be brute-forced offline).
 
+use crate::identity::service::Identity;
 use crate::kit::context::RequestInfo;
 use crate::kit::crypto;
 use crate::patients::registry::normalise_phone;
-use crate::{App, AppError, AppResult};
+use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::identity::portal::{well_formed_code, Channel, OtpLimits};
 use clinicos_domain::kit::validate::Validator;
@@ -112,7 +113,7 @@ fn limits() -> OtpLimits {
     OtpLimits::default()
 }
 
-impl App {
+impl Identity<'_> {
     /// Count one hit on a shared limit; 429 with the rest of the window as
     /// `Retry-After` once `max` is passed.
     async fn otp_limit(
@@ -122,7 +123,7 @@ impl App {
         max: i64,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
-        let h = throttle::hit_window(self.store.platform(), key, window, now).await?;
+        let h = throttle::hit_window(self.app.store.platform(), key, window, now).await?;
         if h.count > max {
             return Err(AppError::RateLimited {
                 retry_after_secs: (h.window_ends - now).num_seconds().max(1) as u64,
@@ -132,7 +133,8 @@ impl App {
     }
 
     async fn code_hash(&self, tenant: TenantId, row_id: &str, code: &str) -> AppResult<String> {
-        self.cipher
+        self.app
+            .cipher
             .blind_index(tenant, CODE_HASH_COLUMN, &format!("{row_id}:{code}"))
             .await
     }
@@ -148,7 +150,7 @@ impl App {
     }
 
     async fn send_portal_code_now(&self, r: &OtpRequest, req: &RequestInfo) -> AppResult<()> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let l = limits();
         let (channel, dest, contact) = parse_destination(&r.channel, &r.destination)?;
         self.check_ip(&req.ip, now).await?;
@@ -161,11 +163,13 @@ impl App {
         )
         .await?;
         let slug = r.tenant_slug.trim().to_lowercase();
-        let Some(entry) = platform::directory_by_slug(self.store.platform(), &slug).await? else {
+        let Some(entry) = platform::directory_by_slug(self.app.store.platform(), &slug).await?
+        else {
             return Ok(());
         };
         let tenant = entry.tenant_id;
         let bidx = self
+            .app
             .cipher
             .blind_index(tenant, column(contact), &dest)
             .await?;
@@ -176,7 +180,7 @@ impl App {
         self.otp_limit(&key, Duration::hours(24), l.codes_per_day, now)
             .await?;
 
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         let t = tenants::get(&mut tx).await?;
         let patient = match t.subscription_status.allows_sign_in() {
             true => portal_codes::patient_by_contact(&mut tx, contact, &bidx).await?,
@@ -234,6 +238,8 @@ impl App {
         // A patient whose key was erased has no readable contact: send nothing.
         let Some(sealed) = sealed else { return Ok(()) };
         let Some(recipient) = self
+            .app
+            .patients()
             .open_text(tx.tenant(), column(contact), patient, &sealed)
             .await
         else {
@@ -257,16 +263,18 @@ impl App {
         r: &OtpRequest,
         req: &RequestInfo,
     ) -> AppResult<PortalIssued> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let l = limits();
         let (channel, dest, contact) = parse_destination(&r.channel, &r.destination)?;
         self.check_ip(&req.ip, now).await?;
         let slug = r.tenant_slug.trim().to_lowercase();
-        let Some(entry) = platform::directory_by_slug(self.store.platform(), &slug).await? else {
+        let Some(entry) = platform::directory_by_slug(self.app.store.platform(), &slug).await?
+        else {
             return Err(AppError::InvalidOtp);
         };
         let tenant = entry.tenant_id;
         let bidx = self
+            .app
             .cipher
             .blind_index(tenant, column(contact), &dest)
             .await?;
@@ -274,7 +282,7 @@ impl App {
         self.otp_limit(&key, Duration::minutes(1), l.verifies_per_minute, now)
             .await?;
 
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         let live = portal_codes::live(&mut tx, &bidx, now, l.wrong_tries).await?;
         let code = r.code.trim();
         let right = match &live {

@@ -5,11 +5,12 @@
 
 use crate::identity::auth::{session_verdict, split_credential};
 use crate::identity::portal::TOKEN_PREFIX;
+use crate::identity::service::Identity;
 use crate::kit::context::RequestInfo;
 use crate::kit::crypto;
 use crate::patients::access::Purpose;
 use crate::patients::registry::{load, Patient};
-use crate::{App, AppError, AppResult};
+use crate::{AppError, AppResult};
 use chrono::Duration;
 use clinicos_domain::identity::portal::{decide_portal, PortalAction};
 use clinicos_domain::{SessionId, TenantId};
@@ -37,15 +38,16 @@ impl PortalCtx {
     }
 }
 
-impl App {
+impl Identity<'_> {
     /// Authenticate a portal bearer token (`pt.<tenant>.<session>.<secret>`).
     pub async fn authenticate_portal(&self, token: &str, req: RequestInfo) -> AppResult<PortalCtx> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let (tenant, sid, secret) = token
             .strip_prefix(TOKEN_PREFIX)
             .and_then(split_credential)
             .ok_or(AppError::Unauthenticated)?;
         let mut tx = self
+            .app
             .store
             .read(tenant)
             .await
@@ -60,7 +62,7 @@ impl App {
         if let Err(e) = session_verdict(&t, s.created_at, s.last_seen_at, s.revoked_at, now) {
             if matches!(e, AppError::SessionExpired) {
                 drop(tx);
-                let mut tx = self.store.write(tenant).await?;
+                let mut tx = self.app.store.write(tenant).await?;
                 portal_sessions::revoke(&mut tx, sid, "expired", now).await?;
                 tx.commit().await?;
             }
@@ -68,7 +70,7 @@ impl App {
         }
         tx.commit().await?;
         if now - s.last_seen_at >= Duration::seconds(60) {
-            let mut tx = self.store.write(tenant).await?;
+            let mut tx = self.app.store.write(tenant).await?;
             portal_sessions::touch(&mut tx, sid, now).await?;
             tx.commit().await?;
         }
@@ -94,14 +96,14 @@ impl App {
         }
         let reason = format!("{action:?}:not_self");
         let ev = AuditEvent {
-            at: self.clock.now(),
+            at: self.app.clock.now(),
             action: "policy.denied",
             resource_type: "patient",
             resource_ids: vec![target_patient.to_owned()],
             outcome: Outcome::Denied,
             reason: &reason,
         };
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
         Err(AppError::Forbidden("read another patient's record".into()))
@@ -112,10 +114,10 @@ impl App {
     pub async fn portal_me(&self, ctx: &PortalCtx) -> AppResult<Patient> {
         self.authorize_portal(ctx, PortalAction::ReadOwnRecord, &ctx.patient)
             .await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let row = load(&mut tx, &ctx.patient).await?;
         let ev = AuditEvent {
-            at: self.clock.now(),
+            at: self.app.clock.now(),
             action: "patient.read",
             resource_type: "patient",
             resource_ids: vec![row.id.clone()],
@@ -124,7 +126,7 @@ impl App {
         };
         audit::record_for(&mut tx, &ctx.actor(), ev, Purpose::PatientRequest.as_str()).await?;
         tx.commit().await?;
-        let mut me = self.show_patient(ctx.tenant, row).await?;
+        let mut me = self.app.patients().show_patient(ctx.tenant, row).await?;
         // The front desk's working notes ("prefers mornings") and tags are
         // staff-only; the full record is the data-portability export.
         me.notes = None;
@@ -136,8 +138,8 @@ impl App {
     pub async fn portal_logout(&self, ctx: &PortalCtx) -> AppResult<()> {
         self.authorize_portal(ctx, PortalAction::EndOwnSession, &ctx.patient)
             .await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         portal_sessions::revoke(&mut tx, ctx.session, "logout", now).await?;
         let ev = AuditEvent {
             at: now,

@@ -5,7 +5,8 @@
 //! event carries the right purpose of use and the break-the-glass flag.
 
 use crate::governance::policy::{forbidden, subject, Action};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Months, Utc};
 use clinicos_domain::governance::access::{
     self, Allow, Deny, PatientFacts, RecordFacts, Target, TenantRules,
@@ -145,7 +146,7 @@ pub fn window_start(now: DateTime<Utc>, months: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-impl App {
+impl Patients<'_> {
     /// Decide a clinical action on a patient (and optionally one record)
     /// inside the caller's transaction. A denial is audited and answers 403.
     /// The transaction is handed back on success; on denial it is rolled
@@ -163,7 +164,7 @@ impl App {
             crate::patients::registry::refuse_if_merged(tx_ref, patient).await?;
         }
         let settings = clinicos_store::governance::policy::settings(tx_ref).await?;
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let care = patients::has_care_relationship(
             tx_ref,
             &patient.id,
@@ -186,7 +187,7 @@ impl App {
         let facts = PatientFacts {
             care_relationship: care,
             break_glass: grant.is_some(),
-            consent_refused: self.consent.refuses(&settings, patient, purpose),
+            consent_refused: self.app.consent.refuses(&settings, patient, purpose),
         };
         let rules = TenantRules {
             clinical_cross_branch: settings.clinical_cross_branch,
@@ -221,7 +222,9 @@ impl App {
         deny: Deny,
         patient: &str,
     ) -> AppError {
-        self.audit_denial(ctx, action, deny, &[patient.to_owned()])
+        self.app
+            .governance()
+            .audit_denial(ctx, action, deny, &[patient.to_owned()])
             .await;
         forbidden(action, deny)
     }

@@ -15,7 +15,8 @@ use crate::documents::blob_store::ScanVerdict;
 use crate::governance::policy::Action;
 use crate::patients::access::{ClinicalAccess, Purpose};
 use crate::patients::registry::load;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::access::{Deny, RecordFacts};
 use clinicos_domain::kit::validate::Validator;
@@ -151,15 +152,16 @@ fn check(input: &NewAttachment) -> AppResult<(&'static str, Sensitivity)> {
     Ok((kind.content_type(), sensitivity))
 }
 
-impl App {
+impl Patients<'_> {
     /// A stored file's content, decrypted and checked against its digest.
     pub(crate) async fn file_content(
         &self,
         tenant: TenantId,
         row: &AttachmentRow,
     ) -> AppResult<Vec<u8>> {
-        let sealed = self.files.get(&row.storage_key).await?;
+        let sealed = self.app.files.get(&row.storage_key).await?;
         let bytes = self
+            .app
             .cipher
             .decrypt(tenant, TABLE, "content", &row.id, &row.patient_id, &sealed)
             .await?;
@@ -175,6 +177,7 @@ impl App {
     /// A stored file's name, decrypted.
     pub(crate) async fn file_name(&self, tenant: TenantId, a: &AttachmentRow) -> AppResult<String> {
         let name = self
+            .app
             .cipher
             .decrypt(
                 tenant,
@@ -216,7 +219,7 @@ impl App {
         action: Action,
         rec: &RecordFacts,
     ) -> AppResult<String> {
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (tx, _) = self
             .authorize_clinical(tx, ctx, action, &p, Some(rec))
@@ -249,10 +252,10 @@ impl App {
         let patient_id = self
             .precheck(ctx, patient, Action::WriteClinical, &rec)
             .await?;
-        let verdict = self.scanner.scan(&input.bytes).await?;
+        let verdict = self.app.scanner.scan(&input.bytes).await?;
         if let ScanVerdict::Infected(signature) = &verdict {
             tracing::warn!(
-                scanner = self.scanner.name(),
+                scanner = self.app.scanner.name(),
                 signature = %signature,
                 "upload refused by the virus scanner"
             );
@@ -260,7 +263,7 @@ impl App {
                 "file",
                 &format!(
                     "was refused by the virus scanner ({}: {signature})",
-                    self.scanner.name()
+                    self.app.scanner.name()
                 ),
             ));
         }
@@ -271,6 +274,7 @@ impl App {
             patient_id: patient_id.clone(),
             visit_id: input.visit_id.as_ref().map(|v| v.trim().to_owned()),
             file_name: self
+                .app
                 .cipher
                 .encrypt(
                     ctx.tenant,
@@ -286,20 +290,21 @@ impl App {
             sha256: hex::encode(Sha256::digest(&input.bytes)),
             sensitivity: sensitivity.as_str().to_owned(),
             uploaded_by: ctx.user,
-            uploaded_at: self.clock.now(),
+            uploaded_at: self.app.clock.now(),
             scan_status: verdict.status().to_owned(),
         };
         let sealed = self
+            .app
             .cipher
             .encrypt(ctx.tenant, TABLE, "content", &id, &patient_id, &input.bytes)
             .await?;
         // The plaintext is no longer needed while the ciphertext uploads.
         drop(input);
-        self.files.put(&row.storage_key, sealed).await?;
+        self.app.files.put(&row.storage_key, sealed).await?;
         if let Err(e) = self.file_row(ctx, patient, &row, &rec).await {
             // No row points at the file: remove it (best effort; the
             // orphan sweep catches what this misses).
-            let _ = self.files.delete(&row.storage_key).await;
+            let _ = self.app.files.delete(&row.storage_key).await;
             return Err(e);
         }
         self.open_attachment(ctx, row).await
@@ -313,7 +318,7 @@ impl App {
         row: &AttachmentRow,
         rec: &RecordFacts,
     ) -> AppResult<()> {
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         if p.id != row.patient_id {
             return Err(AppError::Conflict(
@@ -340,7 +345,7 @@ impl App {
 
     /// A patient's attachments (metadata), as far as the reader may see them.
     pub async fn attachments(&self, ctx: &Ctx, patient: &str) -> AppResult<AttachmentList> {
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
@@ -353,14 +358,16 @@ impl App {
             .record(
                 &mut tx,
                 ctx,
-                self.clock.now(),
+                self.app.clock.now(),
                 "patient.attachments.read",
                 "patient.attachment",
                 ids,
             )
             .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+        self.app
+            .governance()
+            .note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
         let mut attachments = Vec::with_capacity(shown.len());
         for a in shown {
@@ -408,24 +415,26 @@ impl App {
         patient: &str,
         attachment: &str,
     ) -> AppResult<AttachmentFile> {
-        let tx = self.store.read(ctx.tenant).await?;
+        let tx = self.app.store.read(ctx.tenant).await?;
         let (tx, _, _, row) = self.readable(tx, ctx, patient, attachment).await?;
         drop(tx);
         let bytes = self.file_content(ctx.tenant, &row).await?;
-        let tx = self.store.write(ctx.tenant).await?;
+        let tx = self.app.store.write(ctx.tenant).await?;
         let (mut tx, access, patient_id, row) = self.readable(tx, ctx, patient, attachment).await?;
         access
             .record(
                 &mut tx,
                 ctx,
-                self.clock.now(),
+                self.app.clock.now(),
                 "patient.attachment.downloaded",
                 "patient.attachment",
                 vec![patient_id.clone(), row.id.clone()],
             )
             .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&patient_id))
+        self.app
+            .governance()
+            .note_patient_reads(ctx, std::slice::from_ref(&patient_id))
             .await;
         let info = self.open_attachment(ctx, row).await?;
         Ok(AttachmentFile {
@@ -440,7 +449,7 @@ impl App {
 /// before its row commits.
 pub const ORPHAN_GRACE_MINUTES: i64 = 60;
 
-impl App {
+impl Patients<'_> {
     /// Delete this tenant's stored files that no attachment row names and
     /// that are older than `grace` (left by a process that died between
     /// storing a file and committing its row). Returns how many went.
@@ -450,10 +459,10 @@ impl App {
         tenant: TenantId,
         grace: chrono::Duration,
     ) -> AppResult<u64> {
-        let cutoff = self.clock.now() - grace;
+        let cutoff = self.app.clock.now() - grace;
         let prefix = tenant.as_text();
         let mut by_patient: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for o in self.files.list_under(&prefix).await? {
+        for o in self.app.files.list_under(&prefix).await? {
             let parts: Vec<&str> = o.key.split('/').collect();
             if o.last_modified < cutoff && parts.len() == 3 && parts[0] == prefix {
                 by_patient
@@ -465,11 +474,11 @@ impl App {
         let mut removed = 0;
         for (patient, keys) in by_patient {
             // The primary, never a replica that might lag behind a commit.
-            let mut tx = self.store.write(tenant).await?;
+            let mut tx = self.app.store.write(tenant).await?;
             let known = store::storage_keys(&mut tx, &patient).await?;
             drop(tx);
             for key in keys.iter().filter(|k| !known.contains(k)) {
-                self.files.delete(key).await?;
+                self.app.files.delete(key).await?;
                 removed += 1;
             }
         }

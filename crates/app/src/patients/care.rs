@@ -7,7 +7,8 @@
 use crate::governance::policy::Action;
 use crate::patients::access::Purpose;
 use crate::patients::registry::{event, load, load_for_write};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::access::{Deny, RecordFacts};
 use clinicos_domain::kit::validate::Validator;
@@ -102,9 +103,10 @@ fn facts(h: &HistoryRow) -> RecordFacts {
     }
 }
 
-impl App {
+impl Patients<'_> {
     pub(crate) async fn open_history(&self, ctx: &Ctx, h: HistoryRow) -> AppResult<HistoryEntry> {
         let text = self
+            .app
             .cipher
             .decrypt(
                 ctx.tenant,
@@ -131,7 +133,7 @@ impl App {
 
     /// A patient's medical history, as far as the reader may see it.
     pub async fn history(&self, ctx: &Ctx, patient: &str) -> AppResult<HistoryList> {
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
@@ -144,14 +146,16 @@ impl App {
             .record(
                 &mut tx,
                 ctx,
-                self.clock.now(),
+                self.app.clock.now(),
                 "patient.history.read",
                 "patient.history",
                 ids,
             )
             .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+        self.app
+            .governance()
+            .note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
         let mut entries = Vec::with_capacity(shown.len());
         for h in shown {
@@ -172,8 +176,8 @@ impl App {
         input: HistoryInput,
     ) -> AppResult<HistoryEntry> {
         let sensitivity = check(&input)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let rec = RecordFacts {
             sensitivity,
@@ -186,6 +190,7 @@ impl App {
             .await?;
         let id = uuid::Uuid::now_v7().to_string();
         let body = self
+            .app
             .cipher
             .encrypt(
                 ctx.tenant,
@@ -231,8 +236,8 @@ impl App {
         input: HistoryInput,
     ) -> AppResult<HistoryEntry> {
         let sensitivity = check(&input)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let mut row = patients::history_entry(&mut tx, &p.id, entry)
             .await
@@ -256,6 +261,7 @@ impl App {
             ));
         }
         row.body = self
+            .app
             .cipher
             .encrypt(
                 ctx.tenant,
@@ -285,8 +291,11 @@ impl App {
 
     /// The patient's care team and recent encounters.
     pub async fn care_team(&self, ctx: &Ctx, patient: &str) -> AppResult<Vec<CareMember>> {
-        self.authorize(ctx, Action::ViewPatients).await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewPatients)
+            .await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let rows = patients::care_team(&mut tx, &p.id).await?;
         let mut ids = vec![p.id.clone()];
@@ -296,7 +305,7 @@ impl App {
             &ctx.actor(),
             AuditEvent {
                 resource_type: "patient.care_team",
-                ..event(self.clock.now(), "patient.care_team.read", ids)
+                ..event(self.app.clock.now(), "patient.care_team.read", ids)
             },
         )
         .await?;
@@ -333,9 +342,12 @@ impl App {
         user: UserId,
         add: bool,
     ) -> AppResult<()> {
-        self.authorize(ctx, Action::ManageCareTeam).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageCareTeam)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load_for_write(&mut tx, patient).await?;
         let member = clinicos_store::identity::users::get(&mut tx, user)
             .await

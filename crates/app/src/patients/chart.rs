@@ -11,7 +11,8 @@
 use crate::governance::policy::Action;
 use crate::patients::access::Purpose;
 use crate::patients::registry::{event, load};
-use crate::{App, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_store::governance::audit;
 use clinicos_store::patients::links as photos;
@@ -36,12 +37,15 @@ pub struct ChartFacts {
     pub merges: Vec<LiveMerge>,
 }
 
-impl App {
+impl Patients<'_> {
     /// Photo presence and live merges of one patient (audited when other
     /// records are named).
     pub async fn patient_chart_facts(&self, ctx: &Ctx, patient: &str) -> AppResult<ChartFacts> {
-        self.authorize(ctx, Action::ViewPatients).await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewPatients)
+            .await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let has_photo = photos::photo(&mut tx, &p.id).await?.is_some();
         let mut out = Vec::new();
@@ -70,7 +74,7 @@ impl App {
             audit::record_for(
                 &mut tx,
                 &ctx.actor(),
-                event(self.clock.now(), "patient.merges.read", ids),
+                event(self.app.clock.now(), "patient.merges.read", ids),
                 Purpose::Operations.as_str(),
             )
             .await?;

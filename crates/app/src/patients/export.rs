@@ -8,7 +8,8 @@
 use crate::governance::policy::Action;
 use crate::patients::care::HistoryEntry;
 use crate::patients::registry::Patient;
-use crate::{App, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::{Permission, Sensitivity};
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
@@ -35,12 +36,15 @@ pub struct PatientExport {
     pub withheld_restricted: usize,
 }
 
-impl App {
+impl Patients<'_> {
     pub async fn export_patients(&self, ctx: &Ctx) -> AppResult<PatientExport> {
-        self.authorize(ctx, Action::ExportPatients).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ExportPatients)
+            .await?;
         let with_restricted = ctx.permissions.has(Permission::ExportRestricted);
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let all = clinicos_store::patients::search::PatientSearch::default();
         let (rows, _) =
             clinicos_store::patients::search::search(&mut tx, &all, MAX_EXPORT, 0).await?;
@@ -84,7 +88,7 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.note_export(ctx, "patients").await;
+        self.app.governance().note_export(ctx, "patients").await;
         let mut out = Vec::with_capacity(rows.len());
         for (row, entries) in rows.into_iter().zip(history) {
             let patient = self.show_patient(ctx.tenant, row).await?;

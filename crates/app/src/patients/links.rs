@@ -17,7 +17,8 @@ use crate::governance::policy::Action;
 use crate::identity::portal_session::PortalCtx;
 use crate::patients::access::Purpose;
 use crate::patients::registry::{event, load, Patient};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::governance::jurisdiction::{Catalogue, GuardianAges};
 use clinicos_domain::identity::portal::PortalAction;
@@ -159,12 +160,15 @@ fn access_of(
     guardian_portal_access(&facts, ages, today)
 }
 
-impl App {
+impl Patients<'_> {
     /// Every link the patient is on (audited as a read of the patient and
     /// of every linked patient).
     pub async fn patient_links(&self, ctx: &Ctx, patient: &str) -> AppResult<Vec<PatientLink>> {
-        self.authorize(ctx, Action::ViewPatients).await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewPatients)
+            .await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let rows = store::of_patient(&mut tx, &p.id).await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -183,12 +187,14 @@ impl App {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(self.clock.now(), "patient.links.read", ids),
+            event(self.app.clock.now(), "patient.links.read", ids),
             Purpose::Treatment.as_str(),
         )
         .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+        self.app
+            .governance()
+            .note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
         Ok(out)
     }
@@ -200,7 +206,10 @@ impl App {
         patient: &str,
         input: NewLink,
     ) -> AppResult<PatientLink> {
-        self.authorize(ctx, Action::EditPatients).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
         let Some(kind) = LinkKind::parse(&input.kind) else {
             return Err(AppError::field("kind", "must be parent or guardian"));
         };
@@ -223,8 +232,8 @@ impl App {
         if responsible == dependant {
             return Err(AppError::field("dependant_id", "must be another patient"));
         }
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let r = linkable(&mut tx, &responsible).await?;
         let d = linkable(&mut tx, &dependant).await?;
         if store::exists(&mut tx, &r.id, &d.id, kind.as_str()).await? {
@@ -280,15 +289,18 @@ impl App {
 
     /// Remove a link the patient is on.
     pub async fn remove_patient_link(&self, ctx: &Ctx, patient: &str, link: &str) -> AppResult<()> {
-        self.authorize(ctx, Action::EditPatients).await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let l = Self::link_of(&mut tx, patient, link).await?;
         store::delete(&mut tx, &l.id).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
             event(
-                self.clock.now(),
+                self.app.clock.now(),
                 "patient.link.deleted",
                 vec![l.patient_id, l.dependant_id],
             ),
@@ -308,9 +320,12 @@ impl App {
         link: &str,
         consent: LinkConsent,
     ) -> AppResult<PatientLink> {
-        self.authorize(ctx, Action::EditPatients).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let mut l = Self::link_of(&mut tx, patient, link).await?;
         l.adolescent_consent_at = consent.consent.then_some(now);
         store::set_consent(&mut tx, &l.id, l.adolescent_consent_at).await?;
@@ -344,10 +359,12 @@ impl App {
     /// guardian links the adolescent-confidentiality rule allows); one
     /// audit event names every dependant shown.
     pub async fn portal_dependants(&self, ctx: &PortalCtx) -> AppResult<Vec<PortalDependant>> {
-        self.authorize_portal(ctx, PortalAction::ReadOwnRecord, &ctx.patient)
+        self.app
+            .identity()
+            .authorize_portal(ctx, PortalAction::ReadOwnRecord, &ctx.patient)
             .await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let (ages, today) = ages_today(&mut tx, now).await?;
         let mut out: Vec<PortalDependant> = Vec::new();
         for l in store::dependants_of(&mut tx, &ctx.patient).await? {
@@ -381,8 +398,8 @@ impl App {
     /// A dependant's record as the portal shows it, when the signed-in
     /// patient is their parent or guardian and the rule allows it now.
     pub async fn portal_dependant(&self, ctx: &PortalCtx, dependant: &str) -> AppResult<Patient> {
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let (ages, today) = ages_today(&mut tx, now).await?;
         let links: Vec<LinkRow> = store::dependants_of(&mut tx, &ctx.patient)
             .await?
@@ -415,7 +432,7 @@ impl App {
                     outcome: Outcome::Denied,
                     reason: &reason,
                 };
-                let mut tx = self.store.write(ctx.tenant).await?;
+                let mut tx = self.app.store.write(ctx.tenant).await?;
                 audit::record(&mut tx, &ctx.actor(), ev).await?;
                 tx.commit().await?;
                 return Err(AppError::Forbidden(

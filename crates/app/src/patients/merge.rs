@@ -26,7 +26,8 @@
 use crate::governance::policy::Action;
 use crate::patients::access::Purpose;
 use crate::patients::registry::{event, load};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::patients::links::{parent_link_cycles, LinkKind};
@@ -155,7 +156,7 @@ struct FileChanges {
     superseded: Vec<String>,
 }
 
-impl App {
+impl Patients<'_> {
     /// Re-encrypt a row's sealed columns from one patient's key to another's.
     async fn reseal(
         &self,
@@ -171,11 +172,13 @@ impl App {
             sealed.push(match v {
                 Some(ct) => {
                     let plain = self
+                        .app
                         .cipher
                         .decrypt(t, table, col, &row.id, from, &ct)
                         .await?;
                     Some(
-                        self.cipher
+                        self.app
+                            .cipher
                             .encrypt(t, table, col, &row.id, to, &plain)
                             .await?,
                     )
@@ -195,12 +198,14 @@ impl App {
         from: &str,
         to: &str,
     ) -> AppResult<Vec<u8>> {
-        let sealed = self.files.get(from_key).await?;
+        let sealed = self.app.files.get(from_key).await?;
         let plain = self
+            .app
             .cipher
             .decrypt(t, "attachments", "content", id, from, &sealed)
             .await?;
-        self.cipher
+        self.app
+            .cipher
             .encrypt(t, "attachments", "content", id, to, &plain)
             .await
     }
@@ -245,7 +250,7 @@ impl App {
                         None => {
                             let key = format!("{}/{to}/{}.{merge_id}", t.as_text(), row.id);
                             let again = self.reseal_file(t, &row.id, &current, from, to).await?;
-                            self.files.put(&key, again).await?;
+                            self.app.files.put(&key, again).await?;
                             files.written.push(key.clone());
                             store::set_attachment_storage_key(tx, &row.id, &key).await?;
                             detail = current;
@@ -266,7 +271,10 @@ impl App {
 
     /// Merge one patient record into another.
     pub async fn merge_patients(&self, ctx: &Ctx, input: MergeInput) -> AppResult<Merge> {
-        self.authorize(ctx, Action::MergePatients).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::MergePatients)
+            .await?;
         let mut v = Validator::new();
         v.text("reason", &input.reason, 500);
         if input.survivor_id.trim() == input.merged_id.trim() {
@@ -274,8 +282,8 @@ impl App {
         }
         v.finish().map_err(AppError::Validation)?;
         let t = ctx.tenant;
-        let now = self.clock.now();
-        let mut tx = self.store.write(t).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(t).await?;
         let survivor = load(&mut tx, input.survivor_id.trim()).await?;
         let merged = load(&mut tx, input.merged_id.trim()).await?;
         for p in [&survivor.id, &merged.id] {
@@ -287,6 +295,7 @@ impl App {
         }
         let id = uuid::Uuid::now_v7().to_string();
         let reason = self
+            .app
             .cipher
             .encrypt(
                 t,
@@ -347,7 +356,7 @@ impl App {
             Ok(moves) => Ok(show(row, &moves)),
             Err(e) => {
                 for k in &files.written {
-                    let _ = self.files.delete(k).await;
+                    let _ = self.app.files.delete(k).await;
                 }
                 Err(e)
             }
@@ -357,13 +366,16 @@ impl App {
     /// Undo a merge: put back exactly the rows it moved and unmark the
     /// merged record.
     pub async fn undo_merge(&self, ctx: &Ctx, merge_id: &str) -> AppResult<Merge> {
-        self.authorize(ctx, Action::MergePatients).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::MergePatients)
+            .await?;
         if uuid::Uuid::parse_str(merge_id).is_err() {
             return Err(AppError::NotFound("merge"));
         }
         let t = ctx.tenant;
-        let now = self.clock.now();
-        let mut tx = self.store.write(t).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(t).await?;
         let m = store::get(&mut tx, merge_id)
             .await
             .map_err(|_| AppError::NotFound("merge"))?;
@@ -422,12 +434,12 @@ impl App {
         .await;
         if let Err(e) = done {
             for k in &files.written {
-                let _ = self.files.delete(k).await;
+                let _ = self.app.files.delete(k).await;
             }
             return Err(e);
         }
         for k in &files.superseded {
-            let _ = self.files.delete(k).await;
+            let _ = self.app.files.delete(k).await;
         }
         let m = MergeRow {
             undone_by: Some(ctx.user),

@@ -1,5 +1,4 @@
 //! The `patients` feature.
-
 pub mod access;
 pub mod allergies;
 pub mod attachments;
@@ -17,6 +16,7 @@ pub mod record_pdf;
 pub mod records;
 pub mod registry;
 pub mod search;
+pub mod service;
 pub mod share_links;
 pub mod timeline;
 pub mod update;

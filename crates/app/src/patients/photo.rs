@@ -15,7 +15,8 @@
 use crate::governance::policy::Action;
 use crate::patients::access::Purpose;
 use crate::patients::registry::{event, load, load_for_write};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::patients::attachments::{self as file_type, SniffError};
 use clinicos_domain::TenantId;
 use clinicos_store::governance::audit;
@@ -82,7 +83,7 @@ pub fn too_large() -> AppError {
     AppError::field("photo", "must be at most 5 MiB")
 }
 
-impl App {
+impl Patients<'_> {
     /// Encrypt a checked image for `patient` and put it in the blob store;
     /// the returned row is what the patient's photo columns must say.
     pub(crate) async fn seal_photo(
@@ -94,10 +95,12 @@ impl App {
     ) -> AppResult<PhotoRow> {
         let photo_id = uuid::Uuid::now_v7().to_string();
         let sealed = self
+            .app
             .cipher
             .encrypt(t, TABLE, "content", &photo_id, patient, bytes)
             .await?;
-        self.files
+        self.app
+            .files
             .put(&storage_key(t, patient, &photo_id), sealed)
             .await?;
         Ok(PhotoRow {
@@ -117,10 +120,13 @@ impl App {
         file_name: Option<&str>,
         bytes: Vec<u8>,
     ) -> AppResult<PhotoInfo> {
-        self.authorize(ctx, Action::EditPatients).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
         let content_type = check_photo(content_type, file_name, &bytes)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load_for_write(&mut tx, patient).await?;
         let old = store::photo(&mut tx, &p.id).await?;
         let row = self
@@ -141,11 +147,12 @@ impl App {
         }
         .await;
         if let Err(e) = written {
-            let _ = self.files.delete(&key).await;
+            let _ = self.app.files.delete(&key).await;
             return Err(e);
         }
         if let Some(old) = old {
             let _ = self
+                .app
                 .files
                 .delete(&storage_key(ctx.tenant, &p.id, &old.photo_id))
                 .await;
@@ -161,17 +168,22 @@ impl App {
     /// The patient's photo, decrypted and checked against its digest
     /// (audited read).
     pub async fn patient_photo(&self, ctx: &Ctx, patient: &str) -> AppResult<Photo> {
-        self.authorize(ctx, Action::ViewPatients).await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewPatients)
+            .await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let row = store::photo(&mut tx, &p.id)
             .await?
             .ok_or(AppError::NotFound("photo"))?;
         let sealed = self
+            .app
             .files
             .get(&storage_key(ctx.tenant, &p.id, &row.photo_id))
             .await?;
         let bytes = self
+            .app
             .cipher
             .decrypt(ctx.tenant, TABLE, "content", &row.photo_id, &p.id, &sealed)
             .await?;
@@ -184,12 +196,18 @@ impl App {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(self.clock.now(), "patient.photo.read", vec![p.id.clone()]),
+            event(
+                self.app.clock.now(),
+                "patient.photo.read",
+                vec![p.id.clone()],
+            ),
             Purpose::Treatment.as_str(),
         )
         .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+        self.app
+            .governance()
+            .note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
         Ok(Photo {
             content_type: row.content_type,
@@ -199,9 +217,12 @@ impl App {
 
     /// Remove the patient's photo (404 when there is none).
     pub async fn remove_patient_photo(&self, ctx: &Ctx, patient: &str) -> AppResult<()> {
-        self.authorize(ctx, Action::EditPatients).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load_for_write(&mut tx, patient).await?;
         let old = store::photo(&mut tx, &p.id)
             .await?
@@ -216,6 +237,7 @@ impl App {
         .await?;
         tx.commit().await?;
         let _ = self
+            .app
             .files
             .delete(&storage_key(ctx.tenant, &p.id, &old.photo_id))
             .await;

@@ -14,7 +14,8 @@ use crate::patients::conditions::{Condition, Conditions};
 use crate::patients::medications::{Medication, Medications};
 use crate::patients::records::ClinicalList;
 use crate::patients::registry::{load, Patient};
-use crate::{App, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -69,7 +70,7 @@ pub struct PatientRecord {
     pub medications: Section<Medication>,
 }
 
-impl App {
+impl Patients<'_> {
     /// One patient's record as a printable PDF (see [`crate::patients::record_pdf`]),
     /// as far as the reader may see it.
     pub async fn export_patient_record_pdf(&self, ctx: &Ctx, id: &str) -> AppResult<Vec<u8>> {
@@ -99,8 +100,8 @@ impl App {
         ids.extend(allergies.entries.iter().map(|e| e.recorded.id.clone()));
         ids.extend(conditions.entries.iter().map(|e| e.recorded.id.clone()));
         ids.extend(medications.entries.iter().map(|e| e.recorded.id.clone()));
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, id).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)

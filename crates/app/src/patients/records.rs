@@ -9,7 +9,8 @@
 use crate::governance::policy::Action;
 use crate::patients::access::Purpose;
 use crate::patients::registry::load;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::governance::access::{Deny, RecordFacts};
 use clinicos_domain::kit::validate::Validator;
@@ -141,7 +142,7 @@ pub fn finish(
     })
 }
 
-impl App {
+impl Patients<'_> {
     async fn seal(
         &self,
         ctx: &Ctx,
@@ -154,7 +155,8 @@ impl App {
         for (col, v) in t.sealed.iter().zip(values) {
             out.push(match v {
                 Some(text) => Some(
-                    self.cipher
+                    self.app
+                        .cipher
                         .encrypt(ctx.tenant, t.table, col, id, patient, text.as_bytes())
                         .await?,
                 ),
@@ -171,6 +173,7 @@ impl App {
             sealed.push(match v {
                 Some(c) => {
                     let p = self
+                        .app
                         .cipher
                         .decrypt(ctx.tenant, t.table, col, &r.id, &r.patient_id, c)
                         .await?;
@@ -198,7 +201,7 @@ impl App {
         ctx: &Ctx,
         patient: &str,
     ) -> AppResult<ClinicalList<K::Entry>> {
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
@@ -207,12 +210,14 @@ impl App {
         let (shown, withheld) = access.visible(ctx, rows, facts);
         let mut ids = vec![p.id.clone()];
         ids.extend(shown.iter().map(|r| r.id.clone()));
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         access
             .record(&mut tx, ctx, now, K::READ, K::RESOURCE, ids)
             .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+        self.app
+            .governance()
+            .note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
         let mut entries = Vec::with_capacity(shown.len());
         for r in shown {
@@ -233,8 +238,8 @@ impl App {
         input: &K::Input,
     ) -> AppResult<K::Entry> {
         let c = K::check(input)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let rec = RecordFacts {
             sensitivity: c.sensitivity,
@@ -275,8 +280,8 @@ impl App {
         input: &K::Input,
     ) -> AppResult<K::Entry> {
         let c = K::check(input)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let mut row = K::TABLE
             .get(&mut tx, &p.id, entry)

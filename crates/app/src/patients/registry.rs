@@ -7,8 +7,9 @@
 use crate::governance::policy::Action;
 use crate::patients::access::Purpose;
 use crate::patients::fields::{self as fields, EmergencyContact, Identifier, IdentifierInput};
+use crate::patients::service::Patients;
 use crate::patients::write::{blank_row, duplicates};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, UserId};
@@ -201,12 +202,15 @@ pub(crate) fn validate(p: &NewPatient, today: NaiveDate) -> AppResult<()> {
     v.finish().map_err(AppError::Validation)
 }
 
-impl App {
+impl Patients<'_> {
     /// Register a patient: validation, duplicate warning, encryption and
     /// audit in one write.
     pub async fn register_patient(&self, ctx: &Ctx, p: NewPatient) -> AppResult<Patient> {
-        self.authorize(ctx, Action::EditPatients).await?;
-        let now = self.clock.now();
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
+        let now = self.app.clock.now();
         validate(&p, now.date_naive())?;
         let id = uuid::Uuid::now_v7().to_string();
         let t = ctx.tenant;
@@ -214,12 +218,13 @@ impl App {
         row.first_branch_id = p.branch_id.or(ctx.branch);
         row.created_by = Some(ctx.user);
         // A fresh id has no key yet: one key-store insert, no lookups.
-        self.cipher
+        self.app
+            .cipher
             .create_subject_keys(t, std::slice::from_ref(&id))
             .await?;
         self.seal_into(t, &mut row, &p, now).await?;
         let idents = self.seal_identifiers(t, &id, &p.identifiers, now).await?;
-        let mut tx = self.store.write(t).await?;
+        let mut tx = self.app.store.write(t).await?;
         if let Some(b) = row.first_branch_id {
             if let Err(clinicos_store::StoreError::NotFound) =
                 clinicos_store::tenancy::branches::get(&mut tx, b).await
@@ -262,20 +267,25 @@ impl App {
     /// Read a patient's demographics, contact details and identifiers
     /// (audited).
     pub async fn patient(&self, ctx: &Ctx, id: &str) -> AppResult<Patient> {
-        self.authorize(ctx, Action::ViewPatients).await?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewPatients)
+            .await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let row = load(&mut tx, id).await?;
         let idents = patient_identifiers::list(&mut tx, id).await?;
         let merged_into = clinicos_store::patients::merge::merged_into(&mut tx, &row.id).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(self.clock.now(), "patient.read", vec![row.id.clone()]),
+            event(self.app.clock.now(), "patient.read", vec![row.id.clone()]),
             Purpose::Treatment.as_str(),
         )
         .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&row.id))
+        self.app
+            .governance()
+            .note_patient_reads(ctx, std::slice::from_ref(&row.id))
             .await;
         let mut shown = self.show_patient(ctx.tenant, row).await?;
         shown.merged_into = merged_into;
@@ -343,6 +353,7 @@ impl App {
         ciphertext: &[u8],
     ) -> Option<String> {
         let bytes = self
+            .app
             .cipher
             .decrypt(t, "patients", column, id, id, ciphertext)
             .await
@@ -364,7 +375,7 @@ impl App {
         if !matches!(kind, "appointment" | "visit") {
             return Err(AppError::field("kind", "must be appointment or visit"));
         }
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         load(&mut tx, patient).await?;
         patients::upsert_care(&mut tx, patient, user, kind, at, None).await?;
         tx.commit().await?;

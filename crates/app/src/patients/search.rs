@@ -8,7 +8,8 @@ use crate::governance::policy::Action;
 use crate::patients::access::Purpose;
 use crate::patients::fields::{normalise_identifier, IDENTIFIER_KINDS};
 use crate::patients::registry::{event, normalise_phone, Patient, SEXES};
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{Months, NaiveDate};
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
@@ -139,7 +140,7 @@ fn to_search(f: &PatientFilter, today: NaiveDate) -> AppResult<PatientSearch> {
     })
 }
 
-impl App {
+impl Patients<'_> {
     /// A page of patients matching the filter, ranked for a name search
     /// (exact and family-name matches first, then name order), newest first
     /// otherwise. One audit event names every id returned.
@@ -149,29 +150,32 @@ impl App {
         filter: &PatientFilter,
         page: PageRequest,
     ) -> AppResult<(Vec<Patient>, PageMeta)> {
-        self.authorize(ctx, Action::ViewPatients).await?;
-        let mut search = to_search(filter, self.clock.now().date_naive())?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewPatients)
+            .await?;
+        let mut search = to_search(filter, self.app.clock.now().date_naive())?;
         let phone = filter.phone.as_deref().map(normalise_phone);
         if let Some(p) = phone.filter(|p| !p.is_empty()) {
-            search.phone_bidx = Some(self.cipher.blind_index(ctx.tenant, "phone", &p).await?);
+            search.phone_bidx = Some(self.app.cipher.blind_index(ctx.tenant, "phone", &p).await?);
         }
         if let (Some(kind), Some(value)) = (&filter.identifier_kind, &filter.identifier) {
             let bidx = self.identifier_index(ctx.tenant, kind, value).await?;
             search.identifier = Some((kind.clone(), bidx));
         }
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let (rows, total) =
             patient_search::search(&mut tx, &search, i64::from(page.limit), page.offset()).await?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(self.clock.now(), "patient.list", ids.clone()),
+            event(self.app.clock.now(), "patient.list", ids.clone()),
             Purpose::Treatment.as_str(),
         )
         .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, &ids).await;
+        self.app.governance().note_patient_reads(ctx, &ids).await;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(self.show_patient(ctx.tenant, r).await?);
@@ -184,9 +188,9 @@ impl App {
     /// none, so `serve` and `migrate` run it at every start.
     pub async fn index_patient_names(&self) -> AppResult<usize> {
         let mut done = 0;
-        for entry in platform::directory_list(self.store.platform()).await? {
+        for entry in platform::directory_list(self.app.store.platform()).await? {
             loop {
-                let mut tx = self.store.write(entry.tenant_id).await?;
+                let mut tx = self.app.store.write(entry.tenant_id).await?;
                 let rows = patient_search::unindexed(&mut tx, 500).await?;
                 for r in &rows {
                     patient_search::reindex(&mut tx, r).await?;

@@ -21,7 +21,8 @@
 use crate::governance::policy::Action;
 use crate::patients::attachments::facts;
 use crate::patients::registry::load;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -140,7 +141,7 @@ fn link_not_found(e: StoreError) -> AppError {
     }
 }
 
-impl App {
+impl Patients<'_> {
     /// Create a link to one of the patient's attachments.
     pub async fn create_share_link(
         &self,
@@ -155,8 +156,8 @@ impl App {
                 &format!("must be between 1 and {MAX_HOURS} (30 days)"),
             ));
         }
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::WriteClinical, &p, None)
@@ -200,7 +201,7 @@ impl App {
         tx.commit().await?;
         let url = format!(
             "{}{USE_PATH}{token}",
-            self.settings.public_url.trim_end_matches('/')
+            self.app.settings.public_url.trim_end_matches('/')
         );
         Ok(CreatedShareLink {
             link: info(row, now),
@@ -211,8 +212,8 @@ impl App {
 
     /// The patient's share links (active, expired and revoked).
     pub async fn share_links(&self, ctx: &Ctx, patient: &str) -> AppResult<Vec<ShareLinkInfo>> {
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
@@ -229,8 +230,8 @@ impl App {
 
     /// Revoke a link (idempotent: revoking a revoked link changes nothing).
     pub async fn revoke_share_link(&self, ctx: &Ctx, id: &str) -> AppResult<ShareLinkInfo> {
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let link = store::get(&mut tx, id).await.map_err(link_not_found)?;
         let p = load(&mut tx, &link.patient_id).await?;
         let (mut tx, access) = self
@@ -265,7 +266,7 @@ impl App {
     ) -> AppResult<SharedFile> {
         let tenant = token_tenant(token).ok_or(AppError::NotFound("share link"))?;
         let token_hash = hash(token);
-        let mut tx = match self.store.read(tenant).await {
+        let mut tx = match self.app.store.read(tenant).await {
             Ok(tx) => tx,
             Err(StoreError::UnknownTenant) => return Err(AppError::NotFound("share link")),
             Err(e) => return Err(e.into()),
@@ -273,7 +274,7 @@ impl App {
         let link = store::by_token_hash(&mut tx, &token_hash)
             .await?
             .ok_or(AppError::NotFound("share link"))?;
-        let file = if status(&link, self.clock.now()) == "active" {
+        let file = if status(&link, self.app.clock.now()) == "active" {
             Some(files::get(&mut tx, &link.patient_id, &link.attachment_id).await?)
         } else {
             None
@@ -288,8 +289,8 @@ impl App {
         };
         // Re-read the link where the use is recorded: a revocation or the
         // expiry between the two transactions wins.
-        let now = self.clock.now();
-        let mut tx = self.store.write(tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(tenant).await?;
         let link = store::by_token_hash(&mut tx, &token_hash)
             .await?
             .ok_or(AppError::NotFound("share link"))?;

@@ -9,7 +9,8 @@
 
 use crate::governance::policy::Action;
 use crate::patients::registry::load;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::governance::access::RecordFacts;
 use clinicos_domain::kit::validate::Validator;
@@ -302,7 +303,7 @@ impl Filter {
     }
 }
 
-impl App {
+impl Patients<'_> {
     /// The patient's timeline as far as the reader may see it (audited as
     /// `patient.timeline.read`, naming the patient and every item shown).
     pub async fn timeline(
@@ -312,7 +313,7 @@ impl App {
         q: &TimelineQuery,
     ) -> AppResult<Timeline> {
         let f = filter(q)?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
@@ -341,14 +342,16 @@ impl App {
             .record(
                 &mut tx,
                 ctx,
-                self.clock.now(),
+                self.app.clock.now(),
                 "patient.timeline.read",
                 "patient.timeline",
                 ids,
             )
             .await?;
         tx.commit().await?;
-        self.note_patient_reads(ctx, std::slice::from_ref(&p.id))
+        self.app
+            .governance()
+            .note_patient_reads(ctx, std::slice::from_ref(&p.id))
             .await;
         let withheld = total - raw.len();
         let mut items = Vec::with_capacity(raw.len());
@@ -366,6 +369,7 @@ impl App {
         let title = match &i.sealed {
             Some(s) => {
                 let plain = self
+                    .app
                     .cipher
                     .decrypt(ctx.tenant, s.table, s.column, &i.id, patient, &s.bytes)
                     .await?;

@@ -7,8 +7,9 @@ use crate::governance::policy::Action;
 use crate::patients::access::Purpose;
 use crate::patients::fields::{EmergencyContact, IdentifierInput, IdentifierKind};
 use crate::patients::registry::{event, load, load_for_write, validate, Patient};
+use crate::patients::service::Patients;
 use crate::patients::write::as_form;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::{AppError, AppResult, Ctx};
 use chrono::NaiveDate;
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
 use clinicos_store::{
@@ -91,7 +92,7 @@ macro_rules! merge {
     }};
 }
 
-impl App {
+impl Patients<'_> {
     /// Change the fields sent (validated like a registration, encrypted,
     /// names re-indexed when they change). Audited as `patient.updated`
     /// with the changed field names as the reason.
@@ -101,10 +102,13 @@ impl App {
         id: &str,
         u: PatientUpdate,
     ) -> AppResult<Patient> {
-        self.authorize(ctx, Action::EditPatients).await?;
-        let now = self.clock.now();
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
+        let now = self.app.clock.now();
         let t = ctx.tenant;
-        let mut tx = self.store.write(t).await?;
+        let mut tx = self.app.store.write(t).await?;
         let mut row = load_for_write(&mut tx, id).await?;
         let mut idents = patient_identifiers::list(&mut tx, id).await?;
         let current = self.show_patient(t, row.clone()).await?;
@@ -167,15 +171,18 @@ impl App {
 
     /// Record a patient's death (stops every reminder and campaign).
     pub async fn mark_deceased(&self, ctx: &Ctx, id: &str, d: DeceasedInput) -> AppResult<Patient> {
-        self.authorize(ctx, Action::EditPatients).await?;
-        let now = self.clock.now();
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
+        let now = self.app.clock.now();
         let date = NaiveDate::parse_from_str(&d.date, "%Y-%m-%d")
             .map_err(|_| AppError::field("date", "must be a date like 2026-04-17"))?;
         if date > now.date_naive() {
             return Err(AppError::field("date", "is in the future"));
         }
         let date = date.format("%Y-%m-%d").to_string();
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let born = load(&mut tx, id).await?.birth_date;
         drop(tx);
         if born.is_some_and(|b| b > date) {
@@ -195,9 +202,12 @@ impl App {
         action: &'static str,
         change: impl FnOnce(&mut patients::PatientRow),
     ) -> AppResult<Patient> {
-        self.authorize(ctx, Action::EditPatients).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditPatients)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let mut row = load_for_write(&mut tx, id).await?;
         change(&mut row);
         row.updated_at = now;
@@ -240,7 +250,10 @@ impl App {
         ctx: &Ctx,
         country: Option<&str>,
     ) -> AppResult<Vec<IdentifierKind>> {
-        self.authorize(ctx, Action::ViewPatients).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewPatients)
+            .await?;
         let country = country.unwrap_or_default().to_ascii_uppercase();
         let mut v = clinicos_domain::kit::validate::Validator::new();
         v.country("country", &country);

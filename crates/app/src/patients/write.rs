@@ -8,7 +8,8 @@ use crate::patients::fields::{
     IdentifierInput,
 };
 use crate::patients::registry::{normalise_phone, NewPatient, Patient};
-use crate::{App, AppError, AppResult};
+use crate::patients::service::Patients;
+use crate::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use clinicos_domain::TenantId;
 use clinicos_store::patients::identifiers::IdentifierRow;
@@ -118,7 +119,7 @@ fn or_default(v: &str, default: &str) -> String {
     }
 }
 
-impl App {
+impl Patients<'_> {
     /// Encrypt an optional patient field (empty text is no value).
     async fn seal_opt(
         &self,
@@ -129,7 +130,8 @@ impl App {
     ) -> AppResult<Option<Vec<u8>>> {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
             Some(v) => Ok(Some(
-                self.cipher
+                self.app
+                    .cipher
                     .encrypt(t, "patients", column, id, id, v.as_bytes())
                     .await?,
             )),
@@ -148,7 +150,7 @@ impl App {
         match normalised {
             Some(n) => Ok((
                 self.seal_opt(t, column, id, Some(&n)).await?,
-                Some(self.cipher.blind_index(t, column, &n).await?),
+                Some(self.app.cipher.blind_index(t, column, &n).await?),
             )),
             None => Ok((None, None)),
         }
@@ -225,6 +227,7 @@ impl App {
             let value = i.value.trim();
             out.push(IdentifierRow {
                 value: self
+                    .app
                     .cipher
                     .encrypt(
                         t,
@@ -254,7 +257,8 @@ impl App {
         kind: &str,
         value: &str,
     ) -> AppResult<String> {
-        self.cipher
+        self.app
+            .cipher
             .blind_index(t, &identifier_column(kind), &normalise_identifier(value))
             .await
     }
@@ -269,6 +273,7 @@ impl App {
     ) -> Patient {
         for r in rows {
             let plain = self
+                .app
                 .cipher
                 .decrypt(
                     t,

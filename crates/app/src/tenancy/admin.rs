@@ -5,7 +5,8 @@
 
 use crate::governance::policy::Action;
 use crate::tenancy::provisioning::NewUser;
-use crate::{App, AppError, AppResult, Ctx};
+use crate::tenancy::service::Tenancy;
+use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::kit::page::{parse_sort, Direction, PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Role, UserId};
@@ -149,21 +150,27 @@ pub(crate) async fn audit_ok(
     Ok(audit::record(tx, &ctx.actor(), ev).await?)
 }
 
-impl App {
+impl Tenancy<'_> {
     // ---- organisation -------------------------------------------------
 
     pub async fn tenant_profile(&self, ctx: &Ctx) -> AppResult<Tenant> {
-        self.authorize(ctx, Action::ViewTenant).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewTenant)
+            .await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
         Ok(t)
     }
 
     pub async fn update_tenant(&self, ctx: &Ctx, p: TenantPatch) -> AppResult<Tenant> {
-        self.authorize(ctx, Action::EditTenant).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditTenant)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let t = tenants::get(&mut tx).await?;
         let profile = TenantProfile {
             legal_name: p.legal_name.unwrap_or(t.legal_name),
@@ -212,10 +219,13 @@ impl App {
     }
 
     pub async fn set_tenant_logo(&self, ctx: &Ctx, bytes: Vec<u8>) -> AppResult<()> {
-        self.authorize(ctx, Action::EditTenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::EditTenant)
+            .await?;
         let mime = check_image(&bytes)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         tenants::set_logo(&mut tx, bytes, mime, now).await?;
         audit_ok(
             &mut tx,
@@ -231,8 +241,11 @@ impl App {
     }
 
     pub async fn tenant_logo(&self, ctx: &Ctx) -> AppResult<(Vec<u8>, String)> {
-        self.authorize(ctx, Action::ViewTenant).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewTenant)
+            .await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let logo = tenants::logo(&mut tx)
             .await?
             .ok_or(AppError::NotFound("logo"))?;
@@ -244,9 +257,12 @@ impl App {
     /// (profile, branches, staff without credentials). Allowed while the
     /// subscription is suspended; audited as an export.
     pub async fn export_tenant(&self, ctx: &Ctx) -> AppResult<TenantExport> {
-        self.authorize(ctx, Action::ExportData).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ExportData)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let tenant = tenants::get(&mut tx).await?;
         let branches = branches::all(&mut tx).await?;
         let (staff, _) = users::list(
@@ -263,7 +279,7 @@ impl App {
         ids.extend(staff.iter().map(|u| u.id.as_text()));
         audit_ok(&mut tx, ctx, "export.tenant_data", "tenant", ids, now).await?;
         tx.commit().await?;
-        self.note_export(ctx, "tenant_data").await;
+        self.app.governance().note_export(ctx, "tenant_data").await;
         Ok(TenantExport {
             format: "clinicos-tenant-export/1".into(),
             exported_at: now,
@@ -282,7 +298,10 @@ impl App {
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<Branch>, PageMeta)> {
-        self.authorize(ctx, Action::ViewBranches).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewBranches)
+            .await?;
         let allowed = [
             ("name", "name"),
             ("code", "code"),
@@ -291,7 +310,7 @@ impl App {
         ];
         let (col, dir) = parse_sort(sort, &allowed, ("name", Direction::Asc))
             .map_err(|m| AppError::field("sort", &m))?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let (rows, total) = branches::list(
             &mut tx,
             filter,
@@ -306,8 +325,11 @@ impl App {
     }
 
     pub async fn get_branch(&self, ctx: &Ctx, id: BranchId) -> AppResult<Branch> {
-        self.authorize(ctx, Action::ViewBranches).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewBranches)
+            .await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let b = branches::get(&mut tx, id)
             .await
             .map_err(|_| AppError::NotFound("branch"))?;
@@ -318,9 +340,12 @@ impl App {
     /// Create a branch; omitted country, time zone and currency default
     /// from the organisation.
     pub async fn create_branch(&self, ctx: &Ctx, p: BranchPatch) -> AppResult<Branch> {
-        self.authorize(ctx, Action::ManageBranches).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageBranches)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let t = tenants::get(&mut tx).await?;
         let f = BranchFields {
             code: p.code.unwrap_or_default().trim().to_lowercase(),
@@ -369,9 +394,12 @@ impl App {
         id: BranchId,
         p: BranchPatch,
     ) -> AppResult<Branch> {
-        self.authorize(ctx, Action::ManageBranches).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageBranches)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let b = branches::get(&mut tx, id)
             .await
             .map_err(|_| AppError::NotFound("branch"))?;
@@ -437,7 +465,10 @@ impl App {
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<User>, PageMeta)> {
-        self.authorize(ctx, Action::ViewStaff).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewStaff)
+            .await?;
         let allowed = [
             ("name", "name"),
             ("email", "email"),
@@ -445,10 +476,10 @@ impl App {
         ];
         let (col, dir) = parse_sort(sort, &allowed, ("name", Direction::Asc))
             .map_err(|m| AppError::field("sort", &m))?;
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         // The list and its audit event share one transaction: a read that
         // cannot be audited returns an error instead of data.
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let (rows, total) = users::list(
             &mut tx,
             filter,
@@ -473,9 +504,12 @@ impl App {
 
     pub async fn get_staff(&self, ctx: &Ctx, id: UserId) -> AppResult<User> {
         if id != ctx.user {
-            self.authorize(ctx, Action::ViewStaff).await?;
+            self.app
+                .governance()
+                .authorize(ctx, Action::ViewStaff)
+                .await?;
         }
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let u = users::get(&mut tx, id)
             .await
             .map_err(|_| AppError::NotFound("staff member"))?;
@@ -486,10 +520,13 @@ impl App {
     /// Invite a staff member: the account is created without a usable
     /// password and a 7-day set-password link goes to their email.
     pub async fn invite_staff(&self, ctx: &Ctx, mut n: NewUser) -> AppResult<User> {
-        self.authorize(ctx, Action::ManageStaff).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageStaff)
+            .await?;
         self.check_grantable(ctx, &n.roles, &n.branch_ids)?;
         n.password = None;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let id = self
             .insert_user(&mut tx, &n, &ctx.tenant_name, &ctx.actor())
             .await?;
@@ -526,9 +563,12 @@ impl App {
         id: UserId,
         a: StaffAccess,
     ) -> AppResult<User> {
-        self.authorize(ctx, Action::ManageStaff).await?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageStaff)
+            .await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         let current = users::get(&mut tx, id)
             .await
             .map_err(|_| AppError::NotFound("staff member"))?;
@@ -612,9 +652,12 @@ impl App {
     ) -> AppResult<(Vec<u8>, String)> {
         if id != ctx.user {
             // Colleagues' photos are visible to every staff member.
-            self.authorize(ctx, Action::ViewTenant).await?;
+            self.app
+                .governance()
+                .authorize(ctx, Action::ViewTenant)
+                .await?;
         }
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let img = users::image(&mut tx, id, which)
             .await
             .map_err(|_| AppError::NotFound("staff member"))?
@@ -635,8 +678,11 @@ impl App {
         p: UserProfile,
         locale: Option<String>,
     ) -> AppResult<User> {
-        self.authorize(ctx, Action::ManageOwnAccount).await?;
-        let now = self.clock.now();
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageOwnAccount)
+            .await?;
+        let now = self.app.clock.now();
         let mut v = Validator::new();
         v.text("name", &p.name, 120);
         v.opt_text("phone", Some(&p.phone), 30);
@@ -659,7 +705,7 @@ impl App {
             v.locale("locale", l);
         }
         v.finish()?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         users::update_profile(&mut tx, ctx.user, &p, now).await?;
         if let Some(l) = &locale {
             users::set_locale(&mut tx, ctx.user, l).await?;
@@ -679,21 +725,27 @@ impl App {
     }
 
     pub async fn set_my_locale(&self, ctx: &Ctx, locale: &str) -> AppResult<()> {
-        self.authorize(ctx, Action::ManageOwnAccount).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageOwnAccount)
+            .await?;
         let mut v = Validator::new();
         v.locale("locale", locale);
         v.finish()?;
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         users::set_locale(&mut tx, ctx.user, locale).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn set_my_image(&self, ctx: &Ctx, which: Image, bytes: Vec<u8>) -> AppResult<()> {
-        self.authorize(ctx, Action::ManageOwnAccount).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ManageOwnAccount)
+            .await?;
         let mime = check_image(&bytes)?;
-        let now = self.clock.now();
-        let mut tx = self.store.write(ctx.tenant).await?;
+        let now = self.app.clock.now();
+        let mut tx = self.app.store.write(ctx.tenant).await?;
         users::set_image(&mut tx, ctx.user, which, bytes, mime).await?;
         audit_ok(
             &mut tx,
@@ -710,8 +762,11 @@ impl App {
 
     /// The development outbox (newest first).
     pub async fn outbox(&self, ctx: &Ctx, limit: i64) -> AppResult<Vec<outbox::OutboxMessage>> {
-        self.authorize(ctx, Action::ViewOutbox).await?;
-        let mut tx = self.store.read(ctx.tenant).await?;
+        self.app
+            .governance()
+            .authorize(ctx, Action::ViewOutbox)
+            .await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let m = outbox::recent(&mut tx, limit).await?;
         tx.commit().await?;
         Ok(m)
@@ -719,7 +774,7 @@ impl App {
 
     /// Branches for the switcher: the user's own (all for owners).
     pub async fn my_branches(&self, ctx: &Ctx) -> AppResult<Vec<Branch>> {
-        let mut tx = self.store.read(ctx.tenant).await?;
+        let mut tx = self.app.store.read(ctx.tenant).await?;
         let all = branches::all(&mut tx).await?;
         tx.commit().await?;
         Ok(all

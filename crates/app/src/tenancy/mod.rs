@@ -1,5 +1,5 @@
 //! The `tenancy` feature.
-
 pub mod admin;
 pub mod operator;
 pub mod provisioning;
+pub mod service;

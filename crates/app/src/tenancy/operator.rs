@@ -7,7 +7,8 @@
 use crate::kit::context::RequestInfo;
 use crate::kit::crypto;
 use crate::tenancy::provisioning::NewTenant;
-use crate::{App, AppError, AppResult};
+use crate::tenancy::service::Tenancy;
+use crate::{AppError, AppResult};
 use chrono::Duration;
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::tenancy::tenant::SubscriptionEvent;
@@ -31,7 +32,7 @@ pub struct OperatorCtx {
 const OP_IDLE: i64 = 30;
 const OP_ABSOLUTE_H: i64 = 8;
 
-impl App {
+impl Tenancy<'_> {
     /// Create an operator account (CLI / demo).
     pub async fn create_operator(
         &self,
@@ -53,7 +54,7 @@ impl App {
             password_hash: crypto::hash_password(password).map_err(AppError::Internal)?,
             is_active: true,
         };
-        platform::insert_operator(self.store.platform(), &rec, self.clock.now())
+        platform::insert_operator(self.app.store.platform(), &rec, self.app.clock.now())
             .await
             .map_err(|e| match e {
                 clinicos_store::StoreError::Duplicate(_) => {
@@ -71,27 +72,27 @@ impl App {
         password: &str,
         req: &RequestInfo,
     ) -> AppResult<(String, String)> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let (count, _) = throttle::hit(
-            self.store.platform(),
+            self.app.store.platform(),
             &format!("opip:{}", crypto::sha256_hex(&req.ip)),
             Duration::minutes(1),
             now,
         )
         .await?;
-        if count > self.settings.ip_attempts_per_minute {
+        if count > self.app.settings.ip_attempts_per_minute {
             return Err(AppError::RateLimited {
                 retry_after_secs: 60,
             });
         }
         let email = crate::identity::auth::normalise_email(email);
         let key = format!("opacct:{}", crypto::sha256_hex(&email));
-        if let Some(until) = throttle::locked_until(self.store.platform(), &key, now).await? {
+        if let Some(until) = throttle::locked_until(self.app.store.platform(), &key, now).await? {
             return Err(AppError::Locked {
                 retry_after_secs: (until - now).num_seconds().max(1) as u64,
             });
         }
-        let rec = platform::operator_by_email(self.store.platform(), &email).await?;
+        let rec = platform::operator_by_email(self.app.store.platform(), &email).await?;
         let hash = rec
             .as_ref()
             .map(|r| r.password_hash.clone())
@@ -104,24 +105,24 @@ impl App {
             Some(r) if ok && r.is_active => r,
             _ => {
                 let (n, _) = throttle::hit(
-                    self.store.platform(),
+                    self.app.store.platform(),
                     &key,
-                    self.settings.lockout_window,
+                    self.app.settings.lockout_window,
                     now,
                 )
                 .await?;
-                if n >= self.settings.lockout_threshold {
+                if n >= self.app.settings.lockout_threshold {
                     throttle::lock(
-                        self.store.platform(),
+                        self.app.store.platform(),
                         &key,
-                        now + self.settings.lockout_duration,
+                        now + self.app.settings.lockout_duration,
                     )
                     .await?;
                 }
                 return Err(AppError::InvalidCredentials);
             }
         };
-        throttle::clear(self.store.platform(), &key).await?;
+        throttle::clear(self.app.store.platform(), &key).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let secret = crypto::random_token(32);
         let s = OperatorSession {
@@ -133,7 +134,7 @@ impl App {
             last_seen_at: now,
             revoked: false,
         };
-        platform::insert_operator_session(self.store.platform(), &s, &req.ip, &req.user_agent)
+        platform::insert_operator_session(self.app.store.platform(), &s, &req.ip, &req.user_agent)
             .await?;
         Ok((format!("op.{id}.{secret}"), s.csrf_token))
     }
@@ -144,12 +145,12 @@ impl App {
         credential: &str,
         req: RequestInfo,
     ) -> AppResult<OperatorCtx> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let mut it = credential.splitn(3, '.');
         let (Some("op"), Some(id), Some(secret)) = (it.next(), it.next(), it.next()) else {
             return Err(AppError::Unauthenticated);
         };
-        let s = platform::operator_session(self.store.platform(), id)
+        let s = platform::operator_session(self.app.store.platform(), id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         if s.revoked || !crypto::ct_eq(&crypto::sha256_hex(secret), &s.secret_hash) {
@@ -158,11 +159,11 @@ impl App {
         if now - s.last_seen_at >= Duration::minutes(OP_IDLE)
             || now - s.created_at >= Duration::hours(OP_ABSOLUTE_H)
         {
-            platform::revoke_operator_session(self.store.platform(), id, now).await?;
+            platform::revoke_operator_session(self.app.store.platform(), id, now).await?;
             return Err(AppError::SessionExpired);
         }
         if now - s.last_seen_at >= Duration::seconds(60) {
-            platform::touch_operator_session(self.store.platform(), id, now).await?;
+            platform::touch_operator_session(self.app.store.platform(), id, now).await?;
         }
         Ok(OperatorCtx {
             id: s.operator_id,
@@ -173,13 +174,17 @@ impl App {
     }
 
     pub async fn operator_logout(&self, op: &OperatorCtx) -> AppResult<()> {
-        platform::revoke_operator_session(self.store.platform(), &op.session_id, self.clock.now())
-            .await?;
+        platform::revoke_operator_session(
+            self.app.store.platform(),
+            &op.session_id,
+            self.app.clock.now(),
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn op_list_tenants(&self, _op: &OperatorCtx) -> AppResult<Vec<DirectoryEntry>> {
-        Ok(platform::directory_list(self.store.platform()).await?)
+        Ok(platform::directory_list(self.app.store.platform()).await?)
     }
 
     pub async fn op_create_tenant(
@@ -199,11 +204,11 @@ impl App {
         tenant: TenantId,
         event: SubscriptionEvent,
     ) -> AppResult<DirectoryEntry> {
-        let now = self.clock.now();
-        platform::directory_get(self.store.platform(), tenant)
+        let now = self.app.clock.now();
+        platform::directory_get(self.app.store.platform(), tenant)
             .await
             .map_err(|_| AppError::NotFound("tenant"))?;
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         let t = tenants::get(&mut tx).await?;
         let next = t
             .subscription_status
@@ -222,12 +227,12 @@ impl App {
         };
         audit::record(&mut tx, &actor, ev).await?;
         tx.commit().await?;
-        platform::directory_set_status(self.store.platform(), tenant, next, now).await?;
-        Ok(platform::directory_get(self.store.platform(), tenant).await?)
+        platform::directory_set_status(self.app.store.platform(), tenant, next, now).await?;
+        Ok(platform::directory_get(self.app.store.platform(), tenant).await?)
     }
 
     pub async fn op_regions(&self, _op: &OperatorCtx) -> AppResult<Vec<Region>> {
-        Ok(platform::regions(self.store.platform()).await?)
+        Ok(platform::regions(self.app.store.platform()).await?)
     }
 
     /// Register a region by code, name and database URL.
@@ -247,15 +252,19 @@ impl App {
             v.add("database_url", "must start with sqlite:// or postgres://");
         }
         v.finish()?;
-        self.store.add_region(code, name, url).await.map_err(|e| {
-            AppError::BadRequest(format!("the region database could not be prepared: {e}"))
-        })?;
+        self.app
+            .store
+            .add_region(code, name, url)
+            .await
+            .map_err(|e| {
+                AppError::BadRequest(format!("the region database could not be prepared: {e}"))
+            })?;
         self.op_regions(_op).await
     }
 
     pub async fn op_plans(&self, _op: &OperatorCtx) -> AppResult<Vec<Plan>> {
         self.ensure_default_plans().await?;
-        Ok(platform::plans(self.store.platform()).await?)
+        Ok(platform::plans(self.app.store.platform()).await?)
     }
 
     pub async fn op_upsert_plan(&self, op: &OperatorCtx, p: Plan) -> AppResult<Vec<Plan>> {
@@ -270,7 +279,7 @@ impl App {
             );
         }
         v.finish()?;
-        platform::upsert_plan(self.store.platform(), &p, self.clock.now()).await?;
+        platform::upsert_plan(self.app.store.platform(), &p, self.app.clock.now()).await?;
         self.op_plans(op).await
     }
 }

@@ -3,7 +3,8 @@
 //! row, a first branch and its owner in its home region's database.
 
 use crate::kit::context::RequestInfo;
-use crate::{App, AppError, AppResult};
+use crate::tenancy::service::Tenancy;
+use crate::{AppError, AppResult};
 use chrono::Utc;
 use clinicos_domain::identity::password::check_strength;
 use clinicos_domain::kit::validate::Validator;
@@ -59,10 +60,10 @@ pub struct NewUser {
     pub locale: Option<String>,
 }
 
-impl App {
+impl Tenancy<'_> {
     /// Open a tenant with its first branch and owner.
     pub async fn create_tenant(&self, n: &NewTenant) -> AppResult<DirectoryEntry> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let mut v = Validator::new();
         v.slug("slug", &n.slug);
         v.text("legal_name", &n.legal_name, 200);
@@ -84,14 +85,15 @@ impl App {
             .unwrap_or_else(|| clinicos_store::kit::regions::PRIMARY_REGION.to_owned());
         let plan = n.plan.clone().unwrap_or_else(|| "trial".to_owned());
         self.ensure_default_plans().await?;
-        if !platform::plans(self.store.platform())
+        if !platform::plans(self.app.store.platform())
             .await?
             .iter()
             .any(|p| p.code == plan)
         {
             return Err(AppError::field("plan", "is not a known plan"));
         }
-        self.store
+        self.app
+            .store
             .region_db(&region)
             .await
             .map_err(|_| AppError::field("region", "is not a known region"))?;
@@ -105,7 +107,7 @@ impl App {
             status: SubscriptionStatus::Trial,
             created_at: now,
         };
-        platform::insert_directory(self.store.platform(), &entry)
+        platform::insert_directory(self.app.store.platform(), &entry)
             .await
             .map_err(|e| match e {
                 clinicos_store::StoreError::Duplicate(_) => {
@@ -113,11 +115,11 @@ impl App {
                 }
                 other => other.into(),
             })?;
-        self.store.set_home(tenant, &region).await;
+        self.app.store.set_home(tenant, &region).await;
         if let Err(e) = self.fill_new_tenant(tenant, n, &region, &plan).await {
             // Compensate: the tenant's region rows rolled back with their
             // transaction; remove the directory entry too.
-            platform::delete_directory(self.store.platform(), tenant)
+            platform::delete_directory(self.app.store.platform(), tenant)
                 .await
                 .ok();
             return Err(e);
@@ -132,7 +134,7 @@ impl App {
         region: &str,
         plan: &str,
     ) -> AppResult<()> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let profile = TenantProfile {
             legal_name: n.legal_name.trim().to_owned(),
             display_name: n.display_name.trim().to_owned(),
@@ -147,7 +149,7 @@ impl App {
             idle_timeout_minutes: 15,
             absolute_timeout_minutes: 720,
         };
-        let mut tx = self.store.write(tenant).await?;
+        let mut tx = self.app.store.write(tenant).await?;
         tenants::insert(
             &mut tx,
             &n.slug,
@@ -204,7 +206,7 @@ impl App {
         org_name: &str,
         actor: &clinicos_store::governance::audit::Actor,
     ) -> AppResult<UserId> {
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let email = crate::identity::auth::normalise_email(&u.email);
         let mut v = Validator::new();
         v.email("email", &email);
@@ -256,7 +258,9 @@ impl App {
                 other => other.into(),
             })?;
         if u.password.is_none() {
-            self.send_password_link(tx, tx.tenant(), id, &email, "invite", now)
+            self.app
+                .identity()
+                .send_password_link(tx, tx.tenant(), id, &email, "invite", now)
                 .await?;
         }
         let ev = AuditEvent {
@@ -273,10 +277,10 @@ impl App {
 
     /// Create a user in a tenant found by slug (CLI).
     pub async fn create_user_cli(&self, tenant_slug: &str, u: &NewUser) -> AppResult<UserId> {
-        let entry = platform::directory_by_slug(self.store.platform(), tenant_slug)
+        let entry = platform::directory_by_slug(self.app.store.platform(), tenant_slug)
             .await?
             .ok_or(AppError::NotFound("tenant"))?;
-        let mut tx = self.store.write(entry.tenant_id).await?;
+        let mut tx = self.app.store.write(entry.tenant_id).await?;
         let t = tenants::get(&mut tx).await?;
         let mut u = u.clone();
         if u.branch_ids.is_empty() {
@@ -307,11 +311,11 @@ impl App {
         email: &str,
         password: &str,
     ) -> AppResult<()> {
-        let now = self.clock.now();
-        let entry = platform::directory_by_slug(self.store.platform(), tenant_slug)
+        let now = self.app.clock.now();
+        let entry = platform::directory_by_slug(self.app.store.platform(), tenant_slug)
             .await?
             .ok_or(AppError::NotFound("tenant"))?;
-        let mut tx = self.store.write(entry.tenant_id).await?;
+        let mut tx = self.app.store.write(entry.tenant_id).await?;
         let creds =
             users::credentials_by_email(&mut tx, &crate::identity::auth::normalise_email(email))
                 .await?
@@ -348,7 +352,7 @@ impl App {
 
     /// The built-in plans, created on first use.
     pub async fn ensure_default_plans(&self) -> AppResult<()> {
-        let existing = platform::plans(self.store.platform()).await?;
+        let existing = platform::plans(self.app.store.platform()).await?;
         if existing.iter().any(|p| p.code == "trial") {
             return Ok(());
         }
@@ -366,7 +370,7 @@ impl App {
                 price_minor: price,
                 currency: "INR".into(),
             };
-            platform::upsert_plan(self.store.platform(), &p, now).await?;
+            platform::upsert_plan(self.app.store.platform(), &p, now).await?;
         }
         Ok(())
     }

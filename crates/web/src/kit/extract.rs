@@ -157,6 +157,7 @@ impl FromRequestParts<WebState> for ApiAuth {
         let token = bearer(parts).ok_or(ApiError(AppError::Unauthenticated))?;
         let ctx = st
             .app
+            .identity()
             .authenticate_bearer(token, request_info(parts, st))
             .await?;
         scope::set_locale(&ctx.locale);
@@ -195,6 +196,7 @@ impl FromRequestParts<WebState> for PortalAuth {
         let token = bearer(parts).ok_or(ApiError(AppError::Unauthenticated))?;
         let ctx = st
             .app
+            .identity()
             .authenticate_portal(token, request_info(parts, st))
             .await?;
         Ok(PortalAuth(ctx))
@@ -222,6 +224,7 @@ impl FromRequestParts<WebState> for PageAuth {
         };
         let ctx = match st
             .app
+            .identity()
             .authenticate_cookie(&value, request_info(parts, st))
             .await
         {
@@ -273,6 +276,7 @@ impl FromRequestParts<WebState> for OperatorAuth {
         let result = match cred {
             Some(c) => {
                 st.app
+                    .tenancy()
                     .authenticate_operator(&c, request_info(parts, st))
                     .await
             }

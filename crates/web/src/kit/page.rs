@@ -178,6 +178,7 @@ impl Chrome {
         });
         let branches = st
             .app
+            .tenancy()
             .my_branches(ctx)
             .await
             .unwrap_or_default()

@@ -276,7 +276,7 @@ fn signal(st: &WebState, class: &Class, what: &'static str, ip: &str) {
                 details,
                 once_per: once,
             };
-            app.raise_security_event(tenant, r).await;
+            app.governance().raise_security_event(tenant, r).await;
         });
     }
 }
@@ -306,6 +306,7 @@ pub async fn rate_limit(State(rs): State<RateState>, req: Request, next: Next) -
         Class::Api { tenant, key, .. } => {
             let per_tenant = st
                 .app
+                .governance()
                 .cached_security_settings(*tenant)
                 .await
                 .and_then(|s| s.api_requests_per_minute);

@@ -64,7 +64,11 @@ pub async fn events(
 ) -> ApiResult<Response> {
     let page =
         PageRequest::new(q.page, q.limit).map_err(|m| ApiError(AppError::field("page", &m)))?;
-    let (rows, meta) = st.app.access_report(&ctx, &q.to_query()?, page).await?;
+    let (rows, meta) = st
+        .app
+        .governance()
+        .access_report(&ctx, &q.to_query()?, page)
+        .await?;
     Ok(paged(rows, meta))
 }
 
@@ -76,7 +80,11 @@ pub async fn events_csv(
     ApiAuth(ctx): ApiAuth,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    let csv = st.app.access_report_csv(&ctx, &q.to_query()?).await?;
+    let csv = st
+        .app
+        .governance()
+        .access_report_csv(&ctx, &q.to_query()?)
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

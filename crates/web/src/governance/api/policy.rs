@@ -18,7 +18,7 @@ use clinicos_store::governance::policy::{Grant, PolicySettings};
 #[utoipa::path(get, path = "/api/v1/policy", tag = "policy", security(("bearer" = [])),
     responses((status = 200, body = Envelope<PolicyOverview>), (status = 403, body = ErrorBody)))]
 pub async fn get_policy(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.policy_overview(&ctx).await?))
+    Ok(ok(st.app.governance().policy_overview(&ctx).await?))
 }
 
 /// Replace a role's permission bundle in this organisation.
@@ -30,7 +30,7 @@ pub async fn put_role_bundle(
     ApiPath(role): ApiPath<Role>,
     ApiJson(b): ApiJson<BundleInput>,
 ) -> ApiResult<Response> {
-    st.app.set_role_bundle(&ctx, role, b).await?;
+    st.app.governance().set_role_bundle(&ctx, role, b).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -42,7 +42,7 @@ pub async fn reset_role_bundle(
     ApiAuth(ctx): ApiAuth,
     ApiPath(role): ApiPath<Role>,
 ) -> ApiResult<Response> {
-    st.app.reset_role_bundle(&ctx, role).await?;
+    st.app.governance().reset_role_bundle(&ctx, role).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -54,7 +54,9 @@ pub async fn add_grant(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<GrantInput>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.grant_permission(&ctx, b).await?))
+    Ok(created(
+        st.app.governance().grant_permission(&ctx, b).await?,
+    ))
 }
 
 /// Revoke a single grant.
@@ -65,7 +67,7 @@ pub async fn revoke_grant(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    st.app.revoke_grant(&ctx, &id).await?;
+    st.app.governance().revoke_grant(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -77,7 +79,7 @@ pub async fn put_policy_settings(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<PolicySettings>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.set_policy_settings(&ctx, b).await?))
+    Ok(ok(st.app.governance().set_policy_settings(&ctx, b).await?))
 }
 
 /// `GET /break-glass` query.
@@ -97,6 +99,7 @@ pub async fn list_break_glass(
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
+        .governance()
         .break_glass_reviews(&ctx, q.status.as_deref())
         .await?))
 }
@@ -110,7 +113,11 @@ pub async fn review_break_glass(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<ReviewInput>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.review_break_glass(&ctx, &id, b).await?))
+    Ok(ok(st
+        .app
+        .governance()
+        .review_break_glass(&ctx, &id, b)
+        .await?))
 }
 
 /// End one's own emergency access before it expires.
@@ -121,6 +128,6 @@ pub async fn end_break_glass(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    st.app.end_break_glass(&ctx, &id).await?;
+    st.app.governance().end_break_glass(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

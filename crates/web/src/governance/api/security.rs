@@ -66,7 +66,11 @@ pub async fn list_events(
 ) -> ApiResult<Response> {
     let page =
         PageRequest::new(q.page, q.limit).map_err(|m| ApiError(AppError::field("page", &m)))?;
-    let (rows, meta) = st.app.security_events(&ctx, &q.to_query()?, page).await?;
+    let (rows, meta) = st
+        .app
+        .governance()
+        .security_events(&ctx, &q.to_query()?, page)
+        .await?;
     Ok(paged(rows, meta))
 }
 
@@ -79,7 +83,10 @@ pub async fn acknowledge_event(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<uuid::Uuid>,
 ) -> ApiResult<Response> {
-    st.app.acknowledge_security_event(&ctx, id).await?;
+    st.app
+        .governance()
+        .acknowledge_security_event(&ctx, id)
+        .await?;
     Ok(ok(serde_json::json!({"acknowledged": true})))
 }
 
@@ -90,7 +97,7 @@ pub async fn get_settings(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.security_settings(&ctx).await?))
+    Ok(ok(st.app.governance().security_settings(&ctx).await?))
 }
 
 /// Replace the security thresholds and API rate limit (owner).
@@ -101,5 +108,9 @@ pub async fn put_settings(
     ApiAuth(ctx): ApiAuth,
     ApiJson(s): ApiJson<SecuritySettings>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.put_security_settings(&ctx, &s).await?))
+    Ok(ok(st
+        .app
+        .governance()
+        .put_security_settings(&ctx, &s)
+        .await?))
 }

@@ -106,6 +106,7 @@ pub async fn report(
     .await;
     let staff_rows = match st
         .app
+        .tenancy()
         .list_staff(
             &ctx,
             &Default::default(),
@@ -133,6 +134,7 @@ pub async fn report(
         Ok(q) => match q.to_query() {
             Ok(aq) => {
                 st.app
+                    .governance()
                     .access_report(
                         &ctx,
                         &aq,
@@ -184,7 +186,7 @@ pub async fn csv(
         Ok(q) => q,
         Err(e) => return error_response(&ctx.locale, e),
     };
-    match st.app.access_report_csv(&ctx, &q).await {
+    match st.app.governance().access_report_csv(&ctx, &q).await {
         Ok(body) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

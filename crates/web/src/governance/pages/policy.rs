@@ -61,6 +61,7 @@ fn name_of(staff: &[(String, String)], id: &str) -> String {
 
 async fn staff_names(st: &WebState, ctx: &clinicos_app::Ctx) -> Vec<(String, String)> {
     st.app
+        .tenancy()
         .list_staff(
             ctx,
             &Default::default(),
@@ -85,7 +86,7 @@ pub async fn permissions(
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
-    let o: PolicyOverview = match st.app.policy_overview(&ctx).await {
+    let o: PolicyOverview = match st.app.governance().policy_overview(&ctx).await {
         Ok(o) => o,
         Err(e) => return error_response(&ctx.locale, e),
     };
@@ -182,6 +183,7 @@ pub async fn save_role(
         .collect();
     let r = st
         .app
+        .governance()
         .set_role_bundle(&ctx, role, BundleInput { permissions })
         .await;
     done(r, &ctx.locale)
@@ -193,7 +195,7 @@ pub async fn reset_role(
     Path(role): Path<String>,
 ) -> Response {
     let r = match role_of(&role) {
-        Ok(role) => st.app.reset_role_bundle(&ctx, role).await,
+        Ok(role) => st.app.governance().reset_role_bundle(&ctx, role).await,
         Err(e) => Err(e),
     };
     match r {
@@ -219,6 +221,7 @@ pub async fn add_grant(
     };
     let r = st
         .app
+        .governance()
         .grant_permission(
             &ctx,
             GrantInput {
@@ -237,7 +240,7 @@ pub async fn revoke_grant(
     PageAuth(ctx): PageAuth,
     Path(id): Path<String>,
 ) -> Response {
-    let r = st.app.revoke_grant(&ctx, &id).await;
+    let r = st.app.governance().revoke_grant(&ctx, &id).await;
     done(r, &ctx.locale)
 }
 
@@ -266,7 +269,12 @@ pub async fn save_settings(
         consent_policy: f.consent_policy,
         clinical_cross_branch: f.clinical_cross_branch.is_some(),
     };
-    let r = st.app.set_policy_settings(&ctx, s).await.map(|_| ());
+    let r = st
+        .app
+        .governance()
+        .set_policy_settings(&ctx, s)
+        .await
+        .map(|_| ());
     done(r, &ctx.locale)
 }
 
@@ -291,7 +299,12 @@ pub async fn reviews(
     Query(q): Query<ReviewFilter>,
 ) -> Response {
     let status = q.status.unwrap_or_else(|| "pending".into());
-    let list = match st.app.break_glass_reviews(&ctx, Some(&status)).await {
+    let list = match st
+        .app
+        .governance()
+        .break_glass_reviews(&ctx, Some(&status))
+        .await
+    {
         Ok(l) => l,
         Err(e) => return error_response(&ctx.locale, e),
     };
@@ -335,7 +348,12 @@ pub async fn review(
         outcome: f.outcome,
         note: f.note,
     };
-    match st.app.review_break_glass(&ctx, &id, input).await {
+    match st
+        .app
+        .governance()
+        .review_break_glass(&ctx, &id, input)
+        .await
+    {
         Ok(_) => redirect_with_flash("/admin/break-glass", "flash-reviewed", false),
         Err(AppError::Validation(_) | AppError::Conflict(_)) => {
             redirect_with_flash("/admin/break-glass", "flash-policy-invalid", true)

@@ -53,7 +53,7 @@ pub async fn page(
     fresh: Option<Extension<FreshCsrf>>,
     Query(f): Query<FilterForm>,
 ) -> Response {
-    let settings = match st.app.security_settings(&ctx).await {
+    let settings = match st.app.governance().security_settings(&ctx).await {
         Ok(s) => s,
         Err(e) => return error_response(&ctx.locale, e),
     };
@@ -68,7 +68,7 @@ pub async fn page(
         limit: 50,
     };
     let result = match filter.to_query() {
-        Ok(q) => st.app.security_events(&ctx, &q, page).await,
+        Ok(q) => st.app.governance().security_events(&ctx, &q, page).await,
         Err(e) => Err(e),
     };
     let (rows, total, error) = match result {
@@ -115,7 +115,12 @@ pub async fn acknowledge(
     let Ok(id) = id.parse::<uuid::Uuid>() else {
         return error_response(&ctx.locale, AppError::NotFound("security event"));
     };
-    match st.app.acknowledge_security_event(&ctx, id).await {
+    match st
+        .app
+        .governance()
+        .acknowledge_security_event(&ctx, id)
+        .await
+    {
         Ok(()) => redirect_with_flash("/admin/security", "flash-security-acknowledged", false),
         Err(e) => error_response(&ctx.locale, e),
     }

@@ -36,7 +36,7 @@ pub struct BranchSwitch {
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Envelope<User>), (status = 401, body = ErrorBody)))]
 pub async fn get_me(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.me(&ctx).await?))
+    Ok(ok(st.app.tenancy().me(&ctx).await?))
 }
 
 /// Update one's own profile (name, contact, languages, professional details, UI language).
@@ -47,7 +47,11 @@ pub async fn update_me(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<MeUpdate>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.update_me(&ctx, b.profile, b.locale).await?))
+    Ok(ok(st
+        .app
+        .tenancy()
+        .update_me(&ctx, b.profile, b.locale)
+        .await?))
 }
 
 /// Change one's password; all other sessions end.
@@ -59,6 +63,7 @@ pub async fn change_password(
     ApiJson(b): ApiJson<PasswordChange>,
 ) -> ApiResult<Response> {
     st.app
+        .identity()
         .change_password(&ctx, &b.current_password, &b.new_password)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -71,7 +76,7 @@ pub async fn list_sessions(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.my_sessions(&ctx).await?))
+    Ok(ok(st.app.identity().my_sessions(&ctx).await?))
 }
 
 /// End one of one's sessions.
@@ -82,7 +87,7 @@ pub async fn end_session(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<SessionId>,
 ) -> ApiResult<Response> {
-    st.app.end_my_session(&ctx, id).await?;
+    st.app.identity().end_my_session(&ctx, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -94,6 +99,6 @@ pub async fn switch_branch(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<BranchSwitch>,
 ) -> ApiResult<Response> {
-    st.app.switch_branch(&ctx, b.branch_id).await?;
+    st.app.identity().switch_branch(&ctx, b.branch_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

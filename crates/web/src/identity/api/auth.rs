@@ -111,7 +111,7 @@ pub async fn login(
         kind: SessionKind::Api,
         device_id: device_id(&headers),
     };
-    match st.app.login(input, &c).await? {
+    match st.app.identity().login(input, &c).await? {
         LoginOutcome::SignedIn(tokens, user) => {
             Ok(ok(LoginResult::SignedIn(Box::new(LoginResponse {
                 tokens,
@@ -138,7 +138,7 @@ pub async fn mfa(
         code: b.code,
         recovery_code: b.recovery_code,
     };
-    let (tokens, user) = st.app.complete_mfa(&b.mfa_token, f, &c).await?;
+    let (tokens, user) = st.app.identity().complete_mfa(&b.mfa_token, f, &c).await?;
     Ok(ok(LoginResponse { tokens, user }))
 }
 
@@ -150,14 +150,14 @@ pub async fn refresh(
     Client(c): Client,
     ApiJson(b): ApiJson<RefreshRequest>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.refresh(&b.refresh_token, &c).await?))
+    Ok(ok(st.app.identity().refresh(&b.refresh_token, &c).await?))
 }
 
 /// End the current session (its access and refresh tokens stop working).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    st.app.logout(&ctx).await?;
+    st.app.identity().logout(&ctx).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -169,7 +169,10 @@ pub async fn forgot_password(
     Client(c): Client,
     ApiJson(b): ApiJson<ForgotRequest>,
 ) -> ApiResult<Response> {
-    st.app.forgot_password(&b.tenant, &b.email, &c).await?;
+    st.app
+        .identity()
+        .forgot_password(&b.tenant, &b.email, &c)
+        .await?;
     let msg = crate::kit::i18n::t(&crate::kit::scope::locale(), "forgot-sent");
     Ok(accepted(Accepted { message: msg }))
 }
@@ -182,6 +185,9 @@ pub async fn reset_password(
     Client(c): Client,
     ApiJson(b): ApiJson<ResetRequest>,
 ) -> ApiResult<Response> {
-    st.app.reset_password(&b.token, &b.new_password, &c).await?;
+    st.app
+        .identity()
+        .reset_password(&b.token, &b.new_password, &c)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -29,14 +29,14 @@ pub struct DisableRequest {
 #[utoipa::path(get, path = "/api/v1/me/mfa", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Envelope<MfaStatus>), (status = 401, body = ErrorBody)))]
 pub async fn status(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.mfa_status(&ctx).await?))
+    Ok(ok(st.app.identity().mfa_status(&ctx).await?))
 }
 
 /// Start TOTP enrolment: the secret and `otpauth://` URI, shown once.
 #[utoipa::path(post, path = "/api/v1/me/mfa/totp", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Envelope<TotpEnrolment>), (status = 409, body = ErrorBody)))]
 pub async fn begin_totp(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.begin_totp(&ctx).await?))
+    Ok(ok(st.app.identity().begin_totp(&ctx).await?))
 }
 
 /// Confirm enrolment with a current code; returns ten single-use recovery codes (shown once).
@@ -47,7 +47,7 @@ pub async fn confirm_totp(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<ConfirmRequest>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.confirm_totp(&ctx, &b.code).await?))
+    Ok(ok(st.app.identity().confirm_totp(&ctx, &b.code).await?))
 }
 
 /// Turn TOTP off with a current code or a recovery code.
@@ -62,6 +62,6 @@ pub async fn disable_totp(
         code: b.code,
         recovery_code: b.recovery_code,
     };
-    st.app.disable_totp(&ctx, f).await?;
+    st.app.identity().disable_totp(&ctx, f).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -56,7 +56,7 @@ pub async fn send_code(
         destination: b.destination,
         code: String::new(),
     };
-    st.app.send_portal_code(&r, &c).await?;
+    st.app.identity().send_portal_code(&r, &c).await?;
     let msg = crate::kit::i18n::t(&crate::kit::scope::locale(), "portal-code-sent");
     Ok(accepted(Accepted { message: msg }))
 }
@@ -77,14 +77,14 @@ pub async fn verify_code(
         destination: b.destination,
         code: b.code,
     };
-    Ok(ok(st.app.verify_portal_code(&r, &c).await?))
+    Ok(ok(st.app.identity().verify_portal_code(&r, &c).await?))
 }
 
 /// The signed-in patient's own demographics and contact details (audited).
 #[utoipa::path(get, path = "/api/v1/portal/me", tag = "portal", security(("portal" = [])),
     responses((status = 200, body = Envelope<Patient>), (status = 401, body = ErrorBody)))]
 pub async fn me(State(st): State<WebState>, PortalAuth(ctx): PortalAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.portal_me(&ctx).await?))
+    Ok(ok(st.app.identity().portal_me(&ctx).await?))
 }
 
 /// End the portal session (its token stops working at once).
@@ -94,6 +94,6 @@ pub async fn logout(
     State(st): State<WebState>,
     PortalAuth(ctx): PortalAuth,
 ) -> ApiResult<Response> {
-    st.app.portal_logout(&ctx).await?;
+    st.app.identity().portal_logout(&ctx).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

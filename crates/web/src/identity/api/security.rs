@@ -23,7 +23,7 @@ pub async fn put_sign_in_security(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<SignInSecurity>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.set_sign_in_security(&ctx, b).await?))
+    Ok(ok(st.app.identity().set_sign_in_security(&ctx, b).await?))
 }
 
 /// Devices waiting for approval (staff this admin manages).
@@ -33,7 +33,7 @@ pub async fn list_device_approvals(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.pending_devices(&ctx).await?))
+    Ok(ok(st.app.identity().pending_devices(&ctx).await?))
 }
 
 /// Approve a pending device: the staff member can then sign in from it.
@@ -44,7 +44,7 @@ pub async fn approve_device(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.decide_device(&ctx, &id, true).await?))
+    Ok(ok(st.app.identity().decide_device(&ctx, &id, true).await?))
 }
 
 /// Deny a pending device: sign-in from it stays blocked.
@@ -55,7 +55,11 @@ pub async fn deny_device(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.decide_device(&ctx, &id, false).await?))
+    Ok(ok(st
+        .app
+        .identity()
+        .decide_device(&ctx, &id, false)
+        .await?))
 }
 
 /// A staff member's live sessions.
@@ -66,7 +70,7 @@ pub async fn list_staff_sessions(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.staff_sessions(&ctx, id).await?))
+    Ok(ok(st.app.identity().staff_sessions(&ctx, id).await?))
 }
 
 /// End a staff member's session; its tokens stop working at once.
@@ -78,6 +82,9 @@ pub async fn revoke_staff_session(
     ApiAuth(ctx): ApiAuth,
     ApiPath((id, sid)): ApiPath<(UserId, SessionId)>,
 ) -> ApiResult<Response> {
-    st.app.revoke_staff_session(&ctx, id, sid).await?;
+    st.app
+        .identity()
+        .revoke_staff_session(&ctx, id, sid)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -104,8 +104,8 @@ async fn profile_page(
     errs: Errs,
     pw_errs: Errs,
 ) -> Result<ProfilePage, AppError> {
-    let u = st.app.me(ctx).await?;
-    let mfa_active = st.app.mfa_status(ctx).await?.totp_active;
+    let u = st.app.tenancy().me(ctx).await?;
+    let mfa_active = st.app.identity().mfa_status(ctx).await?.totp_active;
     Ok(ProfilePage {
         mfa_active,
         v: form.unwrap_or_else(|| ProfileForm::of(&u)),
@@ -140,7 +140,12 @@ pub async fn save_profile(
     Form(f): Form<ProfileForm>,
 ) -> Response {
     let locale = Some(f.locale.trim().to_owned()).filter(|l| !l.is_empty());
-    let e = match st.app.update_me(&ctx, f.profile(), locale.clone()).await {
+    let e = match st
+        .app
+        .tenancy()
+        .update_me(&ctx, f.profile(), locale.clone())
+        .await
+    {
         Ok(_) => {
             let mut r = redirect_with_flash("/me", "flash-profile-saved", false);
             // The new language applies from the next page on.
@@ -187,7 +192,7 @@ async fn upload(
         Ok(None) => return redirect_with_flash("/me", "flash-upload-empty", true),
         Err(()) => return redirect_with_flash("/me", "flash-upload-failed", true),
     };
-    match st.app.set_my_image(ctx, which, bytes).await {
+    match st.app.tenancy().set_my_image(ctx, which, bytes).await {
         Ok(()) => redirect_with_flash("/me", "flash-image-saved", false),
         Err(AppError::Validation(_)) => redirect_with_flash("/me", "flash-image-invalid", true),
         Err(e) => error_response(&ctx.locale, e),
@@ -211,7 +216,7 @@ pub async fn upload_signature(
 }
 
 async fn my_image(st: &WebState, ctx: &Ctx, which: Image) -> Response {
-    match st.app.staff_image(ctx, ctx.user, which).await {
+    match st.app.tenancy().staff_image(ctx, ctx.user, which).await {
         Ok((bytes, mime)) => image_response(bytes, mime),
         Err(e) => error_response(&ctx.locale, e),
     }
@@ -251,6 +256,7 @@ pub async fn change_password(
     } else {
         match st
             .app
+            .identity()
             .change_password(&ctx, &f.current_password, &f.new_password)
             .await
         {
@@ -315,7 +321,7 @@ pub async fn sessions(
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
-    let list = match st.app.my_sessions(&ctx).await {
+    let list = match st.app.identity().my_sessions(&ctx).await {
         Ok(l) => l,
         Err(e) => return error_response(&ctx.locale, e),
     };
@@ -337,7 +343,7 @@ pub async fn end_session(
     let Ok(sid) = id.parse::<SessionId>() else {
         return redirect_with_flash("/me/sessions", "flash-session-unknown", true);
     };
-    match st.app.end_my_session(&ctx, sid).await {
+    match st.app.identity().end_my_session(&ctx, sid).await {
         Ok(()) => redirect_with_flash("/me/sessions", "flash-session-ended", false),
         Err(AppError::NotFound(_)) => {
             redirect_with_flash("/me/sessions", "flash-session-unknown", true)

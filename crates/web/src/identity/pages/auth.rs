@@ -105,7 +105,12 @@ pub async fn login_mfa(
         code: Some(f.code).filter(|c| !c.trim().is_empty()),
         recovery_code: Some(f.recovery_code).filter(|c| !c.trim().is_empty()),
     };
-    match st.app.complete_mfa(&f.mfa_token, factor, &client).await {
+    match st
+        .app
+        .identity()
+        .complete_mfa(&f.mfa_token, factor, &client)
+        .await
+    {
         Ok((issued, user)) => signed_in(&st, &issued, &user.locale),
         Err(e) => {
             let c = Chrome::anonymous(&headers, None, "mfa-title", st.config.demo_mode);
@@ -186,7 +191,7 @@ pub async fn login(
         kind: SessionKind::Browser,
         device_id: crate::kit::extract::cookie(&headers, DEVICE_COOKIE),
     };
-    match st.app.login(input, &client).await {
+    match st.app.identity().login(input, &client).await {
         Ok(LoginOutcome::SignedIn(issued, user)) => signed_in(&st, &issued, &user.locale),
         Ok(LoginOutcome::MfaRequired { mfa_token }) => {
             let c = Chrome::anonymous(&headers, None, "mfa-title", st.config.demo_mode);
@@ -222,7 +227,7 @@ pub async fn login(
 }
 
 pub async fn logout(State(st): State<WebState>, PageAuth(ctx): PageAuth) -> Response {
-    if let Err(e) = st.app.logout(&ctx).await {
+    if let Err(e) = st.app.identity().logout(&ctx).await {
         return crate::kit::page::error_response(&ctx.locale, e);
     }
     let mut r = crate::kit::page::redirect_with_flash("/login", "flash-signed-out", false);
@@ -273,7 +278,12 @@ pub async fn forgot(
     Form(f): Form<ForgotForm>,
 ) -> Response {
     let c = Chrome::anonymous(&headers, None, "forgot-title", st.config.demo_mode);
-    match st.app.forgot_password(&f.tenant, &f.email, &client).await {
+    match st
+        .app
+        .identity()
+        .forgot_password(&f.tenant, &f.email, &client)
+        .await
+    {
         Ok(()) => render(&ForgotPage { c, sent: true }, false),
         Err(e) => crate::kit::page::error_response(&c.i.locale, e),
     }
@@ -345,6 +355,7 @@ pub async fn reset(
     }
     match st
         .app
+        .identity()
         .reset_password(&f.token, &f.new_password, &client)
         .await
     {
@@ -397,8 +408,8 @@ pub async fn set_locale(
         );
     }
     if let Some(v) = crate::kit::extract::cookie(&headers, SESSION_COOKIE) {
-        if let Ok(ctx) = st.app.authenticate_cookie(&v, client).await {
-            if let Err(e) = st.app.set_my_locale(&ctx, &f.locale).await {
+        if let Ok(ctx) = st.app.identity().authenticate_cookie(&v, client).await {
+            if let Err(e) = st.app.tenancy().set_my_locale(&ctx, &f.locale).await {
                 return crate::kit::page::error_response(&ctx.locale, e);
             }
         }

@@ -116,7 +116,12 @@ async fn send(
     Form(f): Form<OtpForm>,
 ) -> Response {
     let c = chrome(&st, &headers, None, "portal-login-title");
-    match st.app.send_portal_code(&f.request(), &client).await {
+    match st
+        .app
+        .identity()
+        .send_portal_code(&f.request(), &client)
+        .await
+    {
         Ok(()) => render(&f.page(c, true, None), false),
         Err(e) => {
             let msg = crate::kit::error::message_for(&e, &c.i.locale);
@@ -131,7 +136,12 @@ async fn verify(
     Client(client): Client,
     Form(f): Form<OtpForm>,
 ) -> Response {
-    match st.app.verify_portal_code(&f.request(), &client).await {
+    match st
+        .app
+        .identity()
+        .verify_portal_code(&f.request(), &client)
+        .await
+    {
         Ok(issued) => {
             let mut r = Redirect::to("/portal").into_response();
             let secure = st.app.settings.secure_cookies;
@@ -156,7 +166,7 @@ async fn portal_ctx(
     let Some(token) = cookie(headers, PORTAL_COOKIE) else {
         return Err(Redirect::to("/portal/login").into_response());
     };
-    match st.app.authenticate_portal(&token, req).await {
+    match st.app.identity().authenticate_portal(&token, req).await {
         Ok(ctx) => Ok(ctx),
         Err(AppError::Unauthenticated | AppError::SessionExpired) => {
             Err(Redirect::to("/portal/login").into_response())
@@ -184,7 +194,7 @@ async fn me(
         fresh.as_ref().map(|e| &e.0),
         "portal-me-title",
     );
-    match st.app.portal_me(&ctx).await {
+    match st.app.identity().portal_me(&ctx).await {
         Ok(p) => {
             let name = [p.given_name, p.middle_name, p.family_name]
                 .into_iter()
@@ -215,7 +225,7 @@ async fn logout(
         Ok(c) => c,
         Err(r) => return r,
     };
-    if let Err(e) = st.app.portal_logout(&ctx).await {
+    if let Err(e) = st.app.identity().portal_logout(&ctx).await {
         return crate::kit::page::error_response(&crate::kit::scope::locale(), e);
     }
     let mut r = redirect_with_flash("/portal/login", "flash-signed-out", false);

@@ -58,7 +58,7 @@ async fn show(
     recovery_codes: Vec<String>,
     error: Option<AppError>,
 ) -> Response {
-    let status = match st.app.mfa_status(ctx).await {
+    let status = match st.app.identity().mfa_status(ctx).await {
         Ok(s) => s,
         Err(e) => return error_response(&ctx.locale, e),
     };
@@ -100,7 +100,7 @@ pub async fn begin(
     PageAuth(ctx): PageAuth,
     headers: HeaderMap,
 ) -> Response {
-    match st.app.begin_totp(&ctx).await {
+    match st.app.identity().begin_totp(&ctx).await {
         Ok(en) => show(&st, &ctx, &headers, None, Some(en), Vec::new(), None).await,
         Err(e) => show(&st, &ctx, &headers, None, None, Vec::new(), Some(e)).await,
     }
@@ -112,7 +112,7 @@ pub async fn confirm(
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    match st.app.confirm_totp(&ctx, &f.code).await {
+    match st.app.identity().confirm_totp(&ctx, &f.code).await {
         Ok(rc) => show(&st, &ctx, &headers, None, None, rc.recovery_codes, None).await,
         Err(e) => show(&st, &ctx, &headers, None, None, Vec::new(), Some(e)).await,
     }
@@ -128,7 +128,7 @@ pub async fn disable(
         code: Some(f.code).filter(|c| !c.trim().is_empty()),
         recovery_code: Some(f.recovery_code).filter(|c| !c.trim().is_empty()),
     };
-    match st.app.disable_totp(&ctx, factor).await {
+    match st.app.identity().disable_totp(&ctx, factor).await {
         Ok(()) => redirect_with_flash("/me/security", "flash-mfa-disabled", false),
         Err(e) => show(&st, &ctx, &headers, None, None, Vec::new(), Some(e)).await,
     }
@@ -155,13 +155,13 @@ pub async fn devices(
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
-    let list = match st.app.pending_devices(&ctx).await {
+    let list = match st.app.identity().pending_devices(&ctx).await {
         Ok(l) => l,
         Err(e) => return error_response(&ctx.locale, e),
     };
     let mut rows = Vec::new();
     for d in list {
-        let staff = match st.app.get_staff(&ctx, d.user_id).await {
+        let staff = match st.app.tenancy().get_staff(&ctx, d.user_id).await {
             Ok(u) => format!("{} <{}>", u.profile.name, u.email),
             Err(_) => d.user_id.as_text(),
         };
@@ -197,7 +197,7 @@ pub async fn decide_device(
         "deny" => false,
         _ => return error_response(&ctx.locale, AppError::NotFound("page")),
     };
-    match st.app.decide_device(&ctx, &id, approve).await {
+    match st.app.identity().decide_device(&ctx, &id, approve).await {
         Ok(_) if approve => redirect_with_flash("/admin/devices", "flash-device-approved", false),
         Ok(_) => redirect_with_flash("/admin/devices", "flash-device-denied", false),
         Err(e) => error_response(&ctx.locale, e),
@@ -212,7 +212,12 @@ pub async fn end_staff_session(
     let (Ok(user), Ok(sid)) = (id.parse::<UserId>(), sid.parse::<SessionId>()) else {
         return error_response(&ctx.locale, AppError::NotFound("session"));
     };
-    match st.app.revoke_staff_session(&ctx, user, sid).await {
+    match st
+        .app
+        .identity()
+        .revoke_staff_session(&ctx, user, sid)
+        .await
+    {
         Ok(()) => redirect_with_flash(
             &format!("/admin/staff/{user}"),
             "flash-staff-session-ended",

@@ -100,7 +100,9 @@ pub async fn upload_attachment(
         // Takes the buffer over (no copy when the body arrived in one piece).
         bytes: Vec::from(bytes),
     };
-    Ok(created(st.app.add_attachment(&ctx, &id, input).await?))
+    Ok(created(
+        st.app.patients().add_attachment(&ctx, &id, input).await?,
+    ))
 }
 
 /// The patient's attachments (metadata) as far as the reader may see them (restricted files withheld and counted). Audited.
@@ -111,7 +113,7 @@ pub async fn list_attachments(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.attachments(&ctx, &id).await?))
+    Ok(ok(st.app.patients().attachments(&ctx, &id).await?))
 }
 
 /// Download one attachment (decrypted, with its stored content type, as an attachment). Audited.
@@ -123,7 +125,11 @@ pub async fn download_attachment(
     ApiAuth(ctx): ApiAuth,
     ApiPath((id, attachment)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let file = st.app.download_attachment(&ctx, &id, &attachment).await?;
+    let file = st
+        .app
+        .patients()
+        .download_attachment(&ctx, &id, &attachment)
+        .await?;
     let content_type = HeaderValue::from_str(&file.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Ok((

@@ -44,6 +44,7 @@ pub async fn put_photo(
     let name = header_text(&headers, "x-file-name");
     let info = st
         .app
+        .patients()
         .set_patient_photo(&ctx, &id, &content_type, name.as_deref(), bytes.to_vec())
         .await?;
     Ok(ok(info))
@@ -58,7 +59,7 @@ pub async fn get_photo(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    let photo = st.app.patient_photo(&ctx, &id).await?;
+    let photo = st.app.patients().patient_photo(&ctx, &id).await?;
     let content_type = HeaderValue::from_str(&photo.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Ok((
@@ -80,7 +81,7 @@ pub async fn delete_photo(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    st.app.remove_patient_photo(&ctx, &id).await?;
+    st.app.patients().remove_patient_photo(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -93,7 +94,7 @@ pub async fn list_links(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.patient_links(&ctx, &id).await?))
+    Ok(ok(st.app.patients().patient_links(&ctx, &id).await?))
 }
 
 /// Record a parent or guardian link: the patient is the parent/guardian of `dependant_id`, or the dependant of `responsible_id`. Both patients in this organisation, no self-links, no duplicates (409), no cycles of parent links (422). Audited.
@@ -106,7 +107,9 @@ pub async fn add_link(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<NewLink>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.add_patient_link(&ctx, &id, b).await?))
+    Ok(created(
+        st.app.patients().add_patient_link(&ctx, &id, b).await?,
+    ))
 }
 
 /// Remove a family link the patient is on (audited).
@@ -118,7 +121,10 @@ pub async fn delete_link(
     ApiAuth(ctx): ApiAuth,
     ApiPath((id, link)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    st.app.remove_patient_link(&ctx, &id, &link).await?;
+    st.app
+        .patients()
+        .remove_patient_link(&ctx, &id, &link)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -132,7 +138,11 @@ pub async fn put_link_consent(
     ApiPath((id, link)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<LinkConsent>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.set_link_consent(&ctx, &id, &link, b).await?))
+    Ok(ok(st
+        .app
+        .patients()
+        .set_link_consent(&ctx, &id, &link, b)
+        .await?))
 }
 
 /// The children and wards the signed-in patient may see now: below the jurisdiction's adolescent-confidentiality age, or beyond it with the adolescent's consent, or a dependent adult under legal guardianship (audited).
@@ -142,7 +152,7 @@ pub async fn portal_dependants(
     State(st): State<WebState>,
     PortalAuth(ctx): PortalAuth,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.portal_dependants(&ctx).await?))
+    Ok(ok(st.app.patients().portal_dependants(&ctx).await?))
 }
 
 /// A dependant's demographics and contact details as the portal shows them, when the rule above allows it (403 otherwise; audited either way).
@@ -154,5 +164,5 @@ pub async fn portal_dependant(
     PortalAuth(ctx): PortalAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.portal_dependant(&ctx, &id).await?))
+    Ok(ok(st.app.patients().portal_dependant(&ctx, &id).await?))
 }

@@ -18,7 +18,7 @@ pub async fn merge_patients(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<MergeInput>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.merge_patients(&ctx, b).await?))
+    Ok(created(st.app.patients().merge_patients(&ctx, b).await?))
 }
 
 /// Undo a merge: exactly the rows it moved go back (re-encrypted under the merged record's key), copied care relationships are removed and the merged record is unmarked. Only the newest live merge touching either record can be undone (409 otherwise). Audited.
@@ -30,5 +30,5 @@ pub async fn undo_merge(
     ApiAuth(ctx): ApiAuth,
     ApiPath(merge_id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.undo_merge(&ctx, &merge_id).await?))
+    Ok(ok(st.app.patients().undo_merge(&ctx, &merge_id).await?))
 }

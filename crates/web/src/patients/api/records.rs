@@ -22,7 +22,11 @@ pub async fn list_allergies(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.clinical_list::<Allergies>(&ctx, &id).await?))
+    Ok(ok(st
+        .app
+        .patients()
+        .clinical_list::<Allergies>(&ctx, &id)
+        .await?))
 }
 
 /// Record an allergy (substance, reaction and note encrypted; the author is the current user).
@@ -35,7 +39,10 @@ pub async fn add_allergy(
     ApiJson(b): ApiJson<AllergyInput>,
 ) -> ApiResult<Response> {
     Ok(created(
-        st.app.clinical_add::<Allergies>(&ctx, &id, &b).await?,
+        st.app
+            .patients()
+            .clinical_add::<Allergies>(&ctx, &id, &b)
+            .await?,
     ))
 }
 
@@ -51,6 +58,7 @@ pub async fn update_allergy(
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
+        .patients()
         .clinical_update::<Allergies>(&ctx, &id, &entry, &b)
         .await?))
 }
@@ -63,7 +71,11 @@ pub async fn list_conditions(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.clinical_list::<Conditions>(&ctx, &id).await?))
+    Ok(ok(st
+        .app
+        .patients()
+        .clinical_list::<Conditions>(&ctx, &id)
+        .await?))
 }
 
 /// Record a condition (name, ICD-10 code and note encrypted; the author is the current user).
@@ -76,7 +88,10 @@ pub async fn add_condition(
     ApiJson(b): ApiJson<ConditionInput>,
 ) -> ApiResult<Response> {
     Ok(created(
-        st.app.clinical_add::<Conditions>(&ctx, &id, &b).await?,
+        st.app
+            .patients()
+            .clinical_add::<Conditions>(&ctx, &id, &b)
+            .await?,
     ))
 }
 
@@ -92,6 +107,7 @@ pub async fn update_condition(
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
+        .patients()
         .clinical_update::<Conditions>(&ctx, &id, &entry, &b)
         .await?))
 }
@@ -104,7 +120,11 @@ pub async fn list_medications(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.clinical_list::<Medications>(&ctx, &id).await?))
+    Ok(ok(st
+        .app
+        .patients()
+        .clinical_list::<Medications>(&ctx, &id)
+        .await?))
 }
 
 /// Record a medication (name, dose, frequency, route and note encrypted; the author is the current user).
@@ -117,7 +137,10 @@ pub async fn add_medication(
     ApiJson(b): ApiJson<MedicationInput>,
 ) -> ApiResult<Response> {
     Ok(created(
-        st.app.clinical_add::<Medications>(&ctx, &id, &b).await?,
+        st.app
+            .patients()
+            .clinical_add::<Medications>(&ctx, &id, &b)
+            .await?,
     ))
 }
 
@@ -133,6 +156,7 @@ pub async fn update_medication(
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
+        .patients()
         .clinical_update::<Medications>(&ctx, &id, &entry, &b)
         .await?))
 }

@@ -36,7 +36,7 @@ pub async fn list_patients(
     ApiQuery(filter): ApiQuery<PatientFilter>,
 ) -> ApiResult<Response> {
     let page = page_of(p.page, p.limit)?;
-    let (rows, meta) = st.app.list_patients(&ctx, &filter, page).await?;
+    let (rows, meta) = st.app.patients().list_patients(&ctx, &filter, page).await?;
     Ok(paged(rows, meta))
 }
 
@@ -48,7 +48,7 @@ pub async fn create_patient(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<NewPatient>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.register_patient(&ctx, b).await?))
+    Ok(created(st.app.patients().register_patient(&ctx, b).await?))
 }
 
 /// A patient's demographics and contact details (audited read).
@@ -59,7 +59,7 @@ pub async fn get_patient(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.patient(&ctx, &id).await?))
+    Ok(ok(st.app.patients().patient(&ctx, &id).await?))
 }
 
 /// The patient's care team and recent encounters ("own patients").
@@ -70,7 +70,7 @@ pub async fn get_care_team(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.care_team(&ctx, &id).await?))
+    Ok(ok(st.app.patients().care_team(&ctx, &id).await?))
 }
 
 /// A staff member to add to a care team.
@@ -89,7 +89,10 @@ pub async fn add_care_team(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<CareTeamInput>,
 ) -> ApiResult<Response> {
-    st.app.add_to_care_team(&ctx, &id, b.user_id).await?;
+    st.app
+        .patients()
+        .add_to_care_team(&ctx, &id, b.user_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -102,7 +105,10 @@ pub async fn remove_care_team(
     ApiAuth(ctx): ApiAuth,
     ApiPath((id, user)): ApiPath<(String, UserId)>,
 ) -> ApiResult<Response> {
-    st.app.remove_from_care_team(&ctx, &id, user).await?;
+    st.app
+        .patients()
+        .remove_from_care_team(&ctx, &id, user)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -114,7 +120,7 @@ pub async fn get_history(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.history(&ctx, &id).await?))
+    Ok(ok(st.app.patients().history(&ctx, &id).await?))
 }
 
 /// Record a medical-history entry (encrypted; the author is the current user).
@@ -126,7 +132,7 @@ pub async fn add_history(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<HistoryInput>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.add_history(&ctx, &id, b).await?))
+    Ok(created(st.app.patients().add_history(&ctx, &id, b).await?))
 }
 
 /// Change a history entry (its author only).
@@ -139,7 +145,11 @@ pub async fn update_history(
     ApiPath((id, entry)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<HistoryInput>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.update_history(&ctx, &id, &entry, b).await?))
+    Ok(ok(st
+        .app
+        .patients()
+        .update_history(&ctx, &id, &entry, b)
+        .await?))
 }
 
 /// Emergency access: open the record without a care relationship, with a reason; time-boxed, flagged and reviewed.
@@ -151,7 +161,9 @@ pub async fn break_glass(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<BreakGlassRequest>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.break_glass(&ctx, &id, b).await?))
+    Ok(created(
+        st.app.governance().break_glass(&ctx, &id, b).await?,
+    ))
 }
 
 /// Bulk export of patient records (demographics, contacts, history); restricted entries only with `export:restricted`. Audited.
@@ -161,5 +173,5 @@ pub async fn export_patients(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.export_patients(&ctx).await?))
+    Ok(ok(st.app.patients().export_patients(&ctx).await?))
 }

@@ -24,7 +24,9 @@ pub async fn create_share_link(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<NewShareLink>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.create_share_link(&ctx, &id, b).await?))
+    Ok(created(
+        st.app.patients().create_share_link(&ctx, &id, b).await?,
+    ))
 }
 
 /// The patient's share links (active, expired, revoked; never tokens). Audited.
@@ -36,7 +38,7 @@ pub async fn list_share_links(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.share_links(&ctx, &id).await?))
+    Ok(ok(st.app.patients().share_links(&ctx, &id).await?))
 }
 
 /// Revoke a share link at once (idempotent). Audited.
@@ -48,7 +50,7 @@ pub async fn revoke_share_link(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.revoke_share_link(&ctx, &id).await?))
+    Ok(ok(st.app.patients().revoke_share_link(&ctx, &id).await?))
 }
 
 /// Download the shared file with the link's token (no sign-in). 404 for an unknown token, 410 `SHARE_LINK_GONE` once expired or revoked. Every use is audited (`share_link.used`, naming the link, never the token).
@@ -60,7 +62,7 @@ pub async fn use_share_link(
     Client(c): Client,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Response> {
-    let file = st.app.use_share_link(&token, &c).await?;
+    let file = st.app.patients().use_share_link(&token, &c).await?;
     let content_type = HeaderValue::from_str(&file.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Ok((

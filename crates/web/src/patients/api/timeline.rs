@@ -40,7 +40,7 @@ pub async fn get_timeline(
         from: q.from,
         to: q.to,
     };
-    Ok(ok(st.app.timeline(&ctx, &id, &q).await?))
+    Ok(ok(st.app.patients().timeline(&ctx, &id, &q).await?))
 }
 
 /// Export options.
@@ -71,10 +71,15 @@ pub async fn export_record(
     match parse_format(q.format.as_deref())? {
         RecordFormat::Json => Ok(ok(st
             .app
+            .patients()
             .export_patient_record(&ctx, &id, RecordFormat::Json)
             .await?)),
         RecordFormat::Pdf => {
-            let pdf = st.app.export_patient_record_pdf(&ctx, &id).await?;
+            let pdf = st
+                .app
+                .patients()
+                .export_patient_record_pdf(&ctx, &id)
+                .await?;
             // The id is opaque (no PHI in the file name).
             let name = format!("attachment; filename=\"patient-record-{id}.pdf\"");
             let disposition = HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static(

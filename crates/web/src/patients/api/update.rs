@@ -31,6 +31,7 @@ pub async fn identifier_kinds(
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
+        .patients()
         .identifier_kinds(&ctx, q.country.as_deref())
         .await?))
 }
@@ -44,7 +45,7 @@ pub async fn update_patient(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<PatientUpdate>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.update_patient(&ctx, &id, b).await?))
+    Ok(ok(st.app.patients().update_patient(&ctx, &id, b).await?))
 }
 
 /// Deactivate a patient (kept, but no reminders and no duplicate warnings).
@@ -55,7 +56,11 @@ pub async fn deactivate_patient(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.set_patient_active(&ctx, &id, false).await?))
+    Ok(ok(st
+        .app
+        .patients()
+        .set_patient_active(&ctx, &id, false)
+        .await?))
 }
 
 /// Reactivate a deactivated patient.
@@ -66,7 +71,11 @@ pub async fn reactivate_patient(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.set_patient_active(&ctx, &id, true).await?))
+    Ok(ok(st
+        .app
+        .patients()
+        .set_patient_active(&ctx, &id, true)
+        .await?))
 }
 
 /// Record a patient's death (stops every reminder and campaign).
@@ -78,5 +87,5 @@ pub async fn mark_deceased(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<DeceasedInput>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.mark_deceased(&ctx, &id, b).await?))
+    Ok(ok(st.app.patients().mark_deceased(&ctx, &id, b).await?))
 }

@@ -311,14 +311,14 @@ async fn clinical(
         }
         Err(e) => return Err(e),
     };
-    let files = st.app.attachments(ctx, id).await?;
-    let shares = active_rows(&st.app.share_links(ctx, id).await?);
+    let files = st.app.patients().attachments(ctx, id).await?;
+    let shares = active_rows(&st.app.patients().share_links(ctx, id).await?);
     let tq = TimelineQuery {
         kind: Some(q.kind.clone()).filter(|k| !k.is_empty()),
         from: Some(q.from.clone()).filter(|k| !k.is_empty()),
         to: Some(q.to.clone()).filter(|k| !k.is_empty()),
     };
-    let (events, timeline_error) = match st.app.timeline(ctx, id, &tq).await {
+    let (events, timeline_error) = match st.app.patients().timeline(ctx, id, &tq).await {
         Ok(t) => (
             t.items
                 .iter()
@@ -382,10 +382,11 @@ async fn chart_page(
     q: ChartQuery,
     failed: Failure,
 ) -> Result<ChartPage, AppError> {
-    let p = st.app.patient(ctx, id).await?;
-    let facts = st.app.patient_chart_facts(ctx, id).await?;
+    let p = st.app.patients().patient(ctx, id).await?;
+    let facts = st.app.patients().patient_chart_facts(ctx, id).await?;
     let family = st
         .app
+        .patients()
         .patient_links(ctx, id)
         .await?
         .iter()
@@ -506,6 +507,7 @@ pub async fn save_demographics(
     let r = match patient {
         Ok(p) => st
             .app
+            .patients()
             .update_patient(&ctx, &id, as_update(p))
             .await
             .map(|_| ()),
@@ -556,7 +558,12 @@ pub async fn join_care_team(
     PageAuth(ctx): PageAuth,
     Path(id): Path<String>,
 ) -> Response {
-    match st.app.add_to_care_team(&ctx, &id, ctx.user).await {
+    match st
+        .app
+        .patients()
+        .add_to_care_team(&ctx, &id, ctx.user)
+        .await
+    {
         Ok(()) => redirect_with_flash(&format!("/patients/{id}"), "flash-care-team-joined", false),
         Err(e) => error_response(&ctx.locale, e),
     }
@@ -578,13 +585,13 @@ pub async fn change_status(
     Form(f): Form<StatusForm>,
 ) -> Response {
     let r = match f.action.as_str() {
-        "deactivate" => st.app.set_patient_active(&ctx, &id, false).await,
-        "reactivate" => st.app.set_patient_active(&ctx, &id, true).await,
+        "deactivate" => st.app.patients().set_patient_active(&ctx, &id, false).await,
+        "reactivate" => st.app.patients().set_patient_active(&ctx, &id, true).await,
         "deceased" => {
             let d = clinicos_app::patients::update::DeceasedInput {
                 date: f.date.trim().to_owned(),
             };
-            st.app.mark_deceased(&ctx, &id, d).await
+            st.app.patients().mark_deceased(&ctx, &id, d).await
         }
         _ => Err(AppError::field("action", "is not a status change")),
     };
@@ -646,7 +653,7 @@ pub async fn upload(
         sensitivity,
         ..file
     };
-    match st.app.add_attachment(&ctx, &id, input).await {
+    match st.app.patients().add_attachment(&ctx, &id, input).await {
         Ok(_) => redirect_with_flash(&back, "flash-upload-saved", false),
         Err(AppError::Validation(_) | AppError::BadRequest(_)) => {
             redirect_with_flash(&back, "flash-upload-invalid", true)
@@ -680,7 +687,12 @@ pub async fn download(
     PageAuth(ctx): PageAuth,
     Path((id, attachment)): Path<(String, String)>,
 ) -> Response {
-    match st.app.download_attachment(&ctx, &id, &attachment).await {
+    match st
+        .app
+        .patients()
+        .download_attachment(&ctx, &id, &attachment)
+        .await
+    {
         Ok(f) => {
             let inline =
                 f.content_type.starts_with("image/") || f.content_type == "application/pdf";
@@ -719,6 +731,7 @@ pub async fn export(
 ) -> Response {
     match st
         .app
+        .patients()
         .export_patient_record(&ctx, &id, RecordFormat::Json)
         .await
     {
@@ -757,7 +770,7 @@ pub async fn export_pdf(
     PageAuth(ctx): PageAuth,
     Path(id): Path<String>,
 ) -> Response {
-    match st.app.export_patient_record_pdf(&ctx, &id).await {
+    match st.app.patients().export_patient_record_pdf(&ctx, &id).await {
         Ok(body) => (
             [
                 (

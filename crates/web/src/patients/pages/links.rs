@@ -90,7 +90,7 @@ pub async fn photo(
     PageAuth(ctx): PageAuth,
     Path(id): Path<String>,
 ) -> Response {
-    match st.app.patient_photo(&ctx, &id).await {
+    match st.app.patients().patient_photo(&ctx, &id).await {
         Ok(p) => {
             let ct = HeaderValue::from_str(&p.content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -144,7 +144,12 @@ pub async fn set_photo(
         return redirect_with_flash(&back, "flash-upload-missing", true);
     };
     let name = Some(name.as_str()).filter(|n| !n.is_empty());
-    match st.app.set_patient_photo(&ctx, &id, &ct, name, bytes).await {
+    match st
+        .app
+        .patients()
+        .set_patient_photo(&ctx, &id, &ct, name, bytes)
+        .await
+    {
         Ok(_) => redirect_with_flash(&back, "flash-photo-saved", false),
         Err(AppError::Validation(_) | AppError::BadRequest(_)) => {
             redirect_with_flash(&back, "flash-photo-invalid", true)
@@ -158,7 +163,7 @@ pub async fn remove_photo(
     PageAuth(ctx): PageAuth,
     Path(id): Path<String>,
 ) -> Response {
-    match st.app.remove_patient_photo(&ctx, &id).await {
+    match st.app.patients().remove_patient_photo(&ctx, &id).await {
         Ok(()) => redirect_with_flash(
             &format!("/patients/{id}#photo"),
             "flash-photo-removed",
@@ -212,7 +217,7 @@ pub async fn add_link(
         dependent_adult: f.dependent_adult.is_some(),
         adolescent_consent: f.adolescent_consent.is_some(),
     };
-    let r = st.app.add_patient_link(&ctx, &id, input).await;
+    let r = st.app.patients().add_patient_link(&ctx, &id, input).await;
     family_done(&id, r, &ctx)
 }
 
@@ -221,7 +226,11 @@ pub async fn remove_link(
     PageAuth(ctx): PageAuth,
     Path((id, link)): Path<(String, String)>,
 ) -> Response {
-    let r = st.app.remove_patient_link(&ctx, &id, &link).await;
+    let r = st
+        .app
+        .patients()
+        .remove_patient_link(&ctx, &id, &link)
+        .await;
     family_done(&id, r, &ctx)
 }
 
@@ -239,7 +248,11 @@ pub async fn link_consent(
     let consent = LinkConsent {
         consent: f.consent == "yes",
     };
-    let r = st.app.set_link_consent(&ctx, &id, &link, consent).await;
+    let r = st
+        .app
+        .patients()
+        .set_link_consent(&ctx, &id, &link, consent)
+        .await;
     family_done(&id, r, &ctx)
 }
 

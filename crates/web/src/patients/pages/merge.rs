@@ -80,8 +80,8 @@ async fn confirm_page(
     dup: &str,
     reason: String,
 ) -> Result<ConfirmPage, AppError> {
-    let survivor = st.app.patient(ctx, id).await?;
-    let merged = match st.app.patient(ctx, dup).await {
+    let survivor = st.app.patients().patient(ctx, id).await?;
+    let merged = match st.app.patients().patient(ctx, dup).await {
         Ok(p) => p,
         Err(AppError::NotFound(_)) => {
             return Err(AppError::field("duplicate", "no such patient"));
@@ -130,7 +130,7 @@ pub async fn merge(
         merged_id: dup,
         reason,
     };
-    match st.app.merge_patients(&ctx, input).await {
+    match st.app.patients().merge_patients(&ctx, input).await {
         Ok(_) => redirect_with_flash(&back, "flash-merged", false),
         Err(AppError::Validation(_) | AppError::BadRequest(_) | AppError::Conflict(_)) => {
             redirect_with_flash(&back, "flash-merge-invalid", true)
@@ -145,7 +145,7 @@ pub async fn undo(
     Path((id, merge)): Path<(String, String)>,
 ) -> Response {
     let back = format!("/patients/{id}");
-    match st.app.undo_merge(&ctx, &merge).await {
+    match st.app.patients().undo_merge(&ctx, &merge).await {
         Ok(_) => redirect_with_flash(&back, "flash-unmerged", false),
         Err(AppError::Conflict(_)) => redirect_with_flash(&back, "flash-unmerge-refused", true),
         Err(e) => error_response(&ctx.locale, e),

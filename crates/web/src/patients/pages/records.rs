@@ -338,10 +338,22 @@ pub async fn load(
     patient: &str,
     i: &I18n,
 ) -> AppResult<(Vec<SectionView>, Vec<Allergy>, bool)> {
-    let allergies = st.app.clinical_list::<Allergies>(ctx, patient).await?;
-    let history = st.app.history(ctx, patient).await?;
-    let conditions = st.app.clinical_list::<Conditions>(ctx, patient).await?;
-    let meds = st.app.clinical_list::<Medications>(ctx, patient).await?;
+    let allergies = st
+        .app
+        .patients()
+        .clinical_list::<Allergies>(ctx, patient)
+        .await?;
+    let history = st.app.patients().history(ctx, patient).await?;
+    let conditions = st
+        .app
+        .patients()
+        .clinical_list::<Conditions>(ctx, patient)
+        .await?;
+    let meds = st
+        .app
+        .patients()
+        .clinical_list::<Medications>(ctx, patient)
+        .await?;
     let emergency = allergies.emergency_access || history.emergency_access;
     let h = history
         .entries
@@ -473,9 +485,15 @@ async fn put<K: ClinicalKind>(
     input: &K::Input,
 ) -> AppResult<()> {
     match entry {
-        None => st.app.clinical_add::<K>(ctx, id, input).await.map(|_| ()),
+        None => st
+            .app
+            .patients()
+            .clinical_add::<K>(ctx, id, input)
+            .await
+            .map(|_| ()),
         Some(e) => st
             .app
+            .patients()
             .clinical_update::<K>(ctx, id, e, input)
             .await
             .map(|_| ()),
@@ -500,8 +518,18 @@ async fn save(
                 sensitivity: sensitivity.unwrap_or_else(|| "normal".into()),
             };
             match entry {
-                None => st.app.add_history(ctx, id, input).await.map(|_| ()),
-                Some(e) => st.app.update_history(ctx, id, e, input).await.map(|_| ()),
+                None => st
+                    .app
+                    .patients()
+                    .add_history(ctx, id, input)
+                    .await
+                    .map(|_| ()),
+                Some(e) => st
+                    .app
+                    .patients()
+                    .update_history(ctx, id, e, input)
+                    .await
+                    .map(|_| ()),
             }
         }
         "allergies" => {

@@ -232,7 +232,7 @@ async fn search(st: &WebState, ctx: &Ctx, f: &SearchForm, errs: &mut Errs) -> Re
         results.error = Some(results.i.t("form-has-errors"));
         return results;
     }
-    match st.app.list_patients(ctx, &filter, page).await {
+    match st.app.patients().list_patients(ctx, &filter, page).await {
         Ok((list, meta)) => {
             let today = st.app.clock.now().date_naive();
             results.searched = true;
@@ -263,7 +263,12 @@ pub async fn list(
     fresh: Option<Extension<FreshCsrf>>,
     Query(f): Query<SearchForm>,
 ) -> Response {
-    if let Err(e) = st.app.authorize(&ctx, Action::ViewPatients).await {
+    if let Err(e) = st
+        .app
+        .governance()
+        .authorize(&ctx, Action::ViewPatients)
+        .await
+    {
         return error_response(&ctx.locale, e);
     }
     let mut errs = Errs::default();
@@ -283,6 +288,7 @@ pub async fn list(
     let had = c.flash.is_some();
     let branches = st
         .app
+        .tenancy()
         .my_branches(&ctx)
         .await
         .unwrap_or_default()
@@ -335,7 +341,7 @@ struct NewPage {
 
 /// The working branch's country and the identifier kinds it offers.
 pub async fn branch_country(st: &WebState, ctx: &Ctx) -> (String, Vec<IdentifierKind>) {
-    let branches = st.app.my_branches(ctx).await.unwrap_or_default();
+    let branches = st.app.tenancy().my_branches(ctx).await.unwrap_or_default();
     let country = branches
         .iter()
         .find(|b| Some(b.id) == ctx.branch)
@@ -344,6 +350,7 @@ pub async fn branch_country(st: &WebState, ctx: &Ctx) -> (String, Vec<Identifier
         .unwrap_or_default();
     let kinds = st
         .app
+        .patients()
         .identifier_kinds(ctx, Some(&country))
         .await
         .unwrap_or_default();
@@ -356,7 +363,12 @@ pub async fn new_form(
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
-    if let Err(e) = st.app.authorize(&ctx, Action::EditPatients).await {
+    if let Err(e) = st
+        .app
+        .governance()
+        .authorize(&ctx, Action::EditPatients)
+        .await
+    {
         return error_response(&ctx.locale, e);
     }
     let c = Chrome::signed_in(
@@ -395,7 +407,7 @@ pub async fn register(
     let result = match patient {
         Ok(mut p) => {
             p.confirm_new = first(&pairs, "confirm_new") == "yes";
-            st.app.register_patient(&ctx, p).await
+            st.app.patients().register_patient(&ctx, p).await
         }
         Err(e) => {
             errs = e;
@@ -418,7 +430,7 @@ pub async fn register(
         AppError::Validation(_) => {}
         AppError::DuplicatePatient(ids) => {
             for id in ids {
-                if let Ok(p) = st.app.patient(&ctx, id).await {
+                if let Ok(p) = st.app.patients().patient(&ctx, id).await {
                     duplicates.push(Existing {
                         id: p.id.clone(),
                         name: full_name(&p),

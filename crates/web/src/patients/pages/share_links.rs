@@ -81,7 +81,7 @@ pub async fn create(
         attachment_id: attachment,
         expires_in_hours: Some(hours),
     };
-    match st.app.create_share_link(&ctx, &id, input).await {
+    match st.app.patients().create_share_link(&ctx, &id, input).await {
         Ok(created) => {
             let c = Chrome::signed_in(
                 &st,
@@ -117,7 +117,7 @@ pub async fn revoke(
     PageAuth(ctx): PageAuth,
     Path((id, link)): Path<(String, String)>,
 ) -> Response {
-    match st.app.revoke_share_link(&ctx, &link).await {
+    match st.app.patients().revoke_share_link(&ctx, &link).await {
         Ok(_) => redirect_with_flash(
             &format!("/patients/{id}#attachments"),
             "flash-share-revoked",

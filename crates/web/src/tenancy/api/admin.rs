@@ -21,7 +21,7 @@ use clinicos_store::tenancy::tenants::Tenant;
 #[utoipa::path(get, path = "/api/v1/tenant", tag = "organisation", security(("bearer" = [])),
     responses((status = 200, body = Envelope<Tenant>), (status = 401, body = ErrorBody)))]
 pub async fn get_tenant(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.tenant_profile(&ctx).await?))
+    Ok(ok(st.app.tenancy().tenant_profile(&ctx).await?))
 }
 
 /// Update the organisation profile (owner).
@@ -32,14 +32,14 @@ pub async fn update_tenant(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<TenantPatch>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.update_tenant(&ctx, b).await?))
+    Ok(ok(st.app.tenancy().update_tenant(&ctx, b).await?))
 }
 
 /// The organisation logo image.
 #[utoipa::path(get, path = "/api/v1/tenant/logo", tag = "organisation", security(("bearer" = [])),
     responses((status = 200, content_type = "image/png", description = "PNG, JPEG or WebP"), (status = 404, body = ErrorBody)))]
 pub async fn get_logo(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    let (bytes, mime) = st.app.tenant_logo(&ctx).await?;
+    let (bytes, mime) = st.app.tenancy().tenant_logo(&ctx).await?;
     Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
 }
 
@@ -57,7 +57,10 @@ pub async fn put_logo(
             "must be at most 2 MB",
         ))
     })?;
-    st.app.set_tenant_logo(&ctx, body.to_vec()).await?;
+    st.app
+        .tenancy()
+        .set_tenant_logo(&ctx, body.to_vec())
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -108,7 +111,7 @@ pub async fn export_tenant(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
 ) -> ApiResult<Response> {
-    let export = st.app.export_tenant(&ctx).await?;
+    let export = st.app.tenancy().export_tenant(&ctx).await?;
     let mut r = ok(export);
     r.headers_mut().insert(
         header::CONTENT_DISPOSITION,
@@ -123,7 +126,7 @@ pub async fn export_tenant(
 #[utoipa::path(get, path = "/api/v1/tenant/retention", tag = "organisation", security(("bearer" = [])),
     responses((status = 200, body = Envelope<clinicos_app::governance::retention::TenantRetention>), (status = 403, body = ErrorBody)))]
 pub async fn retention(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.tenant_retention(&ctx).await?))
+    Ok(ok(st.app.governance().tenant_retention(&ctx).await?))
 }
 
 /// Branches, paged and filtered; sort by name, code, city or created_at.
@@ -141,6 +144,7 @@ pub async fn list_branches(
     let page = page_of(q.page, q.limit)?;
     let (rows, meta) = st
         .app
+        .tenancy()
         .list_branches(&ctx, &filter, page, q.sort.as_deref())
         .await?;
     Ok(paged(rows, meta))
@@ -154,7 +158,7 @@ pub async fn create_branch(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<BranchPatch>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.create_branch(&ctx, b).await?))
+    Ok(created(st.app.tenancy().create_branch(&ctx, b).await?))
 }
 
 /// One branch.
@@ -165,7 +169,7 @@ pub async fn get_branch(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<BranchId>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.get_branch(&ctx, id).await?))
+    Ok(ok(st.app.tenancy().get_branch(&ctx, id).await?))
 }
 
 /// Update a branch (owner); omitted fields keep their value.
@@ -177,7 +181,7 @@ pub async fn update_branch(
     ApiPath(id): ApiPath<BranchId>,
     ApiJson(b): ApiJson<BranchPatch>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.update_branch(&ctx, id, b).await?))
+    Ok(ok(st.app.tenancy().update_branch(&ctx, id, b).await?))
 }
 
 /// Staff, paged and filtered; sort by name, email or created_at.
@@ -196,6 +200,7 @@ pub async fn list_staff(
     let page = page_of(q.page, q.limit)?;
     let (rows, meta) = st
         .app
+        .tenancy()
         .list_staff(&ctx, &filter, page, q.sort.as_deref())
         .await?;
     Ok(paged(rows, meta))
@@ -209,7 +214,7 @@ pub async fn invite_staff(
     ApiAuth(ctx): ApiAuth,
     ApiJson(b): ApiJson<NewUser>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.invite_staff(&ctx, b).await?))
+    Ok(created(st.app.tenancy().invite_staff(&ctx, b).await?))
 }
 
 /// One staff member.
@@ -220,7 +225,7 @@ pub async fn get_staff(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.get_staff(&ctx, id).await?))
+    Ok(ok(st.app.tenancy().get_staff(&ctx, id).await?))
 }
 
 /// Change a staff member's roles, branches or active state.
@@ -232,7 +237,11 @@ pub async fn update_staff(
     ApiPath(id): ApiPath<UserId>,
     ApiJson(b): ApiJson<StaffAccess>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.update_staff_access(&ctx, id, b).await?))
+    Ok(ok(st
+        .app
+        .tenancy()
+        .update_staff_access(&ctx, id, b)
+        .await?))
 }
 
 /// A staff member's avatar image.
@@ -243,7 +252,11 @@ pub async fn get_avatar(
     ApiAuth(ctx): ApiAuth,
     ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Response> {
-    let (bytes, mime) = st.app.staff_image(&ctx, id, Image::Avatar).await?;
+    let (bytes, mime) = st
+        .app
+        .tenancy()
+        .staff_image(&ctx, id, Image::Avatar)
+        .await?;
     Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
 }
 
@@ -262,6 +275,7 @@ pub async fn put_avatar(
         ))
     })?;
     st.app
+        .tenancy()
         .set_my_image(&ctx, Image::Avatar, body.to_vec())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -282,6 +296,7 @@ pub async fn put_signature(
         ))
     })?;
     st.app
+        .tenancy()
         .set_my_image(&ctx, Image::Signature, body.to_vec())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -291,5 +306,5 @@ pub async fn put_signature(
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "organisation", security(("bearer" = [])),
     responses((status = 200, body = Envelope<Vec<OutboxMessage>>), (status = 403, body = ErrorBody)))]
 pub async fn outbox(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.outbox(&ctx, 50).await?))
+    Ok(ok(st.app.tenancy().outbox(&ctx, 50).await?))
 }

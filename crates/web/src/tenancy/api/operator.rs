@@ -51,7 +51,11 @@ pub async fn login(
     Client(c): Client,
     ApiJson(b): ApiJson<OperatorLogin>,
 ) -> ApiResult<Response> {
-    let (token, _) = st.app.operator_login(&b.email, &b.password, &c).await?;
+    let (token, _) = st
+        .app
+        .tenancy()
+        .operator_login(&b.email, &b.password, &c)
+        .await?;
     Ok(ok(OperatorToken { token }))
 }
 
@@ -61,7 +65,7 @@ pub async fn logout(
     State(st): State<WebState>,
     OperatorAuth(op): OperatorAuth,
 ) -> ApiResult<Response> {
-    st.app.operator_logout(&op).await?;
+    st.app.tenancy().operator_logout(&op).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -72,7 +76,7 @@ pub async fn list_tenants(
     State(st): State<WebState>,
     OperatorAuth(op): OperatorAuth,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.op_list_tenants(&op).await?))
+    Ok(ok(st.app.tenancy().op_list_tenants(&op).await?))
 }
 
 /// Open a tenant with its first branch and owner (invited by email unless a password is given).
@@ -83,7 +87,7 @@ pub async fn create_tenant(
     OperatorAuth(op): OperatorAuth,
     ApiJson(b): ApiJson<NewTenant>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.op_create_tenant(&op, &b).await?))
+    Ok(created(st.app.tenancy().op_create_tenant(&op, &b).await?))
 }
 
 /// Suspend, reactivate, activate or close a tenant.
@@ -96,7 +100,11 @@ pub async fn change_status(
     ApiJson(b): ApiJson<StatusChange>,
 ) -> ApiResult<Response> {
     let event = parse_event(&b.action)?;
-    Ok(ok(st.app.op_change_status(&op, id, event).await?))
+    Ok(ok(st
+        .app
+        .tenancy()
+        .op_change_status(&op, id, event)
+        .await?))
 }
 
 /// Parse a status action name.
@@ -120,7 +128,7 @@ pub async fn list_regions(
     State(st): State<WebState>,
     OperatorAuth(op): OperatorAuth,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.op_regions(&op).await?))
+    Ok(ok(st.app.tenancy().op_regions(&op).await?))
 }
 
 /// Register a region and prepare its database.
@@ -133,6 +141,7 @@ pub async fn add_region(
 ) -> ApiResult<Response> {
     Ok(created(
         st.app
+            .tenancy()
             .op_add_region(&op, &b.code, &b.name, &b.database_url)
             .await?,
     ))
@@ -145,7 +154,7 @@ pub async fn list_plans(
     State(st): State<WebState>,
     OperatorAuth(op): OperatorAuth,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.op_plans(&op).await?))
+    Ok(ok(st.app.tenancy().op_plans(&op).await?))
 }
 
 /// Create or update a plan.
@@ -156,5 +165,5 @@ pub async fn upsert_plan(
     OperatorAuth(op): OperatorAuth,
     ApiJson(b): ApiJson<Plan>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.op_upsert_plan(&op, b).await?))
+    Ok(ok(st.app.tenancy().op_upsert_plan(&op, b).await?))
 }

@@ -76,7 +76,7 @@ async fn retention(
     if !allowed(ctx, Action::ViewRetention) {
         return None;
     }
-    st.app.tenant_retention(ctx).await.ok()
+    st.app.governance().tenant_retention(ctx).await.ok()
 }
 
 async fn chrome(
@@ -94,7 +94,7 @@ pub async fn organisation(
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
-    let t = match st.app.tenant_profile(&ctx).await {
+    let t = match st.app.tenancy().tenant_profile(&ctx).await {
         Ok(t) => t,
         Err(e) => return error_response(&ctx.locale, e),
     };
@@ -170,7 +170,7 @@ pub async fn save_organisation(
             idle_timeout_minutes: idle,
             absolute_timeout_minutes: absolute,
         };
-        st.app.update_tenant(&ctx, p).await.map(|_| ())
+        st.app.tenancy().update_tenant(&ctx, p).await.map(|_| ())
     } else {
         Err(AppError::Validation(Vec::new()))
     };
@@ -184,6 +184,7 @@ pub async fn save_organisation(
     }
     let has_logo = st
         .app
+        .tenancy()
         .tenant_profile(&ctx)
         .await
         .map(|t| t.has_logo)
@@ -214,7 +215,7 @@ pub async fn upload_logo(
         Ok(None) => return redirect_with_flash(BACK, "flash-upload-empty", true),
         Err(()) => return redirect_with_flash(BACK, "flash-upload-failed", true),
     };
-    match st.app.set_tenant_logo(&ctx, bytes).await {
+    match st.app.tenancy().set_tenant_logo(&ctx, bytes).await {
         Ok(()) => redirect_with_flash(BACK, "flash-logo-saved", false),
         Err(AppError::Validation(_)) => redirect_with_flash(BACK, "flash-image-invalid", true),
         Err(e) => error_response(&ctx.locale, e),
@@ -222,7 +223,7 @@ pub async fn upload_logo(
 }
 
 pub async fn logo(State(st): State<WebState>, PageAuth(ctx): PageAuth) -> Response {
-    match st.app.tenant_logo(&ctx).await {
+    match st.app.tenancy().tenant_logo(&ctx).await {
         Ok((bytes, mime)) => image_response(bytes, mime),
         Err(e) => error_response(&ctx.locale, e),
     }
@@ -243,7 +244,7 @@ pub async fn outbox(
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
-    let messages = match st.app.outbox(&ctx, 50).await {
+    let messages = match st.app.tenancy().outbox(&ctx, 50).await {
         Ok(m) => m,
         Err(e) => return error_response(&ctx.locale, e),
     };
@@ -269,7 +270,7 @@ pub async fn outbox(
 
 /// Download the organisation's records as JSON (allowed while suspended).
 pub async fn export(State(st): State<WebState>, PageAuth(ctx): PageAuth) -> Response {
-    match st.app.export_tenant(&ctx).await {
+    match st.app.tenancy().export_tenant(&ctx).await {
         Ok(e) => {
             use axum::response::IntoResponse;
             let body = serde_json::to_vec_pretty(&e).unwrap_or_default();

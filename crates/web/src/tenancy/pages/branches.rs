@@ -114,6 +114,7 @@ async fn all_branches(st: &WebState, ctx: &Ctx) -> Result<Vec<Branch>, AppError>
     let page = PageRequest::new(Some(1), Some(100)).map_err(AppError::BadRequest)?;
     Ok(st
         .app
+        .tenancy()
         .list_branches(ctx, &Default::default(), page, Some("name"))
         .await?
         .0)
@@ -155,7 +156,7 @@ pub async fn create(
     headers: HeaderMap,
     Form(f): Form<BranchForm>,
 ) -> Response {
-    let e = match st.app.create_branch(&ctx, f.patch(false)).await {
+    let e = match st.app.tenancy().create_branch(&ctx, f.patch(false)).await {
         Ok(b) => {
             let to = format!("/admin/branches/{}", b.id.as_text());
             return redirect_with_flash(&to, "flash-branch-created", false);
@@ -194,7 +195,7 @@ pub async fn edit(
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
     let b = match parse_id(&id) {
-        Ok(id) => st.app.get_branch(&ctx, id).await,
+        Ok(id) => st.app.tenancy().get_branch(&ctx, id).await,
         Err(e) => Err(e),
     };
     let b = match b {
@@ -233,7 +234,12 @@ pub async fn save(
         Ok(b) => b,
         Err(e) => return error_response(&ctx.locale, e),
     };
-    let e = match st.app.update_branch(&ctx, bid, f.patch(true)).await {
+    let e = match st
+        .app
+        .tenancy()
+        .update_branch(&ctx, bid, f.patch(true))
+        .await
+    {
         Ok(_) => {
             let to = format!("/admin/branches/{id}");
             return redirect_with_flash(&to, "flash-branch-saved", false);

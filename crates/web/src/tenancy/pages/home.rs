@@ -108,7 +108,7 @@ pub async fn switch_branch(
     let Ok(id) = f.branch_id.parse::<BranchId>() else {
         return crate::kit::page::redirect_with_flash("/", "flash-branch-unknown", true);
     };
-    match st.app.switch_branch(&ctx, id).await {
+    match st.app.identity().switch_branch(&ctx, id).await {
         Ok(()) => crate::kit::page::redirect_with_flash("/", "flash-branch-switched", false),
         Err(e) => crate::kit::page::error_response(&ctx.locale, e),
     }

@@ -78,7 +78,12 @@ pub async fn login(
     Client(client): Client,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    match st.app.operator_login(&f.email, &f.password, &client).await {
+    match st
+        .app
+        .tenancy()
+        .operator_login(&f.email, &f.password, &client)
+        .await
+    {
         Ok((credential, _)) => {
             let mut r = Redirect::to("/operator").into_response();
             crate::kit::extract::append_cookie(
@@ -114,7 +119,7 @@ pub async fn login(
 }
 
 pub async fn logout(State(st): State<WebState>, OperatorAuth(op): OperatorAuth) -> Response {
-    if let Err(e) = st.app.operator_logout(&op).await {
+    if let Err(e) = st.app.tenancy().operator_logout(&op).await {
         return error_response(&crate::kit::scope::locale(), e);
     }
     let mut r = redirect_with_flash("/operator/login", "flash-signed-out", false);
@@ -209,6 +214,7 @@ async fn console_page(
     let c = Chrome::anonymous(headers, fresh, "operator-title", st.config.demo_mode);
     let tenants = st
         .app
+        .tenancy()
         .op_list_tenants(op)
         .await?
         .into_iter()
@@ -229,8 +235,8 @@ async fn console_page(
         .collect();
     Ok(ConsolePage {
         tenants,
-        regions: st.app.op_regions(op).await?,
-        plans: st.app.op_plans(op).await?,
+        regions: st.app.tenancy().op_regions(op).await?,
+        plans: st.app.tenancy().op_plans(op).await?,
         t: TenantForm {
             locale: "en".into(),
             ..TenantForm::default()
@@ -303,7 +309,7 @@ pub async fn create_tenant(
         owner_name: f.owner_name.trim().to_owned(),
         owner_password: opt(&f.owner_password),
     };
-    match st.app.op_create_tenant(&op, &n).await {
+    match st.app.tenancy().op_create_tenant(&op, &n).await {
         Ok(_) => redirect_with_flash("/operator", "flash-tenant-created", false),
         Err(e) => {
             let mut f = f;
@@ -335,7 +341,7 @@ pub async fn change_status(
     let Ok(tid) = id.parse::<TenantId>() else {
         return redirect_with_flash("/operator", "flash-tenant-unknown", true);
     };
-    match st.app.op_change_status(&op, tid, *event).await {
+    match st.app.tenancy().op_change_status(&op, tid, *event).await {
         Ok(_) => redirect_with_flash("/operator", "flash-status-changed", false),
         Err(AppError::NotFound(_)) => {
             redirect_with_flash("/operator", "flash-tenant-unknown", true)
@@ -355,6 +361,7 @@ pub async fn add_region(
 ) -> Response {
     let r = st
         .app
+        .tenancy()
         .op_add_region(&op, f.code.trim(), f.name.trim(), f.database_url.trim())
         .await;
     match r {
@@ -410,7 +417,7 @@ pub async fn upsert_plan(
             Err(e) => error_response(&locale, e),
         };
     }
-    match st.app.op_upsert_plan(&op, plan).await {
+    match st.app.tenancy().op_upsert_plan(&op, plan).await {
         Ok(_) => redirect_with_flash("/operator", "flash-plan-saved", false),
         Err(e) => {
             failed(&st, &op, &headers, e, |p, errs| {

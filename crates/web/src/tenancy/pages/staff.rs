@@ -125,7 +125,7 @@ fn picked(form: &[(String, String)], errs: &mut Errs, locale: &str) -> (Vec<Role
 }
 
 async fn all_branches(st: &WebState, ctx: &Ctx) -> Vec<Branch> {
-    st.app.my_branches(ctx).await.unwrap_or_default()
+    st.app.tenancy().my_branches(ctx).await.unwrap_or_default()
 }
 
 async fn list_page(
@@ -138,6 +138,7 @@ async fn list_page(
     let page = PageRequest::new(Some(1), Some(100)).map_err(AppError::BadRequest)?;
     let (users, _) = st
         .app
+        .tenancy()
         .list_staff(ctx, &Default::default(), page, Some("name"))
         .await?;
     let branches = all_branches(st, ctx).await;
@@ -215,7 +216,7 @@ pub async fn invite(
             password: None,
             locale: None,
         };
-        match st.app.invite_staff(&ctx, n).await {
+        match st.app.tenancy().invite_staff(&ctx, n).await {
             Ok(u) => {
                 let to = format!("/admin/staff/{}", u.id.as_text());
                 return redirect_with_flash(&to, "flash-staff-invited", false);
@@ -247,14 +248,20 @@ async fn member_page(
     id: UserId,
     errs: Errs,
 ) -> Result<MemberPage, AppError> {
-    let user = st.app.get_staff(ctx, id).await?;
+    let user = st.app.tenancy().get_staff(ctx, id).await?;
     let branches = all_branches(st, ctx).await;
     let end_base = format!("/admin/staff/{id}/sessions/");
-    let sessions = st.app.staff_sessions(ctx, id).await.ok().map(|l| {
-        l.into_iter()
-            .map(|s| crate::identity::pages::account::SessionRow::new(s, &end_base))
-            .collect()
-    });
+    let sessions = st
+        .app
+        .identity()
+        .staff_sessions(ctx, id)
+        .await
+        .ok()
+        .map(|l| {
+            l.into_iter()
+                .map(|s| crate::identity::pages::account::SessionRow::new(s, &end_base))
+                .collect()
+        });
     Ok(MemberPage {
         sessions,
         id: user.id.as_text(),
@@ -336,7 +343,12 @@ pub async fn save_member(
         }
     };
     let e = if errs.is_empty() {
-        match st.app.update_staff_access(&ctx, uid, access).await {
+        match st
+            .app
+            .tenancy()
+            .update_staff_access(&ctx, uid, access)
+            .await
+        {
             Ok(_) => return redirect_with_flash(&format!("/admin/staff/{id}"), flash, false),
             Err(e @ AppError::Validation(_)) => {
                 errs = Errs::from_app(&e, &ctx.locale);
