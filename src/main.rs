@@ -379,8 +379,8 @@ fn auth_settings(file: &FileConfig, public_url: String, secure: bool) -> AuthSet
 fn rate_limits(
     a: &ServeArgs,
     file: &FileConfig,
-) -> Result<clinicos_web::kit::rate_limit::RateLimits, String> {
-    let d = clinicos_web::kit::rate_limit::RateLimits::default();
+) -> Result<clinicos_web::kit::limits::RateLimits, String> {
+    let d = clinicos_web::kit::limits::RateLimits::default();
     let pick = |name: &str, flag: Option<i64>, key: Option<i64>, default: i64| {
         let v = flag.or(key).unwrap_or(default);
         if v < 1 {
@@ -391,7 +391,7 @@ fn rate_limits(
             Ok(v)
         }
     };
-    Ok(clinicos_web::kit::rate_limit::RateLimits {
+    Ok(clinicos_web::kit::limits::RateLimits {
         global: pick(
             "global",
             a.rate_limit_global,
@@ -725,6 +725,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let file = FileConfig::load(db.config.as_deref())?;
             let app = cli_app(&db, &file).await?;
             let r = app
+                .governance()
                 .rotate_master_key(!rewrap_only)
                 .await
                 .map_err(app_error)?;
@@ -840,7 +841,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     let country_header = file.country_header.clone().filter(|h| !h.trim().is_empty());
     let mut app = app;
     if country_header.is_some() {
-        app.geo = std::sync::Arc::new(clinicos_app::governance::security::TrustedHeaderGeo);
+        app.geo = std::sync::Arc::new(clinicos_app::governance::security_state::TrustedHeaderGeo);
     }
     let forwarder = (!siem.is_empty()).then(|| {
         app.governance()

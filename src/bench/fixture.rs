@@ -84,7 +84,7 @@ impl Fixture {
         let router = clinicos_web::build_router(WebState {
             app: app.clone(),
             config: WebConfig {
-                rate_limits: clinicos_web::kit::rate_limit::RateLimits::unlimited(),
+                rate_limits: clinicos_web::kit::limits::RateLimits::unlimited(),
                 ..WebConfig::default()
             },
         });

@@ -285,7 +285,7 @@ async fn load_patients(
                 .map_err(crate::app_error)?;
             let mut sealed = Vec::with_capacity(size);
             for r in &rows {
-                let phone = clinicos_app::patients::registry::normalise_phone(&r.phone);
+                let phone = clinicos_app::patients::patient::normalise_phone(&r.phone);
                 let ct = app
                     .cipher
                     .encrypt(tenant, "patients", "phone", &r.id, &r.id, phone.as_bytes())

@@ -122,14 +122,19 @@ async fn rotation_and_restarts_keep_tokens_and_checkpoints_verifiable() {
     assert!(app.governance().seal_audit_once().await.expect("seal") > 0);
     let token = app.signer.sign(&claims());
 
-    let r = app.rotate_master_key(true).await.expect("rotate");
+    let r = app
+        .governance()
+        .rotate_master_key(true)
+        .await
+        .expect("rotate");
     assert_eq!((r.master_version, r.secrets_rewrapped), (2, 3));
     assert!(raw_secrets(&app)
         .await
         .iter()
         .all(|(_, v)| master_version(v) == 2));
     assert_eq!(
-        app.rotate_master_key(false)
+        app.governance()
+            .rotate_master_key(false)
             .await
             .expect("again")
             .secrets_rewrapped,

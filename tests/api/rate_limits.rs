@@ -3,7 +3,7 @@
 //! anonymous requests without a User-Agent.
 
 use crate::support::*;
-use clinicos_web::kit::rate_limit::RateLimits;
+use clinicos_web::kit::limits::RateLimits;
 use clinicos_web::WebConfig;
 use reqwest::StatusCode;
 use serde_json::json;

@@ -310,9 +310,9 @@ async fn links_are_bounded_and_name_a_file_of_the_patient() {
 async fn the_public_endpoint_is_rate_limited_per_ip() {
     let (url, dir) = fresh_db().await;
     let config = clinicos_web::WebConfig {
-        rate_limits: clinicos_web::kit::rate_limit::RateLimits {
+        rate_limits: clinicos_web::kit::limits::RateLimits {
             global: 3,
-            ..clinicos_web::kit::rate_limit::RateLimits::unlimited()
+            ..clinicos_web::kit::limits::RateLimits::unlimited()
         },
         ..web_config()
     };

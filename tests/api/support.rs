@@ -150,7 +150,7 @@ pub fn settings() -> AuthSettings {
 pub fn web_config() -> WebConfig {
     WebConfig {
         demo_mode: false,
-        rate_limits: clinicos_web::kit::rate_limit::RateLimits::unlimited(),
+        rate_limits: clinicos_web::kit::limits::RateLimits::unlimited(),
         ..WebConfig::default()
     }
 }
@@ -205,7 +205,7 @@ pub async fn spawn_configured(
         .await
         .expect("app");
     if config.country_header.is_some() {
-        app.geo = Arc::new(clinicos_app::governance::security::TrustedHeaderGeo);
+        app.geo = Arc::new(clinicos_app::governance::security_state::TrustedHeaderGeo);
     }
     let files_dir = tempfile::tempdir().expect("files dir");
     app.files =

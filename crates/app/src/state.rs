@@ -2,7 +2,7 @@
 //! signer, field cipher and sign-in settings.
 
 use crate::documents::blob_store::{BlobStore, NoScanner, VirusScanner};
-use crate::governance::security::{GeoLookup, NoGeo, SettingsCache};
+use crate::governance::security_state::{GeoLookup, NoGeo, SettingsCache};
 use crate::kit::clock::{Clock, SystemClock};
 use crate::kit::crypto::TokenSigner;
 use crate::kit::field_cipher::FieldCipher;
@@ -59,7 +59,7 @@ pub struct App {
     pub cipher: FieldCipher,
     /// The patient-consent hook the policy point asks (the consent engine
     /// replaces the tenant-default policy).
-    pub consent: Arc<dyn crate::patients::access::ConsentHook>,
+    pub consent: Arc<dyn crate::patients::consent::ConsentHook>,
     /// Country of a request for `new_country` (default: knows nothing).
     pub geo: Arc<dyn GeoLookup>,
     /// Per-tenant security settings cached for the request path.
@@ -99,7 +99,7 @@ impl App {
             .ok_or_else(|| AppError::Internal("bad token signing key".into()))?;
         let cipher = FieldCipher::new(store.field_keys().cloned());
         Ok(App {
-            consent: Arc::new(crate::patients::access::DefaultConsent),
+            consent: Arc::new(crate::patients::consent::DefaultConsent),
             cipher,
             store,
             clock,

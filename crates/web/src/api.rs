@@ -180,7 +180,7 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(system::live))
         .routes(routes!(system::ready))
         .routes(routes!(system::metrics))
-        .routes(routes!(system::openapi))
+        .routes(routes!(openapi))
         .routes(routes!(system::audit_public_key))
         .routes(routes!(audit::events))
         .routes(routes!(audit::events_csv))
@@ -198,4 +198,10 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
         doc
     })
     .clone()
+}
+
+/// This OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, content_type = "application/json", description = "OpenAPI 3.1 document")))]
+pub async fn openapi() -> axum::response::Response {
+    axum::response::IntoResponse::into_response(axum::Json(openapi_doc()))
 }

@@ -14,7 +14,6 @@ use crate::kit::state::WebState;
 use crate::patients::pages::chart as patient_chart;
 use crate::patients::pages::links as patient_family;
 use crate::patients::pages::merge as patient_merge;
-use crate::patients::pages::records as patient_records;
 use crate::patients::pages::registry as patients;
 use crate::patients::pages::share_links as patient_share;
 use crate::tenancy::pages::admin;
@@ -52,5 +51,5 @@ pub fn routes() -> Router<WebState> {
         .merge(patient_family::routes())
         .merge(patient_merge::routes())
         .merge(patient_share::routes())
-        .merge(patient_records::routes())
+        .merge(crate::patients::pages::record_forms::routes())
 }

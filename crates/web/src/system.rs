@@ -73,12 +73,6 @@ pub async fn metrics(State(st): State<WebState>) -> Response {
         .into_response()
 }
 
-/// This OpenAPI 3.1 document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, content_type = "application/json", description = "OpenAPI 3.1 document")))]
-pub async fn openapi() -> Response {
-    Json(crate::api::openapi_doc()).into_response()
-}
-
 /// The public key that verifies the audit trail's signed checkpoints.
 #[utoipa::path(get, path = "/api/v1/audit/public-key", tag = "system", responses((status = 200, body = crate::kit::json::Envelope<clinicos_app::governance::audit_trail::AuditKey>)))]
 pub async fn audit_public_key(

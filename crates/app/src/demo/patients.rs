@@ -217,7 +217,7 @@ impl Demo<'_> {
         let mut ids = Vec::new();
         for (i, d) in PATIENTS.iter().enumerate() {
             let id = uuid::Uuid::now_v7().to_string();
-            let phone = crate::patients::registry::normalise_phone(d.phone);
+            let phone = crate::patients::patient::normalise_phone(d.phone);
             let branch = if d.pune { branches.1 } else { branches.0 };
             let mut row = crate::patients::write::blank_row(id.clone(), now);
             row.given_name = d.given.into();

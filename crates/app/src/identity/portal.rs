@@ -18,7 +18,7 @@
 use crate::identity::service::Identity;
 use crate::kit::context::RequestInfo;
 use crate::kit::crypto;
-use crate::patients::registry::normalise_phone;
+use crate::patients::patient::normalise_phone;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::identity::portal::{well_formed_code, Channel, OtpLimits};

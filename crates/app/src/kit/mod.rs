@@ -1,5 +1,6 @@
 //! The `kit` feature.
 
+pub mod audit;
 pub mod clock;
 pub mod context;
 pub mod crypto;

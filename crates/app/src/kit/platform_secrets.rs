@@ -152,18 +152,3 @@ impl PlatformKeys {
         })
     }
 }
-
-impl crate::App {
-    /// `clinicos keys rotate`: make a new master key version (when
-    /// `new_version`), then re-wrap every tenant key and every platform
-    /// secret under the newest version. Safe to re-run; running servers
-    /// keep working (old versions stay readable).
-    pub async fn rotate_master_key(
-        &self,
-        new_version: bool,
-    ) -> AppResult<crate::kit::field_cipher::Rotation> {
-        let mut r = self.cipher.rotate_master(new_version).await?;
-        r.secrets_rewrapped = rewrap_all(&self.store).await?;
-        Ok(r)
-    }
-}

@@ -5,6 +5,7 @@
 //! event carries the right purpose of use and the break-the-glass flag.
 
 use crate::governance::policy::{forbidden, subject, Action};
+use crate::patients::consent::Purpose;
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Months, Utc};
@@ -12,54 +13,10 @@ use clinicos_domain::governance::access::{
     self, Allow, Deny, PatientFacts, RecordFacts, Target, TenantRules,
 };
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
-use clinicos_store::governance::policy::PolicySettings;
 use clinicos_store::patients::registry::PatientRow;
 use clinicos_store::{governance::break_glass, patients::registry as patients, TenantTx};
 
 /// Why data is being used (recorded on every audit event).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Purpose {
-    Treatment,
-    Operations,
-    /// Break-the-glass.
-    Emergency,
-    /// The patient reading their own record (portal; HL7 PATRQT).
-    PatientRequest,
-}
-
-impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Treatment => "treatment",
-            Purpose::Operations => "operations",
-            Purpose::Emergency => "emergency",
-            Purpose::PatientRequest => "patient_request",
-        }
-    }
-}
-
-/// The consent hook. The consent engine replaces the default policy with
-/// the patient's recorded, purpose-specific consents; the policy point
-/// only ever asks this question.
-pub trait ConsentHook: Send + Sync {
-    /// Does the patient's consent refuse this purpose?
-    fn refuses(&self, settings: &PolicySettings, patient: &PatientRow, purpose: Purpose) -> bool;
-}
-
-/// Today's hook: the tenant's default policy. `implied`: care and
-/// operations need no recorded consent. `explicit` (India DPDP, Gulf):
-/// the patient's recorded consent to care is required; an emergency
-/// (break-the-glass) proceeds without it, as the law allows.
-pub struct DefaultConsent;
-
-impl ConsentHook for DefaultConsent {
-    fn refuses(&self, settings: &PolicySettings, patient: &PatientRow, purpose: Purpose) -> bool {
-        settings.consent_policy == "explicit"
-            && purpose != Purpose::Emergency
-            && patient.care_consent_at.is_none()
-    }
-}
-
 /// How access to a patient's clinical record was allowed.
 #[derive(Clone, Debug)]
 pub struct ClinicalAccess {

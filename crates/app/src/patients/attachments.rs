@@ -13,7 +13,8 @@
 
 use crate::documents::blob_store::ScanVerdict;
 use crate::governance::policy::Action;
-use crate::patients::access::{ClinicalAccess, Purpose};
+use crate::patients::access::ClinicalAccess;
+use crate::patients::consent::Purpose;
 use crate::patients::registry::load;
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};

@@ -5,7 +5,7 @@
 //! are withheld (and counted), and break-the-glass reads are flagged.
 
 use crate::governance::policy::Action;
-use crate::patients::access::Purpose;
+use crate::patients::consent::Purpose;
 use crate::patients::registry::{event, load, load_for_write};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};

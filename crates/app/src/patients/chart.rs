@@ -9,7 +9,7 @@
 //!   live merge touching either record.
 
 use crate::governance::policy::Action;
-use crate::patients::access::Purpose;
+use crate::patients::consent::Purpose;
 use crate::patients::registry::{event, load};
 use crate::patients::service::Patients;
 use crate::{AppResult, Ctx};

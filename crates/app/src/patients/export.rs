@@ -7,7 +7,7 @@
 
 use crate::governance::policy::Action;
 use crate::patients::care::HistoryEntry;
-use crate::patients::registry::Patient;
+use crate::patients::patient::Patient;
 use crate::patients::service::Patients;
 use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};

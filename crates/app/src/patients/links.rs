@@ -15,8 +15,9 @@
 
 use crate::governance::policy::Action;
 use crate::identity::portal_session::PortalCtx;
-use crate::patients::access::Purpose;
-use crate::patients::registry::{event, load, Patient};
+use crate::patients::consent::Purpose;
+use crate::patients::patient::Patient;
+use crate::patients::registry::{event, load};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};

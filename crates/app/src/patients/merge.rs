@@ -24,7 +24,7 @@
 //! - Merge and undo are one transaction each, audited in it.
 
 use crate::governance::policy::Action;
-use crate::patients::access::Purpose;
+use crate::patients::consent::Purpose;
 use crate::patients::registry::{event, load};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
@@ -334,7 +334,7 @@ impl Patients<'_> {
             for m in &moves {
                 store::add_move(&mut tx, &id, m).await?;
             }
-            clinicos_store::patients::search::write_tokens(&mut tx, &merged.id, &no_names())
+            clinicos_store::patients::name_index::write_tokens(&mut tx, &merged.id, &no_names())
                 .await?;
             store::set_merged_into(&mut tx, &merged.id, Some((&survivor.id, now))).await?;
             audit::record_for(
@@ -411,8 +411,12 @@ impl Patients<'_> {
                     links::repoint(&mut tx, &mv.row_key, &mv.detail, &m.merged_id).await?;
                 }
             }
-            clinicos_store::patients::search::write_tokens(&mut tx, &merged.id, &merged.names())
-                .await?;
+            clinicos_store::patients::name_index::write_tokens(
+                &mut tx,
+                &merged.id,
+                &merged.names(),
+            )
+            .await?;
             store::set_merged_into(&mut tx, &merged.id, None).await?;
             if !store::mark_undone(&mut tx, &m.id, ctx.user, now).await? {
                 return Err(AppError::Conflict("this merge was already undone".into()));

@@ -13,7 +13,7 @@
 //!   orphan file is unreadable ciphertext that no row points at).
 
 use crate::governance::policy::Action;
-use crate::patients::access::Purpose;
+use crate::patients::consent::Purpose;
 use crate::patients::registry::{event, load, load_for_write};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};

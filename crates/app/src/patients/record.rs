@@ -4,7 +4,7 @@
 //! use case, so the policy point, restricted-record withholding and the
 //! per-section read audit are the same as on the chart; the export itself
 //! is audited as `export.patient_record` (JSON) or
-//! `export.patient_record_pdf` (the printable copy, [`crate::patients::record_pdf`]),
+//! `export.patient_record_pdf` (the printable copy, `record_pdf.rs`),
 //! naming the patient and every record exported.
 
 use crate::governance::policy::Action;
@@ -12,8 +12,9 @@ use crate::patients::allergies::{Allergies, Allergy};
 use crate::patients::care::HistoryEntry;
 use crate::patients::conditions::{Condition, Conditions};
 use crate::patients::medications::{Medication, Medications};
+use crate::patients::patient::Patient;
 use crate::patients::records::ClinicalList;
-use crate::patients::registry::{load, Patient};
+use crate::patients::registry::load;
 use crate::patients::service::Patients;
 use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
@@ -71,15 +72,6 @@ pub struct PatientRecord {
 }
 
 impl Patients<'_> {
-    /// One patient's record as a printable PDF (see [`crate::patients::record_pdf`]),
-    /// as far as the reader may see it.
-    pub async fn export_patient_record_pdf(&self, ctx: &Ctx, id: &str) -> AppResult<Vec<u8>> {
-        let record = self
-            .export_patient_record(ctx, id, RecordFormat::Pdf)
-            .await?;
-        crate::patients::record_pdf::record_pdf(&record)
-    }
-
     /// Export one patient's record as far as the reader may see it.
     pub async fn export_patient_record(
         &self,

@@ -6,10 +6,23 @@
 //! silently.
 
 use crate::kit::error::{AppError, AppResult};
-use crate::patients::record::PatientRecord;
-use crate::patients::registry::Patient;
+use crate::patients::patient::Patient;
+use crate::patients::record::{PatientRecord, RecordFormat};
+use crate::patients::service::Patients;
+use crate::Ctx;
 use chrono::{DateTime, Utc};
 use clinicos_pdf::{printable, TextDocument};
+
+impl Patients<'_> {
+    /// One patient's record as a printable PDF, as far as the reader may
+    /// see it (the same read, policy and audit as the JSON export).
+    pub async fn export_patient_record_pdf(&self, ctx: &Ctx, id: &str) -> AppResult<Vec<u8>> {
+        let record = self
+            .export_patient_record(ctx, id, RecordFormat::Pdf)
+            .await?;
+        record_pdf(&record)
+    }
+}
 
 fn day(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()

@@ -7,7 +7,7 @@
 //! only and keep the sensitivity tier, as for history entries.
 
 use crate::governance::policy::Action;
-use crate::patients::access::Purpose;
+use crate::patients::consent::Purpose;
 use crate::patients::registry::load;
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};

@@ -5,9 +5,10 @@
 //! names every id returned, in the same transaction as the read.
 
 use crate::governance::policy::Action;
-use crate::patients::access::Purpose;
+use crate::patients::consent::Purpose;
 use crate::patients::fields::{normalise_identifier, IDENTIFIER_KINDS};
-use crate::patients::registry::{event, normalise_phone, Patient, SEXES};
+use crate::patients::patient::{normalise_phone, Patient, SEXES};
+use crate::patients::registry::event;
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{Months, NaiveDate};

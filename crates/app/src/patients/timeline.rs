@@ -361,7 +361,7 @@ impl Patients<'_> {
         Ok(Timeline {
             items,
             withheld,
-            emergency_access: access.purpose() == crate::patients::access::Purpose::Emergency,
+            emergency_access: access.purpose() == crate::patients::consent::Purpose::Emergency,
         })
     }
 

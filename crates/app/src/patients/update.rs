@@ -4,9 +4,10 @@
 //! every reminder and campaign asks: may this patient be contacted?
 
 use crate::governance::policy::Action;
-use crate::patients::access::Purpose;
+use crate::patients::consent::Purpose;
 use crate::patients::fields::{EmergencyContact, IdentifierInput, IdentifierKind};
-use crate::patients::registry::{event, load, load_for_write, validate, Patient};
+use crate::patients::patient::{validate, Patient};
+use crate::patients::registry::{event, load, load_for_write};
 use crate::patients::service::Patients;
 use crate::patients::write::as_form;
 use crate::{AppError, AppResult, Ctx};

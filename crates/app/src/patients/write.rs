@@ -7,7 +7,7 @@ use crate::patients::fields::{
     self as fields, clean_tags, identifier_column, normalise_identifier, Identifier,
     IdentifierInput,
 };
-use crate::patients::registry::{normalise_phone, NewPatient, Patient};
+use crate::patients::patient::{normalise_phone, NewPatient, Patient};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Utc};

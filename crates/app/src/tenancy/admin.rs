@@ -4,17 +4,17 @@
 //! point and writes its audit event in the same transaction.
 
 use crate::governance::policy::Action;
+use crate::kit::audit::audit_ok;
 use crate::tenancy::provisioning::NewUser;
 use crate::tenancy::service::Tenancy;
 use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::kit::page::{parse_sort, Direction, PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Role, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
 use clinicos_store::identity::users::{self, Image, User, UserProfile};
 use clinicos_store::tenancy::branches::{self, Branch, BranchFields};
 use clinicos_store::tenancy::tenants::{self, Tenant, TenantProfile};
-use clinicos_store::{identity::sessions, messaging::outbox, TenantTx};
+use clinicos_store::{identity::sessions, messaging::outbox};
 use serde::Deserialize;
 
 /// Images must be one of these, recognised by their first bytes.
@@ -129,25 +129,6 @@ fn validate_branch(f: &BranchFields) -> AppResult<()> {
 
 fn nonempty(o: Option<String>) -> Option<String> {
     o.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
-pub(crate) async fn audit_ok(
-    tx: &mut TenantTx,
-    ctx: &Ctx,
-    action: &str,
-    kind: &str,
-    ids: Vec<String>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> AppResult<()> {
-    let ev = AuditEvent {
-        at: now,
-        action,
-        resource_type: kind,
-        resource_ids: ids,
-        outcome: Outcome::Success,
-        reason: "",
-    };
-    Ok(audit::record(tx, &ctx.actor(), ev).await?)
 }
 
 impl Tenancy<'_> {

@@ -6,4 +6,5 @@ pub mod keystore;
 pub mod migrate;
 pub mod regions;
 pub mod row;
+pub mod sql;
 pub mod tenant_tx;

@@ -4,6 +4,7 @@ pub mod attachments;
 pub mod identifiers;
 pub mod links;
 pub mod merge;
+pub mod name_index;
 pub mod records;
 pub mod registry;
 pub mod search;

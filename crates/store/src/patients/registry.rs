@@ -122,7 +122,7 @@ pub async fn insert(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
         .bind(p.first_branch_id.map(|b| b.as_text()));
     let q = bind_mutable(q, p);
     tx.exec(q).await?;
-    crate::patients::search::insert_tokens(tx, &p.id, &p.names()).await
+    crate::patients::name_index::insert_tokens(tx, &p.id, &p.names()).await
 }
 
 /// Rewrite every changeable column of a patient (the id, creator, creation
@@ -144,7 +144,7 @@ pub async fn update(tx: &mut TenantTx, p: &PatientRow, names_changed: bool) -> S
         return Err(StoreError::NotFound);
     }
     if names_changed {
-        crate::patients::search::write_tokens(tx, &p.id, &p.names()).await?;
+        crate::patients::name_index::write_tokens(tx, &p.id, &p.names()).await?;
     }
     Ok(())
 }

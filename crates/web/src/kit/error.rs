@@ -103,7 +103,7 @@ impl IntoResponse for ApiError {
         if let AppError::DeviceApprovalPending { device_id } = &e {
             if let Ok(v) = HeaderValue::from_str(device_id) {
                 resp.headers_mut()
-                    .insert(crate::identity::api::auth::DEVICE_HEADER, v);
+                    .insert(crate::kit::http::DEVICE_HEADER, v);
             }
         }
         if status == StatusCode::UNAUTHORIZED {

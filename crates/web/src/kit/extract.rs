@@ -5,73 +5,16 @@
 //! every state-changing request.
 
 use crate::kit::error::ApiError;
+use crate::kit::http::{client_ip, cookie, OPERATOR_COOKIE, SESSION_COOKIE};
 use crate::{kit::scope, WebState};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use clinicos_app::identity::portal_session::PortalCtx;
 use clinicos_app::kit::context::RequestInfo;
 use clinicos_app::tenancy::operator::OperatorCtx;
 use clinicos_app::{AppError, Ctx};
-use std::net::SocketAddr;
-
-/// The browser session cookie.
-pub const SESSION_COOKIE: &str = "clinicos_session";
-/// The operator console cookie.
-pub const OPERATOR_COOKIE: &str = "clinicos_operator";
-
-/// A CSRF token minted for this request (no cookie yet).
-#[derive(Clone, Debug)]
-pub struct FreshCsrf(pub String);
-
-/// Read one cookie.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then(|| v.to_owned())
-        })
-}
-
-/// A `Set-Cookie` value: HttpOnly, Path=/, SameSite as given, Secure unless
-/// running plain-HTTP development; `max_age` None = session cookie, Some(0)
-/// = delete.
-pub fn set_cookie(
-    name: &str,
-    value: &str,
-    same_site: &str,
-    secure: bool,
-    max_age: Option<i64>,
-) -> String {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}");
-    if secure {
-        c.push_str("; Secure");
-    }
-    if let Some(a) = max_age {
-        c.push_str(&format!("; Max-Age={a}"));
-    }
-    c
-}
-
-/// Append a `Set-Cookie` (built by [`set_cookie`]) to a response.
-pub fn append_cookie(resp: &mut axum::response::Response, cookie: &str) {
-    if let Ok(v) = axum::http::HeaderValue::from_str(cookie) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
-/// The CSRF token to put into forms on this request.
-pub fn csrf_token(parts_headers: &HeaderMap, fresh: Option<&FreshCsrf>) -> String {
-    fresh
-        .map(|f| f.0.clone())
-        .or_else(|| cookie(parts_headers, crate::kit::middleware::CSRF_COOKIE))
-        .unwrap_or_default()
-}
 
 /// Facts about the client for audit and sessions.
 pub struct Client(pub RequestInfo);
@@ -82,29 +25,6 @@ impl FromRequestParts<WebState> for Client {
     async fn from_request_parts(parts: &mut Parts, st: &WebState) -> Result<Self, Self::Rejection> {
         Ok(Client(request_info(parts, st)))
     }
-}
-
-/// The client address: the peer, or the first X-Forwarded-For entry when
-/// the server sits behind a trusted proxy.
-pub fn client_ip(
-    headers: &HeaderMap,
-    extensions: &axum::http::Extensions,
-    trust_proxy: bool,
-) -> String {
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    if !trust_proxy {
-        return peer;
-    }
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
-        .unwrap_or(peer)
 }
 
 fn request_info(parts: &Parts, st: &WebState) -> RequestInfo {

@@ -49,7 +49,7 @@ pub fn render(state: &crate::WebState) -> String {
     metrics::counter!("sessions_started_total").absolute(started);
     metrics::counter!("sessions_ended_total").absolute(ended);
     metrics::gauge!("active_sessions_estimate").set(started.saturating_sub(ended) as f64);
-    let raised = clinicos_app::governance::security::EVENTS_RAISED
+    let raised = clinicos_app::governance::security_state::EVENTS_RAISED
         .load(std::sync::atomic::Ordering::Relaxed);
     metrics::counter!("security_events_raised_total").absolute(raised);
     handle().map(|h| h.render()).unwrap_or_default()

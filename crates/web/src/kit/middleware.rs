@@ -10,6 +10,7 @@
 //!    the CSRF token matching its cookie, and a same-origin Origin header
 //!    if the browser sent one.
 
+use crate::kit::http::CSRF_COOKIE;
 use crate::kit::scope::{RequestScope, SCOPE};
 use crate::{kit::i18n, kit::metrics};
 use axum::body::Body;
@@ -20,9 +21,8 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Mutex;
 use std::time::Instant;
 
+/// The request id header (kept from a sane client value, else minted).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-/// The double-submit CSRF cookie.
-pub const CSRF_COOKIE: &str = "clinicos_csrf";
 
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -42,7 +42,7 @@ pub async fn request_scope(req: Request, next: Next) -> Response {
         .get(&REQUEST_ID)
         .and_then(sane_request_id)
         .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-    let cookie_lang = crate::kit::extract::cookie(req.headers(), "clinicos_lang")
+    let cookie_lang = crate::kit::http::cookie(req.headers(), "clinicos_lang")
         .filter(|l| clinicos_domain::kit::validate::SUPPORTED_LOCALES.contains(&l.as_str()));
     let locale = cookie_lang.unwrap_or_else(|| {
         i18n::negotiate(
@@ -145,7 +145,7 @@ pub async fn csrf(req: Request, next: Next) -> Response {
     {
         return forbidden_csrf();
     }
-    let Some(cookie) = crate::kit::extract::cookie(req.headers(), CSRF_COOKIE) else {
+    let Some(cookie) = crate::kit::http::cookie(req.headers(), CSRF_COOKIE) else {
         return forbidden_csrf();
     };
     let content_type = req
@@ -198,7 +198,7 @@ pub async fn csrf_cookie(
     req: Request,
     next: Next,
 ) -> Response {
-    let has = crate::kit::extract::cookie(req.headers(), CSRF_COOKIE).is_some();
+    let has = crate::kit::http::cookie(req.headers(), CSRF_COOKIE).is_some();
     let path = req.uri().path().to_owned();
     let mut req = req;
     let token = if has {
@@ -209,13 +209,13 @@ pub async fn csrf_cookie(
     if let Some(t) = &token {
         // Let this very request's page render with the new token.
         req.extensions_mut()
-            .insert(crate::kit::extract::FreshCsrf(t.clone()));
+            .insert(crate::kit::http::FreshCsrf(t.clone()));
     }
     let mut resp = next.run(req).await;
     if let Some(t) = token {
         if !path.starts_with("/api/") && !path.starts_with("/health") && path != "/metrics" {
             let secure = st.app.settings.secure_cookies;
-            let c = crate::kit::extract::set_cookie(CSRF_COOKIE, &t, "Strict", secure, None);
+            let c = crate::kit::http::set_cookie(CSRF_COOKIE, &t, "Strict", secure, None);
             if let Ok(v) = HeaderValue::from_str(&c) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }

@@ -5,8 +5,10 @@
 pub mod error;
 pub mod extract;
 pub mod form;
+pub mod http;
 pub mod i18n;
 pub mod json;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod page;

@@ -4,7 +4,7 @@
 //! middleware checks. Navigation shows only what the user's roles allow
 //! (asked of the policy point).
 
-use crate::kit::extract::{cookie, FreshCsrf};
+use crate::kit::http::{cookie, FreshCsrf};
 use crate::kit::i18n::I18n;
 use crate::WebState;
 use askama::Template;
@@ -102,7 +102,7 @@ impl Chrome {
         Chrome {
             title: i.t(title_key),
             i,
-            csrf: crate::kit::extract::csrf_token(headers, fresh),
+            csrf: crate::kit::http::csrf_token(headers, fresh),
             user: None,
             flash: read_flash(headers),
             demo,
@@ -206,7 +206,7 @@ impl Chrome {
         Chrome {
             title: i.t(title_key),
             i,
-            csrf: crate::kit::extract::csrf_token(headers, fresh),
+            csrf: crate::kit::http::csrf_token(headers, fresh),
             user: Some(user),
             flash: read_flash(headers),
             demo: st.config.demo_mode,
@@ -425,3 +425,6 @@ const WHEN_FORMAT: &str = "%Y-%m-%d %H:%M UTC";
 pub fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
     at.format(WHEN_FORMAT).to_string()
 }
+
+/// Room for a multipart form's other fields and boundaries.
+pub const FORM_OVERHEAD: usize = 64 * 1024;

@@ -24,7 +24,8 @@
 //! most once per key per 10 minutes.
 
 use crate::kit::error::ApiError;
-use crate::kit::extract::{cookie, SESSION_COOKIE};
+use crate::kit::http::{client_ip, cookie, SESSION_COOKIE};
+pub use crate::kit::limits::RateLimits;
 use crate::{kit::i18n, kit::scope, WebState};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -43,48 +44,6 @@ const SECOND: i64 = 1_000_000;
 const SIGNAL_EVERY: i64 = 10 * MINUTE;
 /// Above this many keys, expired entries are swept.
 const SWEEP_AT: usize = 50_000;
-
-/// Requests per minute for each class (server configuration).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateLimits {
-    pub global: i64,
-    pub auth: i64,
-    pub otp: i64,
-    pub api: i64,
-    /// Anonymous requests without a User-Agent, per IP.
-    pub no_user_agent: i64,
-    /// More requests than this in one second from one key is a burst signal.
-    pub burst_per_second: i64,
-}
-
-impl Default for RateLimits {
-    /// Seed 003: global 100, auth 5, otp 3, api 1000 per minute.
-    fn default() -> Self {
-        Self {
-            global: 100,
-            auth: 5,
-            otp: 3,
-            api: 1000,
-            no_user_agent: 20,
-            burst_per_second: 30,
-        }
-    }
-}
-
-impl RateLimits {
-    /// Limits high enough never to trigger (tests, benchmarks).
-    pub fn unlimited() -> Self {
-        let n = i64::MAX / 4;
-        Self {
-            global: n,
-            auth: n,
-            otp: n,
-            api: n,
-            no_user_agent: n,
-            burst_per_second: n,
-        }
-    }
-}
 
 /// The class of a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -291,7 +250,7 @@ pub async fn rate_limit(State(rs): State<RateState>, req: Request, next: Next) -
     }
     let limits = &st.config.rate_limits;
     let now = st.app.clock.now().timestamp_micros();
-    let ip = crate::kit::extract::client_ip(req.headers(), req.extensions(), st.config.trust_proxy);
+    let ip = client_ip(req.headers(), req.extensions(), st.config.trust_proxy);
     let no_agent = req
         .headers()
         .get(header::USER_AGENT)

@@ -16,7 +16,7 @@ pub struct WebConfig {
     /// Show the development outbox and demo sign-ins on the sign-in page.
     pub demo_mode: bool,
     /// Requests per minute per route class (seed 003 defaults).
-    pub rate_limits: crate::kit::rate_limit::RateLimits,
+    pub rate_limits: crate::kit::limits::RateLimits,
     /// Header carrying the client's country, set by a trusted proxy
     /// (e.g. `CF-IPCountry`); None = do not read one.
     pub country_header: Option<String>,

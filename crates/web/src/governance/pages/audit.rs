@@ -2,7 +2,8 @@
 //! action and dates, with a CSV download of the same report.
 
 use crate::governance::api::audit::ReportQuery;
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{error_response, render, Chrome};
 use crate::WebState;
 use askama::Template;

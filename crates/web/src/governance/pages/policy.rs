@@ -2,8 +2,9 @@
 //! bundle, single grants, policy settings) and emergency-access review
 //! (`/admin/break-glass`).
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{error_response, redirect_with_flash, render, Chrome};
 use crate::WebState;
 use askama::Template;

@@ -3,7 +3,8 @@
 //! rate limit (changed with `PUT /api/v1/security/settings`).
 
 use crate::governance::api::security::EventFilter;
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{error_response, redirect_with_flash, render, Chrome};
 use crate::WebState;
 use askama::Template;

@@ -2,6 +2,7 @@
 
 use crate::kit::error::{ApiResult, ErrorBody};
 use crate::kit::extract::{ApiAuth, Client};
+use crate::kit::http::DEVICE_HEADER;
 use crate::kit::json::{accepted, ok, ApiJson, Envelope};
 use crate::WebState;
 use axum::extract::State;
@@ -55,9 +56,6 @@ pub struct MfaRequest {
     /// Or one unused recovery code.
     pub recovery_code: Option<String>,
 }
-
-/// The device id header: issued by the server on a pending device approval.
-pub const DEVICE_HEADER: &str = "x-device-id";
 
 fn device_id(headers: &HeaderMap) -> Option<String> {
     headers

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::identity::portal::{OtpRequest, PortalIssued};
-use clinicos_app::patients::registry::Patient;
+use clinicos_app::patients::patient::Patient;
 use serde::Deserialize;
 use utoipa::ToSchema;
 

@@ -1,8 +1,9 @@
 //! The signed-in user's own account: profile, avatar and signature images,
 //! password change, and live sessions (end any other one).
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{
     error_response, image_response, read_upload, redirect_with_flash, render, render_failed,
     Chrome, Errs,
@@ -150,9 +151,9 @@ pub async fn save_profile(
             let mut r = redirect_with_flash("/me", "flash-profile-saved", false);
             // The new language applies from the next page on.
             if let Some(l) = locale {
-                crate::kit::extract::append_cookie(
+                crate::kit::http::append_cookie(
                     &mut r,
-                    &crate::kit::extract::set_cookie(
+                    &crate::kit::http::set_cookie(
                         "clinicos_lang",
                         &l,
                         "Lax",

@@ -1,7 +1,8 @@
 //! Sign-in, sign-out, forgot / reset password, language choice.
 
-use crate::kit::extract::{set_cookie, Client, FreshCsrf, PageAuth, SESSION_COOKIE};
+use crate::kit::extract::{Client, PageAuth};
 use crate::kit::form::Form;
+use crate::kit::http::{set_cookie, FreshCsrf, SESSION_COOKIE};
 use crate::kit::page::{render, Chrome};
 use crate::WebState;
 use askama::Template;
@@ -55,7 +56,7 @@ pub const DEVICE_COOKIE: &str = "clinicos_device";
 
 fn signed_in(st: &WebState, issued: &Issued, locale: &str) -> Response {
     let mut r = Redirect::to("/").into_response();
-    crate::kit::extract::append_cookie(
+    crate::kit::http::append_cookie(
         &mut r,
         &set_cookie(
             SESSION_COOKIE,
@@ -65,7 +66,7 @@ fn signed_in(st: &WebState, issued: &Issued, locale: &str) -> Response {
             None,
         ),
     );
-    crate::kit::extract::append_cookie(
+    crate::kit::http::append_cookie(
         &mut r,
         &set_cookie(
             "clinicos_lang",
@@ -81,7 +82,7 @@ fn signed_in(st: &WebState, issued: &Issued, locale: &str) -> Response {
 /// Remember a newly issued device id (pending approval) in the browser.
 fn remember_device(st: &WebState, r: &mut Response, e: &AppError) {
     if let AppError::DeviceApprovalPending { device_id } = e {
-        crate::kit::extract::append_cookie(
+        crate::kit::http::append_cookie(
             r,
             &set_cookie(
                 DEVICE_COOKIE,
@@ -189,7 +190,7 @@ pub async fn login(
         email: f.email.clone(),
         password: f.password,
         kind: SessionKind::Browser,
-        device_id: crate::kit::extract::cookie(&headers, DEVICE_COOKIE),
+        device_id: crate::kit::http::cookie(&headers, DEVICE_COOKIE),
     };
     match st.app.identity().login(input, &client).await {
         Ok(LoginOutcome::SignedIn(issued, user)) => signed_in(&st, &issued, &user.locale),
@@ -231,7 +232,7 @@ pub async fn logout(State(st): State<WebState>, PageAuth(ctx): PageAuth) -> Resp
         return crate::kit::page::error_response(&ctx.locale, e);
     }
     let mut r = crate::kit::page::redirect_with_flash("/login", "flash-signed-out", false);
-    crate::kit::extract::append_cookie(
+    crate::kit::http::append_cookie(
         &mut r,
         &set_cookie(
             SESSION_COOKIE,
@@ -407,7 +408,7 @@ pub async fn set_locale(
             AppError::field("locale", "is not a supported language"),
         );
     }
-    if let Some(v) = crate::kit::extract::cookie(&headers, SESSION_COOKIE) {
+    if let Some(v) = crate::kit::http::cookie(&headers, SESSION_COOKIE) {
         if let Ok(ctx) = st.app.identity().authenticate_cookie(&v, client).await {
             if let Err(e) = st.app.tenancy().set_my_locale(&ctx, &f.locale).await {
                 return crate::kit::page::error_response(&ctx.locale, e);
@@ -420,7 +421,7 @@ pub async fn set_locale(
         .filter(|b| b.starts_with('/') && !b.starts_with("//"))
         .unwrap_or_else(|| "/".into());
     let mut r = Redirect::to(&back).into_response();
-    crate::kit::extract::append_cookie(
+    crate::kit::http::append_cookie(
         &mut r,
         &set_cookie(
             "clinicos_lang",

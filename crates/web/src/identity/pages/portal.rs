@@ -2,8 +2,9 @@
 //! channel and phone / email, then the code) and the patient's own record.
 //! The portal credential is its own HttpOnly cookie, never the staff one.
 
-use crate::kit::extract::{append_cookie, cookie, set_cookie, Client, FreshCsrf};
+use crate::kit::extract::Client;
 use crate::kit::form::Form;
+use crate::kit::http::{append_cookie, cookie, set_cookie, FreshCsrf};
 use crate::kit::page::{redirect_with_flash, render, render_failed, Chrome};
 use crate::WebState;
 use askama::Template;

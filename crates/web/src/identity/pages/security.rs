@@ -3,8 +3,9 @@
 //! recovery codes once, turn off), pending device approvals
 //! (`/admin/devices`) and ending a staff member's session from their page.
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{error_response, redirect_with_flash, render, Chrome};
 use crate::WebState;
 use askama::Template;

@@ -13,8 +13,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clinicos_app::patients::links::{LinkConsent, NewLink, PatientLink, PortalDependant};
+use clinicos_app::patients::patient::Patient;
 use clinicos_app::patients::photo::{too_large, PhotoInfo, MAX_PHOTO_BYTES};
-use clinicos_app::patients::registry::Patient;
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::governance::break_glass::{BreakGlassGrant, BreakGlassRequest};
 use clinicos_app::patients::care::{CareMember, HistoryEntry, HistoryInput, HistoryList};
-use clinicos_app::patients::registry::{NewPatient, Patient};
+use clinicos_app::patients::patient::{NewPatient, Patient};
 use clinicos_app::patients::search::PatientFilter;
 use clinicos_domain::UserId;
 

@@ -10,7 +10,7 @@ use crate::WebState;
 use axum::extract::State;
 use axum::response::Response;
 use clinicos_app::patients::fields::IdentifierKind;
-use clinicos_app::patients::registry::Patient;
+use clinicos_app::patients::patient::Patient;
 use clinicos_app::patients::update::{DeceasedInput, PatientUpdate};
 
 /// `GET /patients/identifier-kinds` query.

@@ -8,14 +8,16 @@
 //! their role may. Every part is read through the same services as the
 //! API, so the policy and the audit trail are the same.
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::i18n::I18n;
 use crate::kit::page::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
+use crate::patients::pages::display::{age_text, full_name};
+use crate::patients::pages::form::branch_country;
 use crate::patients::pages::form::{read_submitted, FormChoices, Opt, PatientForm, Submitted};
 use crate::patients::pages::links::{family_row, FamilyRow};
 use crate::patients::pages::records::{self, value_key, RecordFailure, SectionView};
-use crate::patients::pages::registry::{age_text, branch_country, full_name};
 use crate::patients::pages::share_links::{active_rows, LinkRow, EXPIRIES};
 use crate::WebState;
 use askama::Template;
@@ -30,16 +32,13 @@ use clinicos_app::governance::policy::Action;
 use clinicos_app::patients::allergies::Allergy;
 use clinicos_app::patients::attachments::NewAttachment;
 use clinicos_app::patients::chart::LiveMerge;
+use clinicos_app::patients::patient::Patient;
 use clinicos_app::patients::record::RecordFormat;
-use clinicos_app::patients::registry::Patient;
 use clinicos_app::patients::timeline::TimelineQuery;
 use clinicos_app::patients::update::PatientUpdate;
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::governance::permission::Permission;
 use serde::Deserialize;
-
-/// Room for a multipart form's other fields and boundaries.
-pub const FORM_OVERHEAD: usize = 64 * 1024;
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -51,7 +50,8 @@ pub fn routes() -> Router<WebState> {
             // The file's own limit (checked again by the service) plus the
             // form's other fields, above the server's default upload size.
             post(upload).layer(DefaultBodyLimit::max(
-                clinicos_app::patients::attachments::MAX_ATTACHMENT_BYTES + FORM_OVERHEAD,
+                clinicos_app::patients::attachments::MAX_ATTACHMENT_BYTES
+                    + crate::kit::page::FORM_OVERHEAD,
             )),
         )
         .route("/patients/{id}/attachments/{attachment}", get(download))
@@ -468,7 +468,7 @@ pub async fn chart(
 }
 
 /// Every demographic field, as a full update (the form shows them all).
-fn as_update(p: clinicos_app::patients::registry::NewPatient) -> PatientUpdate {
+fn as_update(p: clinicos_app::patients::patient::NewPatient) -> PatientUpdate {
     PatientUpdate {
         given_name: Some(p.given_name),
         middle_name: Some(p.middle_name),

@@ -9,7 +9,7 @@ use crate::kit::page::Errs;
 use crate::WebState;
 use chrono::{Months, NaiveDate};
 use clinicos_app::patients::fields::{EmergencyContact, IdentifierInput, IdentifierKind};
-use clinicos_app::patients::registry::{NewPatient, Patient, SEXES};
+use clinicos_app::patients::patient::{NewPatient, Patient, SEXES};
 use clinicos_app::Ctx;
 
 /// The international dialling prefix of a country (ISO alpha-2), for the
@@ -325,7 +325,7 @@ pub struct Submitted {
 /// Read a submitted demographics form (identifier kinds of the working
 /// branch's country; a stated age counted back from the clock's today).
 pub async fn read_submitted(st: &WebState, ctx: &Ctx, pairs: &[(String, String)]) -> Submitted {
-    let (_, kinds) = crate::patients::pages::registry::branch_country(st, ctx).await;
+    let (_, kinds) = branch_country(st, ctx).await;
     let i = I18n::new(&ctx.locale);
     let form = PatientForm::submitted(&i, pairs, &kinds);
     let patient = form.to_new(st.app.clock.now().date_naive()).map_err(|_| {
@@ -369,6 +369,24 @@ fn ident_fields(
 pub fn age_on(birth: &str, today: NaiveDate) -> Option<u32> {
     let b = NaiveDate::parse_from_str(birth, "%Y-%m-%d").ok()?;
     today.years_since(b)
+}
+
+/// The working branch's country and the identifier kinds it offers.
+pub async fn branch_country(st: &WebState, ctx: &Ctx) -> (String, Vec<IdentifierKind>) {
+    let branches = st.app.tenancy().my_branches(ctx).await.unwrap_or_default();
+    let country = branches
+        .iter()
+        .find(|b| Some(b.id) == ctx.branch)
+        .or(branches.first())
+        .map(|b| b.fields.country.clone())
+        .unwrap_or_default();
+    let kinds = st
+        .app
+        .patients()
+        .identifier_kinds(ctx, Some(&country))
+        .await
+        .unwrap_or_default();
+    (country, kinds)
 }
 
 #[cfg(test)]

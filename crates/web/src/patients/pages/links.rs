@@ -25,8 +25,7 @@ pub fn routes() -> Router<WebState> {
         .route(
             "/patients/{id}/photo",
             get(photo).post(set_photo).layer(DefaultBodyLimit::max(
-                clinicos_app::patients::photo::MAX_PHOTO_BYTES
-                    + crate::patients::pages::chart::FORM_OVERHEAD,
+                clinicos_app::patients::photo::MAX_PHOTO_BYTES + crate::kit::page::FORM_OVERHEAD,
             )),
         )
         .route("/patients/{id}/photo/remove", post(remove_photo))

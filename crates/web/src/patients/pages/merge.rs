@@ -18,7 +18,7 @@ use axum::routing::post;
 use axum::Router;
 use clinicos_app::governance::policy::Action;
 use clinicos_app::patients::merge::MergeInput;
-use clinicos_app::patients::registry::Patient;
+use clinicos_app::patients::patient::Patient;
 use clinicos_app::{AppError, Ctx};
 use serde::Deserialize;
 
@@ -42,7 +42,7 @@ pub struct Summary {
 fn summary(i: &I18n, p: &Patient) -> Summary {
     Summary {
         id: p.id.clone(),
-        name: crate::patients::pages::registry::full_name(p),
+        name: crate::patients::pages::display::full_name(p),
         born: p.birth_date.clone().unwrap_or_default(),
         sex: i.t(&format!("sex-{}", p.sex)),
         phone: p.phone.clone().unwrap_or_default(),

@@ -6,12 +6,15 @@
 //! goes through the same services as the API (policy point and audit
 //! included).
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::i18n::I18n;
 use crate::kit::page::{error_response, render, render_failed, Chrome, Errs};
+use crate::patients::pages::display::{age_text, full_name};
+use crate::patients::pages::form::branch_country;
 use crate::patients::pages::form::{
-    age_on, first, read_submitted, FormChoices, Opt, PatientForm, Submitted,
+    first, read_submitted, FormChoices, Opt, PatientForm, Submitted,
 };
 use crate::WebState;
 use askama::Template;
@@ -21,8 +24,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use clinicos_app::governance::policy::Action;
-use clinicos_app::patients::fields::IdentifierKind;
-use clinicos_app::patients::registry::{Patient, SEXES};
+use clinicos_app::patients::patient::{Patient, SEXES};
 use clinicos_app::patients::search::PatientFilter;
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
@@ -48,25 +50,6 @@ pub struct ResultRow {
     pub city: String,
     pub inactive: bool,
     pub deceased: bool,
-}
-
-/// The display name of a patient (given, middle, family).
-pub fn full_name(p: &Patient) -> String {
-    [&p.given_name, &p.middle_name, &p.family_name]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Age for display ("34", "~34" when the birth date was estimated).
-pub fn age_text(p: &Patient, today: chrono::NaiveDate) -> String {
-    match p.birth_date.as_deref().and_then(|b| age_on(b, today)) {
-        Some(a) if p.birth_date_estimated => format!("~{a}"),
-        Some(a) => a.to_string(),
-        None => String::new(),
-    }
 }
 
 fn row(i: &I18n, p: &Patient, today: chrono::NaiveDate) -> ResultRow {
@@ -337,24 +320,6 @@ struct NewPage {
     errs: Errs,
     duplicates: Vec<Existing>,
     autofocus: bool,
-}
-
-/// The working branch's country and the identifier kinds it offers.
-pub async fn branch_country(st: &WebState, ctx: &Ctx) -> (String, Vec<IdentifierKind>) {
-    let branches = st.app.tenancy().my_branches(ctx).await.unwrap_or_default();
-    let country = branches
-        .iter()
-        .find(|b| Some(b.id) == ctx.branch)
-        .or(branches.first())
-        .map(|b| b.fields.country.clone())
-        .unwrap_or_default();
-    let kinds = st
-        .app
-        .patients()
-        .identifier_kinds(ctx, Some(&country))
-        .await
-        .unwrap_or_default();
-    (country, kinds)
 }
 
 pub async fn new_form(

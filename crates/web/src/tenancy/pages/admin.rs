@@ -3,8 +3,9 @@
 //! `staff`; this module's [`routes`] lists all of them. The forms are
 //! shown only when the policy allows; the services decide again.
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{
     allowed, error_response, image_response, read_upload, redirect_with_flash, render,
     render_failed, Chrome, Errs,

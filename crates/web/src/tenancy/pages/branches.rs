@@ -1,8 +1,9 @@
 //! Branch pages: the list with a create form, and one branch's edit form
 //! (tax ids, working hours, time zone, currency, active).
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::WebState;
 use askama::Template;

@@ -1,7 +1,8 @@
 //! The role-aware home page and the branch switcher.
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{render, Chrome};
 use crate::WebState;
 use askama::Template;

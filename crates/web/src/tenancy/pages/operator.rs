@@ -2,8 +2,9 @@
 //! changes, opening a tenant, regions and plans. It shows directory and
 //! platform data only, never a tenant's records.
 
-use crate::kit::extract::{set_cookie, Client, FreshCsrf, OperatorAuth, OPERATOR_COOKIE};
+use crate::kit::extract::{Client, OperatorAuth};
 use crate::kit::form::Form;
+use crate::kit::http::{set_cookie, FreshCsrf, OPERATOR_COOKIE};
 use crate::kit::page::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::WebState;
 use askama::Template;
@@ -86,7 +87,7 @@ pub async fn login(
     {
         Ok((credential, _)) => {
             let mut r = Redirect::to("/operator").into_response();
-            crate::kit::extract::append_cookie(
+            crate::kit::http::append_cookie(
                 &mut r,
                 &set_cookie(
                     OPERATOR_COOKIE,
@@ -123,7 +124,7 @@ pub async fn logout(State(st): State<WebState>, OperatorAuth(op): OperatorAuth) 
         return error_response(&crate::kit::scope::locale(), e);
     }
     let mut r = redirect_with_flash("/operator/login", "flash-signed-out", false);
-    crate::kit::extract::append_cookie(
+    crate::kit::http::append_cookie(
         &mut r,
         &set_cookie(
             OPERATOR_COOKIE,

@@ -2,8 +2,9 @@
 //! (roles, branches, active). Checkbox groups arrive as repeated form keys,
 //! so these forms are read as key/value pairs.
 
-use crate::kit::extract::{FreshCsrf, PageAuth};
+use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::http::FreshCsrf;
 use crate::kit::page::{
     allowed, error_response, redirect_with_flash, render, render_failed, Chrome, Errs,
 };

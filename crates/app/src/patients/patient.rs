@@ -1,0 +1,256 @@
+//! The patient as the API and pages see it: what registering takes
+//! ([`NewPatient`]), what a read returns ([`Patient`]), and the checks a
+//! registration or change must pass. No I/O.
+
+use crate::patients::fields::{self as fields, EmergencyContact, Identifier, IdentifierInput};
+use crate::{AppError, AppResult};
+use chrono::{DateTime, NaiveDate, Utc};
+use clinicos_domain::kit::validate::Validator;
+use clinicos_domain::BranchId;
+use serde::{Deserialize, Serialize};
+
+/// What registering a patient takes.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPatient {
+    pub given_name: String,
+    #[serde(default)]
+    pub middle_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    /// The name in a local script (Devanagari, Arabic, ...), searchable
+    /// like the other names.
+    #[serde(default)]
+    pub local_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// `female`, `male`, `other` or `unknown`.
+    pub sex: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub postcode: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// The patient consented to the processing of their data for care.
+    #[serde(default)]
+    pub care_consent: bool,
+    /// First-visit branch (defaults to the user's current branch).
+    pub branch_id: Option<BranchId>,
+    /// Free text (at most 50 characters), or empty.
+    #[serde(default)]
+    pub gender_identity: String,
+    /// The birth date was estimated from a stated age.
+    #[serde(default)]
+    pub birth_date_estimated: bool,
+    /// Street address (stored encrypted).
+    pub address: Option<String>,
+    /// National id, ABHA number/address, insurance member ids, passport
+    /// (values stored encrypted with a blind index per kind).
+    #[serde(default)]
+    pub identifiers: Vec<IdentifierInput>,
+    /// Stored encrypted.
+    pub emergency_contact: Option<EmergencyContact>,
+    /// A language tag like `hi` or `en-IN`, or empty.
+    #[serde(default)]
+    pub preferred_language: String,
+    /// `sms`, `whatsapp`, `email`, `phone` or `none` (the default).
+    #[serde(default)]
+    pub preferred_channel: String,
+    /// `A+` ... `O-`, or `unknown` (the default).
+    #[serde(default)]
+    pub blood_group: String,
+    /// Short plaintext labels for the front desk (at most 20).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Operational notes for the front desk (stored encrypted).
+    pub notes: Option<String>,
+    /// Consent to marketing messages (off unless given).
+    #[serde(default)]
+    pub marketing_consent: bool,
+    /// Register even though a patient with the same phone and birth date
+    /// or the same identifier exists (otherwise 409 DUPLICATE_PATIENT).
+    #[serde(default)]
+    pub confirm_new: bool,
+}
+
+/// A patient as the API shows them (decrypted).
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Patient {
+    pub id: String,
+    pub given_name: String,
+    pub middle_name: String,
+    pub family_name: String,
+    pub local_name: String,
+    pub birth_date: Option<String>,
+    pub sex: String,
+    pub city: String,
+    pub postcode: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub first_branch_id: Option<BranchId>,
+    pub care_consent_at: Option<DateTime<Utc>>,
+    pub is_active: bool,
+    pub deceased_at: Option<DateTime<Utc>>,
+    /// The date of death, when recorded.
+    pub deceased_on: Option<String>,
+    pub gender_identity: String,
+    pub birth_date_estimated: bool,
+    pub address: Option<String>,
+    /// The patient's identifiers (on single-patient answers; empty in lists).
+    pub identifiers: Vec<Identifier>,
+    pub emergency_contact: Option<EmergencyContact>,
+    pub preferred_language: String,
+    pub preferred_channel: String,
+    pub blood_group: String,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub marketing_consent: bool,
+    /// Reminders and messages may go to this patient (`App::may_contact`:
+    /// active and not deceased).
+    pub may_contact: bool,
+    /// Set when this record was merged into another: the surviving
+    /// record's id (this one stays readable; see `patient_merge`).
+    pub merged_into: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub const SEXES: [&str; 4] = ["female", "male", "other", "unknown"];
+
+/// Longest name in a local script, in characters (the whole name: given,
+/// middle and family together, as it is written in that script).
+pub const MAX_LOCAL_NAME: usize = 200;
+
+/// The blind-index form of a phone number: `+` and digits only.
+pub fn normalise_phone(v: &str) -> String {
+    v.chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect()
+}
+
+/// 7 to 15 digits, at most one leading `+`.
+fn phone_ok(v: &str) -> bool {
+    let n = normalise_phone(v);
+    let digits = n.trim_start_matches('+').len();
+    (7..=15).contains(&digits) && !n.chars().skip(1).any(|c| c == '+')
+}
+
+pub(crate) fn validate(p: &NewPatient, today: NaiveDate) -> AppResult<()> {
+    let mut v = Validator::new();
+    v.text("given_name", &p.given_name, 100);
+    if p.middle_name.chars().count() > 100 {
+        v.add("middle_name", "must be at most 100 characters");
+    }
+    if p.family_name.chars().count() > 100 {
+        v.add("family_name", "must be at most 100 characters");
+    }
+    v.opt_text("local_name", Some(p.local_name.trim()), MAX_LOCAL_NAME);
+    if !SEXES.contains(&p.sex.as_str()) {
+        v.add("sex", "must be one of female, male, other, unknown");
+    }
+    if let Some(d) = &p.birth_date {
+        match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) if d > today => v.add("birth_date", "is in the future"),
+            Ok(d) if today.years_since(d).is_some_and(|y| y > 130) => {
+                v.add("birth_date", "is more than 130 years ago")
+            }
+            Ok(_) => {}
+            Err(_) => v.add("birth_date", "must be a date like 1990-04-17"),
+        }
+    }
+    if p.phone.as_deref().is_some_and(|ph| !phone_ok(ph)) {
+        v.add("phone", "must be a phone number of 7 to 15 digits");
+    }
+    if let Some(e) = &p.email {
+        v.email("email", e);
+    }
+    v.opt_text("city", Some(&p.city), 100);
+    v.opt_text("postcode", Some(&p.postcode), 20);
+    v.opt_text("gender_identity", Some(&p.gender_identity), 50);
+    v.opt_text("address", p.address.as_deref(), fields::MAX_ADDRESS);
+    v.opt_text("notes", p.notes.as_deref(), fields::MAX_NOTES);
+    fields::check_identifiers(&mut v, &p.identifiers);
+    if let Some(c) = &p.emergency_contact {
+        v.text("emergency_contact.name", &c.name, 100);
+        v.opt_text("emergency_contact.relationship", Some(&c.relationship), 50);
+        if !phone_ok(&c.phone) {
+            v.add(
+                "emergency_contact.phone",
+                "must be a phone number of 7 to 15 digits",
+            );
+        }
+    }
+    fields::check_language(&mut v, &p.preferred_language);
+    fields::check_one_of(
+        &mut v,
+        "preferred_channel",
+        &p.preferred_channel,
+        &fields::CHANNELS,
+    );
+    fields::check_one_of(&mut v, "blood_group", &p.blood_group, &fields::BLOOD_GROUPS);
+    fields::check_tags(&mut v, &p.tags);
+    v.finish().map_err(AppError::Validation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> NewPatient {
+        NewPatient {
+            given_name: "Asha".into(),
+            sex: "female".into(),
+            ..NewPatient::default()
+        }
+    }
+
+    #[test]
+    fn validation_names_each_bad_field() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        assert!(validate(&p(), today).is_ok());
+        let bad = NewPatient {
+            given_name: " ".into(),
+            sex: "f".into(),
+            birth_date: Some("2027-01-01".into()),
+            phone: Some("12".into()),
+            email: Some("nope".into()),
+            ..NewPatient::default()
+        };
+        let Err(AppError::Validation(errs)) = validate(&bad, today) else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        for f in ["given_name", "sex", "birth_date", "phone", "email"] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn local_names_are_length_checked() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        let ok = NewPatient {
+            local_name: "रमेश शर्मा".into(),
+            ..p()
+        };
+        assert!(validate(&ok, today).is_ok());
+        let long = NewPatient {
+            local_name: "र".repeat(MAX_LOCAL_NAME + 1),
+            ..p()
+        };
+        let Err(AppError::Validation(errs)) = validate(&long, today) else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(errs[0].field, "local_name");
+    }
+
+    #[test]
+    fn phones_normalise_to_digits_and_plus() {
+        assert_eq!(normalise_phone("+91 98765-43210"), "+919876543210");
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap_or_default();
+        let twice = NewPatient {
+            phone: Some("+91+98765".into()),
+            ..p()
+        };
+        assert!(validate(&twice, today).is_err());
+    }
+}
