@@ -411,3 +411,62 @@ async fn registry_phi_is_not_in_the_database_bytes() {
     )
     .await;
 }
+
+/// The data keys the key store holds for a tenant.
+async fn data_keys(t: &TestApp, tenant: &str) -> i64 {
+    use sqlx::Row;
+    let ks = crate::support::test_keys(&t.db_url).await.key_store;
+    sqlx::query("SELECT COUNT(*) AS n FROM subject_keys WHERE tenant_id = $1")
+        .bind(tenant.to_owned())
+        .fetch_one(ks.db().pool())
+        .await
+        .expect("count keys")
+        .try_get::<i64, _>("n")
+        .expect("n")
+}
+
+#[tokio::test]
+async fn a_refused_registration_leaves_no_data_key_and_the_answer_is_what_was_sent() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("keyless").await;
+    let owner = t.owner_token(&tenant).await;
+    let tid = tenant.id.to_string();
+    let (s, v) = create(&t, &owner, full()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The answer carries the normalised values that were sealed.
+    assert_eq!(v["data"]["phone"], "+919000011122");
+    assert_eq!(v["data"]["email"], "meera.i@example.org");
+    assert_eq!(v["data"]["emergency_contact"]["phone"], "+919000055566");
+    assert_eq!(v["data"]["identifiers"][0]["value"], "91-4321-8765-2109");
+    assert_eq!(v["data"]["identifiers"][0]["country"], "IN");
+    let id = v["data"]["id"].as_str().expect("id").to_owned();
+    let (_, read) = get(&t, &owner, &format!("/api/v1/patients/{id}")).await;
+    let (mut sent, mut got) = (v["data"].clone(), read["data"].clone());
+    for x in [&mut sent, &mut got] {
+        x.as_object_mut().expect("object").remove("merged_into");
+    }
+    assert_eq!(sent, got, "the create answer equals a later read");
+    let before = data_keys(&t, &tid).await;
+    assert_eq!(before, 1);
+    // The same phone and birth date: 409 duplicate warning, no new key.
+    let mut again = full();
+    again["identifiers"] = json!([]);
+    let (s, v) = create(&t, &owner, again).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(code(&v), "DUPLICATE_PATIENT");
+    // A branch of no one's: refused after sealing, no new key.
+    let mut foreign = full();
+    foreign["confirm_new"] = json!(true);
+    foreign["identifiers"] = json!([]);
+    foreign["branch_id"] = json!(uuid::Uuid::now_v7().to_string());
+    let (s, v) = create(&t, &owner, foreign).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(data_keys(&t, &tid).await, before, "no orphan key");
+    // A deliberate second record gets its own key.
+    let mut second = full();
+    second["confirm_new"] = json!(true);
+    second["identifiers"] = json!([]);
+    let (s, v) = create(&t, &owner, second).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(data_keys(&t, &tid).await, before + 1);
+}

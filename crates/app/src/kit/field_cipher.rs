@@ -57,6 +57,16 @@ pub struct Rotation {
 }
 
 /// Field encryption for services (cheap to clone).
+/// Data keys of new subjects, made by [`FieldCipher::new_subject_keys`] and
+/// not yet (or not durably) in the key store.
+#[must_use = "store the keys before commit, or discard them when the request fails"]
+pub struct NewSubjectKeys {
+    tenant: String,
+    keys: Vec<(String, WrappedSubjectKey)>,
+    /// How many of `keys`, from the first, are in the key store.
+    stored: usize,
+}
+
 #[derive(Clone)]
 pub struct FieldCipher {
     keys: Option<FieldKeys>,
@@ -231,58 +241,119 @@ impl FieldCipher {
         Ok(entry)
     }
 
-    /// Make the data keys of new subjects (fresh ids that have no key yet)
-    /// and store them in the key store, one statement per 1,000: a
-    /// registration writes its key in one round trip instead of a lookup,
-    /// an insert and a re-read. Fails, caching nothing of that batch, if
-    /// any subject already had a key (its key is kept).
-    pub async fn create_subject_keys(
+    /// Make the data keys of new subjects (fresh ids that have no key
+    /// yet) in memory: fields can be sealed under them at once, and they
+    /// reach the key store only when the caller is about to commit
+    /// ([`FieldCipher::store_new_keys`]). A request that fails instead calls
+    /// [`FieldCipher::discard_new_keys`], so no key outlives a record that was
+    /// never written.
+    pub async fn new_subject_keys(
         &self,
         tenant: TenantId,
         subjects: &[String],
-    ) -> AppResult<()> {
+    ) -> AppResult<NewSubjectKeys> {
         let t = tenant.as_text();
         for s in subjects {
             check_part("subject id", s)?;
         }
         let entry = self.tenant(&t).await?;
+        let mut keys = Vec::with_capacity(subjects.len());
+        let mut m = self
+            .cache
+            .subjects
+            .write()
+            .map_err(|_| AppError::Internal("key cache poisoned".into()))?;
+        for subject in subjects {
+            let key = Key32::generate();
+            let wrapped = WrappedSubjectKey {
+                key_version: DATA_KEY_VERSION,
+                tenant_key_version: entry.version,
+                wrapped: clinicos_crypto::wrap_subject_key(
+                    &entry.key,
+                    entry.version,
+                    &t,
+                    subject,
+                    DATA_KEY_VERSION,
+                    &key,
+                ),
+            };
+            m.insert(
+                (t.clone(), subject.clone()),
+                Arc::new((DATA_KEY_VERSION, key)),
+            );
+            keys.push((subject.clone(), wrapped));
+        }
+        Ok(NewSubjectKeys {
+            tenant: t,
+            keys,
+            stored: 0,
+        })
+    }
+
+    /// Write new subjects' keys to the key store, one statement per 1,000
+    /// (the registration's last step before its commit). Fails if any
+    /// subject already had a key (its key is kept).
+    pub async fn store_new_keys(&self, new: &mut NewSubjectKeys) -> AppResult<()> {
         let k = self.keys()?;
-        for chunk in subjects.chunks(1000) {
-            let mut fresh = Vec::with_capacity(chunk.len());
-            let mut plain = Vec::with_capacity(chunk.len());
-            for subject in chunk {
-                let key = Key32::generate();
-                let wrapped = WrappedSubjectKey {
-                    key_version: DATA_KEY_VERSION,
-                    tenant_key_version: entry.version,
-                    wrapped: clinicos_crypto::wrap_subject_key(
-                        &entry.key,
-                        entry.version,
-                        &t,
-                        subject,
-                        DATA_KEY_VERSION,
-                        &key,
-                    ),
-                };
-                fresh.push((subject.clone(), wrapped));
-                plain.push(key);
-            }
-            let stored = k.key_store.insert_new_subject_keys(&t, &fresh).await?;
+        let mut at = new.stored;
+        while at < new.keys.len() {
+            let chunk = &new.keys[at..(at + 1000).min(new.keys.len())];
+            let stored = k
+                .key_store
+                .insert_new_subject_keys(&new.tenant, chunk)
+                .await?;
             if stored != chunk.len() as u64 {
+                // Some subject had a key already: keep it (and do not count
+                // this chunk as ours to remove).
                 return Err(AppError::Internal(
                     "a new record already had a data key".into(),
                 ));
             }
-            if let Ok(mut m) = self.cache.subjects.write() {
-                for (subject, key) in chunk.iter().zip(plain) {
-                    m.insert(
-                        (t.clone(), subject.clone()),
-                        Arc::new((DATA_KEY_VERSION, key)),
-                    );
+            at += chunk.len();
+            new.stored = at;
+        }
+        Ok(())
+    }
+
+    /// Make and store the data keys of new subjects at once (bulk loads
+    /// with no transaction to pair them with).
+    pub async fn create_subject_keys(
+        &self,
+        tenant: TenantId,
+        subjects: &[String],
+    ) -> AppResult<()> {
+        let mut keys = self.new_subject_keys(tenant, subjects).await?;
+        match self.store_new_keys(&mut keys).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.discard_new_keys(keys).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Forget new subjects' keys after the request that made them failed:
+    /// out of the cache, and out of the key store if they were written
+    /// (the commit after [`FieldCipher::store_new_keys`] failed). Best effort:
+    /// a key store that cannot be reached leaves a key no record uses.
+    pub async fn discard_new_keys(&self, new: NewSubjectKeys) {
+        if let Ok(mut m) = self.cache.subjects.write() {
+            for (subject, _) in &new.keys {
+                m.remove(&(new.tenant.clone(), subject.clone()));
+            }
+        }
+        if new.stored > 0 {
+            if let Ok(k) = self.keys() {
+                for (subject, _) in &new.keys[..new.stored] {
+                    if let Err(e) = k.key_store.erase_subject(&new.tenant, subject).await {
+                        tracing::warn!(
+                            error = %e,
+                            "a new record's data key could not be removed after its write failed"
+                        );
+                    }
                 }
             }
         }
-        Ok(())
     }
 
     /// Encrypt one field value of `subject`, bound to where it is stored.

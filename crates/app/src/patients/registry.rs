@@ -5,9 +5,12 @@
 //! audited in its own transaction, naming the ids it touched.
 
 use crate::governance::policy::Action;
+use crate::kit::field_cipher::NewSubjectKeys;
 use crate::patients::consent::Purpose;
+use crate::patients::fields::Identifier;
 use crate::patients::patient::{validate, NewPatient, Patient};
 use crate::patients::service::Patients;
+use crate::patients::write::PrivateFields;
 use crate::patients::write::{blank_row, duplicates};
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
@@ -28,17 +31,52 @@ impl Patients<'_> {
         let now = self.app.clock.now();
         validate(&p, now.date_naive())?;
         let id = uuid::Uuid::now_v7().to_string();
+        // The new record's data key is made in memory and written to the
+        // key store just before the commit: a refused or failed
+        // registration leaves no key behind.
+        let keys = self
+            .app
+            .cipher
+            .new_subject_keys(ctx.tenant, std::slice::from_ref(&id))
+            .await?;
+        self.insert_new(ctx, p, id, keys, now).await
+    }
+
+    /// Seal, check and write a new patient under its new key: the key is
+    /// stored only once every statement has succeeded, and discarded when
+    /// anything fails (the duplicate warning included).
+    async fn insert_new(
+        &self,
+        ctx: &Ctx,
+        p: NewPatient,
+        id: String,
+        mut keys: NewSubjectKeys,
+        now: DateTime<Utc>,
+    ) -> AppResult<Patient> {
+        let written = self.write_new(ctx, &p, &id, &mut keys, now).await;
+        match written {
+            Ok(shown) => Ok(shown),
+            Err(e) => {
+                self.app.cipher.discard_new_keys(keys).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_new(
+        &self,
+        ctx: &Ctx,
+        p: &NewPatient,
+        id: &str,
+        keys: &mut NewSubjectKeys,
+        now: DateTime<Utc>,
+    ) -> AppResult<Patient> {
         let t = ctx.tenant;
-        let mut row = blank_row(id.clone(), now);
+        let mut row = blank_row(id.to_owned(), now);
         row.first_branch_id = p.branch_id.or(ctx.branch);
         row.created_by = Some(ctx.user);
-        // A fresh id has no key yet: one key-store insert, no lookups.
-        self.app
-            .cipher
-            .create_subject_keys(t, std::slice::from_ref(&id))
-            .await?;
-        self.seal_into(t, &mut row, &p, now).await?;
-        let idents = self.seal_identifiers(t, &id, &p.identifiers, now).await?;
+        let private = self.seal_into(t, &mut row, p, now).await?;
+        let idents = self.seal_identifiers(t, id, &p.identifiers, now).await?;
         let mut tx = self.app.store.write(t).await?;
         if let Some(b) = row.first_branch_id {
             if let Err(clinicos_store::StoreError::NotFound) =
@@ -66,17 +104,31 @@ impl Patients<'_> {
             }
         }
         patients::insert(&mut tx, &row).await?;
-        patient_identifiers::insert(&mut tx, &id, &idents).await?;
+        patient_identifiers::insert(&mut tx, id, &idents).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, "patient.created", vec![id.clone()]),
+            event(now, "patient.created", vec![id.to_owned()]),
             Purpose::Operations.as_str(),
         )
         .await?;
+        self.app.cipher.store_new_keys(keys).await?;
         tx.commit().await?;
-        let shown = self.show_patient(t, row).await?;
-        Ok(self.with_identifiers(t, shown, idents).await)
+        // The answer is built from the values in hand, not decrypted again.
+        let mut shown = patient_view(row, private);
+        shown.may_contact = self.may_contact(&shown);
+        shown.identifiers = idents
+            .into_iter()
+            .zip(&p.identifiers)
+            .map(|(r, input)| Identifier {
+                id: r.id,
+                kind: r.kind,
+                value: input.value.trim().to_owned(),
+                issuer: r.issuer,
+                country: r.country,
+            })
+            .collect();
+        Ok(shown)
     }
 
     /// Read a patient's demographics, contact details and identifiers
@@ -124,38 +176,14 @@ impl Patients<'_> {
             .open_opt(t, "emergency_contact", &r.id, &r.emergency_contact)
             .await
             .and_then(|j| serde_json::from_str(&j).ok());
-        let mut p = Patient {
-            id: r.id,
-            given_name: r.given_name,
-            middle_name: r.middle_name,
-            family_name: r.family_name,
-            local_name: r.local_name,
-            birth_date: r.birth_date,
-            sex: r.sex,
-            city: r.city,
-            postcode: r.postcode,
+        let private = PrivateFields {
             phone,
             email,
-            first_branch_id: r.first_branch_id,
-            care_consent_at: r.care_consent_at,
-            is_active: r.is_active,
-            deceased_at: r.deceased_at,
-            deceased_on: r.deceased_on,
-            gender_identity: r.gender_identity,
-            birth_date_estimated: r.birth_date_estimated,
             address,
-            identifiers: Vec::new(),
-            emergency_contact,
-            preferred_language: r.preferred_language,
-            preferred_channel: r.preferred_channel,
-            blood_group: r.blood_group,
-            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
             notes,
-            marketing_consent: r.marketing_consent,
-            may_contact: false,
-            merged_into: None,
-            created_at: r.created_at,
+            emergency_contact,
         };
+        let mut p = patient_view(r, private);
         p.may_contact = self.may_contact(&p);
         Ok(p)
     }
@@ -240,5 +268,42 @@ pub(crate) fn event(
         resource_ids: ids,
         outcome: Outcome::Success,
         reason: "",
+    }
+}
+
+/// A patient as read: its row's plaintext columns and its encrypted ones
+/// opened (identifiers are attached separately).
+pub(crate) fn patient_view(r: PatientRow, private: PrivateFields) -> Patient {
+    Patient {
+        id: r.id,
+        given_name: r.given_name,
+        middle_name: r.middle_name,
+        family_name: r.family_name,
+        local_name: r.local_name,
+        birth_date: r.birth_date,
+        sex: r.sex,
+        city: r.city,
+        postcode: r.postcode,
+        phone: private.phone,
+        email: private.email,
+        first_branch_id: r.first_branch_id,
+        care_consent_at: r.care_consent_at,
+        is_active: r.is_active,
+        deceased_at: r.deceased_at,
+        deceased_on: r.deceased_on,
+        gender_identity: r.gender_identity,
+        birth_date_estimated: r.birth_date_estimated,
+        address: private.address,
+        identifiers: Vec::new(),
+        emergency_contact: private.emergency_contact,
+        preferred_language: r.preferred_language,
+        preferred_channel: r.preferred_channel,
+        blood_group: r.blood_group,
+        tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+        notes: private.notes,
+        marketing_consent: r.marketing_consent,
+        may_contact: false,
+        merged_into: None,
+        created_at: r.created_at,
     }
 }

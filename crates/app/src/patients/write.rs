@@ -16,6 +16,43 @@ use clinicos_store::patients::identifiers::IdentifierRow;
 use clinicos_store::patients::registry::{self as patients, PatientRow};
 use clinicos_store::TenantTx;
 
+/// A patient's encrypted columns in plaintext, normalised as they are
+/// stored (phone digits, lower-case email, trimmed contact).
+#[derive(Default)]
+pub(crate) struct PrivateFields {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    pub emergency_contact: Option<fields::EmergencyContact>,
+}
+
+impl PrivateFields {
+    /// The values a validated form stores.
+    pub fn of(p: &NewPatient) -> PrivateFields {
+        PrivateFields {
+            phone: stored(p.phone.as_deref().map(normalise_phone)),
+            email: stored(p.email.as_deref().map(|e| e.trim().to_lowercase())),
+            address: stored(p.address.clone()),
+            notes: stored(p.notes.clone()),
+            emergency_contact: p
+                .emergency_contact
+                .as_ref()
+                .map(|c| fields::EmergencyContact {
+                    name: c.name.trim().to_owned(),
+                    phone: normalise_phone(&c.phone),
+                    relationship: c.relationship.trim().to_owned(),
+                }),
+        }
+    }
+}
+
+/// What an optional text column holds once sealed: trimmed, and nothing
+/// for an empty value (as `seal_opt` stores it).
+fn stored(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
 /// A registry row with nothing but its id and times (the form fills it).
 pub(crate) fn blank_row(id: String, now: DateTime<Utc>) -> PatientRow {
     PatientRow {
@@ -157,33 +194,32 @@ impl Patients<'_> {
     }
 
     /// Fill every changeable column of `row` from a validated form,
-    /// encrypting what SECURITY.md lists as encrypted.
+    /// encrypting what SECURITY.md lists as encrypted. Returns the
+    /// encrypted columns' values as stored, so a caller can answer without
+    /// decrypting what it just sealed.
     pub(crate) async fn seal_into(
         &self,
         t: TenantId,
         row: &mut PatientRow,
         p: &NewPatient,
         now: DateTime<Utc>,
-    ) -> AppResult<()> {
+    ) -> AppResult<PrivateFields> {
         let id = row.id.clone();
+        let private = PrivateFields::of(p);
         (row.phone, row.phone_bidx) = self
-            .seal_indexed(t, "phone", &id, p.phone.as_deref().map(normalise_phone))
+            .seal_indexed(t, "phone", &id, private.phone.clone())
             .await?;
-        let email = p.email.as_deref().map(|e| e.trim().to_lowercase());
-        (row.email, row.email_bidx) = self.seal_indexed(t, "email", &id, email).await?;
+        (row.email, row.email_bidx) = self
+            .seal_indexed(t, "email", &id, private.email.clone())
+            .await?;
         row.address = self
-            .seal_opt(t, "address", &id, p.address.as_deref())
+            .seal_opt(t, "address", &id, private.address.as_deref())
             .await?;
-        row.notes = self.seal_opt(t, "notes", &id, p.notes.as_deref()).await?;
-        let contact = match &p.emergency_contact {
-            Some(c) => Some(
-                serde_json::to_string(&fields::EmergencyContact {
-                    name: c.name.trim().to_owned(),
-                    phone: normalise_phone(&c.phone),
-                    relationship: c.relationship.trim().to_owned(),
-                })
-                .map_err(encoding)?,
-            ),
+        row.notes = self
+            .seal_opt(t, "notes", &id, private.notes.as_deref())
+            .await?;
+        let contact = match &private.emergency_contact {
+            Some(c) => Some(serde_json::to_string(c).map_err(encoding)?),
             None => None,
         };
         row.emergency_contact = self
@@ -210,7 +246,7 @@ impl Patients<'_> {
         row.tags = serde_json::to_string(&clean_tags(&p.tags)).map_err(encoding)?;
         row.marketing_consent = p.marketing_consent;
         row.updated_at = now;
-        Ok(())
+        Ok(private)
     }
 
     /// Encrypt and index a patient's identifiers (new rows, new ids).
