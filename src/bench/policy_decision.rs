@@ -34,6 +34,7 @@ pub fn measure(duration: Duration, rounds: u32) -> Result<PolicyReport, String> 
         permissions: default_bundle(Role::Doctor),
         branches: &branches,
         tenant_wide: false,
+        owner: false,
     };
     let facts = PatientFacts {
         care_relationship: true,
@@ -46,9 +47,9 @@ pub fn measure(duration: Duration, rounds: u32) -> Result<PolicyReport, String> 
         branch: Some(branches[1]),
     };
     let target = Target {
-        branch: None,
         patient: Some(&facts),
         record: Some(&record),
+        ..Target::default()
     };
     let rules = TenantRules {
         clinical_cross_branch: false,

@@ -22,6 +22,7 @@ mod patient_pages;
 mod patient_pages_family;
 mod patient_registry;
 mod platform_keys;
+mod policy_point;
 mod portal_otp;
 mod rate_limits;
 mod regions;

@@ -6,9 +6,10 @@ use crate::support::*;
 use chrono::TimeZone;
 use clinicos_app::governance::security::Raise;
 use clinicos_app::kit::context::RequestInfo;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::governance::security::EventKind;
 use clinicos_domain::Role;
-use clinicos_store::governance::audit::{self, Actor, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_web::WebConfig;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -146,14 +147,7 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
         let at = t.clock_now();
         async move {
             let mut tx = app.store.write(tenant.id).await.expect("tx");
-            let ev = AuditEvent {
-                at,
-                action: "patient.read",
-                resource_type: "patient",
-                resource_ids: ids,
-                outcome: Outcome::Success,
-                reason: "",
-            };
+            let ev = AuditEvent::new(at, AuditAction::PatientRead, ResourceKind::Patient, ids);
             audit::record(&mut tx, &actor, ev).await.expect("audit");
             tx.commit().await.expect("commit");
         }

@@ -397,3 +397,30 @@ pub fn annotate(doc: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clinicos_domain::governance::audit_catalogue::{recorded_as, UNAUDITED_READS};
+
+    /// Every route that acts in the policy's terms has the audit events
+    /// that record its use in the catalogue (or is a listed unaudited read
+    /// of configuration without PHI).
+    #[test]
+    fn every_routes_declared_action_has_its_audit_events() {
+        let declared = API
+            .iter()
+            .map(|(m, p, d)| (format!("{m} {p}"), *d))
+            .chain(PAGES.iter().map(|(p, d)| (format!("page {p}"), *d)));
+        let mut missing = Vec::new();
+        for (route, d) in declared {
+            if let Declared::Act(a) = d {
+                let exempt = UNAUDITED_READS.iter().any(|(u, _)| *u == a);
+                if recorded_as(a).is_empty() && !exempt {
+                    missing.push(format!("{route}: {a:?}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no audit events for: {missing:?}");
+    }
+}

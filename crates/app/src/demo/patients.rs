@@ -8,8 +8,9 @@
 use crate::demo::service::Demo;
 use crate::AppResult;
 use chrono::Duration;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{BranchId, Sensitivity, TenantId, UserId};
-use clinicos_store::governance::audit::{self, Actor, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_store::governance::break_glass::{self, GrantRow};
 use clinicos_store::patients::links::{self as patient_links, LinkRow};
 use clinicos_store::patients::registry::{self as patients, HistoryRow};
@@ -293,14 +294,13 @@ impl Demo<'_> {
             audit::record(
                 &mut tx,
                 &actor,
-                AuditEvent {
-                    at: now,
-                    action: "patient.created",
-                    resource_type: "patient",
-                    resource_ids: vec![id.clone()],
-                    outcome: Outcome::Success,
-                    reason: "demo",
-                },
+                AuditEvent::new(
+                    now,
+                    AuditAction::PatientCreated,
+                    ResourceKind::Patient,
+                    vec![id.clone()],
+                )
+                .because("demo"),
             )
             .await?;
             tx.commit().await?;
@@ -350,14 +350,13 @@ impl Demo<'_> {
             audit::record_for(
                 &mut tx,
                 &owner,
-                AuditEvent {
-                    at: now - Duration::hours(3),
-                    action: "break_glass.opened",
-                    resource_type: "break_glass",
-                    resource_ids: vec![gid, pid.clone()],
-                    outcome: Outcome::Success,
-                    reason: "demo",
-                },
+                AuditEvent::new(
+                    now - Duration::hours(3),
+                    AuditAction::BreakGlassOpened,
+                    ResourceKind::BreakGlass,
+                    vec![gid, pid.clone()],
+                )
+                .because("demo"),
                 "emergency",
             )
             .await?;
@@ -398,7 +397,11 @@ impl Demo<'_> {
             audit::record(
                 &mut tx,
                 actor,
-                demo_event(now, "patient.link.created", vec![r.clone(), d.clone()]),
+                demo_event(
+                    now,
+                    AuditAction::PatientLinkCreated,
+                    vec![r.clone(), d.clone()],
+                ),
             )
             .await?;
         }
@@ -413,7 +416,7 @@ impl Demo<'_> {
             audit::record(
                 &mut tx,
                 actor,
-                demo_event(now, "patient.photo.updated", vec![id.clone()]),
+                demo_event(now, AuditAction::PatientPhotoUpdated, vec![id.clone()]),
             )
             .await?;
         }
@@ -424,13 +427,10 @@ impl Demo<'_> {
 
 fn demo_event(
     at: chrono::DateTime<chrono::Utc>,
-    action: &'static str,
+    action: AuditAction,
     ids: Vec<String>,
-) -> AuditEvent<'static> {
-    AuditEvent {
-        reason: "demo",
-        ..crate::patients::registry::event(at, action, ids)
-    }
+) -> AuditEvent {
+    crate::patients::registry::event(at, action, ids).because("demo")
 }
 
 /// The demo staff the patients are linked to.

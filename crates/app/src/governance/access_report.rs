@@ -6,8 +6,9 @@ use crate::governance::policy::Action;
 use crate::governance::service::Governance;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::governance::audit_report::{self, AuditQuery, AuditRow};
 
 /// Most rows in one CSV download.
@@ -85,7 +86,7 @@ impl Governance<'_> {
                 q,
                 i64::from(page.limit),
                 page.offset(),
-                "audit.report_view",
+                AuditAction::AuditReportView,
             )
             .await?;
         Ok((rows.0, PageMeta::new(page, rows.1)))
@@ -94,7 +95,7 @@ impl Governance<'_> {
     /// The same report as CSV (at most [`CSV_MAX_ROWS`] rows).
     pub async fn access_report_csv(&self, ctx: &Ctx, q: &AuditQuery) -> AppResult<String> {
         let (rows, _) = self
-            .report_rows(ctx, q, CSV_MAX_ROWS, 0, "export.audit_report")
+            .report_rows(ctx, q, CSV_MAX_ROWS, 0, AuditAction::ExportAuditReport)
             .await?;
         Ok(to_csv(&rows))
     }
@@ -105,7 +106,7 @@ impl Governance<'_> {
         q: &AuditQuery,
         limit: i64,
         offset: i64,
-        action: &str,
+        action: AuditAction,
     ) -> AppResult<(Vec<AuditRow>, u64)> {
         self.authorize(ctx, Action::ViewAudit).await?;
         if let (Some(f), Some(t)) = (q.from, q.to) {
@@ -116,14 +117,12 @@ impl Governance<'_> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let (rows, total) = audit_report::search(&mut tx, q, limit, offset).await?;
-        let ev = AuditEvent {
-            at: now,
+        let ev = AuditEvent::new(
+            now,
             action,
-            resource_type: "audit_event",
-            resource_ids: rows.iter().map(|r| r.id.clone()).collect(),
-            outcome: Outcome::Success,
-            reason: "",
-        };
+            ResourceKind::AuditEvent,
+            rows.iter().map(|r| r.id.clone()).collect(),
+        );
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
         Ok((rows, total))

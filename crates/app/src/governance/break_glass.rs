@@ -11,8 +11,10 @@ use crate::governance::service::Governance;
 use crate::patients::registry::load;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, Utc};
+use clinicos_domain::governance::access::Target;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{Role, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::governance::break_glass::{self, GrantRow};
 use serde::{Deserialize, Serialize};
 
@@ -54,15 +56,8 @@ pub struct BreakGlassGrant {
     pub review_note: Option<String>,
 }
 
-fn grant_event(at: DateTime<Utc>, action: &'static str, ids: Vec<String>) -> AuditEvent<'static> {
-    AuditEvent {
-        at,
-        action,
-        resource_type: "break_glass",
-        resource_ids: ids,
-        outcome: Outcome::Success,
-        reason: "",
-    }
+fn grant_event(at: DateTime<Utc>, action: AuditAction, ids: Vec<String>) -> AuditEvent {
+    AuditEvent::new(at, action, ResourceKind::BreakGlass, ids)
 }
 
 impl Governance<'_> {
@@ -159,7 +154,11 @@ impl Governance<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            grant_event(now, "break_glass.opened", vec![id.clone(), p.id.clone()]),
+            grant_event(
+                now,
+                AuditAction::BreakGlassOpened,
+                vec![id.clone(), p.id.clone()],
+            ),
             "emergency",
         )
         .await?;
@@ -207,7 +206,7 @@ impl Governance<'_> {
         audit::record(
             &mut tx,
             &ctx.actor(),
-            grant_event(now, "break_glass.ended", vec![id.to_owned()]),
+            grant_event(now, AuditAction::BreakGlassEnded, vec![id.to_owned()]),
         )
         .await?;
         tx.commit().await?;
@@ -236,7 +235,7 @@ impl Governance<'_> {
             &ctx.actor(),
             grant_event(
                 self.app.clock.now(),
-                "break_glass.list",
+                AuditAction::BreakGlassList,
                 rows.iter().map(|r| r.id.clone()).collect(),
             ),
         )
@@ -256,7 +255,6 @@ impl Governance<'_> {
         id: &str,
         input: ReviewInput,
     ) -> AppResult<BreakGlassGrant> {
-        self.authorize(ctx, Action::ReviewBreakGlass).await?;
         if !matches!(input.outcome.as_str(), "justified" | "unjustified") {
             return Err(AppError::field(
                 "outcome",
@@ -268,14 +266,16 @@ impl Governance<'_> {
         }
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        let g = break_glass::get(&mut tx, id)
-            .await
-            .map_err(|_| AppError::NotFound("emergency access"))?;
-        if g.user_id == ctx.user {
-            return Err(AppError::Forbidden(
-                "review your own emergency access".into(),
-            ));
-        }
+        let g = break_glass::get(&mut tx, id).await;
+        // One decision: the permission, and never one's own access.
+        let target = Target {
+            about_user: g.as_ref().ok().map(|g| g.user_id),
+            ..Target::default()
+        };
+        let mut tx = self
+            .authorize_in(tx, ctx, Action::ReviewBreakGlass, &target)
+            .await?;
+        let g = g.map_err(|_| AppError::NotFound("emergency access"))?;
         let note = match input.note.trim() {
             "" => None,
             n => Some(
@@ -301,14 +301,12 @@ impl Governance<'_> {
         audit::record(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                reason: &reason,
-                ..grant_event(
-                    now,
-                    "break_glass.reviewed",
-                    vec![g.id.clone(), g.patient_id.clone()],
-                )
-            },
+            grant_event(
+                now,
+                AuditAction::BreakGlassReviewed,
+                vec![g.id.clone(), g.patient_id.clone()],
+            )
+            .because(reason),
         )
         .await?;
         let g = break_glass::get(&mut tx, id).await?;

@@ -23,8 +23,9 @@ use crate::governance::service::Governance;
 use crate::kit::context::RequestInfo;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::TenantId;
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::{
     identity::devices, identity::mfa, identity::resets, identity::throttle, tenancy::platform,
 };
@@ -83,14 +84,13 @@ impl Governance<'_> {
                 ..Default::default()
             }
             .anonymous_actor();
-            let ev = AuditEvent {
-                at: now,
-                action: "auth.device_expired",
-                resource_type: "device",
-                resource_ids: expired.clone(),
-                outcome: Outcome::Success,
-                reason: "pending_too_long",
-            };
+            let ev = AuditEvent::new(
+                now,
+                AuditAction::AuthDeviceExpired,
+                ResourceKind::Device,
+                expired.clone(),
+            )
+            .because("pending_too_long");
             audit::record(&mut tx, &actor, ev).await?;
         }
         tx.commit().await?;

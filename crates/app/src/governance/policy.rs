@@ -9,9 +9,10 @@
 use crate::governance::service::Governance;
 use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::governance::access::{self, Allow, Deny, Subject, Target, TenantRules};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::governance::permission::{default_bundle, OWNER_LOCKED};
 use clinicos_domain::{PermissionSet, Role, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::governance::policy::EffectiveRows;
 use clinicos_store::TenantTx;
 
@@ -63,7 +64,22 @@ pub fn subject(ctx: &Ctx) -> Subject<'_> {
         permissions: ctx.permissions,
         branches: &ctx.branches,
         tenant_wide: ctx.has_role(Role::Owner) || ctx.has_role(Role::PrivacyOfficer),
+        owner: ctx.has_role(Role::Owner),
     }
+}
+
+/// Whether the subject's permissions cover `action` at all, before any
+/// record's attributes: what a page offers (a chart's clinical tabs, an
+/// edit button). The action itself is decided again, with its target, by
+/// the service behind it.
+pub fn may_attempt(ctx: &Ctx, action: Action) -> bool {
+    action.permission().is_none_or(|p| ctx.permissions.has(p))
+}
+
+/// Decide on a target without recording: only for filters that shape what
+/// a list shows (a refused action goes through the policy point).
+pub fn allows_on(ctx: &Ctx, action: Action, target: &Target<'_>) -> bool {
+    access::decide(&subject(ctx), action, target, &TenantRules::default()).is_ok()
 }
 
 /// Decide without recording (for checks that only shape what a page
@@ -113,26 +129,54 @@ impl Governance<'_> {
         }
     }
 
+    /// The policy point for a decision that needs what a transaction has
+    /// just read (the staff member being changed, the grant being
+    /// reviewed): allowed, the transaction is handed back; refused, it is
+    /// rolled back first (so the denial's own write cannot wait on it), the
+    /// refusal is recorded and the answer is 403.
+    pub async fn authorize_in(
+        &self,
+        tx: TenantTx,
+        ctx: &Ctx,
+        action: Action,
+        target: &Target<'_>,
+    ) -> Result<TenantTx, AppError> {
+        match access::decide(&subject(ctx), action, target, &TenantRules::default()) {
+            Ok(_) => Ok(tx),
+            Err(deny) => {
+                // A failed rollback still ends the transaction (dropped).
+                let _ = tx.rollback().await;
+                self.audit_denial(ctx, action, deny, &[]).await;
+                Err(forbidden(action, deny))
+            }
+        }
+    }
+
     /// Record a denial in its own transaction. A denial whose audit cannot
     /// be written is still a denial.
     pub async fn audit_denial(&self, ctx: &Ctx, action: Action, deny: Deny, ids: &[String]) {
         let reason = format!("{action:?}:{}", deny.code());
-        let ev = AuditEvent {
-            at: self.app.clock.now(),
-            action: "policy.denied",
-            resource_type: "action",
-            resource_ids: ids.to_vec(),
-            outcome: Outcome::Denied,
-            reason: &reason,
-        };
+        let ev = AuditEvent::new(
+            self.app.clock.now(),
+            AuditAction::PolicyDenied,
+            ResourceKind::Action,
+            ids.to_vec(),
+        )
+        .denied(reason);
         match self.app.store.write(ctx.tenant).await {
             Ok(mut tx) => {
                 let written = audit::record(&mut tx, &ctx.actor(), ev).await;
                 if written.is_err() || tx.commit().await.is_err() {
-                    tracing::warn!(code = "policy.denied", "could not audit a denial");
+                    tracing::warn!(
+                        code = AuditAction::PolicyDenied.as_str(),
+                        "could not audit a denial"
+                    );
                 }
             }
-            Err(_) => tracing::warn!(code = "policy.denied", "could not audit a denial"),
+            Err(_) => tracing::warn!(
+                code = AuditAction::PolicyDenied.as_str(),
+                "could not audit a denial"
+            ),
         }
     }
 }
@@ -141,7 +185,7 @@ impl Governance<'_> {
 pub fn forbidden(action: Action, deny: Deny) -> AppError {
     let why = match deny {
         Deny::MissingPermission(_) => return AppError::Forbidden(action.describe().to_owned()),
-        Deny::OtherBranch => "the record belongs to a branch you do not work in",
+        Deny::OtherBranch => "it belongs to a branch you do not work in",
         Deny::NoCareRelationship => {
             "you have no care relationship with this patient (emergency access is available)"
         }
@@ -149,6 +193,8 @@ pub fn forbidden(action: Action, deny: Deny) -> AppError {
         Deny::ConsentRefused => "the patient's consent does not cover this",
         Deny::Signed => "the record is signed and locked",
         Deny::NotAuthor => "only the author can change this record",
+        Deny::OwnerOnly => "only an owner may make or manage an owner",
+        Deny::OwnAction => "someone else must review your own emergency access",
     };
     AppError::Forbidden(format!("{}: {why}", action.describe()))
 }
@@ -265,6 +311,7 @@ mod matrix {
                     permissions: default_bundle(*role),
                     branches: &[],
                     tenant_wide: *role == Role::Owner,
+                    owner: *role == Role::Owner,
                 };
                 let t = Target {
                     patient: Some(&facts),

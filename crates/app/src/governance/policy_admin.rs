@@ -7,8 +7,9 @@ use crate::governance::policy::{bundle_of, Action};
 use crate::governance::service::Governance;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{Permission, PermissionSet, Role, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::governance::policy::{self, Grant, PolicySettings};
 use serde::{Deserialize, Serialize};
 
@@ -55,18 +56,11 @@ pub struct GrantInput {
 
 fn policy_event(
     at: DateTime<Utc>,
-    action: &'static str,
-    resource_type: &'static str,
+    action: AuditAction,
+    resource_type: ResourceKind,
     ids: Vec<String>,
-) -> AuditEvent<'static> {
-    AuditEvent {
-        at,
-        action,
-        resource_type,
-        resource_ids: ids,
-        outcome: Outcome::Success,
-        reason: "",
-    }
+) -> AuditEvent {
+    AuditEvent::new(at, action, resource_type, ids)
 }
 
 fn validate_settings(s: &PolicySettings) -> AppResult<()> {
@@ -138,15 +132,13 @@ impl Governance<'_> {
         audit::record(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                reason: &reason,
-                ..policy_event(
-                    now,
-                    "policy.bundle_changed",
-                    "role",
-                    vec![role.as_str().to_owned()],
-                )
-            },
+            policy_event(
+                now,
+                AuditAction::PolicyBundleChanged,
+                ResourceKind::Role,
+                vec![role.as_str().to_owned()],
+            )
+            .because(reason),
         )
         .await?;
         tx.commit().await?;
@@ -166,8 +158,8 @@ impl Governance<'_> {
             &ctx.actor(),
             policy_event(
                 now,
-                "policy.bundle_reset",
-                "role",
+                AuditAction::PolicyBundleReset,
+                ResourceKind::Role,
                 vec![role.as_str().to_owned()],
             ),
         )
@@ -218,15 +210,13 @@ impl Governance<'_> {
         audit::record(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                reason: p.as_str(),
-                ..policy_event(
-                    now,
-                    "policy.grant_added",
-                    "user",
-                    vec![input.user_id.as_text(), g.id.clone()],
-                )
-            },
+            policy_event(
+                now,
+                AuditAction::PolicyGrantAdded,
+                ResourceKind::User,
+                vec![input.user_id.as_text(), g.id.clone()],
+            )
+            .because(p.as_str()),
         )
         .await?;
         tx.commit().await?;
@@ -246,8 +236,8 @@ impl Governance<'_> {
             &ctx.actor(),
             policy_event(
                 now,
-                "policy.grant_revoked",
-                "user",
+                AuditAction::PolicyGrantRevoked,
+                ResourceKind::User,
                 vec![user.as_text(), id.to_owned()],
             ),
         )
@@ -277,15 +267,13 @@ impl Governance<'_> {
         audit::record(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                reason: &reason,
-                ..policy_event(
-                    now,
-                    "policy.settings_changed",
-                    "tenant",
-                    vec![ctx.tenant.as_text()],
-                )
-            },
+            policy_event(
+                now,
+                AuditAction::PolicySettingsChanged,
+                ResourceKind::Tenant,
+                vec![ctx.tenant.as_text()],
+            )
+            .because(reason),
         )
         .await?;
         tx.commit().await?;

@@ -18,6 +18,7 @@ use crate::kit::audit::audit_ok;
 use crate::kit::context::RequestInfo;
 use crate::{AppError, AppResult, Ctx};
 use chrono::Duration;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::governance::security::{
     network_of, EventKind, SecuritySettings, WorkingHours,
 };
@@ -311,8 +312,8 @@ impl Governance<'_> {
         audit_ok(
             &mut tx,
             ctx,
-            "security.event_ack",
-            "security_event",
+            AuditAction::SecurityEventAck,
+            ResourceKind::SecurityEvent,
             vec![id],
             now,
         )
@@ -335,7 +336,15 @@ impl Governance<'_> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         store::put_settings(&mut tx, &doc, Some(&ctx.user.as_text()), now).await?;
         let ids = vec![ctx.tenant.as_text()];
-        audit_ok(&mut tx, ctx, "security.settings", "tenant", ids, now).await?;
+        audit_ok(
+            &mut tx,
+            ctx,
+            AuditAction::SecuritySettings,
+            ResourceKind::Tenant,
+            ids,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.app.security_cache.put(ctx.tenant, s.clone());
         Ok(s.clone())

@@ -21,10 +21,11 @@ use crate::kit::context::{Ctx, RequestInfo};
 use crate::kit::crypto::{self, AccessClaims};
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::identity::password::check_strength;
 use clinicos_domain::identity::session::{SessionEnd, SessionLimits, SessionTimes};
-use clinicos_domain::{BranchId, Role, SessionId, TenantId, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_domain::{BranchId, SessionId, TenantId, UserId};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::identity::sessions::{self, SessionRecord, SessionSummary};
 use clinicos_store::{
     identity::mfa, identity::resets, identity::throttle, identity::users, messaging::outbox,
@@ -196,14 +197,8 @@ impl Identity<'_> {
                 let actor = req.anonymous_actor();
                 let known = other.map(|c| c.id);
                 let ids = known.map(|u| vec![u.as_text()]).unwrap_or_default();
-                let ev = AuditEvent {
-                    at: now,
-                    action: "auth.login",
-                    resource_type: "user",
-                    resource_ids: ids,
-                    outcome: Outcome::Failure,
-                    reason: "bad_credentials",
-                };
+                let ev = AuditEvent::new(now, AuditAction::AuthLogin, ResourceKind::User, ids)
+                    .failed("bad_credentials");
                 audit::record(&mut tx, &actor, ev).await?;
                 tx.commit().await?;
                 if let Some(u) = known {
@@ -266,14 +261,13 @@ impl Identity<'_> {
         users::touch_login(&mut tx, user, now).await?;
         let mut actor = req.anonymous_actor();
         actor.user_id = Some(user);
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.login",
-            resource_type: "session",
-            resource_ids: vec![record.id.as_text()],
-            outcome: Outcome::Success,
-            reason: kind.as_str(),
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthLogin,
+            ResourceKind::Session,
+            vec![record.id.as_text()],
+        )
+        .because(kind.as_str());
         audit::record(&mut tx, &actor, ev).await?;
         let user = users::get(&mut tx, user).await?;
         tx.commit().await?;
@@ -518,14 +512,13 @@ impl Identity<'_> {
             sessions::revoke(&mut tx, sid, "refresh_reuse", now).await?;
             let mut actor = req.anonymous_actor();
             actor.user_id = Some(s.user_id);
-            let ev = AuditEvent {
-                at: now,
-                action: "auth.refresh",
-                resource_type: "session",
-                resource_ids: vec![sid.as_text()],
-                outcome: Outcome::Denied,
-                reason: "refresh_token_reuse",
-            };
+            let ev = AuditEvent::new(
+                now,
+                AuditAction::AuthRefresh,
+                ResourceKind::Session,
+                vec![sid.as_text()],
+            )
+            .denied("refresh_token_reuse");
             audit::record(&mut tx, &actor, ev).await?;
             tx.commit().await?;
             metrics_session_ended("refresh_reuse");
@@ -576,14 +569,12 @@ impl Identity<'_> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         sessions::revoke(&mut tx, ctx.session, "logout", now).await?;
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.logout",
-            resource_type: "session",
-            resource_ids: vec![ctx.session.as_text()],
-            outcome: Outcome::Success,
-            reason: "",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthLogout,
+            ResourceKind::Session,
+            vec![ctx.session.as_text()],
+        );
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
         metrics_session_ended("logout");
@@ -616,14 +607,12 @@ impl Identity<'_> {
             .filter(|s| s.user_id == ctx.user)
             .ok_or(AppError::NotFound("session"))?;
         sessions::revoke(&mut tx, s.id, "ended_by_user", now).await?;
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.session_end",
-            resource_type: "session",
-            resource_ids: vec![id.as_text()],
-            outcome: Outcome::Success,
-            reason: "",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthSessionEnd,
+            ResourceKind::Session,
+            vec![id.as_text()],
+        );
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
         metrics_session_ended("ended_by_user");
@@ -659,14 +648,12 @@ impl Identity<'_> {
             now,
         )
         .await?;
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.password_change",
-            resource_type: "user",
-            resource_ids: vec![ctx.user.as_text()],
-            outcome: Outcome::Success,
-            reason: "",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthPasswordChange,
+            ResourceKind::User,
+            vec![ctx.user.as_text()],
+        );
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
         for _ in 0..ended {
@@ -710,14 +697,12 @@ impl Identity<'_> {
         .await?;
         let mut actor = req.anonymous_actor();
         actor.user_id = Some(creds.id);
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.password_reset_requested",
-            resource_type: "user",
-            resource_ids: vec![creds.id.as_text()],
-            outcome: Outcome::Success,
-            reason: "",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthPasswordResetRequested,
+            ResourceKind::User,
+            vec![creds.id.as_text()],
+        );
         audit::record(&mut tx, &actor, ev).await?;
         tx.commit().await?;
         Ok(())
@@ -788,14 +773,12 @@ impl Identity<'_> {
         sessions::revoke_all_for_user(&mut tx, user, None, "password_reset", now).await?;
         let mut actor = req.anonymous_actor();
         actor.user_id = Some(user);
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.password_reset",
-            resource_type: "user",
-            resource_ids: vec![user.as_text()],
-            outcome: Outcome::Success,
-            reason: "",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthPasswordReset,
+            ResourceKind::User,
+            vec![user.as_text()],
+        );
         audit::record(&mut tx, &actor, ev).await?;
         tx.commit().await?;
         throttle::clear(
@@ -809,17 +792,23 @@ impl Identity<'_> {
     /// Switch the session's working branch (must be one of the user's, or
     /// any branch for an owner).
     pub async fn switch_branch(&self, ctx: &Ctx, branch: BranchId) -> AppResult<()> {
+        let target = clinicos_domain::governance::access::Target {
+            branch: Some(branch),
+            ..Default::default()
+        };
         self.app
             .governance()
-            .authorize(ctx, crate::governance::policy::Action::ManageOwnAccount)
+            .authorize_on(
+                ctx,
+                crate::governance::policy::Action::ManageOwnAccount,
+                &target,
+                &Default::default(),
+            )
             .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         clinicos_store::tenancy::branches::get(&mut tx, branch)
             .await
             .map_err(|_| AppError::NotFound("branch"))?;
-        if !ctx.branches.contains(&branch) && !ctx.has_role(Role::Owner) {
-            return Err(AppError::Forbidden("work in that branch".into()));
-        }
         sessions::set_branch(&mut tx, ctx.session, branch).await?;
         tx.commit().await?;
         Ok(())

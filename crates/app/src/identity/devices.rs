@@ -11,13 +11,15 @@
 //!   their own branches, never an owner); each writes an audit event in
 //!   the same transaction.
 
-use crate::governance::policy::Action;
+use crate::governance::policy::{allows_on, Action};
 use crate::identity::service::Identity;
 use crate::kit::context::{Ctx, RequestInfo};
+use crate::tenancy::admin::staff_target;
 use crate::{kit::crypto, AppError, AppResult};
 use chrono::{DateTime, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{Role, SessionId, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::identity::devices::{self, Device};
 use clinicos_store::identity::sessions::{self, SessionSummary};
 use clinicos_store::{identity::users, tenancy::tenants, TenantTx};
@@ -40,19 +42,12 @@ fn device_hash(user: UserId, device_id: &str) -> String {
 async fn audit_admin(
     tx: &mut TenantTx,
     ctx: &Ctx,
-    action: &'static str,
-    resource_type: &'static str,
+    action: AuditAction,
+    resource_type: ResourceKind,
     id: String,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let ev = AuditEvent {
-        at: now,
-        action,
-        resource_type,
-        resource_ids: vec![id],
-        outcome: Outcome::Success,
-        reason: "",
-    };
+    let ev = AuditEvent::new(now, action, resource_type, vec![id]);
     audit::record(tx, &ctx.actor(), ev).await?;
     Ok(())
 }
@@ -66,14 +61,13 @@ async fn audit_pending(
 ) -> AppResult<()> {
     let mut actor = req.anonymous_actor();
     actor.user_id = Some(user);
-    let ev = AuditEvent {
-        at: now,
-        action: "auth.device_pending",
-        resource_type: "device",
-        resource_ids: vec![device],
-        outcome: Outcome::Denied,
-        reason: "device_approval_pending",
-    };
+    let ev = AuditEvent::new(
+        now,
+        AuditAction::AuthDevicePending,
+        ResourceKind::Device,
+        vec![device],
+    )
+    .denied("device_approval_pending");
     audit::record(tx, &actor, ev).await?;
     Ok(())
 }
@@ -167,8 +161,8 @@ impl Identity<'_> {
         audit_admin(
             &mut tx,
             ctx,
-            "tenant.sign_in_security",
-            "tenant",
+            AuditAction::TenantSignInSecurity,
+            ResourceKind::Tenant,
             ctx.tenant.as_text(),
             now,
         )
@@ -178,14 +172,33 @@ impl Identity<'_> {
         Ok(t)
     }
 
-    /// The staff member `id`, if the acting admin may manage them.
-    async fn managed_staff(&self, tx: &mut TenantTx, ctx: &Ctx, id: UserId) -> AppResult<()> {
-        let u = users::get(tx, id)
-            .await
-            .map_err(|_| AppError::NotFound("staff member"))?;
-        self.app
-            .tenancy()
-            .check_grantable(ctx, &u.roles, &u.branch_ids)
+    /// The policy point for acting on staff member `id` (which may not
+    /// exist): one decision over the permission and the member's branches
+    /// and roles; a missing member is 404 only after that.
+    async fn managed_staff(
+        &self,
+        mut tx: TenantTx,
+        ctx: &Ctx,
+        action: Action,
+        id: Option<UserId>,
+    ) -> AppResult<TenantTx> {
+        let u = match id {
+            Some(id) => users::get(&mut tx, id).await.ok(),
+            None => None,
+        };
+        let (roles, branches) = match &u {
+            Some(u) => (u.roles.clone(), u.branch_ids.clone()),
+            None => (Vec::new(), Vec::new()),
+        };
+        let tx = self
+            .app
+            .governance()
+            .authorize_in(tx, ctx, action, &staff_target(&roles, &branches))
+            .await?;
+        if id.is_some() && u.is_none() {
+            return Err(AppError::NotFound("staff member"));
+        }
+        Ok(tx)
     }
 
     /// Devices waiting for approval that this admin may decide.
@@ -196,8 +209,13 @@ impl Identity<'_> {
             .await?;
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let mut out = Vec::new();
+        // A filter on what the list shows: decided without recording.
         for d in devices::pending(&mut tx).await? {
-            if self.managed_staff(&mut tx, ctx, d.user_id).await.is_ok() {
+            let Ok(u) = users::get(&mut tx, d.user_id).await else {
+                continue;
+            };
+            let target = staff_target(&u.roles, &u.branch_ids);
+            if allows_on(ctx, Action::ApproveDevices, &target) {
                 out.push(d);
             }
         }
@@ -207,27 +225,35 @@ impl Identity<'_> {
 
     /// Approve or deny a pending device.
     pub async fn decide_device(&self, ctx: &Ctx, id: &str, approve: bool) -> AppResult<Device> {
-        self.app
-            .governance()
-            .authorize(ctx, Action::ApproveDevices)
-            .await?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        let d = devices::get(&mut tx, id)
-            .await?
-            .ok_or(AppError::NotFound("device approval"))?;
-        self.managed_staff(&mut tx, ctx, d.user_id).await?;
+        let d = devices::get(&mut tx, id).await?;
+        let user = d.as_ref().map(|d| d.user_id);
+        let mut tx = self
+            .managed_staff(tx, ctx, Action::ApproveDevices, user)
+            .await?;
+        if d.is_none() {
+            return Err(AppError::NotFound("device approval"));
+        }
         let (status, action) = if approve {
-            ("approved", "auth.device_approve")
+            ("approved", AuditAction::AuthDeviceApprove)
         } else {
-            ("denied", "auth.device_deny")
+            ("denied", AuditAction::AuthDeviceDeny)
         };
         if !devices::decide(&mut tx, id, status, ctx.user, now).await? {
             return Err(AppError::Conflict(
                 "this device approval was already decided".into(),
             ));
         }
-        audit_admin(&mut tx, ctx, action, "device", id.to_owned(), now).await?;
+        audit_admin(
+            &mut tx,
+            ctx,
+            action,
+            ResourceKind::Device,
+            id.to_owned(),
+            now,
+        )
+        .await?;
         let d = devices::get(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound("device approval"))?;
@@ -237,13 +263,11 @@ impl Identity<'_> {
 
     /// Another staff member's live sessions.
     pub async fn staff_sessions(&self, ctx: &Ctx, user: UserId) -> AppResult<Vec<SessionSummary>> {
-        self.app
-            .governance()
-            .authorize(ctx, Action::ManageStaffSessions)
-            .await?;
         let now = self.app.clock.now();
-        let mut tx = self.app.store.read(ctx.tenant).await?;
-        self.managed_staff(&mut tx, ctx, user).await?;
+        let tx = self.app.store.read(ctx.tenant).await?;
+        let mut tx = self
+            .managed_staff(tx, ctx, Action::ManageStaffSessions, Some(user))
+            .await?;
         let list = crate::identity::auth::live_sessions(&mut tx, user, ctx.session, now).await?;
         tx.commit().await?;
         Ok(list)
@@ -256,13 +280,11 @@ impl Identity<'_> {
         user: UserId,
         sid: SessionId,
     ) -> AppResult<()> {
-        self.app
-            .governance()
-            .authorize(ctx, Action::ManageStaffSessions)
-            .await?;
         let now = self.app.clock.now();
-        let mut tx = self.app.store.write(ctx.tenant).await?;
-        self.managed_staff(&mut tx, ctx, user).await?;
+        let tx = self.app.store.write(ctx.tenant).await?;
+        let mut tx = self
+            .managed_staff(tx, ctx, Action::ManageStaffSessions, Some(user))
+            .await?;
         sessions::get(&mut tx, sid)
             .await?
             .filter(|s| s.user_id == user)
@@ -271,8 +293,8 @@ impl Identity<'_> {
         audit_admin(
             &mut tx,
             ctx,
-            "auth.session_revoke",
-            "session",
+            AuditAction::AuthSessionRevoke,
+            ResourceKind::Session,
             sid.as_text(),
             now,
         )
@@ -319,25 +341,21 @@ impl Identity<'_> {
         }
         .anonymous_actor();
         let mut out = SignInReset::default();
-        let record = |action: &'static str| AuditEvent {
-            at: now,
-            action,
-            resource_type: "user",
-            resource_ids: vec![creds.id.as_text()],
-            outcome: Outcome::Success,
-            reason: "cli",
+        let record = |action: AuditAction| {
+            AuditEvent::new(now, action, ResourceKind::User, vec![creds.id.as_text()])
+                .because("cli")
         };
         if remove_mfa {
             out.mfa_removed = clinicos_store::identity::mfa::totp(&mut tx, creds.id)
                 .await?
                 .is_some();
             clinicos_store::identity::mfa::remove(&mut tx, creds.id).await?;
-            audit::record(&mut tx, &actor, record("auth.mfa_reset")).await?;
+            audit::record(&mut tx, &actor, record(AuditAction::AuthMfaReset)).await?;
         }
         if approve_devices {
             out.devices_approved =
                 devices::approve_pending_for_user(&mut tx, creds.id, now).await?;
-            audit::record(&mut tx, &actor, record("auth.device_approve")).await?;
+            audit::record(&mut tx, &actor, record(AuditAction::AuthDeviceApprove)).await?;
         }
         tx.commit().await?;
         Ok(out)

@@ -21,6 +21,7 @@ use crate::{identity::totp, kit::crypto, AppError, AppResult, FieldCipher};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{TenantId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
 use clinicos_store::{
@@ -156,18 +157,11 @@ async fn check_factor(
 async fn audit_self(
     tx: &mut TenantTx,
     ctx: &Ctx,
-    action: &'static str,
-    outcome: Outcome,
+    action: AuditAction,
+    _outcome: Outcome,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let ev = AuditEvent {
-        at: now,
-        action,
-        resource_type: "user",
-        resource_ids: vec![ctx.user.as_text()],
-        outcome,
-        reason: "",
-    };
+    let ev = AuditEvent::new(now, action, ResourceKind::User, vec![ctx.user.as_text()]);
     audit::record(tx, &ctx.actor(), ev).await?;
     Ok(())
 }
@@ -211,7 +205,14 @@ impl Identity<'_> {
         let secret = totp::base32_encode(&raw);
         let sealed = seal_secret(&self.app.cipher, ctx.tenant, ctx.user, &secret).await?;
         mfa::put_pending(&mut tx, ctx.user, &sealed, now).await?;
-        audit_self(&mut tx, ctx, "auth.mfa_enrol_start", Outcome::Success, now).await?;
+        audit_self(
+            &mut tx,
+            ctx,
+            AuditAction::AuthMfaEnrolStart,
+            Outcome::Success,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         let issuer = format!("ClinicOS {}", ctx.tenant_name);
         Ok(TotpEnrolment {
@@ -250,7 +251,14 @@ impl Identity<'_> {
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let hashes: Vec<String> = codes.iter().map(|c| recovery_hash(c)).collect();
         mfa::set_recovery_codes(&mut tx, ctx.user, &hashes, now).await?;
-        audit_self(&mut tx, ctx, "auth.mfa_enabled", Outcome::Success, now).await?;
+        audit_self(
+            &mut tx,
+            ctx,
+            AuditAction::AuthMfaEnabled,
+            Outcome::Success,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(RecoveryCodes {
             recovery_codes: codes,
@@ -272,12 +280,26 @@ impl Identity<'_> {
             return Ok(());
         }
         if !check_factor(&self.app.cipher, &mut tx, ctx.user, &f, now).await? {
-            audit_self(&mut tx, ctx, "auth.mfa_disabled", Outcome::Failure, now).await?;
+            audit_self(
+                &mut tx,
+                ctx,
+                AuditAction::AuthMfaDisabled,
+                Outcome::Failure,
+                now,
+            )
+            .await?;
             tx.commit().await?;
             return Err(AppError::InvalidMfaCode);
         }
         mfa::remove(&mut tx, ctx.user).await?;
-        audit_self(&mut tx, ctx, "auth.mfa_disabled", Outcome::Success, now).await?;
+        audit_self(
+            &mut tx,
+            ctx,
+            AuditAction::AuthMfaDisabled,
+            Outcome::Success,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -307,14 +329,13 @@ impl Identity<'_> {
         .await?;
         let mut actor = req.anonymous_actor();
         actor.user_id = Some(user);
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.login",
-            resource_type: "user",
-            resource_ids: vec![user.as_text()],
-            outcome: Outcome::Success,
-            reason: "mfa_required",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthLogin,
+            ResourceKind::User,
+            vec![user.as_text()],
+        )
+        .because("mfa_required");
         audit::record(&mut tx, &actor, ev).await?;
         tx.commit().await?;
         Ok(format!("{tenant}.{secret}"))
@@ -354,14 +375,13 @@ impl Identity<'_> {
         let mut actor = req.anonymous_actor();
         actor.user_id = Some(ch.user_id);
         if !check_factor(&self.app.cipher, &mut tx, ch.user_id, &f, now).await? {
-            let ev = AuditEvent {
-                at: now,
-                action: "auth.mfa",
-                resource_type: "user",
-                resource_ids: vec![ch.user_id.as_text()],
-                outcome: Outcome::Failure,
-                reason: "bad_code",
-            };
+            let ev = AuditEvent::new(
+                now,
+                AuditAction::AuthMfa,
+                ResourceKind::User,
+                vec![ch.user_id.as_text()],
+            )
+            .failed("bad_code");
             audit::record(&mut tx, &actor, ev).await?;
             tx.commit().await?;
             self.app
@@ -382,14 +402,13 @@ impl Identity<'_> {
         } else {
             "recovery_code"
         };
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.mfa",
-            resource_type: "user",
-            resource_ids: vec![ch.user_id.as_text()],
-            outcome: Outcome::Success,
-            reason: used,
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthMfa,
+            ResourceKind::User,
+            vec![ch.user_id.as_text()],
+        )
+        .because(used);
         audit::record(&mut tx, &actor, ev).await?;
         let branch = users::branches(&mut tx, ch.user_id).await?.first().copied();
         tx.commit().await?;

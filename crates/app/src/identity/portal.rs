@@ -21,10 +21,11 @@ use crate::kit::crypto;
 use crate::patients::patient::normalise_phone;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::identity::portal::{well_formed_code, Channel, OtpLimits};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{SessionId, TenantId};
-use clinicos_store::governance::audit::{self, Actor, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_store::identity::portal_codes::{self, Contact, OtpRow};
 use clinicos_store::identity::portal_sessions::{self, PortalSession};
 use clinicos_store::{
@@ -204,14 +205,13 @@ impl Identity<'_> {
             self.deliver_code(&mut tx, pid, contact, channel, &code, &t.display_name, now)
                 .await?;
         }
-        let ev = AuditEvent {
-            at: now,
-            action: "portal.otp_sent",
-            resource_type: "patient",
-            resource_ids: patient.into_iter().collect(),
-            outcome: Outcome::Success,
-            reason: channel.as_str(),
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::PortalOtpSent,
+            ResourceKind::Patient,
+            patient.into_iter().collect(),
+        )
+        .because(channel.as_str());
         audit::record(&mut tx, &portal_actor(req), ev).await?;
         tx.commit().await?;
         Ok(())
@@ -328,14 +328,13 @@ impl Identity<'_> {
             },
         )
         .await?;
-        let ev = AuditEvent {
-            at: now,
-            action: "portal.login",
-            resource_type: "patient",
-            resource_ids: vec![patient.clone()],
-            outcome: Outcome::Success,
-            reason: channel.as_str(),
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::PortalLogin,
+            ResourceKind::Patient,
+            vec![patient.clone()],
+        )
+        .because(channel.as_str());
         audit::record(&mut tx, &portal_actor(req), ev).await?;
         tx.commit().await?;
         Ok(PortalIssued {
@@ -355,14 +354,13 @@ impl Identity<'_> {
         req: &RequestInfo,
         now: DateTime<Utc>,
     ) -> AppResult<T> {
-        let ev = AuditEvent {
-            at: now,
-            action: "portal.login",
-            resource_type: "patient",
-            resource_ids: patient.into_iter().collect(),
-            outcome: Outcome::Failure,
-            reason: "bad_code",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::PortalLogin,
+            ResourceKind::Patient,
+            patient.into_iter().collect(),
+        )
+        .failed("bad_code");
         audit::record(&mut tx, &portal_actor(req), ev).await?;
         tx.commit().await?;
         Err(AppError::InvalidOtp)

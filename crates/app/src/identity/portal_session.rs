@@ -13,9 +13,10 @@ use crate::patients::patient::Patient;
 use crate::patients::registry::load;
 use crate::{AppError, AppResult};
 use chrono::Duration;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::identity::portal::{decide_portal, PortalAction};
 use clinicos_domain::{SessionId, TenantId};
-use clinicos_store::governance::audit::{self, Actor, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_store::{identity::portal_sessions, tenancy::tenants};
 
 /// A signed-in patient.
@@ -96,14 +97,13 @@ impl Identity<'_> {
             return Ok(());
         }
         let reason = format!("{action:?}:not_self");
-        let ev = AuditEvent {
-            at: self.app.clock.now(),
-            action: "policy.denied",
-            resource_type: "patient",
-            resource_ids: vec![target_patient.to_owned()],
-            outcome: Outcome::Denied,
-            reason: &reason,
-        };
+        let ev = AuditEvent::new(
+            self.app.clock.now(),
+            AuditAction::PolicyDenied,
+            ResourceKind::Patient,
+            vec![target_patient.to_owned()],
+        )
+        .denied(reason);
         let mut tx = self.app.store.write(ctx.tenant).await?;
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
@@ -117,14 +117,13 @@ impl Identity<'_> {
             .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let row = load(&mut tx, &ctx.patient).await?;
-        let ev = AuditEvent {
-            at: self.app.clock.now(),
-            action: "patient.read",
-            resource_type: "patient",
-            resource_ids: vec![row.id.clone()],
-            outcome: Outcome::Success,
-            reason: "portal_self",
-        };
+        let ev = AuditEvent::new(
+            self.app.clock.now(),
+            AuditAction::PatientRead,
+            ResourceKind::Patient,
+            vec![row.id.clone()],
+        )
+        .because("portal_self");
         audit::record_for(&mut tx, &ctx.actor(), ev, Purpose::PatientRequest.as_str()).await?;
         tx.commit().await?;
         let mut me = self.app.patients().show_patient(ctx.tenant, row).await?;
@@ -142,14 +141,12 @@ impl Identity<'_> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         portal_sessions::revoke(&mut tx, ctx.session, "logout", now).await?;
-        let ev = AuditEvent {
-            at: now,
-            action: "portal.logout",
-            resource_type: "patient",
-            resource_ids: vec![ctx.patient.clone()],
-            outcome: Outcome::Success,
-            reason: "",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::PortalLogout,
+            ResourceKind::Patient,
+            vec![ctx.patient.clone()],
+        );
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
         Ok(())

@@ -12,7 +12,8 @@ use chrono::{DateTime, Months, Utc};
 use clinicos_domain::governance::access::{
     self, Allow, Deny, PatientFacts, RecordFacts, Target, TenantRules,
 };
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::registry::PatientRow;
 use clinicos_store::{governance::break_glass, patients::registry as patients, TenantTx};
 
@@ -50,19 +51,12 @@ impl ClinicalAccess {
         tx: &mut TenantTx,
         ctx: &Ctx,
         at: DateTime<Utc>,
-        action: &'static str,
-        resource_type: &'static str,
+        action: AuditAction,
+        resource_type: ResourceKind,
         ids: Vec<String>,
     ) -> AppResult<()> {
         let reason = self.audit_reason();
-        let ev = AuditEvent {
-            at,
-            action,
-            resource_type,
-            resource_ids: ids,
-            outcome: Outcome::Success,
-            reason: &reason,
-        };
+        let ev = AuditEvent::new(at, action, resource_type, ids).because(reason);
         audit::record_for(tx, &ctx.actor(), ev, self.purpose().as_str()).await?;
         Ok(())
     }
@@ -88,9 +82,9 @@ impl ClinicalAccess {
     /// May this record be shown within the access already granted?
     pub fn allows_record(&self, ctx: &Ctx, action: Action, record: &RecordFacts) -> bool {
         let t = Target {
-            branch: None,
             patient: Some(&self.facts),
             record: Some(record),
+            ..Target::default()
         };
         access::decide(&subject(ctx), action, &t, &self.rules).is_ok()
     }
@@ -150,9 +144,9 @@ impl Patients<'_> {
             clinical_cross_branch: settings.clinical_cross_branch,
         };
         let target = Target {
-            branch: None,
             patient: Some(&facts),
             record,
+            ..Target::default()
         };
         match access::decide(&subject(ctx), action, &target, &rules) {
             Ok(allow) => Ok((

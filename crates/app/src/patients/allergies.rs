@@ -3,6 +3,7 @@
 
 use crate::patients::records::{finish, given, one_of, ClinicalKind, Columns, Content, Recorded};
 use crate::AppResult;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_store::patients::records::{RecordTable, ALLERGIES};
 use serde::{Deserialize, Serialize};
@@ -52,10 +53,10 @@ impl ClinicalKind for Allergies {
     type Entry = Allergy;
     const TABLE: &'static RecordTable = &ALLERGIES;
     const NOUN: &'static str = "allergy";
-    const RESOURCE: &'static str = "patient.allergy";
-    const READ: &'static str = "patient.allergies.read";
-    const CREATED: &'static str = "patient.allergy.created";
-    const UPDATED: &'static str = "patient.allergy.updated";
+    const RESOURCE: ResourceKind = ResourceKind::PatientAllergy;
+    const READ: AuditAction = AuditAction::PatientAllergiesRead;
+    const CREATED: AuditAction = AuditAction::PatientAllergyCreated;
+    const UPDATED: AuditAction = AuditAction::PatientAllergyUpdated;
 
     fn check(i: &AllergyInput) -> AppResult<Content> {
         let mut v = Validator::new();

@@ -20,6 +20,7 @@ use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::access::{Deny, RecordFacts};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::patients::attachments::{self as file_type, SniffError};
 use clinicos_domain::{Sensitivity, TenantId, UserId};
@@ -335,8 +336,8 @@ impl Patients<'_> {
                 &mut tx,
                 ctx,
                 row.uploaded_at,
-                "patient.attachment.created",
-                "patient.attachment",
+                AuditAction::PatientAttachmentCreated,
+                ResourceKind::PatientAttachment,
                 vec![p.id.clone(), row.id.clone()],
             )
             .await?;
@@ -360,8 +361,8 @@ impl Patients<'_> {
                 &mut tx,
                 ctx,
                 self.app.clock.now(),
-                "patient.attachments.read",
-                "patient.attachment",
+                AuditAction::PatientAttachmentsRead,
+                ResourceKind::PatientAttachment,
                 ids,
             )
             .await?;
@@ -427,8 +428,8 @@ impl Patients<'_> {
                 &mut tx,
                 ctx,
                 self.app.clock.now(),
-                "patient.attachment.downloaded",
-                "patient.attachment",
+                AuditAction::PatientAttachmentDownloaded,
+                ResourceKind::PatientAttachment,
                 vec![patient_id.clone(), row.id.clone()],
             )
             .await?;

@@ -6,14 +6,15 @@
 
 use crate::governance::policy::Action;
 use crate::patients::consent::Purpose;
-use crate::patients::registry::{event, load, load_for_write};
+use crate::patients::registry::{load, load_for_write};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::access::{Deny, RecordFacts};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Sensitivity, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::registry::{self as patients, HistoryRow};
 use serde::{Deserialize, Serialize};
 
@@ -147,8 +148,8 @@ impl Patients<'_> {
                 &mut tx,
                 ctx,
                 self.app.clock.now(),
-                "patient.history.read",
-                "patient.history",
+                AuditAction::PatientHistoryRead,
+                ResourceKind::PatientHistory,
                 ids,
             )
             .await?;
@@ -218,8 +219,8 @@ impl Patients<'_> {
                 &mut tx,
                 ctx,
                 now,
-                "patient.history.created",
-                "patient.history",
+                AuditAction::PatientHistoryCreated,
+                ResourceKind::PatientHistory,
                 vec![p.id.clone(), id],
             )
             .await?;
@@ -280,8 +281,8 @@ impl Patients<'_> {
                 &mut tx,
                 ctx,
                 now,
-                "patient.history.updated",
-                "patient.history",
+                AuditAction::PatientHistoryUpdated,
+                ResourceKind::PatientHistory,
                 vec![p.id.clone(), row.id.clone()],
             )
             .await?;
@@ -303,10 +304,12 @@ impl Patients<'_> {
         audit::record(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                resource_type: "patient.care_team",
-                ..event(self.app.clock.now(), "patient.care_team.read", ids)
-            },
+            AuditEvent::new(
+                self.app.clock.now(),
+                AuditAction::PatientCareTeamRead,
+                ResourceKind::PatientCareTeam,
+                ids,
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -359,21 +362,22 @@ impl Patients<'_> {
         }
         let action = if add {
             patients::upsert_care(&mut tx, &p.id, user, "care_team", now, Some(ctx.user)).await?;
-            "patient.care_team.added"
+            AuditAction::PatientCareTeamAdded
         } else {
             if !patients::remove_care(&mut tx, &p.id, user, "care_team").await? {
                 return Err(AppError::NotFound("care-team member"));
             }
-            "patient.care_team.removed"
+            AuditAction::PatientCareTeamRemoved
         };
         audit::record(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                resource_type: "patient.care_team",
-                outcome: Outcome::Success,
-                ..event(now, action, vec![p.id.clone(), user.as_text()])
-            },
+            AuditEvent::new(
+                now,
+                action,
+                ResourceKind::PatientCareTeam,
+                vec![p.id.clone(), user.as_text()],
+            ),
         )
         .await?;
         tx.commit().await?;

@@ -14,6 +14,7 @@ use crate::patients::registry::{event, load};
 use crate::patients::service::Patients;
 use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::governance::audit_catalogue::AuditAction;
 use clinicos_store::governance::audit;
 use clinicos_store::patients::links as photos;
 use clinicos_store::patients::merge as merges;
@@ -74,7 +75,7 @@ impl Patients<'_> {
             audit::record_for(
                 &mut tx,
                 &ctx.actor(),
-                event(self.app.clock.now(), "patient.merges.read", ids),
+                event(self.app.clock.now(), AuditAction::PatientMergesRead, ids),
                 Purpose::Operations.as_str(),
             )
             .await?;

@@ -5,6 +5,7 @@ use crate::patients::records::{
     date, finish, given, not_before, one_of, ClinicalKind, Columns, Content, Recorded,
 };
 use crate::AppResult;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_store::patients::records::{RecordTable, CONDITIONS};
 use serde::{Deserialize, Serialize};
@@ -72,10 +73,10 @@ impl ClinicalKind for Conditions {
     type Entry = Condition;
     const TABLE: &'static RecordTable = &CONDITIONS;
     const NOUN: &'static str = "condition";
-    const RESOURCE: &'static str = "patient.condition";
-    const READ: &'static str = "patient.conditions.read";
-    const CREATED: &'static str = "patient.condition.created";
-    const UPDATED: &'static str = "patient.condition.updated";
+    const RESOURCE: ResourceKind = ResourceKind::PatientCondition;
+    const READ: AuditAction = AuditAction::PatientConditionsRead;
+    const CREATED: AuditAction = AuditAction::PatientConditionCreated;
+    const UPDATED: AuditAction = AuditAction::PatientConditionUpdated;
 
     fn check(i: &ConditionInput) -> AppResult<Content> {
         let mut v = Validator::new();

@@ -11,8 +11,9 @@ use crate::patients::patient::Patient;
 use crate::patients::service::Patients;
 use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{Permission, Sensitivity};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::registry as patients;
 use serde::Serialize;
 
@@ -77,14 +78,8 @@ impl Patients<'_> {
         audit::record(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                at: now,
-                action: "export.patients",
-                resource_type: "patient",
-                resource_ids: ids,
-                outcome: Outcome::Success,
-                reason,
-            },
+            AuditEvent::new(now, AuditAction::ExportPatients, ResourceKind::Patient, ids)
+                .because(reason),
         )
         .await?;
         tx.commit().await?;

@@ -21,13 +21,14 @@ use crate::patients::registry::{event, load};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::governance::jurisdiction::{Catalogue, GuardianAges};
 use clinicos_domain::identity::portal::PortalAction;
 use clinicos_domain::patients::links::{
     guardian_portal_access, parent_link_cycles, GuardianDeny, GuardianLink, LinkKind,
 };
 use clinicos_domain::UserId;
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::links::{self as store, LinkRow};
 use clinicos_store::patients::merge as patient_merges;
 use clinicos_store::patients::registry::PatientRow;
@@ -188,7 +189,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(self.app.clock.now(), "patient.links.read", ids),
+            event(self.app.clock.now(), AuditAction::PatientLinksRead, ids),
             Purpose::Treatment.as_str(),
         )
         .await?;
@@ -265,7 +266,7 @@ impl Patients<'_> {
             &ctx.actor(),
             event(
                 now,
-                "patient.link.created",
+                AuditAction::PatientLinkCreated,
                 vec![r.id.clone(), d.id.clone()],
             ),
             Purpose::Operations.as_str(),
@@ -302,7 +303,7 @@ impl Patients<'_> {
             &ctx.actor(),
             event(
                 self.app.clock.now(),
-                "patient.link.deleted",
+                AuditAction::PatientLinkDeleted,
                 vec![l.patient_id, l.dependant_id],
             ),
             Purpose::Operations.as_str(),
@@ -331,9 +332,9 @@ impl Patients<'_> {
         l.adolescent_consent_at = consent.consent.then_some(now);
         store::set_consent(&mut tx, &l.id, l.adolescent_consent_at).await?;
         let action = if consent.consent {
-            "patient.link.consent_given"
+            AuditAction::PatientLinkConsentGiven
         } else {
-            "patient.link.consent_withdrawn"
+            AuditAction::PatientLinkConsentWithdrawn
         };
         audit::record_for(
             &mut tx,
@@ -383,14 +384,13 @@ impl Patients<'_> {
         }
         let mut ids = vec![ctx.patient.clone()];
         ids.extend(out.iter().map(|d| d.id.clone()));
-        let ev = AuditEvent {
-            at: now,
-            action: "portal.dependants.read",
-            resource_type: "patient",
-            resource_ids: ids,
-            outcome: Outcome::Success,
-            reason: "portal_guardian",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::PortalDependantsRead,
+            ResourceKind::Patient,
+            ids,
+        )
+        .because("portal_guardian");
         audit::record_for(&mut tx, &ctx.actor(), ev, Purpose::PatientRequest.as_str()).await?;
         tx.commit().await?;
         Ok(out)
@@ -425,14 +425,13 @@ impl Patients<'_> {
             (v, _) => {
                 drop(tx);
                 let reason = format!("ReadDependantRecord:{}", v.err().unwrap_or("not_guardian"));
-                let ev = AuditEvent {
-                    at: now,
-                    action: "policy.denied",
-                    resource_type: "patient",
-                    resource_ids: vec![dependant.to_owned()],
-                    outcome: Outcome::Denied,
-                    reason: &reason,
-                };
+                let ev = AuditEvent::new(
+                    now,
+                    AuditAction::PolicyDenied,
+                    ResourceKind::Patient,
+                    vec![dependant.to_owned()],
+                )
+                .denied(reason);
                 let mut tx = self.app.store.write(ctx.tenant).await?;
                 audit::record(&mut tx, &ctx.actor(), ev).await?;
                 tx.commit().await?;
@@ -442,14 +441,13 @@ impl Patients<'_> {
                 ));
             }
         };
-        let ev = AuditEvent {
-            at: now,
-            action: "patient.read",
-            resource_type: "patient",
-            resource_ids: vec![row.id.clone(), ctx.patient.clone()],
-            outcome: Outcome::Success,
-            reason: "portal_guardian",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::PatientRead,
+            ResourceKind::Patient,
+            vec![row.id.clone(), ctx.patient.clone()],
+        )
+        .because("portal_guardian");
         audit::record_for(&mut tx, &ctx.actor(), ev, Purpose::PatientRequest.as_str()).await?;
         tx.commit().await?;
         self.show_patient(ctx.tenant, row).await

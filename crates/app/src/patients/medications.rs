@@ -5,6 +5,7 @@ use crate::patients::records::{
     date, finish, given, not_before, one_of, ClinicalKind, Columns, Content, Recorded,
 };
 use crate::AppResult;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_store::patients::records::{RecordTable, MEDICATIONS};
 use serde::{Deserialize, Serialize};
@@ -58,10 +59,10 @@ impl ClinicalKind for Medications {
     type Entry = Medication;
     const TABLE: &'static RecordTable = &MEDICATIONS;
     const NOUN: &'static str = "medication";
-    const RESOURCE: &'static str = "patient.medication";
-    const READ: &'static str = "patient.medications.read";
-    const CREATED: &'static str = "patient.medication.created";
-    const UPDATED: &'static str = "patient.medication.updated";
+    const RESOURCE: ResourceKind = ResourceKind::PatientMedication;
+    const READ: AuditAction = AuditAction::PatientMedicationsRead;
+    const CREATED: AuditAction = AuditAction::PatientMedicationCreated;
+    const UPDATED: AuditAction = AuditAction::PatientMedicationUpdated;
 
     fn check(i: &MedicationInput) -> AppResult<Content> {
         let mut v = Validator::new();

@@ -29,6 +29,7 @@ use crate::patients::registry::{event, load};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::governance::audit_catalogue::AuditAction;
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::patients::links::{parent_link_cycles, LinkKind};
 use clinicos_domain::patients::search::NameParts;
@@ -342,7 +343,7 @@ impl Patients<'_> {
                 &ctx.actor(),
                 event(
                     now,
-                    "patient.merged",
+                    AuditAction::PatientMerged,
                     vec![survivor.id.clone(), merged.id.clone()],
                 ),
                 Purpose::Operations.as_str(),
@@ -426,7 +427,7 @@ impl Patients<'_> {
                 &ctx.actor(),
                 event(
                     now,
-                    "patient.unmerged",
+                    AuditAction::PatientUnmerged,
                     vec![m.survivor_id.clone(), m.merged_id.clone()],
                 ),
                 Purpose::Operations.as_str(),

@@ -17,6 +17,7 @@ use crate::patients::consent::Purpose;
 use crate::patients::registry::{event, load, load_for_write};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
+use clinicos_domain::governance::audit_catalogue::AuditAction;
 use clinicos_domain::patients::attachments::{self as file_type, SniffError};
 use clinicos_domain::TenantId;
 use clinicos_store::governance::audit;
@@ -138,7 +139,7 @@ impl Patients<'_> {
             audit::record_for(
                 &mut tx,
                 &ctx.actor(),
-                event(now, "patient.photo.updated", vec![p.id.clone()]),
+                event(now, AuditAction::PatientPhotoUpdated, vec![p.id.clone()]),
                 Purpose::Operations.as_str(),
             )
             .await?;
@@ -198,7 +199,7 @@ impl Patients<'_> {
             &ctx.actor(),
             event(
                 self.app.clock.now(),
-                "patient.photo.read",
+                AuditAction::PatientPhotoRead,
                 vec![p.id.clone()],
             ),
             Purpose::Treatment.as_str(),
@@ -231,7 +232,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, "patient.photo.deleted", vec![p.id.clone()]),
+            event(now, AuditAction::PatientPhotoDeleted, vec![p.id.clone()]),
             Purpose::Operations.as_str(),
         )
         .await?;

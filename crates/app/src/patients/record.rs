@@ -18,6 +18,7 @@ use crate::patients::registry::load;
 use crate::patients::service::Patients;
 use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use serde::Serialize;
 
 /// The form an export takes; each is audited under its own action.
@@ -28,10 +29,10 @@ pub enum RecordFormat {
 }
 
 impl RecordFormat {
-    fn audit_action(self) -> &'static str {
+    fn audit_action(self) -> AuditAction {
         match self {
-            RecordFormat::Json => "export.patient_record",
-            RecordFormat::Pdf => "export.patient_record_pdf",
+            RecordFormat::Json => AuditAction::ExportPatientRecord,
+            RecordFormat::Pdf => AuditAction::ExportPatientRecordPdf,
         }
     }
 }
@@ -99,7 +100,14 @@ impl Patients<'_> {
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
         access
-            .record(&mut tx, ctx, now, format.audit_action(), "patient", ids)
+            .record(
+                &mut tx,
+                ctx,
+                now,
+                format.audit_action(),
+                ResourceKind::Patient,
+                ids,
+            )
             .await?;
         tx.commit().await?;
         Ok(PatientRecord {

@@ -13,6 +13,7 @@ use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::governance::access::{Deny, RecordFacts};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Sensitivity, UserId};
 use clinicos_store::patients::records::{RecordRow, RecordTable};
@@ -26,11 +27,11 @@ pub trait ClinicalKind {
     const TABLE: &'static RecordTable;
     /// For "not found" errors: "allergy".
     const NOUN: &'static str;
-    /// Audit resource type: "patient.allergy".
-    const RESOURCE: &'static str;
-    const READ: &'static str;
-    const CREATED: &'static str;
-    const UPDATED: &'static str;
+    /// Audit resource kind (`patient.allergy`).
+    const RESOURCE: ResourceKind;
+    const READ: AuditAction;
+    const CREATED: AuditAction;
+    const UPDATED: AuditAction;
     /// Validate (422 on bad input) and split into columns, in table order.
     fn check(input: &Self::Input) -> AppResult<Content>;
     /// Build the entry from plaintext columns, in table order.

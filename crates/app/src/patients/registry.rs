@@ -14,8 +14,9 @@ use crate::patients::write::PrivateFields;
 use crate::patients::write::{blank_row, duplicates};
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::UserId;
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::identifiers as patient_identifiers;
 use clinicos_store::patients::registry::{self as patients, PatientRow};
 use clinicos_store::TenantTx;
@@ -95,7 +96,7 @@ impl Patients<'_> {
                 audit::record_for(
                     &mut tx,
                     &ctx.actor(),
-                    event(now, "patient.duplicate_warning", same.clone()),
+                    event(now, AuditAction::PatientDuplicateWarning, same.clone()),
                     Purpose::Operations.as_str(),
                 )
                 .await?;
@@ -108,7 +109,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, "patient.created", vec![id.to_owned()]),
+            event(now, AuditAction::PatientCreated, vec![id.to_owned()]),
             Purpose::Operations.as_str(),
         )
         .await?;
@@ -145,7 +146,11 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(self.app.clock.now(), "patient.read", vec![row.id.clone()]),
+            event(
+                self.app.clock.now(),
+                AuditAction::PatientRead,
+                vec![row.id.clone()],
+            ),
             Purpose::Treatment.as_str(),
         )
         .await?;
@@ -256,19 +261,8 @@ pub async fn load(tx: &mut TenantTx, id: &str) -> AppResult<PatientRow> {
     })
 }
 
-pub(crate) fn event(
-    at: DateTime<Utc>,
-    action: &'static str,
-    ids: Vec<String>,
-) -> AuditEvent<'static> {
-    AuditEvent {
-        at,
-        action,
-        resource_type: "patient",
-        resource_ids: ids,
-        outcome: Outcome::Success,
-        reason: "",
-    }
+pub(crate) fn event(at: DateTime<Utc>, action: AuditAction, ids: Vec<String>) -> AuditEvent {
+    AuditEvent::new(at, action, ResourceKind::Patient, ids)
 }
 
 /// A patient as read: its row's plaintext columns and its encrypted ones

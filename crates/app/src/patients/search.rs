@@ -12,6 +12,7 @@ use crate::patients::registry::event;
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{Months, NaiveDate};
+use clinicos_domain::governance::audit_catalogue::AuditAction;
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::patients::search as name_search;
@@ -171,7 +172,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(self.app.clock.now(), "patient.list", ids.clone()),
+            event(self.app.clock.now(), AuditAction::PatientList, ids.clone()),
             Purpose::Treatment.as_str(),
         )
         .await?;

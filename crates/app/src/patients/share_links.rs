@@ -27,8 +27,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::governance::access::Deny;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{TenantId, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::attachments as files;
 use clinicos_store::patients::share_links::{self as store, ShareLinkRow};
 use clinicos_store::StoreError;
@@ -193,8 +194,8 @@ impl Patients<'_> {
                 &mut tx,
                 ctx,
                 now,
-                "share_link.created",
-                "share_link",
+                AuditAction::ShareLinkCreated,
+                ResourceKind::ShareLink,
                 vec![row.id.clone(), p.id.clone(), file.id.clone()],
             )
             .await?;
@@ -222,7 +223,14 @@ impl Patients<'_> {
         let mut ids = vec![p.id.clone()];
         ids.extend(rows.iter().map(|l| l.id.clone()));
         access
-            .record(&mut tx, ctx, now, "share_links.read", "share_link", ids)
+            .record(
+                &mut tx,
+                ctx,
+                now,
+                AuditAction::ShareLinksRead,
+                ResourceKind::ShareLink,
+                ids,
+            )
             .await?;
         tx.commit().await?;
         Ok(rows.into_iter().map(|l| info(l, now)).collect())
@@ -243,8 +251,8 @@ impl Patients<'_> {
                     &mut tx,
                     ctx,
                     now,
-                    "share_link.revoked",
-                    "share_link",
+                    AuditAction::ShareLinkRevoked,
+                    ResourceKind::ShareLink,
                     vec![link.id.clone(), p.id.clone()],
                 )
                 .await?;
@@ -300,26 +308,21 @@ impl Patients<'_> {
             _ => None,
         };
         let used = delivered.is_some();
-        let ev = AuditEvent {
-            at: now,
-            action: if used {
-                "share_link.used"
+        let ev = AuditEvent::new(
+            now,
+            if used {
+                AuditAction::ShareLinkUsed
             } else {
-                "share_link.refused"
+                AuditAction::ShareLinkRefused
             },
-            resource_type: "share_link",
-            resource_ids: vec![
+            ResourceKind::ShareLink,
+            vec![
                 link.id.clone(),
                 link.patient_id.clone(),
                 link.attachment_id.clone(),
             ],
-            outcome: if used {
-                Outcome::Success
-            } else {
-                Outcome::Denied
-            },
-            reason: state,
-        };
+        )
+        .because(state);
         audit::record_for(&mut tx, &request.anonymous_actor(), ev, "disclosure").await?;
         if used {
             store::mark_used(&mut tx, &link.id, now).await?;

@@ -13,6 +13,7 @@ use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::governance::access::RecordFacts;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::Sensitivity;
 use clinicos_store::patients::records::{
@@ -343,8 +344,8 @@ impl Patients<'_> {
                 &mut tx,
                 ctx,
                 self.app.clock.now(),
-                "patient.timeline.read",
-                "patient.timeline",
+                AuditAction::PatientTimelineRead,
+                ResourceKind::PatientTimeline,
                 ids,
             )
             .await?;

@@ -12,7 +12,8 @@ use crate::patients::service::Patients;
 use crate::patients::write::as_form;
 use crate::{AppError, AppResult, Ctx};
 use chrono::NaiveDate;
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_domain::governance::audit_catalogue::AuditAction;
+use clinicos_store::governance::audit::{self};
 use clinicos_store::{
     patients::identifiers as patient_identifiers, patients::registry as patients,
 };
@@ -141,10 +142,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                reason: &reason,
-                ..event(now, "patient.updated", vec![id.to_owned()])
-            },
+            event(now, AuditAction::PatientUpdated, vec![id.to_owned()]).because(reason),
             Purpose::Operations.as_str(),
         )
         .await?;
@@ -162,9 +160,9 @@ impl Patients<'_> {
         active: bool,
     ) -> AppResult<Patient> {
         let action = if active {
-            "patient.reactivated"
+            AuditAction::PatientReactivated
         } else {
-            "patient.deactivated"
+            AuditAction::PatientDeactivated
         };
         self.change_status(ctx, id, action, |row| row.is_active = active)
             .await
@@ -189,7 +187,7 @@ impl Patients<'_> {
         if born.is_some_and(|b| b > date) {
             return Err(AppError::field("date", "is before the birth date"));
         }
-        self.change_status(ctx, id, "patient.deceased", |row| {
+        self.change_status(ctx, id, AuditAction::PatientDeceased, |row| {
             row.deceased_on = Some(date.clone());
             row.deceased_at = Some(now);
         })
@@ -200,7 +198,7 @@ impl Patients<'_> {
         &self,
         ctx: &Ctx,
         id: &str,
-        action: &'static str,
+        action: AuditAction,
         change: impl FnOnce(&mut patients::PatientRow),
     ) -> AppResult<Patient> {
         self.app
@@ -217,10 +215,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            AuditEvent {
-                outcome: Outcome::Success,
-                ..event(now, action, vec![id.to_owned()])
-            },
+            event(now, action, vec![id.to_owned()]),
             Purpose::Operations.as_str(),
         )
         .await?;

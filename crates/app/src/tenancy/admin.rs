@@ -8,6 +8,8 @@ use crate::kit::audit::audit_ok;
 use crate::tenancy::provisioning::NewUser;
 use crate::tenancy::service::Tenancy;
 use crate::{AppError, AppResult, Ctx};
+use clinicos_domain::governance::access::Target;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::page::{parse_sort, Direction, PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Role, UserId};
@@ -131,6 +133,17 @@ fn nonempty(o: Option<String>) -> Option<String> {
     o.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
+/// What a staff change touches, for the policy point: the member's
+/// branches (each must be the acting admin's) and whether an owner is made
+/// or managed (only an owner may).
+pub(crate) fn staff_target<'a>(roles: &[Role], branches: &'a [BranchId]) -> Target<'a> {
+    Target {
+        branches,
+        grants_owner: roles.contains(&Role::Owner),
+        ..Target::default()
+    }
+}
+
 impl Tenancy<'_> {
     // ---- organisation -------------------------------------------------
 
@@ -188,8 +201,8 @@ impl Tenancy<'_> {
         audit_ok(
             &mut tx,
             ctx,
-            "config.tenant_update",
-            "tenant",
+            AuditAction::ConfigTenantUpdate,
+            ResourceKind::Tenant,
             vec![ctx.tenant.as_text()],
             now,
         )
@@ -211,8 +224,8 @@ impl Tenancy<'_> {
         audit_ok(
             &mut tx,
             ctx,
-            "config.tenant_logo",
-            "tenant",
+            AuditAction::ConfigTenantLogo,
+            ResourceKind::Tenant,
             vec![ctx.tenant.as_text()],
             now,
         )
@@ -258,7 +271,15 @@ impl Tenancy<'_> {
         let mut ids = vec![ctx.tenant.as_text()];
         ids.extend(branches.iter().map(|b| b.id.as_text()));
         ids.extend(staff.iter().map(|u| u.id.as_text()));
-        audit_ok(&mut tx, ctx, "export.tenant_data", "tenant", ids, now).await?;
+        audit_ok(
+            &mut tx,
+            ctx,
+            AuditAction::ExportTenantData,
+            ResourceKind::Tenant,
+            ids,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.app.governance().note_export(ctx, "tenant_data").await;
         Ok(TenantExport {
@@ -358,8 +379,8 @@ impl Tenancy<'_> {
         audit_ok(
             &mut tx,
             ctx,
-            "config.branch_create",
-            "branch",
+            AuditAction::ConfigBranchCreate,
+            ResourceKind::Branch,
             vec![id.as_text()],
             now,
         )
@@ -426,8 +447,8 @@ impl Tenancy<'_> {
         audit_ok(
             &mut tx,
             ctx,
-            "config.branch_update",
-            "branch",
+            AuditAction::ConfigBranchUpdate,
+            ResourceKind::Branch,
             vec![id.as_text()],
             now,
         )
@@ -473,8 +494,8 @@ impl Tenancy<'_> {
         audit_ok(
             &mut tx,
             ctx,
-            "staff.list",
-            "user",
+            AuditAction::StaffList,
+            ResourceKind::User,
             rows.iter().map(|u| u.id.as_text()).collect(),
             now,
         )
@@ -503,9 +524,13 @@ impl Tenancy<'_> {
     pub async fn invite_staff(&self, ctx: &Ctx, mut n: NewUser) -> AppResult<User> {
         self.app
             .governance()
-            .authorize(ctx, Action::ManageStaff)
+            .authorize_on(
+                ctx,
+                Action::ManageStaff,
+                &staff_target(&n.roles, &n.branch_ids),
+                &Default::default(),
+            )
             .await?;
-        self.check_grantable(ctx, &n.roles, &n.branch_ids)?;
         n.password = None;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let id = self
@@ -516,49 +541,37 @@ impl Tenancy<'_> {
         Ok(u)
     }
 
-    /// Only an owner grants the owner role; a branch admin manages staff of
-    /// their own branches only.
-    pub(crate) fn check_grantable(
-        &self,
-        ctx: &Ctx,
-        roles: &[Role],
-        branches: &[BranchId],
-    ) -> AppResult<()> {
-        if ctx.has_role(Role::Owner) {
-            return Ok(());
-        }
-        if roles.contains(&Role::Owner) {
-            return Err(AppError::Forbidden("grant the owner role".into()));
-        }
-        if branches.iter().any(|b| !ctx.branches.contains(b)) {
-            return Err(AppError::Forbidden(
-                "manage staff of a branch you do not belong to".into(),
-            ));
-        }
-        Ok(())
-    }
-
     pub async fn update_staff_access(
         &self,
         ctx: &Ctx,
         id: UserId,
         a: StaffAccess,
     ) -> AppResult<User> {
-        self.app
-            .governance()
-            .authorize(ctx, Action::ManageStaff)
-            .await?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        let current = users::get(&mut tx, id)
-            .await
-            .map_err(|_| AppError::NotFound("staff member"))?;
-        self.check_grantable(ctx, &current.roles, &current.branch_ids)?;
+        let current = users::get(&mut tx, id).await;
+        // One decision over the member as they are and as they would be.
+        let (mut roles, mut branches) = match &current {
+            Ok(u) => (u.roles.clone(), u.branch_ids.clone()),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        roles.extend(a.roles.iter().flatten().copied());
+        branches.extend(a.branch_ids.iter().flatten().copied());
+        let mut tx = self
+            .app
+            .governance()
+            .authorize_in(
+                tx,
+                ctx,
+                Action::ManageStaff,
+                &staff_target(&roles, &branches),
+            )
+            .await?;
+        let current = current.map_err(|_| AppError::NotFound("staff member"))?;
         if let Some(roles) = &a.roles {
             if roles.is_empty() {
                 return Err(AppError::field("roles", "at least one role is required"));
             }
-            self.check_grantable(ctx, roles, &[])?;
             if id == ctx.user
                 && current.roles.contains(&Role::Owner)
                 && !roles.contains(&Role::Owner)
@@ -575,15 +588,14 @@ impl Tenancy<'_> {
             audit_ok(
                 &mut tx,
                 ctx,
-                "permission.roles_change",
-                "user",
+                AuditAction::PermissionRolesChange,
+                ResourceKind::User,
                 vec![id.as_text()],
                 now,
             )
             .await?;
         }
         if let Some(b) = &a.branch_ids {
-            self.check_grantable(ctx, &[], b)?;
             users::set_branches(&mut tx, id, b)
                 .await
                 .map_err(|e| match e {
@@ -595,8 +607,8 @@ impl Tenancy<'_> {
             audit_ok(
                 &mut tx,
                 ctx,
-                "permission.branches_change",
-                "user",
+                AuditAction::PermissionBranchesChange,
+                ResourceKind::User,
                 vec![id.as_text()],
                 now,
             )
@@ -614,11 +626,19 @@ impl Tenancy<'_> {
                 sessions::revoke_all_for_user(&mut tx, id, None, "deactivated", now).await?;
             }
             let action = if active {
-                "staff.reactivate"
+                AuditAction::StaffReactivate
             } else {
-                "staff.deactivate"
+                AuditAction::StaffDeactivate
             };
-            audit_ok(&mut tx, ctx, action, "user", vec![id.as_text()], now).await?;
+            audit_ok(
+                &mut tx,
+                ctx,
+                action,
+                ResourceKind::User,
+                vec![id.as_text()],
+                now,
+            )
+            .await?;
         }
         let u = users::get(&mut tx, id).await?;
         tx.commit().await?;
@@ -694,8 +714,8 @@ impl Tenancy<'_> {
         audit_ok(
             &mut tx,
             ctx,
-            "staff.profile_update",
-            "user",
+            AuditAction::StaffProfileUpdate,
+            ResourceKind::User,
             vec![ctx.user.as_text()],
             now,
         )
@@ -731,8 +751,8 @@ impl Tenancy<'_> {
         audit_ok(
             &mut tx,
             ctx,
-            "staff.image_update",
-            "user",
+            AuditAction::StaffImageUpdate,
+            ResourceKind::User,
             vec![ctx.user.as_text()],
             now,
         )

@@ -10,10 +10,11 @@ use crate::tenancy::provisioning::NewTenant;
 use crate::tenancy::service::Tenancy;
 use crate::{AppError, AppResult};
 use chrono::Duration;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::tenancy::tenant::SubscriptionEvent;
 use clinicos_domain::{OperatorId, TenantId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::tenancy::platform::{
     self, DirectoryEntry, OperatorRecord, OperatorSession, Plan, Region,
 };
@@ -217,14 +218,13 @@ impl Tenancy<'_> {
         tenants::set_status(&mut tx, next, now).await?;
         let mut actor = op.request.anonymous_actor();
         actor.roles = "platform_operator".into();
-        let ev = AuditEvent {
-            at: now,
-            action: "config.subscription_status",
-            resource_type: "tenant",
-            resource_ids: vec![tenant.as_text()],
-            outcome: Outcome::Success,
-            reason: next.as_str(),
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::ConfigSubscriptionStatus,
+            ResourceKind::Tenant,
+            vec![tenant.as_text()],
+        )
+        .because(next.as_str());
         audit::record(&mut tx, &actor, ev).await?;
         tx.commit().await?;
         platform::directory_set_status(self.app.store.platform(), tenant, next, now).await?;

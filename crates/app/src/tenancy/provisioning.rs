@@ -6,11 +6,12 @@ use crate::kit::context::RequestInfo;
 use crate::tenancy::service::Tenancy;
 use crate::{AppError, AppResult};
 use chrono::Utc;
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::identity::password::check_strength;
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::tenancy::tenant::SubscriptionStatus;
 use clinicos_domain::{BranchId, Role, TenantId, UserId};
-use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
+use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::identity::users::{self, UserProfile};
 use clinicos_store::tenancy::branches::{self, BranchFields};
 use clinicos_store::tenancy::platform::{self, DirectoryEntry};
@@ -263,14 +264,12 @@ impl Tenancy<'_> {
                 .send_password_link(tx, tx.tenant(), id, &email, "invite", now)
                 .await?;
         }
-        let ev = AuditEvent {
-            at: now,
-            action: "staff.create",
-            resource_type: "user",
-            resource_ids: vec![id.as_text()],
-            outcome: Outcome::Success,
-            reason: "",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::StaffCreate,
+            ResourceKind::User,
+            vec![id.as_text()],
+        );
         audit::record(tx, actor, ev).await?;
         Ok(id)
     }
@@ -337,14 +336,13 @@ impl Tenancy<'_> {
             ..Default::default()
         }
         .anonymous_actor();
-        let ev = AuditEvent {
-            at: now,
-            action: "auth.password_reset",
-            resource_type: "user",
-            resource_ids: vec![creds.id.as_text()],
-            outcome: Outcome::Success,
-            reason: "cli",
-        };
+        let ev = AuditEvent::new(
+            now,
+            AuditAction::AuthPasswordReset,
+            ResourceKind::User,
+            vec![creds.id.as_text()],
+        )
+        .because("cli");
         audit::record(&mut tx, &actor, ev).await?;
         tx.commit().await?;
         Ok(())

@@ -204,6 +204,8 @@ pub struct Subject<'a> {
     pub branches: &'a [BranchId],
     /// Owners and privacy officers act for the whole organisation.
     pub tenant_wide: bool,
+    /// The organisation's owner (the only one who makes owners).
+    pub owner: bool,
 }
 
 /// What the decision knows about the patient, gathered by the policy point.
@@ -235,6 +237,14 @@ pub struct Target<'a> {
     pub branch: Option<BranchId>,
     pub patient: Option<&'a PatientFacts>,
     pub record: Option<&'a RecordFacts>,
+    /// Branches an action grants or changes (staff access): each must be
+    /// the subject's, as `branch` must.
+    pub branches: &'a [BranchId],
+    /// The action makes someone an owner: only an owner may.
+    pub grants_owner: bool,
+    /// The user the action is about, where acting on oneself is refused
+    /// (reviewing one's own emergency access).
+    pub about_user: Option<UserId>,
 }
 
 /// Tenant policy settings the decision reads.
@@ -271,6 +281,10 @@ pub enum Deny {
     ConsentRefused,
     Signed,
     NotAuthor,
+    /// Only the owner makes owners.
+    OwnerOnly,
+    /// A check of oneself (an emergency access review) needs someone else.
+    OwnAction,
 }
 
 impl Deny {
@@ -283,6 +297,8 @@ impl Deny {
             Deny::ConsentRefused => "consent_refused".into(),
             Deny::Signed => "signed".into(),
             Deny::NotAuthor => "not_author".into(),
+            Deny::OwnerOnly => "owner_only".into(),
+            Deny::OwnAction => "own_action".into(),
         }
     }
 }
@@ -298,8 +314,14 @@ pub fn decide(s: &Subject, a: Action, t: &Target, rules: &TenantRules) -> Result
         Some(b) => s.tenant_wide || s.branches.contains(&b),
         None => true,
     };
-    if !in_branch(t.branch) {
+    if !in_branch(t.branch) || t.branches.iter().any(|b| !in_branch(Some(*b))) {
         return Err(Deny::OtherBranch);
+    }
+    if t.grants_owner && !s.owner {
+        return Err(Deny::OwnerOnly);
+    }
+    if a == Action::ReviewBreakGlass && t.about_user == Some(s.user) {
+        return Err(Deny::OwnAction);
     }
     if !a.is_clinical() {
         return Ok(Allow::Normal);
@@ -352,7 +374,51 @@ mod tests {
             permissions: default_bundle(role),
             branches,
             tenant_wide: role == Role::Owner,
+            owner: role == Role::Owner,
         }
+    }
+
+    #[test]
+    fn only_an_owner_makes_owners_and_staff_access_stays_in_ones_branches() {
+        let (b1, b2) = (BranchId::new(), BranchId::new());
+        let mine = [b1];
+        let admin = subject(Role::BranchAdmin, &mine);
+        let owner = subject(Role::Owner, &[]);
+        let rules = TenantRules::default();
+        let grant = |s: &Subject, branches: &[BranchId], grants_owner: bool| {
+            decide(
+                s,
+                Action::ManageStaff,
+                &Target {
+                    branches,
+                    grants_owner,
+                    ..Target::default()
+                },
+                &rules,
+            )
+        };
+        assert_eq!(grant(&admin, &[b1], false), Ok(Allow::Normal));
+        assert_eq!(grant(&admin, &[b1, b2], false), Err(Deny::OtherBranch));
+        assert_eq!(grant(&admin, &[b1], true), Err(Deny::OwnerOnly));
+        assert_eq!(grant(&owner, &[b1, b2], true), Ok(Allow::Normal));
+    }
+
+    #[test]
+    fn nobody_reviews_their_own_emergency_access() {
+        let po = subject(Role::PrivacyOfficer, &[]);
+        let review = |about: UserId| {
+            decide(
+                &po,
+                Action::ReviewBreakGlass,
+                &Target {
+                    about_user: Some(about),
+                    ..Target::default()
+                },
+                &TenantRules::default(),
+            )
+        };
+        assert_eq!(review(po.user), Err(Deny::OwnAction));
+        assert_eq!(review(UserId::new()), Ok(Allow::Normal));
     }
 
     fn record(sensitivity: Sensitivity, author: Option<UserId>) -> RecordFacts {
@@ -464,7 +530,7 @@ mod tests {
                 &Target {
                     patient: Some(&CARE),
                     record: Some(r),
-                    branch: None,
+                    ..Target::default()
                 },
                 &rules,
             )
@@ -503,7 +569,7 @@ mod tests {
         let t = Target {
             patient: Some(&CARE),
             record: Some(&rec),
-            branch: None,
+            ..Target::default()
         };
         assert!(decide(&d, Action::ReadClinical, &t, &rules).is_ok());
         let strict = TenantRules {
@@ -552,7 +618,7 @@ mod tests {
                 .fold(s.permissions, |set, (_, p)| set.with(*p));
             let a = if write { Action::WriteClinical } else { Action::ReadClinical };
             let rec = record(Sensitivity::ALL[sens], None);
-            let t = Target { patient: Some(&facts), record: Some(&rec), branch: None };
+            let t = Target { patient: Some(&facts), record: Some(&rec), ..Target::default() };
             let d = decide(&s, a, &t, &TenantRules::default());
             if let Some(p) = a.permission() {
                 if !s.permissions.has(p) { prop_assert_eq!(d, Err(Deny::MissingPermission(p))); }

@@ -6,6 +6,7 @@
 use crate::kit::row::ts;
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{BranchId, UserId};
 
 /// Outcome of an audited action.
@@ -38,21 +39,75 @@ pub struct Actor {
 }
 
 /// One audit event.
+/// One audit event, built by [`AuditEvent::new`] (the one builder: the
+/// action and resource kind come from the catalogue in
+/// `clinicos_domain::governance::audit_catalogue`, never from free text).
 #[derive(Clone, Debug)]
-pub struct AuditEvent<'a> {
+pub struct AuditEvent {
     pub at: DateTime<Utc>,
-    pub action: &'a str,
-    pub resource_type: &'a str,
+    pub action: AuditAction,
+    pub resource_type: ResourceKind,
     /// Ids the action touched or returned (a list is one event naming all).
     pub resource_ids: Vec<String>,
     pub outcome: Outcome,
     /// A code, never free text from the user.
-    pub reason: &'a str,
+    pub reason: String,
 }
 
-/// Insert an audit event in the caller's transaction (purpose of use:
-/// operations).
-pub async fn record(tx: &mut TenantTx, actor: &Actor, ev: AuditEvent<'_>) -> StoreResult<()> {
+impl AuditEvent {
+    /// A successful `action` on resources of `kind` at `at`, naming `ids`.
+    pub fn new(
+        at: DateTime<Utc>,
+        action: AuditAction,
+        kind: ResourceKind,
+        ids: Vec<String>,
+    ) -> AuditEvent {
+        AuditEvent {
+            at,
+            action,
+            resource_type: kind,
+            resource_ids: ids,
+            outcome: Outcome::Success,
+            reason: String::new(),
+        }
+    }
+
+    /// The action was refused, for `reason` (a code).
+    pub fn denied(self, reason: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            outcome: Outcome::Denied,
+            reason: reason.into(),
+            ..self
+        }
+    }
+
+    /// The action failed, for `reason` (a code).
+    pub fn failed(self, reason: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            outcome: Outcome::Failure,
+            reason: reason.into(),
+            ..self
+        }
+    }
+
+    /// The same event naming resources of another kind.
+    pub fn on(self, kind: ResourceKind) -> AuditEvent {
+        AuditEvent {
+            resource_type: kind,
+            ..self
+        }
+    }
+
+    /// A reason code on a successful action (e.g. why a session ended).
+    pub fn because(self, reason: impl Into<String>) -> AuditEvent {
+        AuditEvent {
+            reason: reason.into(),
+            ..self
+        }
+    }
+}
+
+pub async fn record(tx: &mut TenantTx, actor: &Actor, ev: AuditEvent) -> StoreResult<()> {
     record_for(tx, actor, ev, "operations").await
 }
 
@@ -61,7 +116,7 @@ pub async fn record(tx: &mut TenantTx, actor: &Actor, ev: AuditEvent<'_>) -> Sto
 pub async fn record_for(
     tx: &mut TenantTx,
     actor: &Actor,
-    ev: AuditEvent<'_>,
+    ev: AuditEvent,
     purpose: &str,
 ) -> StoreResult<()> {
     let q = tx
@@ -73,11 +128,11 @@ pub async fn record_for(
         .bind(actor.user_id.map(|u| u.as_text()))
         .bind(actor.roles.clone())
         .bind(actor.branch_id.map(|b| b.as_text()))
-        .bind(ev.action.to_owned())
-        .bind(ev.resource_type.to_owned())
+        .bind(ev.action.as_str())
+        .bind(ev.resource_type.as_str())
         .bind(ev.resource_ids.join(","))
         .bind(ev.outcome.as_str())
-        .bind(ev.reason.to_owned())
+        .bind(ev.reason)
         .bind(actor.ip.clone())
         .bind(actor.user_agent.clone())
         .bind(actor.request_id.clone())

@@ -28,6 +28,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use clinicos_app::governance::policy::may_attempt;
 use clinicos_app::governance::policy::Action;
 use clinicos_app::patients::allergies::Allergy;
 use clinicos_app::patients::attachments::NewAttachment;
@@ -37,7 +38,6 @@ use clinicos_app::patients::record::RecordFormat;
 use clinicos_app::patients::timeline::TimelineQuery;
 use clinicos_app::patients::update::PatientUpdate;
 use clinicos_app::{AppError, Ctx};
-use clinicos_domain::governance::permission::Permission;
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
@@ -300,7 +300,9 @@ async fn clinical(
     q: &ChartQuery,
 ) -> Result<(ClinicalState, Banner), AppError> {
     let i = I18n::new(&ctx.locale);
-    if !ctx.permissions.has(Permission::ClinicalRead) {
+    // What the chart shows for this role: asked of the policy point
+    // without recording (the clinical reads below are the decisions).
+    if !may_attempt(ctx, Action::ReadClinical) {
         return Ok((ClinicalState::NotForRole, Banner::Hidden));
     }
     let (sections, allergies, emergency) = match records::load(st, ctx, id, &i).await {
@@ -431,7 +433,7 @@ async fn chart_page(
         // A merged record refuses writes until the merge is undone.
         can_edit: crate::kit::page::allowed(ctx, Action::EditPatients)
             && !facts.merges.iter().any(|m| m.merged_id == p.id),
-        can_write: ctx.permissions.has(Permission::ClinicalWrite),
+        can_write: may_attempt(ctx, Action::WriteClinical),
         choices: form.choices(&c.i),
         form,
         errs,

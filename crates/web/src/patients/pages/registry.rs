@@ -193,7 +193,14 @@ struct ListPage {
     results: String,
 }
 
-async fn search(st: &WebState, ctx: &Ctx, f: &SearchForm, errs: &mut Errs) -> Results {
+/// Run the search (the service asks the policy point, once); a refusal
+/// is the caller's error page.
+async fn search(
+    st: &WebState,
+    ctx: &Ctx,
+    f: &SearchForm,
+    errs: &mut Errs,
+) -> Result<Results, AppError> {
     let i = I18n::new(&ctx.locale);
     let filter = f.filter(errs, &ctx.locale);
     let page = PageRequest {
@@ -213,7 +220,7 @@ async fn search(st: &WebState, ctx: &Ctx, f: &SearchForm, errs: &mut Errs) -> Re
     };
     if !errs.is_empty() {
         results.error = Some(results.i.t("form-has-errors"));
-        return results;
+        return Ok(results);
     }
     match st.app.patients().list_patients(ctx, &filter, page).await {
         Ok((list, meta)) => {
@@ -234,9 +241,10 @@ async fn search(st: &WebState, ctx: &Ctx, f: &SearchForm, errs: &mut Errs) -> Re
             }
             results.error = Some(results.i.t("patients-search-invalid"));
         }
+        Err(e @ AppError::Forbidden(_)) => return Err(e),
         Err(e) => results.error = Some(crate::kit::error::message_for(&e, &ctx.locale)),
     }
-    results
+    Ok(results)
 }
 
 pub async fn list(
@@ -246,16 +254,11 @@ pub async fn list(
     fresh: Option<Extension<FreshCsrf>>,
     Query(f): Query<SearchForm>,
 ) -> Response {
-    if let Err(e) = st
-        .app
-        .governance()
-        .authorize(&ctx, Action::ViewPatients)
-        .await
-    {
-        return error_response(&ctx.locale, e);
-    }
     let mut errs = Errs::default();
-    let results = search(&st, &ctx, &f, &mut errs).await;
+    let results = match search(&st, &ctx, &f, &mut errs).await {
+        Ok(r) => r,
+        Err(e) => return error_response(&ctx.locale, e),
+    };
     if f.fragment.as_deref() == Some("results") {
         return render(&results, false);
     }
