@@ -4,11 +4,12 @@
 
 use crate::governance::policy::Action;
 use crate::governance::service::Governance;
+use crate::governance::types::{AuditQuery, AuditRow};
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
-use clinicos_store::governance::audit_report::{self, AuditQuery, AuditRow};
+use clinicos_store::governance::audit_report;
 
 /// Most rows in one CSV download.
 pub const CSV_MAX_ROWS: i64 = 10_000;
@@ -115,7 +116,7 @@ impl Governance<'_> {
         }
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        let (rows, total) = audit_report::search(&mut tx, q, limit, offset).await?;
+        let (rows, total) = audit_report::search(&mut tx, &q.clone().into(), limit, offset).await?;
         let ev = AuditEvent {
             at: now,
             action,
@@ -126,7 +127,7 @@ impl Governance<'_> {
         };
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
-        Ok((rows, total))
+        Ok((rows.into_iter().map(Into::into).collect(), total))
     }
 }
 

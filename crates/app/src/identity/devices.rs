@@ -13,13 +13,16 @@
 
 use crate::governance::policy::Action;
 use crate::identity::service::Identity;
+use crate::identity::types::{Device, SessionSummary};
 use crate::kit::context::{Ctx, RequestInfo};
+use crate::kit::domain_schema;
+use crate::tenancy::types::Tenant;
 use crate::{kit::crypto, AppError, AppResult};
 use chrono::{DateTime, Utc};
 use clinicos_domain::{Role, SessionId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent, Outcome};
-use clinicos_store::identity::devices::{self, Device};
-use clinicos_store::identity::sessions::{self, SessionSummary};
+use clinicos_store::identity::devices;
+use clinicos_store::identity::sessions;
 use clinicos_store::{identity::users, tenancy::tenants, TenantTx};
 use serde::Deserialize;
 
@@ -28,6 +31,7 @@ use serde::Deserialize;
 pub struct SignInSecurity {
     /// Roles that must use two-step sign-in, e.g. every role with clinical
     /// data access. Empty: nobody is forced.
+    #[schema(value_type = Vec<domain_schema::Role>)]
     pub mfa_required_roles: Vec<Role>,
     /// New staff devices need an administrator's approval.
     pub device_approval: bool,
@@ -149,11 +153,7 @@ impl Identity<'_> {
     }
 
     /// Change the organisation's sign-in security settings (owner).
-    pub async fn set_sign_in_security(
-        &self,
-        ctx: &Ctx,
-        s: SignInSecurity,
-    ) -> AppResult<tenants::Tenant> {
+    pub async fn set_sign_in_security(&self, ctx: &Ctx, s: SignInSecurity) -> AppResult<Tenant> {
         self.app
             .governance()
             .authorize(ctx, Action::EditSignInSecurity)
@@ -175,7 +175,7 @@ impl Identity<'_> {
         .await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
-        Ok(t)
+        Ok(t.into())
     }
 
     /// The staff member `id`, if the acting admin may manage them.
@@ -198,7 +198,7 @@ impl Identity<'_> {
         let mut out = Vec::new();
         for d in devices::pending(&mut tx).await? {
             if self.managed_staff(&mut tx, ctx, d.user_id).await.is_ok() {
-                out.push(d);
+                out.push(d.into());
             }
         }
         tx.commit().await?;
@@ -232,7 +232,7 @@ impl Identity<'_> {
             .await?
             .ok_or(AppError::NotFound("device approval"))?;
         tx.commit().await?;
-        Ok(d)
+        Ok(d.into())
     }
 
     /// Another staff member's live sessions.

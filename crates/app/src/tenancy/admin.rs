@@ -4,16 +4,20 @@
 //! point and writes its audit event in the same transaction.
 
 use crate::governance::policy::Action;
+use crate::identity::types::{Image, StaffFilter, User, UserProfile};
 use crate::kit::audit::audit_ok;
+use crate::kit::domain_schema;
+use crate::messaging::types::OutboxMessage;
 use crate::tenancy::provisioning::NewUser;
 use crate::tenancy::service::Tenancy;
+use crate::tenancy::types::{Branch, BranchFilter, Tenant};
 use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::kit::page::{parse_sort, Direction, PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Role, UserId};
-use clinicos_store::identity::users::{self, Image, User, UserProfile};
-use clinicos_store::tenancy::branches::{self, Branch, BranchFields};
-use clinicos_store::tenancy::tenants::{self, Tenant, TenantProfile};
+use clinicos_store::identity::users;
+use clinicos_store::tenancy::branches::{self, BranchFields};
+use clinicos_store::tenancy::tenants::{self, TenantProfile};
 use clinicos_store::{identity::sessions, messaging::outbox};
 use serde::Deserialize;
 
@@ -43,7 +47,9 @@ fn check_image(bytes: &[u8]) -> AppResult<&'static str> {
 /// Changes to a staff member's access.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct StaffAccess {
+    #[schema(value_type = Option<Vec<domain_schema::Role>>)]
     pub roles: Option<Vec<Role>>,
+    #[schema(value_type = Option<Vec<domain_schema::BranchId>>)]
     pub branch_ids: Option<Vec<BranchId>>,
     pub is_active: Option<bool>,
 }
@@ -142,7 +148,7 @@ impl Tenancy<'_> {
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
-        Ok(t)
+        Ok(t.into())
     }
 
     pub async fn update_tenant(&self, ctx: &Ctx, p: TenantPatch) -> AppResult<Tenant> {
@@ -196,7 +202,7 @@ impl Tenancy<'_> {
         .await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
-        Ok(t)
+        Ok(t.into())
     }
 
     pub async fn set_tenant_logo(&self, ctx: &Ctx, bytes: Vec<u8>) -> AppResult<()> {
@@ -264,9 +270,9 @@ impl Tenancy<'_> {
         Ok(TenantExport {
             format: "clinicos-tenant-export/1".into(),
             exported_at: now,
-            tenant,
-            branches,
-            staff,
+            tenant: tenant.into(),
+            branches: branches.into_iter().map(Into::into).collect(),
+            staff: staff.into_iter().map(Into::into).collect(),
         })
     }
 
@@ -275,7 +281,7 @@ impl Tenancy<'_> {
     pub async fn list_branches(
         &self,
         ctx: &Ctx,
-        filter: &branches::BranchFilter,
+        filter: &BranchFilter,
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<Branch>, PageMeta)> {
@@ -294,7 +300,7 @@ impl Tenancy<'_> {
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let (rows, total) = branches::list(
             &mut tx,
-            filter,
+            &filter.into(),
             col,
             dir == Direction::Desc,
             i64::from(page.limit),
@@ -302,7 +308,10 @@ impl Tenancy<'_> {
         )
         .await?;
         tx.commit().await?;
-        Ok((rows, PageMeta::new(page, total)))
+        Ok((
+            rows.into_iter().map(Into::into).collect(),
+            PageMeta::new(page, total),
+        ))
     }
 
     pub async fn get_branch(&self, ctx: &Ctx, id: BranchId) -> AppResult<Branch> {
@@ -315,7 +324,7 @@ impl Tenancy<'_> {
             .await
             .map_err(|_| AppError::NotFound("branch"))?;
         tx.commit().await?;
-        Ok(b)
+        Ok(b.into())
     }
 
     /// Create a branch; omitted country, time zone and currency default
@@ -366,7 +375,7 @@ impl Tenancy<'_> {
         .await?;
         let b = branches::get(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(b)
+        Ok(b.into())
     }
 
     pub async fn update_branch(
@@ -434,7 +443,7 @@ impl Tenancy<'_> {
         .await?;
         let b = branches::get(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(b)
+        Ok(b.into())
     }
 
     // ---- staff --------------------------------------------------------
@@ -442,7 +451,7 @@ impl Tenancy<'_> {
     pub async fn list_staff(
         &self,
         ctx: &Ctx,
-        filter: &users::StaffFilter,
+        filter: &StaffFilter,
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<User>, PageMeta)> {
@@ -463,7 +472,7 @@ impl Tenancy<'_> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let (rows, total) = users::list(
             &mut tx,
-            filter,
+            &filter.into(),
             col,
             dir == Direction::Desc,
             i64::from(page.limit),
@@ -480,7 +489,10 @@ impl Tenancy<'_> {
         )
         .await?;
         tx.commit().await?;
-        Ok((rows, PageMeta::new(page, total)))
+        Ok((
+            rows.into_iter().map(Into::into).collect(),
+            PageMeta::new(page, total),
+        ))
     }
 
     pub async fn get_staff(&self, ctx: &Ctx, id: UserId) -> AppResult<User> {
@@ -495,7 +507,7 @@ impl Tenancy<'_> {
             .await
             .map_err(|_| AppError::NotFound("staff member"))?;
         tx.commit().await?;
-        Ok(u)
+        Ok(u.into())
     }
 
     /// Invite a staff member: the account is created without a usable
@@ -513,7 +525,7 @@ impl Tenancy<'_> {
             .await?;
         let u = users::get(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(u)
+        Ok(u.into())
     }
 
     /// Only an owner grants the owner role; a branch admin manages staff of
@@ -622,7 +634,7 @@ impl Tenancy<'_> {
         }
         let u = users::get(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(u)
+        Ok(u.into())
     }
 
     pub async fn staff_image(
@@ -639,7 +651,7 @@ impl Tenancy<'_> {
                 .await?;
         }
         let mut tx = self.app.store.read(ctx.tenant).await?;
-        let img = users::image(&mut tx, id, which)
+        let img = users::image(&mut tx, id, which.into())
             .await
             .map_err(|_| AppError::NotFound("staff member"))?
             .ok_or(AppError::NotFound("image"))?;
@@ -687,7 +699,7 @@ impl Tenancy<'_> {
         }
         v.finish()?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        users::update_profile(&mut tx, ctx.user, &p, now).await?;
+        users::update_profile(&mut tx, ctx.user, &p.into(), now).await?;
         if let Some(l) = &locale {
             users::set_locale(&mut tx, ctx.user, l).await?;
         }
@@ -702,7 +714,7 @@ impl Tenancy<'_> {
         .await?;
         let u = users::get(&mut tx, ctx.user).await?;
         tx.commit().await?;
-        Ok(u)
+        Ok(u.into())
     }
 
     pub async fn set_my_locale(&self, ctx: &Ctx, locale: &str) -> AppResult<()> {
@@ -727,7 +739,7 @@ impl Tenancy<'_> {
         let mime = check_image(&bytes)?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        users::set_image(&mut tx, ctx.user, which, bytes, mime).await?;
+        users::set_image(&mut tx, ctx.user, which.into(), bytes, mime).await?;
         audit_ok(
             &mut tx,
             ctx,
@@ -742,7 +754,7 @@ impl Tenancy<'_> {
     }
 
     /// The development outbox (newest first).
-    pub async fn outbox(&self, ctx: &Ctx, limit: i64) -> AppResult<Vec<outbox::OutboxMessage>> {
+    pub async fn outbox(&self, ctx: &Ctx, limit: i64) -> AppResult<Vec<OutboxMessage>> {
         self.app
             .governance()
             .authorize(ctx, Action::ViewOutbox)
@@ -750,7 +762,7 @@ impl Tenancy<'_> {
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let m = outbox::recent(&mut tx, limit).await?;
         tx.commit().await?;
-        Ok(m)
+        Ok(m.into_iter().map(Into::into).collect())
     }
 
     /// Branches for the switcher: the user's own (all for owners).
@@ -761,6 +773,7 @@ impl Tenancy<'_> {
         Ok(all
             .into_iter()
             .filter(|b| ctx.has_role(Role::Owner) || ctx.branches.contains(&b.id))
+            .map(Into::into)
             .collect())
     }
 }
