@@ -457,3 +457,81 @@ fn the_checker_finds_a_circle_and_follows_use_trees() {
     let code = code_only("// crate::x\nlet s = \"crate::y\"; crate::z::f();");
     assert_eq!(named_paths(&code), vec!["crate::z::f"]);
 }
+
+/// Every file under `dir` (recursively) with one of `exts`.
+fn files_with(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_with(&p, exts, out);
+        } else if p
+            .extension()
+            .is_some_and(|x| exts.iter().any(|want| x == *want))
+        {
+            out.push(p);
+        }
+    }
+}
+
+/// The files of `krate` (its Cargo.toml and sources) that contain `needle`.
+fn files_naming(krate: &str, needle: &str) -> Vec<String> {
+    let root = workspace().join("crates").join(krate);
+    let mut files = vec![root.join("Cargo.toml")];
+    files_with(&root.join("src"), &["rs"], &mut files);
+    files
+        .into_iter()
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .expect("read crate file")
+                .contains(needle)
+        })
+        .map(|f| f.display().to_string())
+        .collect()
+}
+
+/// The web edge reaches storage only through the application services:
+/// API and page types come from `clinicos-app`, so a storage change cannot
+/// silently change what clients see.
+#[test]
+fn web_does_not_depend_on_store() {
+    let manifest = std::fs::read_to_string(workspace().join("crates/web/Cargo.toml"))
+        .expect("read crates/web/Cargo.toml");
+    let lines: Vec<&str> = manifest
+        .lines()
+        .filter(|l| l.contains("clinicos-store"))
+        .collect();
+    assert!(
+        lines.is_empty(),
+        "crates/web/Cargo.toml names clinicos-store: {lines:?}"
+    );
+    let mut sources = Vec::new();
+    files_with(&workspace().join("crates/web/src"), &["rs"], &mut sources);
+    assert!(!sources.is_empty(), "no web sources found");
+    let naming: Vec<String> = sources
+        .iter()
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .expect("read web source")
+                .contains("clinicos_store")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        naming.is_empty(),
+        "web sources naming clinicos_store: {naming:?}"
+    );
+}
+
+/// The API document is described in the application and web crates only:
+/// storage rows and domain rules carry no OpenAPI schema.
+#[test]
+fn store_and_domain_do_not_describe_the_api() {
+    let mut report = Vec::new();
+    for krate in ["store", "domain"] {
+        report.extend(files_naming(krate, "utoipa"));
+    }
+    assert!(report.is_empty(), "files naming utoipa: {report:?}");
+}

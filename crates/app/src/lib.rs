@@ -16,6 +16,7 @@ pub mod documents;
 pub mod governance;
 pub mod identity;
 pub mod kit;
+pub mod messaging;
 pub mod patients;
 pub mod services;
 pub mod state;

@@ -205,3 +205,38 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
 pub async fn openapi() -> axum::response::Response {
     axum::response::IntoResponse::into_response(axum::Json(openapi_doc()))
 }
+
+#[cfg(test)]
+mod tests {
+    //! The OpenAPI document is a published contract: any change to it shows
+    //! up as a diff against `docs/openapi.json`, reviewed like code.
+
+    use std::path::PathBuf;
+
+    fn snapshot_path() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")
+    }
+
+    /// Compares the built document with the committed snapshot; run with
+    /// `UPDATE_OPENAPI=1` to rewrite the snapshot after an intended change.
+    #[test]
+    fn openapi_document_matches_the_committed_snapshot() {
+        let built = serde_json::to_string_pretty(&super::openapi_doc()).expect("serialise");
+        let path = snapshot_path();
+        if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+            std::fs::write(&path, &built).expect("write docs/openapi.json");
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).expect("read docs/openapi.json");
+        assert!(
+            built == committed,
+            "the OpenAPI document changed; review the diff and rerun with UPDATE_OPENAPI=1 \
+             if the change is intended (first difference near byte {})",
+            built
+                .bytes()
+                .zip(committed.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(built.len().min(committed.len()))
+        );
+    }
+}

@@ -54,30 +54,31 @@ impl Demo<'_> {
                 .create_operator(DEMO_OPERATOR, "Platform Operator", DEMO_PASSWORD)
                 .await?;
         }
-        let entry = match platform::directory_by_slug(self.app.store.platform(), DEMO_SLUG).await? {
-            Some(e) => e,
-            None => {
-                let n = NewTenant {
-                    slug: DEMO_SLUG.into(),
-                    legal_name: "Sunrise Family Clinics Private Limited".into(),
-                    display_name: "Sunrise Family Clinics".into(),
-                    country: "IN".into(),
-                    city: "Bengaluru".into(),
-                    state: "Karnataka".into(),
-                    region: None,
-                    plan: Some("clinic".into()),
-                    locale: "en".into(),
-                    currency: "INR".into(),
-                    time_zone: "Asia/Kolkata".into(),
-                    owner_email: demo_email(Role::Owner),
-                    owner_name: demo_name(Role::Owner).into(),
-                    owner_password: Some(DEMO_PASSWORD.into()),
-                };
-                self.app.tenancy().create_tenant(&n).await?
-            }
-        };
+        let tenant_id =
+            match platform::directory_by_slug(self.app.store.platform(), DEMO_SLUG).await? {
+                Some(e) => e.tenant_id,
+                None => {
+                    let n = NewTenant {
+                        slug: DEMO_SLUG.into(),
+                        legal_name: "Sunrise Family Clinics Private Limited".into(),
+                        display_name: "Sunrise Family Clinics".into(),
+                        country: "IN".into(),
+                        city: "Bengaluru".into(),
+                        state: "Karnataka".into(),
+                        region: None,
+                        plan: Some("clinic".into()),
+                        locale: "en".into(),
+                        currency: "INR".into(),
+                        time_zone: "Asia/Kolkata".into(),
+                        owner_email: demo_email(Role::Owner),
+                        owner_name: demo_name(Role::Owner).into(),
+                        owner_password: Some(DEMO_PASSWORD.into()),
+                    };
+                    self.app.tenancy().create_tenant(&n).await?.tenant_id
+                }
+            };
         let now = self.app.clock.now();
-        let mut tx = self.app.store.write(entry.tenant_id).await?;
+        let mut tx = self.app.store.write(tenant_id).await?;
         let existing = branches::all(&mut tx).await?;
         let main = existing
             .iter()
@@ -128,7 +129,7 @@ impl Demo<'_> {
         }];
         for role in Role::ALL.into_iter().filter(|r| *r != Role::Owner) {
             let email = demo_email(role);
-            let mut tx = self.app.store.read(entry.tenant_id).await?;
+            let mut tx = self.app.store.read(tenant_id).await?;
             let exists = clinicos_store::identity::users::credentials_by_email(&mut tx, &email)
                 .await?
                 .is_some();
@@ -155,7 +156,7 @@ impl Demo<'_> {
             }
             logins.push(DemoLogin { role, email });
         }
-        let mut tx = self.app.store.read(entry.tenant_id).await?;
+        let mut tx = self.app.store.read(tenant_id).await?;
         let staff = crate::demo::patients::DemoStaff {
             owner: demo_user_id(&mut tx, Role::Owner).await?,
             doctor: demo_user_id(&mut tx, Role::Doctor).await?,
@@ -163,10 +164,9 @@ impl Demo<'_> {
             front_desk: demo_user_id(&mut tx, Role::FrontDesk).await?,
         };
         tx.commit().await?;
-        self.seed_demo_patients(entry.tenant_id, (main, second), &staff)
+        self.seed_demo_patients(tenant_id, (main, second), &staff)
             .await?;
-        self.seed_demo_records(entry.tenant_id, staff.doctor)
-            .await?;
+        self.seed_demo_records(tenant_id, staff.doctor).await?;
         Ok(logins)
     }
 }

@@ -4,12 +4,13 @@
 
 use crate::governance::policy::Action;
 use crate::governance::service::Governance;
+use crate::governance::types::{AuditQuery, AuditRow};
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
 use clinicos_store::governance::audit::{self, AuditEvent};
-use clinicos_store::governance::audit_report::{self, AuditQuery, AuditRow};
+use clinicos_store::governance::audit_report;
 
 /// Most rows in one CSV download.
 pub const CSV_MAX_ROWS: i64 = 10_000;
@@ -116,7 +117,7 @@ impl Governance<'_> {
         }
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        let (rows, total) = audit_report::search(&mut tx, q, limit, offset).await?;
+        let (rows, total) = audit_report::search(&mut tx, &q.clone().into(), limit, offset).await?;
         let ev = AuditEvent::new(
             now,
             action,
@@ -125,7 +126,7 @@ impl Governance<'_> {
         );
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
-        Ok((rows, total))
+        Ok((rows.into_iter().map(Into::into).collect(), total))
     }
 }
 

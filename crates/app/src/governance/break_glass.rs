@@ -8,6 +8,7 @@
 
 use crate::governance::policy::Action;
 use crate::governance::service::Governance;
+use crate::kit::domain_schema;
 use crate::patients::registry::load;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, Utc};
@@ -43,6 +44,7 @@ pub struct ReviewInput {
 pub struct BreakGlassGrant {
     pub id: String,
     pub patient_id: String,
+    #[schema(value_type = domain_schema::UserId)]
     pub user_id: UserId,
     pub reason: String,
     pub started_at: DateTime<Utc>,
@@ -51,6 +53,7 @@ pub struct BreakGlassGrant {
     pub active: bool,
     /// pending, justified or unjustified.
     pub review_status: String,
+    #[schema(value_type = Option<domain_schema::UserId>)]
     pub reviewed_by: Option<UserId>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub review_note: Option<String>,

@@ -13,3 +13,4 @@ pub mod security;
 pub mod security_state;
 pub mod service;
 pub mod siem;
+pub mod types;

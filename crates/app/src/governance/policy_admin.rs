@@ -5,17 +5,20 @@
 
 use crate::governance::policy::{bundle_of, Action};
 use crate::governance::service::Governance;
+use crate::governance::types::{Grant, PolicySettings};
+use crate::kit::domain_schema;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{Permission, PermissionSet, Role, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
-use clinicos_store::governance::policy::{self, Grant, PolicySettings};
+use clinicos_store::governance::policy;
 use serde::{Deserialize, Serialize};
 
 /// One role's bundle as the tenant has it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RoleBundle {
+    #[schema(value_type = domain_schema::Role)]
     pub role: Role,
     pub permissions: Vec<String>,
     /// The tenant replaced the default bundle.
@@ -48,6 +51,7 @@ pub struct BundleInput {
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantInput {
+    #[schema(value_type = domain_schema::UserId)]
     pub user_id: UserId,
     pub permission: String,
     /// Why this person needs it (e.g. "nurse practitioner, prescribes").
@@ -110,8 +114,8 @@ impl Governance<'_> {
                 })
                 .collect(),
             roles,
-            grants,
-            settings,
+            grants: grants.into_iter().map(Into::into).collect(),
+            settings: settings.into(),
         })
     }
 
@@ -198,7 +202,7 @@ impl Governance<'_> {
                 "the user already holds this grant".into(),
             ));
         }
-        let g = Grant {
+        let g = policy::Grant {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: input.user_id,
             permission: p.as_str().to_owned(),
@@ -220,7 +224,7 @@ impl Governance<'_> {
         )
         .await?;
         tx.commit().await?;
-        Ok(g)
+        Ok(g.into())
     }
 
     /// Revoke a grant.
@@ -256,7 +260,7 @@ impl Governance<'_> {
         validate_settings(&s)?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        policy::set_settings(&mut tx, &s, now).await?;
+        policy::set_settings(&mut tx, &s.clone().into(), now).await?;
         let reason = format!(
             "window={} break_glass={} consent={} cross_branch={}",
             s.own_patient_window_months,

@@ -12,6 +12,7 @@
 
 use crate::governance::policy::Action;
 use crate::governance::service::Governance;
+use crate::kit::domain_schema;
 use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::governance::jurisdiction::{Catalogue, Retention};
 use clinicos_domain::TenantId;
@@ -22,6 +23,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantRetention {
     #[serde(flatten)]
+    #[schema(value_type = domain_schema::Retention)]
     pub retention: Retention,
     /// The organisation's country and its branches' countries, as used.
     pub countries: Vec<String>,

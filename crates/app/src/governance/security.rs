@@ -14,6 +14,7 @@ use crate::governance::policy::Action;
 use crate::governance::read_tracker::Verdict;
 use crate::governance::security_state::EVENTS_RAISED;
 use crate::governance::service::Governance;
+use crate::governance::types::{EventQuery, SecurityEvent};
 use crate::kit::audit::audit_ok;
 use crate::kit::context::RequestInfo;
 use crate::{AppError, AppResult, Ctx};
@@ -24,9 +25,7 @@ use clinicos_domain::governance::security::{
 };
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
 use clinicos_domain::{TenantId, UserId};
-use clinicos_store::governance::security_events::{
-    self as store, EventQuery, NewEvent, SecurityEvent,
-};
+use clinicos_store::governance::security_events::{self as store, NewEvent};
 use clinicos_store::{tenancy::branches, tenancy::tenants};
 use serde_json::{json, Value};
 
@@ -295,9 +294,13 @@ impl Governance<'_> {
     ) -> AppResult<(Vec<SecurityEvent>, PageMeta)> {
         self.authorize(ctx, Action::ViewSecurityEvents).await?;
         let mut tx = self.app.store.read(ctx.tenant).await?;
-        let (rows, total) = store::list(&mut tx, q, i64::from(page.limit), page.offset()).await?;
+        let (rows, total) =
+            store::list(&mut tx, &q.into(), i64::from(page.limit), page.offset()).await?;
         tx.commit().await?;
-        Ok((rows, PageMeta::new(page, total)))
+        Ok((
+            rows.into_iter().map(Into::into).collect(),
+            PageMeta::new(page, total),
+        ))
     }
 
     /// Acknowledge an event (audited as `security.event_ack`).

@@ -17,8 +17,10 @@
 //!   [`App::finish_sign_in`].
 
 use crate::identity::service::Identity;
+use crate::identity::types::{SessionSummary, User};
 use crate::kit::context::{Ctx, RequestInfo};
 use crate::kit::crypto::{self, AccessClaims};
+use crate::kit::domain_schema;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
@@ -26,7 +28,7 @@ use clinicos_domain::identity::password::check_strength;
 use clinicos_domain::identity::session::{SessionEnd, SessionLimits, SessionTimes};
 use clinicos_domain::{BranchId, SessionId, TenantId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
-use clinicos_store::identity::sessions::{self, SessionRecord, SessionSummary};
+use clinicos_store::identity::sessions::{self, SessionRecord};
 use clinicos_store::{
     identity::mfa, identity::resets, identity::throttle, identity::users, messaging::outbox,
     tenancy::platform, tenancy::tenants, TenantTx,
@@ -62,7 +64,7 @@ impl SessionKind {
 #[derive(Clone)]
 pub enum LoginOutcome {
     /// Signed in: tokens or cookie issued.
-    SignedIn(Issued, Box<users::User>),
+    SignedIn(Issued, Box<User>),
     /// A second factor is needed: finish with [`App::complete_mfa`].
     MfaRequired { mfa_token: String },
 }
@@ -81,8 +83,11 @@ pub struct LoginInput {
 /// Credentials handed to the client after sign-in or refresh.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Issued {
+    #[schema(value_type = domain_schema::SessionId)]
     pub session_id: SessionId,
+    #[schema(value_type = domain_schema::TenantId)]
     pub tenant_id: TenantId,
+    #[schema(value_type = domain_schema::UserId)]
     pub user_id: UserId,
     /// API clients: bearer access token (EdDSA JWT).
     pub access_token: Option<String>,
@@ -245,7 +250,7 @@ impl Identity<'_> {
         branch: Option<BranchId>,
         req: &RequestInfo,
         now: DateTime<Utc>,
-    ) -> AppResult<(Issued, users::User)> {
+    ) -> AppResult<(Issued, User)> {
         let mut tx = self.app.store.write(tenant).await?;
         if tenants::get(&mut tx).await?.device_approval {
             if let Err(blocked) = self
@@ -276,7 +281,7 @@ impl Identity<'_> {
             .governance()
             .note_sign_in(tenant, user.id, req)
             .await;
-        Ok((issued, user))
+        Ok((issued, user.into()))
     }
 
     pub(crate) async fn count_failure(&self, key: &str, now: DateTime<Utc>) -> AppError {

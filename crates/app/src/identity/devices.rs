@@ -13,15 +13,18 @@
 
 use crate::governance::policy::{allows_on, Action};
 use crate::identity::service::Identity;
+use crate::identity::types::{Device, SessionSummary};
 use crate::kit::context::{Ctx, RequestInfo};
+use crate::kit::domain_schema;
 use crate::tenancy::admin::staff_target;
+use crate::tenancy::types::Tenant;
 use crate::{kit::crypto, AppError, AppResult};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{Role, SessionId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
-use clinicos_store::identity::devices::{self, Device};
-use clinicos_store::identity::sessions::{self, SessionSummary};
+use clinicos_store::identity::devices;
+use clinicos_store::identity::sessions;
 use clinicos_store::{identity::users, tenancy::tenants, TenantTx};
 use serde::Deserialize;
 
@@ -30,6 +33,7 @@ use serde::Deserialize;
 pub struct SignInSecurity {
     /// Roles that must use two-step sign-in, e.g. every role with clinical
     /// data access. Empty: nobody is forced.
+    #[schema(value_type = Vec<domain_schema::Role>)]
     pub mfa_required_roles: Vec<Role>,
     /// New staff devices need an administrator's approval.
     pub device_approval: bool,
@@ -143,11 +147,7 @@ impl Identity<'_> {
     }
 
     /// Change the organisation's sign-in security settings (owner).
-    pub async fn set_sign_in_security(
-        &self,
-        ctx: &Ctx,
-        s: SignInSecurity,
-    ) -> AppResult<tenants::Tenant> {
+    pub async fn set_sign_in_security(&self, ctx: &Ctx, s: SignInSecurity) -> AppResult<Tenant> {
         self.app
             .governance()
             .authorize(ctx, Action::EditSignInSecurity)
@@ -169,7 +169,7 @@ impl Identity<'_> {
         .await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
-        Ok(t)
+        Ok(t.into())
     }
 
     /// The policy point for acting on staff member `id` (which may not
@@ -216,7 +216,7 @@ impl Identity<'_> {
             };
             let target = staff_target(&u.roles, &u.branch_ids);
             if allows_on(ctx, Action::ApproveDevices, &target) {
-                out.push(d);
+                out.push(d.into());
             }
         }
         tx.commit().await?;
@@ -258,7 +258,7 @@ impl Identity<'_> {
             .await?
             .ok_or(AppError::NotFound("device approval"))?;
         tx.commit().await?;
-        Ok(d)
+        Ok(d.into())
     }
 
     /// Another staff member's live sessions.

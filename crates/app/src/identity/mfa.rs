@@ -16,6 +16,7 @@
 use crate::governance::policy::Action;
 use crate::identity::auth::{account_key, Issued, LoginInput, SessionKind};
 use crate::identity::service::Identity;
+use crate::identity::types::User;
 use crate::kit::context::{Ctx, RequestInfo};
 use crate::{identity::totp, kit::crypto, AppError, AppResult, FieldCipher};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -347,7 +348,7 @@ impl Identity<'_> {
         mfa_token: &str,
         f: SecondFactor,
         req: &RequestInfo,
-    ) -> AppResult<(Issued, users::User)> {
+    ) -> AppResult<(Issued, User)> {
         let now = self.app.clock.now();
         self.check_ip(&req.ip, now).await?;
         let (tenant, secret) = mfa_token.split_once('.').ok_or(AppError::Unauthenticated)?;

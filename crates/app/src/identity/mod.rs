@@ -4,5 +4,7 @@ pub mod devices;
 pub mod mfa;
 pub mod portal;
 pub mod portal_session;
+pub mod rate_window;
 pub mod service;
 pub mod totp;
+pub mod types;

@@ -18,6 +18,7 @@
 use crate::identity::service::Identity;
 use crate::kit::context::RequestInfo;
 use crate::kit::crypto;
+use crate::kit::domain_schema;
 use crate::patients::patient::normalise_phone;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
@@ -61,7 +62,9 @@ pub struct OtpRequest {
 /// A signed-in patient's credential (no `Debug`: it carries the token).
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct PortalIssued {
+    #[schema(value_type = domain_schema::SessionId)]
     pub session_id: SessionId,
+    #[schema(value_type = domain_schema::TenantId)]
     pub tenant_id: TenantId,
     pub patient_id: String,
     /// Bearer token for `/api/v1/portal/*` (opaque; stored as a hash).

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod clock;
 pub mod context;
 pub mod crypto;
+pub mod domain_schema;
 pub mod error;
 pub mod field_cipher;
 pub mod platform_secrets;

@@ -13,6 +13,7 @@
 
 use crate::documents::blob_store::ScanVerdict;
 use crate::governance::policy::Action;
+use crate::kit::domain_schema;
 use crate::patients::access::ClinicalAccess;
 use crate::patients::consent::Purpose;
 use crate::patients::registry::load;
@@ -62,6 +63,7 @@ pub struct AttachmentInfo {
     pub sha256: String,
     pub sensitivity: String,
     pub restricted: bool,
+    #[schema(value_type = domain_schema::UserId)]
     pub uploaded_by: UserId,
     pub uploaded_at: DateTime<Utc>,
     /// clean, not_scanned (no scanner configured).

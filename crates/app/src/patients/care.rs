@@ -5,6 +5,7 @@
 //! are withheld (and counted), and break-the-glass reads are flagged.
 
 use crate::governance::policy::Action;
+use crate::kit::domain_schema;
 use crate::patients::consent::Purpose;
 use crate::patients::registry::{load, load_for_write};
 use crate::patients::service::Patients;
@@ -53,7 +54,9 @@ pub struct HistoryEntry {
     pub text: String,
     pub sensitivity: String,
     pub restricted: bool,
+    #[schema(value_type = Option<domain_schema::BranchId>)]
     pub branch_id: Option<BranchId>,
+    #[schema(value_type = domain_schema::UserId)]
     pub recorded_by: UserId,
     pub recorded_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -72,6 +75,7 @@ pub struct HistoryList {
 /// A care-team member.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CareMember {
+    #[schema(value_type = domain_schema::UserId)]
     pub user_id: UserId,
     /// care_team, appointment or visit.
     pub kind: String,

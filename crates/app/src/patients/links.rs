@@ -15,6 +15,7 @@
 
 use crate::governance::policy::Action;
 use crate::identity::portal_session::PortalCtx;
+use crate::kit::domain_schema;
 use crate::patients::consent::Purpose;
 use crate::patients::patient::Patient;
 use crate::patients::registry::{event, load};
@@ -75,6 +76,7 @@ pub struct LinkedPatient {
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PatientLink {
     pub id: String,
+    #[schema(value_type = domain_schema::LinkKind)]
     pub kind: LinkKind,
     /// The parent or guardian.
     pub responsible_id: String,
@@ -83,6 +85,7 @@ pub struct PatientLink {
     pub adolescent_consent_at: Option<DateTime<Utc>>,
     /// The patient on the other side from the one asked about.
     pub other: LinkedPatient,
+    #[schema(value_type = domain_schema::UserId)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
 }
@@ -91,6 +94,7 @@ pub struct PatientLink {
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PortalDependant {
     pub id: String,
+    #[schema(value_type = domain_schema::LinkKind)]
     pub kind: LinkKind,
     pub given_name: String,
     pub family_name: String,

@@ -24,6 +24,7 @@
 //! - Merge and undo are one transaction each, audited in it.
 
 use crate::governance::policy::Action;
+use crate::kit::domain_schema;
 use crate::patients::consent::Purpose;
 use crate::patients::registry::{event, load};
 use crate::patients::service::Patients;
@@ -119,8 +120,10 @@ pub struct Merge {
     pub id: String,
     pub survivor_id: String,
     pub merged_id: String,
+    #[schema(value_type = domain_schema::UserId)]
     pub merged_by: UserId,
     pub merged_at: DateTime<Utc>,
+    #[schema(value_type = Option<domain_schema::UserId>)]
     pub undone_by: Option<UserId>,
     pub undone_at: Option<DateTime<Utc>>,
     pub moved: Vec<MovedRows>,

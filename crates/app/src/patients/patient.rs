@@ -2,6 +2,7 @@
 //! ([`NewPatient`]), what a read returns ([`Patient`]), and the checks a
 //! registration or change must pass. No I/O.
 
+use crate::kit::domain_schema;
 use crate::patients::fields::{self as fields, EmergencyContact, Identifier, IdentifierInput};
 use crate::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -36,6 +37,7 @@ pub struct NewPatient {
     #[serde(default)]
     pub care_consent: bool,
     /// First-visit branch (defaults to the user's current branch).
+    #[schema(value_type = Option<domain_schema::BranchId>)]
     pub branch_id: Option<BranchId>,
     /// Free text (at most 50 characters), or empty.
     #[serde(default)]
@@ -88,6 +90,7 @@ pub struct Patient {
     pub postcode: String,
     pub phone: Option<String>,
     pub email: Option<String>,
+    #[schema(value_type = Option<domain_schema::BranchId>)]
     pub first_branch_id: Option<BranchId>,
     pub care_consent_at: Option<DateTime<Utc>>,
     pub is_active: bool,

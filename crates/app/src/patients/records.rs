@@ -7,6 +7,7 @@
 //! only and keep the sensitivity tier, as for history entries.
 
 use crate::governance::policy::Action;
+use crate::kit::domain_schema;
 use crate::patients::consent::Purpose;
 use crate::patients::registry::load;
 use crate::patients::service::Patients;
@@ -64,7 +65,9 @@ pub struct Recorded {
     pub id: String,
     pub sensitivity: String,
     pub restricted: bool,
+    #[schema(value_type = Option<domain_schema::BranchId>)]
     pub branch_id: Option<BranchId>,
+    #[schema(value_type = domain_schema::UserId)]
     pub recorded_by: UserId,
     pub recorded_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -5,6 +5,7 @@
 //! names every id returned, in the same transaction as the read.
 
 use crate::governance::policy::Action;
+use crate::kit::domain_schema;
 use crate::patients::consent::Purpose;
 use crate::patients::fields::{normalise_identifier, IDENTIFIER_KINDS};
 use crate::patients::patient::{normalise_phone, Patient, SEXES};
@@ -24,6 +25,10 @@ use serde::Deserialize;
 /// Oldest age a filter may name (years).
 pub const MAX_AGE: u32 = 150;
 
+/// Most matches a name search ranks and counts (the store's bound): a
+/// `total` this large means "refine the query", not "page through them".
+pub const NAME_CANDIDATES: i64 = patient_search::NAME_CANDIDATES;
+
 /// What the front desk filters by (the query string of
 /// `GET /api/v1/patients`); every part that is set must hold.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -42,6 +47,7 @@ pub struct PatientFilter {
     /// Oldest age in whole years today (inclusive).
     pub age_max: Option<u32>,
     /// First-visit branch.
+    #[param(value_type = Option<domain_schema::BranchId>)]
     pub branch_id: Option<BranchId>,
     /// With `identifier`: the identifier kind (`national_id`,
     /// `abha_number`, `abha_address`, `insurance_member_id`, `passport`,

@@ -19,6 +19,7 @@
 //!   attachment ids, never the token); refused uses too.
 
 use crate::governance::policy::Action;
+use crate::kit::domain_schema;
 use crate::patients::attachments::facts;
 use crate::patients::registry::load;
 use crate::patients::service::Patients;
@@ -57,6 +58,7 @@ pub struct ShareLinkInfo {
     pub id: String,
     pub patient_id: String,
     pub attachment_id: String,
+    #[schema(value_type = domain_schema::UserId)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,

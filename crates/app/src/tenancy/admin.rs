@@ -4,18 +4,22 @@
 //! point and writes its audit event in the same transaction.
 
 use crate::governance::policy::Action;
+use crate::identity::types::{Image, StaffFilter, User, UserProfile};
 use crate::kit::audit::audit_ok;
+use crate::kit::domain_schema;
+use crate::messaging::types::OutboxMessage;
 use crate::tenancy::provisioning::NewUser;
 use crate::tenancy::service::Tenancy;
+use crate::tenancy::types::{Branch, BranchFilter, Tenant};
 use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::governance::access::Target;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::page::{parse_sort, Direction, PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Role, UserId};
-use clinicos_store::identity::users::{self, Image, User, UserProfile};
-use clinicos_store::tenancy::branches::{self, Branch, BranchFields};
-use clinicos_store::tenancy::tenants::{self, Tenant, TenantProfile};
+use clinicos_store::identity::users;
+use clinicos_store::tenancy::branches::{self, BranchFields};
+use clinicos_store::tenancy::tenants::{self, TenantProfile};
 use clinicos_store::{identity::sessions, messaging::outbox};
 use serde::Deserialize;
 
@@ -45,7 +49,9 @@ fn check_image(bytes: &[u8]) -> AppResult<&'static str> {
 /// Changes to a staff member's access.
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 pub struct StaffAccess {
+    #[schema(value_type = Option<Vec<domain_schema::Role>>)]
     pub roles: Option<Vec<Role>>,
+    #[schema(value_type = Option<Vec<domain_schema::BranchId>>)]
     pub branch_ids: Option<Vec<BranchId>>,
     pub is_active: Option<bool>,
 }
@@ -155,7 +161,7 @@ impl Tenancy<'_> {
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
-        Ok(t)
+        Ok(t.into())
     }
 
     pub async fn update_tenant(&self, ctx: &Ctx, p: TenantPatch) -> AppResult<Tenant> {
@@ -209,7 +215,7 @@ impl Tenancy<'_> {
         .await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
-        Ok(t)
+        Ok(t.into())
     }
 
     pub async fn set_tenant_logo(&self, ctx: &Ctx, bytes: Vec<u8>) -> AppResult<()> {
@@ -285,9 +291,9 @@ impl Tenancy<'_> {
         Ok(TenantExport {
             format: "clinicos-tenant-export/1".into(),
             exported_at: now,
-            tenant,
-            branches,
-            staff,
+            tenant: tenant.into(),
+            branches: branches.into_iter().map(Into::into).collect(),
+            staff: staff.into_iter().map(Into::into).collect(),
         })
     }
 
@@ -296,7 +302,7 @@ impl Tenancy<'_> {
     pub async fn list_branches(
         &self,
         ctx: &Ctx,
-        filter: &branches::BranchFilter,
+        filter: &BranchFilter,
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<Branch>, PageMeta)> {
@@ -315,7 +321,7 @@ impl Tenancy<'_> {
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let (rows, total) = branches::list(
             &mut tx,
-            filter,
+            &filter.into(),
             col,
             dir == Direction::Desc,
             i64::from(page.limit),
@@ -323,7 +329,10 @@ impl Tenancy<'_> {
         )
         .await?;
         tx.commit().await?;
-        Ok((rows, PageMeta::new(page, total)))
+        Ok((
+            rows.into_iter().map(Into::into).collect(),
+            PageMeta::new(page, total),
+        ))
     }
 
     pub async fn get_branch(&self, ctx: &Ctx, id: BranchId) -> AppResult<Branch> {
@@ -336,7 +345,7 @@ impl Tenancy<'_> {
             .await
             .map_err(|_| AppError::NotFound("branch"))?;
         tx.commit().await?;
-        Ok(b)
+        Ok(b.into())
     }
 
     /// Create a branch; omitted country, time zone and currency default
@@ -387,7 +396,7 @@ impl Tenancy<'_> {
         .await?;
         let b = branches::get(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(b)
+        Ok(b.into())
     }
 
     pub async fn update_branch(
@@ -455,7 +464,7 @@ impl Tenancy<'_> {
         .await?;
         let b = branches::get(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(b)
+        Ok(b.into())
     }
 
     // ---- staff --------------------------------------------------------
@@ -463,7 +472,7 @@ impl Tenancy<'_> {
     pub async fn list_staff(
         &self,
         ctx: &Ctx,
-        filter: &users::StaffFilter,
+        filter: &StaffFilter,
         page: PageRequest,
         sort: Option<&str>,
     ) -> AppResult<(Vec<User>, PageMeta)> {
@@ -484,7 +493,7 @@ impl Tenancy<'_> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let (rows, total) = users::list(
             &mut tx,
-            filter,
+            &filter.into(),
             col,
             dir == Direction::Desc,
             i64::from(page.limit),
@@ -501,7 +510,10 @@ impl Tenancy<'_> {
         )
         .await?;
         tx.commit().await?;
-        Ok((rows, PageMeta::new(page, total)))
+        Ok((
+            rows.into_iter().map(Into::into).collect(),
+            PageMeta::new(page, total),
+        ))
     }
 
     pub async fn get_staff(&self, ctx: &Ctx, id: UserId) -> AppResult<User> {
@@ -516,7 +528,7 @@ impl Tenancy<'_> {
             .await
             .map_err(|_| AppError::NotFound("staff member"))?;
         tx.commit().await?;
-        Ok(u)
+        Ok(u.into())
     }
 
     /// Invite a staff member: the account is created without a usable
@@ -538,7 +550,7 @@ impl Tenancy<'_> {
             .await?;
         let u = users::get(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(u)
+        Ok(u.into())
     }
 
     pub async fn update_staff_access(
@@ -642,7 +654,7 @@ impl Tenancy<'_> {
         }
         let u = users::get(&mut tx, id).await?;
         tx.commit().await?;
-        Ok(u)
+        Ok(u.into())
     }
 
     pub async fn staff_image(
@@ -659,7 +671,7 @@ impl Tenancy<'_> {
                 .await?;
         }
         let mut tx = self.app.store.read(ctx.tenant).await?;
-        let img = users::image(&mut tx, id, which)
+        let img = users::image(&mut tx, id, which.into())
             .await
             .map_err(|_| AppError::NotFound("staff member"))?
             .ok_or(AppError::NotFound("image"))?;
@@ -707,7 +719,7 @@ impl Tenancy<'_> {
         }
         v.finish()?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        users::update_profile(&mut tx, ctx.user, &p, now).await?;
+        users::update_profile(&mut tx, ctx.user, &p.into(), now).await?;
         if let Some(l) = &locale {
             users::set_locale(&mut tx, ctx.user, l).await?;
         }
@@ -722,7 +734,7 @@ impl Tenancy<'_> {
         .await?;
         let u = users::get(&mut tx, ctx.user).await?;
         tx.commit().await?;
-        Ok(u)
+        Ok(u.into())
     }
 
     pub async fn set_my_locale(&self, ctx: &Ctx, locale: &str) -> AppResult<()> {
@@ -747,7 +759,7 @@ impl Tenancy<'_> {
         let mime = check_image(&bytes)?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        users::set_image(&mut tx, ctx.user, which, bytes, mime).await?;
+        users::set_image(&mut tx, ctx.user, which.into(), bytes, mime).await?;
         audit_ok(
             &mut tx,
             ctx,
@@ -762,7 +774,7 @@ impl Tenancy<'_> {
     }
 
     /// The development outbox (newest first).
-    pub async fn outbox(&self, ctx: &Ctx, limit: i64) -> AppResult<Vec<outbox::OutboxMessage>> {
+    pub async fn outbox(&self, ctx: &Ctx, limit: i64) -> AppResult<Vec<OutboxMessage>> {
         self.app
             .governance()
             .authorize(ctx, Action::ViewOutbox)
@@ -770,7 +782,7 @@ impl Tenancy<'_> {
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let m = outbox::recent(&mut tx, limit).await?;
         tx.commit().await?;
-        Ok(m)
+        Ok(m.into_iter().map(Into::into).collect())
     }
 
     /// Branches for the switcher: the user's own (all for owners).
@@ -781,6 +793,7 @@ impl Tenancy<'_> {
         Ok(all
             .into_iter()
             .filter(|b| ctx.has_role(Role::Owner) || ctx.branches.contains(&b.id))
+            .map(Into::into)
             .collect())
     }
 }

@@ -3,3 +3,4 @@ pub mod admin;
 pub mod operator;
 pub mod provisioning;
 pub mod service;
+pub mod types;

@@ -8,6 +8,7 @@ use crate::kit::context::RequestInfo;
 use crate::kit::crypto;
 use crate::tenancy::provisioning::NewTenant;
 use crate::tenancy::service::Tenancy;
+use crate::tenancy::types::{DirectoryEntry, Plan, Region};
 use crate::{AppError, AppResult};
 use chrono::Duration;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
@@ -15,9 +16,7 @@ use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::tenancy::tenant::SubscriptionEvent;
 use clinicos_domain::{OperatorId, TenantId};
 use clinicos_store::governance::audit::{self, AuditEvent};
-use clinicos_store::tenancy::platform::{
-    self, DirectoryEntry, OperatorRecord, OperatorSession, Plan, Region,
-};
+use clinicos_store::tenancy::platform::{self, OperatorRecord, OperatorSession};
 use clinicos_store::{identity::throttle, tenancy::tenants};
 
 /// A signed-in operator.
@@ -185,7 +184,8 @@ impl Tenancy<'_> {
     }
 
     pub async fn op_list_tenants(&self, _op: &OperatorCtx) -> AppResult<Vec<DirectoryEntry>> {
-        Ok(platform::directory_list(self.app.store.platform()).await?)
+        let entries = platform::directory_list(self.app.store.platform()).await?;
+        Ok(entries.into_iter().map(Into::into).collect())
     }
 
     pub async fn op_create_tenant(
@@ -228,11 +228,14 @@ impl Tenancy<'_> {
         audit::record(&mut tx, &actor, ev).await?;
         tx.commit().await?;
         platform::directory_set_status(self.app.store.platform(), tenant, next, now).await?;
-        Ok(platform::directory_get(self.app.store.platform(), tenant).await?)
+        Ok(platform::directory_get(self.app.store.platform(), tenant)
+            .await?
+            .into())
     }
 
     pub async fn op_regions(&self, _op: &OperatorCtx) -> AppResult<Vec<Region>> {
-        Ok(platform::regions(self.app.store.platform()).await?)
+        let regions = platform::regions(self.app.store.platform()).await?;
+        Ok(regions.into_iter().map(Into::into).collect())
     }
 
     /// Register a region by code, name and database URL.
@@ -264,7 +267,8 @@ impl Tenancy<'_> {
 
     pub async fn op_plans(&self, _op: &OperatorCtx) -> AppResult<Vec<Plan>> {
         self.ensure_default_plans().await?;
-        Ok(platform::plans(self.app.store.platform()).await?)
+        let plans = platform::plans(self.app.store.platform()).await?;
+        Ok(plans.into_iter().map(Into::into).collect())
     }
 
     pub async fn op_upsert_plan(&self, op: &OperatorCtx, p: Plan) -> AppResult<Vec<Plan>> {
@@ -279,7 +283,7 @@ impl Tenancy<'_> {
             );
         }
         v.finish()?;
-        platform::upsert_plan(self.app.store.platform(), &p, self.app.clock.now()).await?;
+        platform::upsert_plan(self.app.store.platform(), &p.into(), self.app.clock.now()).await?;
         self.op_plans(op).await
     }
 }

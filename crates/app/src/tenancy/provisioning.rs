@@ -3,7 +3,9 @@
 //! row, a first branch and its owner in its home region's database.
 
 use crate::kit::context::RequestInfo;
+use crate::kit::domain_schema;
 use crate::tenancy::service::Tenancy;
+use crate::tenancy::types::DirectoryEntry;
 use crate::{AppError, AppResult};
 use chrono::Utc;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
@@ -14,7 +16,7 @@ use clinicos_domain::{BranchId, Role, TenantId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::identity::users::{self, UserProfile};
 use clinicos_store::tenancy::branches::{self, BranchFields};
-use clinicos_store::tenancy::platform::{self, DirectoryEntry};
+use clinicos_store::tenancy::platform;
 use clinicos_store::tenancy::tenants::{self, TenantProfile};
 use serde::Deserialize;
 
@@ -51,8 +53,10 @@ pub struct NewTenant {
 pub struct NewUser {
     pub email: String,
     pub name: String,
+    #[schema(value_type = Vec<domain_schema::Role>)]
     pub roles: Vec<Role>,
     #[serde(default)]
+    #[schema(value_type = Vec<domain_schema::BranchId>)]
     pub branch_ids: Vec<BranchId>,
     /// If absent, the user is emailed an invitation link.
     #[serde(default)]
@@ -99,7 +103,7 @@ impl Tenancy<'_> {
             .await
             .map_err(|_| AppError::field("region", "is not a known region"))?;
         let tenant = TenantId::new();
-        let entry = DirectoryEntry {
+        let entry = platform::DirectoryEntry {
             tenant_id: tenant,
             slug: n.slug.clone(),
             display_name: n.display_name.clone(),
@@ -125,7 +129,7 @@ impl Tenancy<'_> {
                 .ok();
             return Err(e);
         }
-        Ok(entry)
+        Ok(entry.into())
     }
 
     async fn fill_new_tenant(

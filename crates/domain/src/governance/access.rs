@@ -148,7 +148,7 @@ impl Action {
 }
 
 /// Why a record is sensitive. Anything but `Normal` is the restricted tier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sensitivity {
     Normal,

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 const DATA: &str = include_str!("../../jurisdictions.toml");
 
 /// One jurisdiction's policy.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Pack {
     /// Pack code, e.g. `IN`, `US`, `GULF`.
@@ -55,7 +55,7 @@ pub struct Catalogue {
 }
 
 /// The ages that govern a guardian's portal access for one tenant.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
 pub struct GuardianAges {
     /// From this age the adolescent's consent is needed.
     pub confidentiality_age: u32,
@@ -64,7 +64,7 @@ pub struct GuardianAges {
 }
 
 /// The retention that applies to one tenant.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Retention {
     /// Keep audit events at least this many years.
     pub audit_years: u32,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// What a security event is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// >= N failed sign-ins for one account within the window.
@@ -77,9 +77,7 @@ impl std::str::FromStr for EventKind {
 }
 
 /// Severity of a security event (mapped to syslog severities by the SIEM sink).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -126,7 +124,7 @@ impl std::str::FromStr for Severity {
 
 /// A tenant's thresholds and limits. Missing keys in a stored document take
 /// the defaults, so new settings need no data migration.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SecuritySettings {
     /// Failed sign-ins for one account that raise `failed_sign_ins` (default 5).

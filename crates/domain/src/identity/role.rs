@@ -6,19 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 /// A staff role. The code (`as_str`) is what is stored and sent over the API.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Organisation owner (super admin).

@@ -34,7 +34,7 @@ impl PageRequest {
 }
 
 /// The `meta` block of a paged response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct PageMeta {
     pub page: u32,
     pub limit: u32,

@@ -18,7 +18,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
 /// What a link says about its two patients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {
     /// The responsible patient is the dependant's parent.

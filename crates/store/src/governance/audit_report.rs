@@ -5,7 +5,6 @@
 use crate::kit::row::{ts, RowExt};
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// What to look for (all optional, combined with AND).
 #[derive(Clone, Debug, Default)]
@@ -19,7 +18,7 @@ pub struct AuditQuery {
 }
 
 /// One row of an access report (ids and codes only, never PHI values).
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct AuditRow {
     pub id: String,
     pub at: DateTime<Utc>,

@@ -7,7 +7,6 @@ use crate::kit::row::{ts, RowExt};
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::{Role, UserId};
-use serde::Serialize;
 
 /// A role bundle a tenant has edited.
 #[derive(Clone, Debug)]
@@ -97,7 +96,7 @@ pub async fn reset_bundle(tx: &mut TenantTx, role: Role) -> StoreResult<bool> {
 }
 
 /// A single permission granted to one user.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct Grant {
     pub id: String,
     pub user_id: UserId,
@@ -165,7 +164,7 @@ pub async fn revoke_grant(
 }
 
 /// The tenant's policy settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicySettings {
     /// "Own patients": an appointment or visit within this many months.
     pub own_patient_window_months: i64,

@@ -7,12 +7,11 @@
 use crate::kit::row::{ts, RowExt};
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::any::AnyRow;
 use std::collections::HashSet;
 
 /// A stored security event.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct SecurityEvent {
     pub id: String,
     pub kind: String,
@@ -20,7 +19,6 @@ pub struct SecurityEvent {
     pub user_id: Option<String>,
     pub ip: String,
     /// JSON object with ids, counts and codes (never PHI).
-    #[schema(value_type = Object)]
     pub details: serde_json::Value,
     pub occurred_at: DateTime<Utc>,
     pub acknowledged_by: Option<String>,

@@ -5,11 +5,10 @@ use crate::kit::row::{ts, RowExt};
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::UserId;
-use serde::Serialize;
 use sqlx::any::AnyRow;
 
 /// A device a staff member signed in from (or tried to).
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct Device {
     pub id: String,
     pub user_id: UserId,

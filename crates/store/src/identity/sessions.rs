@@ -5,7 +5,6 @@ use crate::kit::row::{ts, RowExt};
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::{BranchId, SessionId, UserId};
-use serde::Serialize;
 use sqlx::any::AnyRow;
 
 /// A stored session.
@@ -24,18 +23,6 @@ pub struct SessionRecord {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// What a user sees of their own sessions.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionSummary {
-    pub id: SessionId,
-    pub kind: String,
-    pub ip: String,
-    pub user_agent: String,
-    pub created_at: DateTime<Utc>,
-    pub last_seen_at: DateTime<Utc>,
-    pub current: bool,
 }
 
 const COLS: &str =

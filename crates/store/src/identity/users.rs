@@ -4,15 +4,13 @@ use crate::kit::row::{ts, RowExt};
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::{BranchId, Role, UserId};
-use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
 /// A staff member as shown to admins and to themselves.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct User {
     pub id: UserId,
     pub email: String,
-    #[serde(flatten)]
     pub profile: UserProfile,
     pub locale: String,
     pub has_avatar: bool,
@@ -26,25 +24,18 @@ pub struct User {
 }
 
 /// Profile fields a user (or an admin) may edit.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Default)]
 pub struct UserProfile {
     pub name: String,
-    #[serde(default)]
     pub phone: String,
     /// Languages spoken, e.g. ["en", "hi", "ta"].
-    #[serde(default)]
     pub languages: Vec<String>,
     /// Clinicians: registration number with the council/board.
-    #[serde(default)]
     pub registration_number: Option<String>,
-    #[serde(default)]
     pub registration_council: Option<String>,
-    #[serde(default)]
     pub qualifications: Option<String>,
-    #[serde(default)]
     pub specialisation: Option<String>,
     /// National health-professional id (India HPR id, US NPI, ...).
-    #[serde(default)]
     pub health_professional_id: Option<String>,
 }
 

@@ -5,10 +5,9 @@
 use crate::kit::row::{ts, RowExt};
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// One outgoing message.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct OutboxMessage {
     pub id: String,
     pub channel: String,

@@ -4,14 +4,12 @@ use crate::kit::row::{ts, RowExt};
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::BranchId;
-use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
 /// A clinic location.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct Branch {
     pub id: BranchId,
-    #[serde(flatten)]
     pub fields: BranchFields,
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
@@ -19,7 +17,7 @@ pub struct Branch {
 }
 
 /// The editable fields of a branch.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct BranchFields {
     pub code: String,
     pub name: String,

@@ -7,11 +7,10 @@ use crate::{Db, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use clinicos_domain::tenancy::tenant::SubscriptionStatus;
 use clinicos_domain::{OperatorId, TenantId};
-use serde::Serialize;
 use sqlx::any::AnyRow;
 
 /// A directory entry: where a tenant lives and its status.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct DirectoryEntry {
     pub tenant_id: TenantId,
     pub slug: String,
@@ -108,7 +107,7 @@ pub async fn directory_set_status(
 }
 
 /// A subscription plan.
-#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     pub code: String,
     pub name: String,
@@ -156,7 +155,7 @@ pub async fn plans(db: &Db) -> StoreResult<Vec<Plan>> {
 }
 
 /// A data-residency region (the database URL is never shown in full).
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct Region {
     pub code: String,
     pub name: String,

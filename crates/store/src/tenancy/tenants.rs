@@ -6,11 +6,10 @@ use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::tenancy::tenant::SubscriptionStatus;
 use clinicos_domain::TenantId;
-use serde::Serialize;
 use sqlx::any::AnyRow;
 
 /// A tenant (organisation).
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct Tenant {
     pub id: TenantId,
     pub slug: String,

@@ -6,6 +6,7 @@ use crate::{kit::i18n, kit::scope};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use clinicos_app::kit::domain_schema;
 use clinicos_app::AppError;
 use clinicos_domain::kit::validate::FieldError;
 use serde::Serialize;
@@ -24,6 +25,7 @@ pub struct ErrorDetail {
     pub message: String,
     /// Field problems for validation errors; for DUPLICATE_PATIENT, one
     /// `{"field": "patient_id", "message": <id>}` per matching patient.
+    #[schema(value_type = Vec<domain_schema::FieldError>)]
     pub details: Vec<FieldError>,
     pub request_id: String,
 }
@@ -35,12 +37,6 @@ pub struct ApiError(pub AppError);
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         ApiError(e)
-    }
-}
-
-impl From<clinicos_store::StoreError> for ApiError {
-    fn from(e: clinicos_store::StoreError) -> Self {
-        ApiError(e.into())
     }
 }
 

@@ -9,6 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use clinicos_app::kit::domain_schema;
 use clinicos_app::AppError;
 use clinicos_domain::kit::page::PageMeta;
 use clinicos_domain::kit::validate::FieldError;
@@ -108,6 +109,7 @@ pub fn too_large() -> Response {
 pub struct Envelope<T: Serialize> {
     pub data: T,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<domain_schema::PageMeta>)]
     pub meta: Option<PageMeta>,
 }
 

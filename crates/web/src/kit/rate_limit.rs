@@ -325,13 +325,11 @@ async fn shared_counter(st: &WebState, class: &Class, ip: &str) -> Result<(), u6
         clinicos_app::kit::crypto::sha256_hex(ip)
     );
     let now = st.app.clock.now();
-    match clinicos_store::identity::throttle::hit_window(
-        st.app.store.platform(),
-        &key,
-        chrono::Duration::minutes(1),
-        now,
-    )
-    .await
+    match st
+        .app
+        .identity()
+        .hit_rate_window(&key, chrono::Duration::minutes(1), now)
+        .await
     {
         Ok(h) if h.count <= limit => Ok(()),
         Ok(h) => Err((h.window_ends - now).num_seconds().max(1) as u64),

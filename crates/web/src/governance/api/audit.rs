@@ -9,15 +9,17 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::governance::access_report::parse_bound;
+use clinicos_app::governance::types::{AuditQuery, AuditRow};
+use clinicos_app::kit::domain_schema;
 use clinicos_app::AppError;
 use clinicos_domain::kit::page::PageRequest;
-use clinicos_store::governance::audit_report::{AuditQuery, AuditRow};
 use serde::Deserialize;
 
 /// Filters of an access report.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct ReportQuery {
     /// Only events of this staff member.
+    #[param(value_type = Option<domain_schema::UserId>)]
     pub user_id: Option<clinicos_domain::UserId>,
     /// Only events that touched or returned this record id.
     pub resource_id: Option<uuid::Uuid>,

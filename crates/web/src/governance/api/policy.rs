@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::governance::break_glass::{BreakGlassGrant, ReviewInput};
 use clinicos_app::governance::policy_admin::{BundleInput, GrantInput, PolicyOverview};
+use clinicos_app::governance::types::{Grant, PolicySettings};
 use clinicos_domain::Role;
-use clinicos_store::governance::policy::{Grant, PolicySettings};
 
 /// The organisation's policy: permission catalogue, role bundles, single grants, settings.
 #[utoipa::path(get, path = "/api/v1/policy", tag = "policy", security(("bearer" = [])),

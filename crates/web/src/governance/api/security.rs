@@ -8,10 +8,11 @@ use crate::WebState;
 use axum::extract::State;
 use axum::response::Response;
 use clinicos_app::governance::access_report::parse_bound;
+use clinicos_app::governance::types::{EventQuery, SecurityEvent};
+use clinicos_app::kit::domain_schema;
 use clinicos_app::AppError;
 use clinicos_domain::governance::security::{EventKind, SecuritySettings};
 use clinicos_domain::kit::page::PageRequest;
-use clinicos_store::governance::security_events::{EventQuery, SecurityEvent};
 use serde::Deserialize;
 
 /// Filters of the security event list.
@@ -92,7 +93,7 @@ pub async fn acknowledge_event(
 
 /// The organisation's security thresholds and API rate limit.
 #[utoipa::path(get, path = "/api/v1/security/settings", tag = "security", security(("bearer" = [])),
-    responses((status = 200, body = Envelope<SecuritySettings>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Envelope<domain_schema::SecuritySettings>), (status = 403, body = ErrorBody)))]
 pub async fn get_settings(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
@@ -101,8 +102,8 @@ pub async fn get_settings(
 }
 
 /// Replace the security thresholds and API rate limit (owner).
-#[utoipa::path(put, path = "/api/v1/security/settings", tag = "security", security(("bearer" = [])), request_body = SecuritySettings,
-    responses((status = 200, body = Envelope<SecuritySettings>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/security/settings", tag = "security", security(("bearer" = [])), request_body = domain_schema::SecuritySettings,
+    responses((status = 200, body = Envelope<domain_schema::SecuritySettings>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_settings(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,

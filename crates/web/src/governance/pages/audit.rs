@@ -12,8 +12,8 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use clinicos_app::governance::types::AuditRow;
 use clinicos_domain::kit::page::PageRequest;
-use clinicos_store::governance::audit_report::AuditRow;
 
 pub fn routes() -> Router<WebState> {
     Router::new()

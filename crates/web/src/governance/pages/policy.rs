@@ -15,10 +15,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use clinicos_app::governance::break_glass::{BreakGlassGrant, ReviewInput};
 use clinicos_app::governance::policy_admin::{BundleInput, GrantInput, PolicyOverview};
+use clinicos_app::governance::types::PolicySettings;
 use clinicos_app::AppError;
 use clinicos_domain::kit::page::PageRequest;
 use clinicos_domain::Role;
-use clinicos_store::governance::policy::PolicySettings;
 use serde::Deserialize;
 use std::collections::HashMap;
 

@@ -13,10 +13,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use clinicos_app::governance::types::SecurityEvent;
 use clinicos_app::AppError;
 use clinicos_domain::governance::security::{EventKind, SecuritySettings};
 use clinicos_domain::kit::page::PageRequest;
-use clinicos_store::governance::security_events::SecurityEvent;
 
 pub fn routes() -> Router<WebState> {
     Router::new()

@@ -7,9 +7,10 @@ use crate::WebState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use clinicos_app::identity::types::SessionSummary;
+use clinicos_app::identity::types::{User, UserProfile};
+use clinicos_app::kit::domain_schema;
 use clinicos_domain::{BranchId, SessionId};
-use clinicos_store::identity::sessions::SessionSummary;
-use clinicos_store::identity::users::{User, UserProfile};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -29,6 +30,7 @@ pub struct PasswordChange {
 
 #[derive(Deserialize, ToSchema)]
 pub struct BranchSwitch {
+    #[schema(value_type = domain_schema::BranchId)]
     pub branch_id: BranchId,
 }
 

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::identity::auth::{Issued, LoginInput, LoginOutcome, SessionKind};
 use clinicos_app::identity::mfa::SecondFactor;
-use clinicos_store::identity::users::User;
+use clinicos_app::identity::types::User;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -10,10 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::identity::devices::SignInSecurity;
+use clinicos_app::identity::types::Device;
+use clinicos_app::identity::types::SessionSummary;
+use clinicos_app::tenancy::types::Tenant;
 use clinicos_domain::{SessionId, UserId};
-use clinicos_store::identity::devices::Device;
-use clinicos_store::identity::sessions::SessionSummary;
-use clinicos_store::tenancy::tenants::Tenant;
 
 /// Set which roles must use two-step sign-in and whether new staff devices need approval (owner).
 #[utoipa::path(put, path = "/api/v1/tenant/sign-in-security", tag = "organisation", security(("bearer" = [])), request_body = SignInSecurity,

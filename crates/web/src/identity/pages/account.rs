@@ -16,9 +16,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use clinicos_app::identity::types::{Image, User, UserProfile};
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::SessionId;
-use clinicos_store::identity::users::{Image, User, UserProfile};
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
@@ -291,7 +291,7 @@ pub struct SessionRow {
 impl SessionRow {
     /// A table row from a session summary; `end_base` is the URL prefix
     /// the session id and `/end` are appended to.
-    pub fn new(s: clinicos_store::identity::sessions::SessionSummary, end_base: &str) -> Self {
+    pub fn new(s: clinicos_app::identity::types::SessionSummary, end_base: &str) -> Self {
         let id = s.id.as_text();
         SessionRow {
             end_url: format!("{end_base}{id}/end"),

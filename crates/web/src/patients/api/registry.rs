@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::governance::break_glass::{BreakGlassGrant, BreakGlassRequest};
+use clinicos_app::kit::domain_schema;
 use clinicos_app::patients::care::{CareMember, HistoryEntry, HistoryInput, HistoryList};
 use clinicos_app::patients::patient::{NewPatient, Patient};
 use clinicos_app::patients::search::PatientFilter;
@@ -77,6 +78,7 @@ pub async fn get_care_team(
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CareTeamInput {
+    #[schema(value_type = domain_schema::UserId)]
     pub user_id: UserId,
 }
 

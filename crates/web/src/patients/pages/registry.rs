@@ -232,7 +232,7 @@ async fn search(
             results.next = (cur < meta.total_pages).then(|| f.page_link(cur + 1));
             results.refine = filter.q.is_some()
                 && i64::try_from(meta.total)
-                    .is_ok_and(|t| t >= clinicos_store::patients::search::NAME_CANDIDATES);
+                    .is_ok_and(|t| t >= clinicos_app::patients::search::NAME_CANDIDATES);
             results.meta = meta;
         }
         Err(AppError::Validation(v)) => {

@@ -9,13 +9,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use clinicos_app::identity::types::{Image, User};
+use clinicos_app::kit::domain_schema;
+use clinicos_app::messaging::types::OutboxMessage;
 use clinicos_app::tenancy::admin::{BranchPatch, StaffAccess, TenantPatch};
 use clinicos_app::tenancy::provisioning::NewUser;
+use clinicos_app::tenancy::types::Branch;
+use clinicos_app::tenancy::types::Tenant;
 use clinicos_domain::{BranchId, UserId};
-use clinicos_store::identity::users::{Image, User};
-use clinicos_store::messaging::outbox::OutboxMessage;
-use clinicos_store::tenancy::branches::Branch;
-use clinicos_store::tenancy::tenants::Tenant;
 
 /// The organisation profile.
 #[utoipa::path(get, path = "/api/v1/tenant", tag = "organisation", security(("bearer" = [])),
@@ -89,6 +90,7 @@ pub struct StaffQuery {
     /// name, email or created_at; prefix `-` for descending.
     pub sort: Option<String>,
     /// Only staff holding this role.
+    #[param(value_type = Option<domain_schema::Role>)]
     pub role: Option<clinicos_domain::Role>,
     /// Only active (true) or deactivated (false) staff.
     pub active: Option<bool>,
@@ -137,7 +139,7 @@ pub async fn list_branches(
     ApiAuth(ctx): ApiAuth,
     ApiQuery(q): ApiQuery<BranchQuery>,
 ) -> ApiResult<Response> {
-    let filter = clinicos_store::tenancy::branches::BranchFilter {
+    let filter = clinicos_app::tenancy::types::BranchFilter {
         active: q.active,
         city: q.city.filter(|c| !c.trim().is_empty()),
     };
@@ -192,7 +194,7 @@ pub async fn list_staff(
     ApiAuth(ctx): ApiAuth,
     ApiQuery(q): ApiQuery<StaffQuery>,
 ) -> ApiResult<Response> {
-    let filter = clinicos_store::identity::users::StaffFilter {
+    let filter = clinicos_app::identity::types::StaffFilter {
         role: q.role,
         active: q.active,
         text: q.q.filter(|t| !t.trim().is_empty()),

@@ -10,10 +10,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::tenancy::provisioning::NewTenant;
+use clinicos_app::tenancy::types::{DirectoryEntry, Plan, Region};
 use clinicos_app::AppError;
 use clinicos_domain::tenancy::tenant::SubscriptionEvent;
 use clinicos_domain::TenantId;
-use clinicos_store::tenancy::platform::{DirectoryEntry, Plan, Region};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

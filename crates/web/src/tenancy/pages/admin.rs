@@ -19,9 +19,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use clinicos_app::governance::policy::Action;
+use clinicos_app::messaging::types::OutboxMessage;
 use clinicos_app::tenancy::admin::TenantPatch;
 use clinicos_app::{AppError, Ctx};
-use clinicos_store::messaging::outbox::OutboxMessage;
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {

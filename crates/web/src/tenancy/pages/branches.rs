@@ -13,10 +13,10 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use clinicos_app::tenancy::admin::BranchPatch;
+use clinicos_app::tenancy::types::Branch;
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::kit::page::PageRequest;
 use clinicos_domain::BranchId;
-use clinicos_store::tenancy::branches::Branch;
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {

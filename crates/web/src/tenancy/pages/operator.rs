@@ -15,10 +15,10 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use clinicos_app::tenancy::operator::OperatorCtx;
 use clinicos_app::tenancy::provisioning::NewTenant;
+use clinicos_app::tenancy::types::{DirectoryEntry, Plan, Region};
 use clinicos_app::AppError;
 use clinicos_domain::tenancy::tenant::SubscriptionEvent;
 use clinicos_domain::TenantId;
-use clinicos_store::tenancy::platform::{DirectoryEntry, Plan, Region};
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {

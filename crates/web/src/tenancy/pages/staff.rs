@@ -16,13 +16,13 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use clinicos_app::governance::policy::Action;
+use clinicos_app::identity::types::User;
 use clinicos_app::tenancy::admin::StaffAccess;
 use clinicos_app::tenancy::provisioning::NewUser;
+use clinicos_app::tenancy::types::Branch;
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::kit::page::PageRequest;
 use clinicos_domain::{BranchId, Role, UserId};
-use clinicos_store::identity::users::User;
-use clinicos_store::tenancy::branches::Branch;
 
 pub fn routes() -> Router<WebState> {
     Router::new()

@@ -1,0 +1,2 @@
+//! The `messaging` feature: what the clinic sends to people (emails, texts).
+pub mod types;
