@@ -39,6 +39,7 @@ mod options;
 mod policy_decision;
 mod population;
 mod raw;
+mod raw_sql;
 mod report;
 mod serve_probe;
 
