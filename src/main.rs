@@ -3,14 +3,13 @@
 //! line naming the problem.
 #![forbid(unsafe_code)]
 
-mod bench;
 mod config;
 mod file_storage;
 mod keys;
 
 use clap::{Args, Parser, Subcommand};
 use clinicos_app::tenancy::provisioning::{NewTenant, NewUser};
-use clinicos_app::{App, AuthSettings};
+use clinicos_app::{App, AppError, AuthSettings};
 use clinicos_domain::Role;
 use clinicos_store::kit::db::sqlite_url_for_dir;
 use clinicos_store::Store;
@@ -58,7 +57,7 @@ enum Command {
     #[command(subcommand)]
     Keys(KeysCmd),
     /// Load-test the HTTP API against the raw database, side by side.
-    Bench(bench::BenchArgs),
+    Bench(clinicos_bench::BenchArgs),
     /// Print the version.
     Version,
 }
@@ -292,17 +291,12 @@ fn fail(msg: String) -> ! {
 }
 
 fn init_logging(format: Option<&str>) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CLINICOS_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if format == Some("text") {
-        builder.try_init()
-    } else {
-        builder.json().flatten_event(true).try_init()
-    };
+    use clinicos_web::kit::logging;
+    logging::install(
+        logging::env_filter(),
+        format == Some("text"),
+        std::io::stderr,
+    );
 }
 
 /// Resolve the database URL from flags, environment and config file.
@@ -334,23 +328,9 @@ pub async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Store, String>
     Store::open_with_keys(&url, max, Some(keys))
         .await
         .map_err(|e| {
-            let shown = redact(&url);
+            let shown = clinicos_store::kit::db::redacted_url(&url);
             format!("cannot open the database {shown}: {e}")
         })
-}
-
-/// Hide a password in a URL before printing it.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }
 
 fn auth_settings(file: &FileConfig, public_url: String, secure: bool) -> AuthSettings {
@@ -479,19 +459,6 @@ fn read_password(stdin: bool) -> Result<Option<String>, String> {
     Ok(Some(p))
 }
 
-fn app_error(e: clinicos_app::AppError) -> String {
-    match e {
-        clinicos_app::AppError::Validation(v) => v
-            .iter()
-            .map(|f| format!("{} {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        // Operator-facing: the detail names what is wrong (never PHI or keys).
-        clinicos_app::AppError::Internal(detail) => detail,
-        other => other.to_string(),
-    }
-}
-
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Version => {
@@ -507,7 +474,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .patients()
                 .index_patient_names()
                 .await
-                .map_err(app_error)?;
+                .map_err(AppError::operator_message)?;
             if indexed > 0 {
                 println!("added {indexed} patients to the name-search index");
             }
@@ -572,7 +539,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 owner_name,
                 owner_password,
             };
-            let e = app.tenancy().create_tenant(&n).await.map_err(app_error)?;
+            let e = app
+                .tenancy()
+                .create_tenant(&n)
+                .await
+                .map_err(AppError::operator_message)?;
             println!(
                 "created tenant {} ({}) in region {}",
                 e.slug, e.tenant_id, e.region_code
@@ -606,7 +577,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .tenancy()
                 .create_user_cli(&tenant, &u)
                 .await
-                .map_err(app_error)?;
+                .map_err(AppError::operator_message)?;
             println!("created user {id}");
             Ok(())
         }
@@ -626,7 +597,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .identity()
                 .reset_sign_in_cli(&tenant, &email, remove_mfa, approve_devices)
                 .await
-                .map_err(app_error)?;
+                .map_err(AppError::operator_message)?;
             if remove_mfa {
                 println!(
                     "two-step sign-in {}",
@@ -655,7 +626,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             app.tenancy()
                 .reset_password_cli(&tenant, &email, &password)
                 .await
-                .map_err(app_error)?;
+                .map_err(AppError::operator_message)?;
             println!("password changed; the user's sessions have ended");
             Ok(())
         }
@@ -673,7 +644,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .tenancy()
                 .create_operator(&email, &name, &password)
                 .await
-                .map_err(app_error)?;
+                .map_err(AppError::operator_message)?;
             println!("created operator {id}");
             Ok(())
         }
@@ -700,10 +671,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .governance()
                     .seal_audit_once()
                     .await
-                    .map_err(app_error)?;
+                    .map_err(AppError::operator_message)?;
                 println!("sealed {n} pending events");
             }
-            let r = app.governance().verify_audit().await.map_err(app_error)?;
+            let r = app
+                .governance()
+                .verify_audit()
+                .await
+                .map_err(AppError::operator_message)?;
             println!(
                 "checked {} tenants: {} sealed events, {} checkpoints, {} not yet sealed",
                 r.tenants, r.sealed_events, r.checkpoints, r.unsealed_events
@@ -728,14 +703,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .governance()
                 .rotate_master_key(!rewrap_only)
                 .await
-                .map_err(app_error)?;
+                .map_err(AppError::operator_message)?;
             println!(
                 "master key version {}: re-wrapped {} tenant keys ({} already current) and {} platform secrets",
                 r.master_version, r.rewrapped, r.current, r.secrets_rewrapped
             );
             Ok(())
         }
-        Command::Bench(a) => bench::run(a).await,
+        Command::Bench(a) => clinicos_bench::run(a).await,
     }
 }
 
@@ -746,7 +721,7 @@ async fn cli_app(db: &DbArgs, file: &FileConfig) -> Result<App, String> {
         auth_settings(file, "http://127.0.0.1:8080".into(), true),
     )
     .await
-    .map_err(app_error)?;
+    .map_err(AppError::operator_message)?;
     with_files(app, db, file)
 }
 
@@ -826,15 +801,20 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
         auth_settings(&file, public_url.clone(), secure),
     )
     .await
-    .map_err(app_error)?;
+    .map_err(AppError::operator_message)?;
     let app = with_files(app, &a.db, &file)?;
     // Patients from before the name-search index (a no-op once indexed).
     app.patients()
         .index_patient_names()
         .await
-        .map_err(app_error)?;
+        .map_err(AppError::operator_message)?;
     let logins = if demo {
-        Some(app.demo().seed_demo().await.map_err(app_error)?)
+        Some(
+            app.demo()
+                .seed_demo()
+                .await
+                .map_err(AppError::operator_message)?,
+        )
     } else {
         None
     };

@@ -112,6 +112,22 @@ impl AppError {
         }
     }
 
+    /// The one-line reason shown to an operator at the command line (the
+    /// CLI and `clinicos bench`): every field error of a validation
+    /// failure, and the detail of an internal error, which names what is
+    /// wrong (never PHI or keys); otherwise the message.
+    pub fn operator_message(self) -> String {
+        match self {
+            AppError::Validation(v) => v
+                .iter()
+                .map(|f| format!("{} {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            AppError::Internal(detail) => detail,
+            other => other.to_string(),
+        }
+    }
+
     pub fn field(field: &str, message: &str) -> Self {
         AppError::Validation(vec![FieldError {
             field: field.into(),

@@ -111,6 +111,11 @@ pub async fn record(tx: &mut TenantTx, actor: &Actor, ev: AuditEvent) -> StoreRe
     record_for(tx, actor, ev, "operations").await
 }
 
+/// The statement of [`record_for`]: one audit event.
+pub const INSERT_SQL: &str = "INSERT INTO audit_events (tenant_id, id, at, actor_id, actor_roles, \
+    branch_id, action, resource_type, resource_ids, outcome, reason, ip, user_agent, request_id, \
+    purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
 /// Insert an audit event with its purpose of use (`treatment`,
 /// `emergency` for break-the-glass reads, `operations`, ...).
 pub async fn record_for(
@@ -120,9 +125,7 @@ pub async fn record_for(
     purpose: &str,
 ) -> StoreResult<()> {
     let q = tx
-        .q("INSERT INTO audit_events (tenant_id, id, at, actor_id, actor_roles, branch_id, action, \
-            resource_type, resource_ids, outcome, reason, ip, user_agent, request_id, purpose) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
+        .q(INSERT_SQL)
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(ts(ev.at))
         .bind(actor.user_id.map(|u| u.as_text()))

@@ -24,14 +24,14 @@ pub struct EffectiveRows {
     pub grants: Vec<String>,
 }
 
+/// The statement of [`effective_rows`] (the user is `$2`).
+pub const EFFECTIVE_ROWS_SQL: &str =
+    "SELECT role AS k, permissions AS v FROM role_bundles WHERE tenant_id = $1 \
+    UNION ALL SELECT '' AS k, permission AS v FROM user_grants \
+    WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL";
+
 pub async fn effective_rows(tx: &mut TenantTx, user: UserId) -> StoreResult<EffectiveRows> {
-    let q = tx
-        .q(
-            "SELECT role AS k, permissions AS v FROM role_bundles WHERE tenant_id = $1 \
-            UNION ALL SELECT '' AS k, permission AS v FROM user_grants \
-            WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(user.as_text());
+    let q = tx.q(EFFECTIVE_ROWS_SQL).bind(user.as_text());
     let mut out = EffectiveRows {
         bundles: Vec::new(),
         grants: Vec::new(),

@@ -25,9 +25,15 @@ pub struct SessionRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-const COLS: &str =
+/// The columns of a session row that [`get`] and [`by_refresh`] read.
+pub const COLS: &str =
     "id, user_id, kind, secret_hash, refresh_hash, csrf_token, branch_id, ip, user_agent, \
     created_at, last_seen_at, revoked_at";
+
+/// The statement of [`get`]: one session by id (`$2`).
+pub fn get_sql() -> String {
+    format!("SELECT {COLS} FROM sessions WHERE tenant_id = $1 AND id = $2")
+}
 
 fn from_row(r: &AnyRow) -> StoreResult<SessionRecord> {
     Ok(SessionRecord {
@@ -50,10 +56,14 @@ fn from_row(r: &AnyRow) -> StoreResult<SessionRecord> {
     })
 }
 
+/// The statement of [`insert`].
+pub const INSERT_SQL: &str = "INSERT INTO sessions (tenant_id, id, user_id, kind, secret_hash, \
+    refresh_hash, csrf_token, branch_id, ip, user_agent, created_at, last_seen_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
 pub async fn insert(tx: &mut TenantTx, s: &SessionRecord) -> StoreResult<()> {
     let q = tx
-        .q("INSERT INTO sessions (tenant_id, id, user_id, kind, secret_hash, refresh_hash, csrf_token, branch_id, \
-            ip, user_agent, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+        .q(INSERT_SQL)
         .bind(s.id.as_text())
         .bind(s.user_id.as_text())
         .bind(s.kind.clone())
@@ -70,7 +80,7 @@ pub async fn insert(tx: &mut TenantTx, s: &SessionRecord) -> StoreResult<()> {
 }
 
 pub async fn get(tx: &mut TenantTx, id: SessionId) -> StoreResult<Option<SessionRecord>> {
-    let sql = format!("SELECT {COLS} FROM sessions WHERE tenant_id = $1 AND id = $2");
+    let sql = get_sql();
     let q = tx.q(&sql).bind(id.as_text());
     tx.opt(q).await?.as_ref().map(from_row).transpose()
 }

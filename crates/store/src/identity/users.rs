@@ -49,9 +49,31 @@ pub struct Credentials {
     pub email: String,
 }
 
-const COLS: &str = "id, email, name, phone, languages, locale, registration_number, registration_council, \
+/// The columns of a user row that [`get`] and the staff list read.
+pub const COLS: &str = "id, email, name, phone, languages, locale, registration_number, registration_council, \
     qualifications, specialisation, health_professional_id, avatar_mime, signature_mime, is_active, \
     last_login_at, created_at, updated_at";
+
+/// The statement of [`get`]: one user by id (`$2`); roles and branches
+/// follow ([`ROLES_SQL`], [`BRANCHES_SQL`]).
+pub fn get_sql() -> String {
+    format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND id = $2")
+}
+
+/// A user's roles (`$2`): the statement of [`roles`].
+pub const ROLES_SQL: &str = "SELECT role FROM user_roles WHERE tenant_id = $1 AND user_id = $2";
+
+/// A user's branches (`$2`), in id order: the statement of [`branches`].
+pub const BRANCHES_SQL: &str =
+    "SELECT branch_id FROM user_branches WHERE tenant_id = $1 AND user_id = $2 ORDER BY branch_id";
+
+/// The columns of [`Credentials`] (what sign-in reads).
+pub const CREDENTIAL_COLS: &str = "id, password_hash, is_active, name, email";
+
+/// The statement of [`credentials_by_email`]: sign-in's lookup (`$2`).
+pub fn credentials_by_email_sql() -> String {
+    format!("SELECT {CREDENTIAL_COLS} FROM users WHERE tenant_id = $1 AND email = $2")
+}
 
 fn from_row(r: &AnyRow) -> StoreResult<User> {
     let langs = r.text("languages")?;
@@ -252,16 +274,14 @@ pub async fn credentials_by_email(
     tx: &mut TenantTx,
     email: &str,
 ) -> StoreResult<Option<Credentials>> {
-    let q = tx
-        .q("SELECT id, password_hash, is_active, name, email FROM users WHERE tenant_id = $1 AND email = $2")
-        .bind(email.to_owned());
+    let sql = credentials_by_email_sql();
+    let q = tx.q(&sql).bind(email.to_owned());
     credentials(tx.opt(q).await?)
 }
 
 pub async fn credentials_by_id(tx: &mut TenantTx, id: UserId) -> StoreResult<Option<Credentials>> {
-    let q = tx
-        .q("SELECT id, password_hash, is_active, name, email FROM users WHERE tenant_id = $1 AND id = $2")
-        .bind(id.as_text());
+    let sql = format!("SELECT {CREDENTIAL_COLS} FROM users WHERE tenant_id = $1 AND id = $2");
+    let q = tx.q(&sql).bind(id.as_text());
     credentials(tx.opt(q).await?)
 }
 
@@ -279,7 +299,7 @@ fn credentials(row: Option<AnyRow>) -> StoreResult<Option<Credentials>> {
 }
 
 pub async fn get(tx: &mut TenantTx, id: UserId) -> StoreResult<User> {
-    let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND id = $2");
+    let sql = get_sql();
     let q = tx.q(&sql).bind(id.as_text());
     let row = tx.opt(q).await?.ok_or(StoreError::NotFound)?;
     let mut u = from_row(&row)?;
@@ -289,9 +309,7 @@ pub async fn get(tx: &mut TenantTx, id: UserId) -> StoreResult<User> {
 }
 
 pub async fn roles(tx: &mut TenantTx, id: UserId) -> StoreResult<Vec<Role>> {
-    let q = tx
-        .q("SELECT role FROM user_roles WHERE tenant_id = $1 AND user_id = $2")
-        .bind(id.as_text());
+    let q = tx.q(ROLES_SQL).bind(id.as_text());
     let mut out: Vec<Role> = tx
         .all(q)
         .await?
@@ -303,7 +321,7 @@ pub async fn roles(tx: &mut TenantTx, id: UserId) -> StoreResult<Vec<Role>> {
 }
 
 pub async fn branches(tx: &mut TenantTx, id: UserId) -> StoreResult<Vec<BranchId>> {
-    let q = tx.q("SELECT branch_id FROM user_branches WHERE tenant_id = $1 AND user_id = $2 ORDER BY branch_id").bind(id.as_text());
+    let q = tx.q(BRANCHES_SQL).bind(id.as_text());
     tx.all(q)
         .await?
         .iter()

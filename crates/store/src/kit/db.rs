@@ -183,3 +183,36 @@ pub fn backend_of(url: &str) -> StoreResult<Backend> {
         ))
     }
 }
+
+/// A database URL fit to print: the password, if any, replaced by `***`
+/// (`postgres://user:***@host/db`); anything else unchanged.
+pub fn redacted_url(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn redacted_url_hides_only_the_password() {
+        assert_eq!(
+            redacted_url("postgres://u:secret@h:5432/db?sslmode=disable"),
+            "postgres://u:***@h:5432/db?sslmode=disable"
+        );
+        assert_eq!(redacted_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redacted_url("sqlite:///tmp/x/clinicos.db?mode=rwc"),
+            "sqlite:///tmp/x/clinicos.db?mode=rwc"
+        );
+    }
+}

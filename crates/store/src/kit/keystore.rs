@@ -61,6 +61,12 @@ pub struct FieldKeys {
     pub master: std::sync::Arc<dyn clinicos_crypto::MasterKeyProvider>,
 }
 
+/// The statement of [`KeyStore::insert_subject_key`]: a subject data key,
+/// unless one of that version exists already.
+pub const INSERT_SUBJECT_KEY_SQL: &str = "INSERT INTO subject_keys (tenant_id, subject_id, \
+    key_version, tenant_key_version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+    ON CONFLICT (tenant_id, subject_id, key_version) DO NOTHING";
+
 /// The key store handle (cheap to clone).
 #[derive(Clone, Debug)]
 pub struct KeyStore {
@@ -214,18 +220,15 @@ impl KeyStore {
         subject: &str,
         k: &WrappedSubjectKey,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO subject_keys (tenant_id, subject_id, key_version, tenant_key_version, wrapped, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, subject_id, key_version) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(subject)
-        .bind(i64::from(k.key_version))
-        .bind(i64::from(k.tenant_key_version))
-        .bind(k.wrapped.clone())
-        .bind(ts(Utc::now()))
-        .execute(self.db.pool())
-        .await?;
+        sqlx::query(INSERT_SUBJECT_KEY_SQL)
+            .bind(tenant)
+            .bind(subject)
+            .bind(i64::from(k.key_version))
+            .bind(i64::from(k.tenant_key_version))
+            .bind(k.wrapped.clone())
+            .bind(ts(Utc::now()))
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 

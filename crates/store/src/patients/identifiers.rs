@@ -29,12 +29,15 @@ pub async fn replace(tx: &mut TenantTx, patient: &str, rows: &[IdentifierRow]) -
     insert(tx, patient, rows).await
 }
 
+/// The statement of [`insert`], once per identifier.
+pub const INSERT_SQL: &str = "INSERT INTO patient_identifiers (tenant_id, id, patient_id, kind, \
+    value, value_bidx, issuer, country, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
 /// Add identifiers to a patient that has none yet (a registration).
 pub async fn insert(tx: &mut TenantTx, patient: &str, rows: &[IdentifierRow]) -> StoreResult<()> {
     for r in rows {
         let q = tx
-            .q("INSERT INTO patient_identifiers (tenant_id, id, patient_id, kind, value, value_bidx, issuer, \
-                country, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .q(INSERT_SQL)
             .bind(r.id.clone())
             .bind(patient.to_owned())
             .bind(r.kind.clone())
@@ -72,6 +75,13 @@ pub async fn list(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<Identifie
         .collect()
 }
 
+/// The statement of [`find`]: patients holding an identifier of kind `$2`
+/// with blind index `$3`, active ones only unless `$4` is 0.
+pub const FIND_SQL: &str = "SELECT i.patient_id FROM patient_identifiers i \
+    WHERE i.tenant_id = $1 AND i.kind = $2 AND i.value_bidx = $3 \
+    AND ($4 = 0 OR (SELECT p.is_active FROM patients p \
+        WHERE p.tenant_id = i.tenant_id AND p.id = i.patient_id) = 1)";
+
 /// Ids of the patients holding this identifier (kind + blind index),
 /// active ones only when `active_only`, sorted.
 ///
@@ -88,10 +98,7 @@ pub async fn find(
     active_only: bool,
 ) -> StoreResult<Vec<String>> {
     let q = tx
-        .q("SELECT i.patient_id FROM patient_identifiers i \
-            WHERE i.tenant_id = $1 AND i.kind = $2 AND i.value_bidx = $3 \
-            AND ($4 = 0 OR (SELECT p.is_active FROM patients p \
-                WHERE p.tenant_id = i.tenant_id AND p.id = i.patient_id) = 1)")
+        .q(FIND_SQL)
         .bind(kind.to_owned())
         .bind(bidx.to_owned())
         .bind(i64::from(active_only));

@@ -50,6 +50,12 @@ pub async fn write_tokens(
     insert_tokens(tx, patient_id, names).await
 }
 
+/// The columns of a name-token row, as [`insert_tokens`] writes them.
+pub const TOKEN_COLS: &str = "tenant_id, patient_id, token, is_family";
+
+/// The columns of a name-pair row, as [`insert_tokens`] writes them.
+pub const PAIR_COLS: &str = "tenant_id, pair_key, token_a, token_b, patient_id, family_a, family_b";
+
 /// Insert the name tokens and pairs of a patient that has none yet (a new
 /// row): one statement each.
 pub async fn insert_tokens(
@@ -71,7 +77,7 @@ pub async fn insert_tokens(
         })
         .collect();
     sql.text = format!(
-        "INSERT INTO patient_name_tokens (tenant_id, patient_id, token, is_family) VALUES {}",
+        "INSERT INTO patient_name_tokens ({TOKEN_COLS}) VALUES {}",
         rows.join(", ")
     );
     sql.run(tx).await?;
@@ -90,8 +96,7 @@ pub async fn insert_tokens(
         })
         .collect();
     sql.text = format!(
-        "INSERT INTO patient_name_pairs (tenant_id, pair_key, token_a, token_b, patient_id, \
-         family_a, family_b) VALUES {}",
+        "INSERT INTO patient_name_pairs ({PAIR_COLS}) VALUES {}",
         rows.join(", ")
     );
     sql.run(tx).await

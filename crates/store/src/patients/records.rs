@@ -54,7 +54,8 @@ pub struct RecordRow {
 }
 
 impl RecordTable {
-    fn columns(&self) -> String {
+    /// The columns every read and insert of this table names, in order.
+    pub fn columns(&self) -> String {
         let mut cols = vec!["id", "patient_id", "tier"];
         cols.extend_from_slice(self.plain);
         cols.extend_from_slice(self.sealed);
@@ -113,14 +114,20 @@ impl RecordTable {
         Ok(())
     }
 
-    /// A patient's records, newest first.
-    pub async fn list(&self, tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<RecordRow>> {
-        let sql = format!(
+    /// The statement of [`RecordTable::list`]: a patient's (`$2`) records,
+    /// newest first.
+    pub fn list_sql(&self) -> String {
+        format!(
             "SELECT {} FROM {} WHERE tenant_id = $1 AND patient_id = $2 \
              ORDER BY recorded_at DESC, id DESC",
             self.columns(),
             self.table
-        );
+        )
+    }
+
+    /// A patient's records, newest first.
+    pub async fn list(&self, tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<RecordRow>> {
+        let sql = self.list_sql();
         let q = tx.q(&sql).bind(patient.to_owned());
         tx.all(q).await?.iter().map(|r| self.row(r)).collect()
     }

@@ -52,7 +52,9 @@ pub struct PatientRow {
     pub updated_at: DateTime<Utc>,
 }
 
-pub(crate) const COLS: &str = "id, given_name, middle_name, family_name, local_name, birth_date, sex, city, postcode, phone, \
+/// The columns of a patient row, as [`from_row`] reads them (every read of
+/// a whole patient: [`get`], search, the unindexed scan).
+pub const COLS: &str = "id, given_name, middle_name, family_name, local_name, birth_date, sex, city, postcode, phone, \
     phone_bidx, email, email_bidx, first_branch_id, care_consent_at, is_active, deceased_at, created_by, \
     created_at, updated_at, deceased_on, gender_identity, birth_date_estimated, address, emergency_contact, \
     preferred_language, preferred_channel, blood_group, tags, notes, marketing_consent";
@@ -105,17 +107,20 @@ impl PatientRow {
     }
 }
 
+/// The statement of [`insert`]: every column of a new patient.
+pub const INSERT_SQL: &str = "INSERT INTO patients (tenant_id, id, created_by, created_at, first_branch_id, given_name, \
+    middle_name, family_name, local_name, name_key, birth_date, sex, city, postcode, phone, phone_bidx, \
+    email, email_bidx, care_consent_at, is_active, deceased_at, updated_at, deceased_on, \
+    gender_identity, birth_date_estimated, address, emergency_contact, preferred_language, \
+    preferred_channel, blood_group, tags, notes, marketing_consent) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+    $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)";
+
 /// Insert a patient and its name tokens (one transaction: the search index
 /// never lags the registry).
 pub async fn insert(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
     let q = tx
-        .q("INSERT INTO patients (tenant_id, id, created_by, created_at, first_branch_id, given_name, \
-            middle_name, family_name, local_name, name_key, birth_date, sex, city, postcode, phone, phone_bidx, \
-            email, email_bidx, care_consent_at, is_active, deceased_at, updated_at, deceased_on, \
-            gender_identity, birth_date_estimated, address, emergency_contact, preferred_language, \
-            preferred_channel, blood_group, tags, notes, marketing_consent) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-            $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)")
+        .q(INSERT_SQL)
         .bind(p.id.clone())
         .bind(p.created_by.map(|u| u.as_text()))
         .bind(ts(p.created_at))
@@ -184,6 +189,13 @@ fn bind_mutable<'q>(q: AnyQuery<'q>, p: &PatientRow) -> AnyQuery<'q> {
         .bind(i64::from(p.marketing_consent))
 }
 
+/// Active patients with this phone blind index (`$2`) and birth date
+/// (`$3`): the first statement of [`duplicates`]. Sorted in Rust, not by
+/// `ORDER BY id`: that invites a plan that walks the primary key of the
+/// whole tenant (see `patient_identifiers::find`).
+pub const SAME_PHONE_AND_BIRTH_SQL: &str = "SELECT id FROM patients WHERE tenant_id = $1 \
+    AND phone_bidx = $2 AND birth_date = $3 AND is_active = 1";
+
 /// Active patients with this phone index and birth date, or with one of
 /// these identifiers (kind, blind index): the duplicate candidates.
 pub async fn duplicates(
@@ -193,11 +205,8 @@ pub async fn duplicates(
 ) -> StoreResult<Vec<String>> {
     let mut ids = Vec::new();
     if let Some((bidx, birth)) = phone_birth {
-        // Sorted here, not by `ORDER BY id`: that invites a plan that walks
-        // the primary key of the whole tenant (see `patient_identifiers::find`).
         let q = tx
-            .q("SELECT id FROM patients WHERE tenant_id = $1 AND phone_bidx = $2 AND birth_date = $3 \
-                AND is_active = 1")
+            .q(SAME_PHONE_AND_BIRTH_SQL)
             .bind(bidx.to_owned())
             .bind(birth.to_owned());
         for r in tx.all(q).await? {
@@ -215,8 +224,13 @@ pub async fn duplicates(
     Ok(ids)
 }
 
+/// The statement of [`get`]: one patient by id (`$2`).
+pub fn get_sql() -> String {
+    format!("SELECT {COLS} FROM patients WHERE tenant_id = $1 AND id = $2")
+}
+
 pub async fn get(tx: &mut TenantTx, id: &str) -> StoreResult<PatientRow> {
-    let sql = format!("SELECT {COLS} FROM patients WHERE tenant_id = $1 AND id = $2");
+    let sql = get_sql();
     let q = tx.q(&sql).bind(id.to_owned());
     from_row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
 }
@@ -324,7 +338,8 @@ pub struct HistoryRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const HISTORY_COLS: &str =
+/// The columns of a medical-history entry that every history read reads.
+pub const HISTORY_COLS: &str =
     "id, patient_id, category, tier, body, branch_id, recorded_by, recorded_at, updated_at";
 
 fn history_row(r: &AnyRow) -> StoreResult<HistoryRow> {
@@ -358,11 +373,16 @@ pub async fn insert_history(tx: &mut TenantTx, h: &HistoryRow) -> StoreResult<()
     Ok(())
 }
 
-pub async fn history(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<HistoryRow>> {
-    let sql = format!(
+/// The statement of [`history`]: a patient's (`$2`) entries, newest first.
+pub fn history_sql() -> String {
+    format!(
         "SELECT {HISTORY_COLS} FROM history_entries WHERE tenant_id = $1 AND patient_id = $2 \
          ORDER BY recorded_at DESC, id DESC"
-    );
+    )
+}
+
+pub async fn history(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<HistoryRow>> {
+    let sql = history_sql();
     let q = tx.q(&sql).bind(patient.to_owned());
     tx.all(q).await?.iter().map(history_row).collect()
 }

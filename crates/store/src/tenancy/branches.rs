@@ -40,7 +40,8 @@ pub struct BranchFields {
     pub email: String,
 }
 
-const COLS: &str =
+/// The columns of a branch row that [`get`] and the lists read.
+pub const COLS: &str =
     "id, code, name, address_line, city, state, postcode, country, time_zone, currency, \
     gstin, vat_id, tin, working_hours, phone, email, is_active, created_at, updated_at";
 
@@ -127,8 +128,13 @@ pub async fn update(
     Ok(())
 }
 
+/// The statement of [`get`]: one branch by id (`$2`).
+pub fn get_sql() -> String {
+    format!("SELECT {COLS} FROM branches WHERE tenant_id = $1 AND id = $2")
+}
+
 pub async fn get(tx: &mut TenantTx, id: BranchId) -> StoreResult<Branch> {
-    let sql = format!("SELECT {COLS} FROM branches WHERE tenant_id = $1 AND id = $2");
+    let sql = get_sql();
     let q = tx.q(&sql).bind(id.as_text());
     let row = tx.opt(q).await?.ok_or(StoreError::NotFound)?;
     from_row(&row)

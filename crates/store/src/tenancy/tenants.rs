@@ -55,7 +55,8 @@ pub struct TenantProfile {
     pub absolute_timeout_minutes: i64,
 }
 
-const COLS: &str = "tenant_id, slug, legal_name, display_name, logo_mime, address_line, city, state, \
+/// The columns of a tenant row that [`get`] reads.
+pub const COLS: &str = "tenant_id, slug, legal_name, display_name, logo_mime, address_line, city, state, \
     postcode, country, home_region, default_locale, default_currency, default_time_zone, \
     subscription_status, plan_code, idle_timeout_minutes, absolute_timeout_minutes, mfa_required_roles, device_approval, created_at, updated_at";
 
@@ -126,9 +127,14 @@ pub async fn insert(
     Ok(())
 }
 
+/// The statement of [`get`]: the transaction's tenant.
+pub fn get_sql() -> String {
+    format!("SELECT {COLS} FROM tenants WHERE tenant_id = $1")
+}
+
 /// The transaction's tenant.
 pub async fn get(tx: &mut TenantTx) -> StoreResult<Tenant> {
-    let sql = format!("SELECT {COLS} FROM tenants WHERE tenant_id = $1");
+    let sql = get_sql();
     let q = tx.q(&sql);
     let row = tx.opt(q).await?.ok_or(StoreError::NotFound)?;
     from_row(&row)

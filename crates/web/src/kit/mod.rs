@@ -1,6 +1,6 @@
 //! The web kit shared by every feature: the error envelope, extractors,
-//! JSON bodies, forms, page chrome, middleware, rate limits, i18n and
-//! metrics. It imports no feature.
+//! JSON bodies, forms, page chrome, middleware, rate limits, i18n,
+//! metrics and the log format. It imports no feature.
 
 pub mod error;
 pub mod extract;
@@ -9,6 +9,7 @@ pub mod http;
 pub mod i18n;
 pub mod json;
 pub mod limits;
+pub mod logging;
 pub mod metrics;
 pub mod middleware;
 pub mod page;

@@ -12,7 +12,7 @@
 
 use super::database::random_suffix;
 use clinicos_app::tenancy::provisioning::NewTenant;
-use clinicos_app::{App, AuthSettings};
+use clinicos_app::{App, AppError, AuthSettings};
 use clinicos_store::Store;
 use clinicos_web::{WebConfig, WebState};
 use serde_json::Value;
@@ -49,7 +49,9 @@ impl Fixture {
             secure_cookies: false,
             ..Default::default()
         };
-        let app = App::new(store, settings).await.map_err(crate::app_error)?;
+        let app = App::new(store, settings)
+            .await
+            .map_err(AppError::operator_message)?;
         let slug = "bench".to_owned();
         let email = "owner@bench.example".to_owned();
         // Random (zxcvbn rates it strong) and free of the clinic and owner names,
@@ -73,7 +75,7 @@ impl Fixture {
                 owner_password: Some(password.clone()),
             })
             .await
-            .map_err(|e| format!("cannot create the bench tenant: {}", crate::app_error(e)))?;
+            .map_err(|e| format!("cannot create the bench tenant: {}", e.operator_message()))?;
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

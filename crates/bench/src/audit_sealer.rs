@@ -15,7 +15,7 @@
 use super::fixture::{login_body, sign_in, Fixture};
 use clinicos_app::governance::audit_trail::SEAL_INTERVAL;
 use clinicos_app::tenancy::provisioning::NewUser;
-use clinicos_app::App;
+use clinicos_app::{App, AppError};
 use clinicos_domain::{Role, TenantId};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use serde::Serialize;
@@ -83,7 +83,7 @@ async fn desk_token(fx: &Fixture, http: &reqwest::Client) -> Result<HeaderValue,
         .tenancy()
         .create_user_cli(&fx.slug, &user)
         .await
-        .map_err(crate::app_error)?;
+        .map_err(AppError::operator_message)?;
     let v = sign_in(
         http,
         &fx.base_url,
@@ -123,7 +123,7 @@ fn spawn_sealer(app: App, s: Arc<Sealer>) -> tokio::task::JoinHandle<Result<(), 
                 .governance()
                 .seal_audit_once()
                 .await
-                .map_err(crate::app_error)?;
+                .map_err(AppError::operator_message)?;
             s.busy_nanos
                 .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             s.sealed.fetch_add(n as u64, Ordering::Relaxed);
@@ -149,7 +149,7 @@ pub async fn measure(
         .governance()
         .seal_audit_once()
         .await
-        .map_err(crate::app_error)?;
+        .map_err(AppError::operator_message)?;
     let sealer = Arc::new(Sealer {
         busy_nanos: AtomicU64::new(0),
         sealed: AtomicU64::new(0),
@@ -216,7 +216,7 @@ pub async fn measure(
             .governance()
             .seal_audit_once()
             .await
-            .map_err(crate::app_error)? as u64;
+            .map_err(AppError::operator_message)? as u64;
     }
     let drain_secs = drain.elapsed().as_secs_f64();
     let busy =

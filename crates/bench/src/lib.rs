@@ -19,6 +19,13 @@
 //!   removes it afterwards, on success and on failure.
 //! - More than 1% errors on any side fails the run (after the report is
 //!   printed, so the figures and the first error are visible).
+//!
+//! This crate is a library so that it builds and tests on its own; the
+//! `clinicos` binary parses [`BenchArgs`] as its `bench` subcommand and
+//! calls [`run`]. The cold-start probe starts the running executable as
+//! `serve`, so [`run`] must be called from the `clinicos` binary.
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod api;
 mod audit_sealer;
@@ -32,6 +39,7 @@ mod options;
 mod policy_decision;
 mod population;
 mod raw;
+mod raw_sql;
 mod report;
 mod serve_probe;
 
@@ -79,14 +87,10 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     report.check_errors()
 }
 
-/// The default `serve` subscriber (JSON, `info,sqlx=warn`), writing nowhere.
+/// The default `serve` subscriber (JSON, the default filter), writing nowhere.
 fn log_like_serve() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
-        .with_writer(std::io::sink)
-        .json()
-        .flatten_event(true)
-        .try_init();
+    use clinicos_web::kit::logging;
+    logging::install(logging::default_filter(), false, std::io::sink);
 }
 
 fn progress(msg: &str) {

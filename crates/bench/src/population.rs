@@ -17,7 +17,7 @@ use super::database::BenchDb;
 use super::fixture::Fixture;
 use super::names::{self, Person};
 use clinicos_app::tenancy::provisioning::NewTenant;
-use clinicos_app::App;
+use clinicos_app::{App, AppError};
 use clinicos_domain::patients::search::{self as name_search, NameParts};
 use clinicos_domain::patients::search_pairs as name_pairs;
 use clinicos_domain::TenantId;
@@ -91,7 +91,7 @@ impl Population {
                 .tenancy()
                 .create_tenant(&other_tenant(i))
                 .await
-                .map_err(|e| format!("cannot create a bench tenant: {}", crate::app_error(e)))?;
+                .map_err(|e| format!("cannot create a bench tenant: {}", e.operator_message()))?;
             let base = 1_000_000 * (i as u64 + 1);
             load_patients(
                 app,
@@ -282,7 +282,7 @@ async fn load_patients(
             app.cipher
                 .create_subject_keys(tenant, &ids)
                 .await
-                .map_err(crate::app_error)?;
+                .map_err(AppError::operator_message)?;
             let mut sealed = Vec::with_capacity(size);
             for r in &rows {
                 let phone = clinicos_app::patients::patient::normalise_phone(&r.phone);
@@ -290,12 +290,12 @@ async fn load_patients(
                     .cipher
                     .encrypt(tenant, "patients", "phone", &r.id, &r.id, phone.as_bytes())
                     .await
-                    .map_err(crate::app_error)?;
+                    .map_err(AppError::operator_message)?;
                 let bidx = app
                     .cipher
                     .blind_index(tenant, "phone", &phone)
                     .await
-                    .map_err(crate::app_error)?;
+                    .map_err(AppError::operator_message)?;
                 sealed.push((ct, bidx));
             }
             insert_chunk(&mut tx, &rows, &sealed, branch, creator).await?;

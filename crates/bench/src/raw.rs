@@ -4,7 +4,9 @@
 //!
 //! Invariants:
 //! - Same pool (size and connection settings) as the server uses, same
-//!   rows (ids from the fixture), same columns as the repositories select.
+//!   rows (ids from the fixture), and the store's own statements
+//!   ([`crate::raw_sql`]): each read names exactly the columns the
+//!   repository reads.
 //! - On PostgreSQL each transaction sets `app.tenant_id` first, as the
 //!   row-level security policies require; so the baseline pays that too.
 //! - On SQLite each write transaction takes the store's writer turn
@@ -13,93 +15,20 @@
 //!   read nothing (e.g. RLS filtering everything) cannot look fast.
 
 use super::fixture::Fixture;
+use super::raw_sql::{self, Statements};
 use chrono::Utc;
 use clinicos_app::kit::crypto;
-use clinicos_store::patients::search::{self as patient_search, PatientSearch};
+use clinicos_store::patients::search::PatientSearch;
 use clinicos_store::{Backend, Db};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 /// SQLite's writer, held for a write transaction.
 type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
 
-const SESSION: &str = "SELECT id, user_id, kind, secret_hash, refresh_hash, csrf_token, branch_id, ip, \
-    user_agent, created_at, last_seen_at, revoked_at FROM sessions WHERE tenant_id = $1 AND id = $2";
-const TENANT: &str =
-    "SELECT tenant_id, slug, legal_name, display_name, logo_mime, address_line, city, \
-    state, postcode, country, home_region, default_locale, default_currency, default_time_zone, \
-    subscription_status, plan_code, idle_timeout_minutes, absolute_timeout_minutes, created_at, \
-    updated_at FROM tenants WHERE tenant_id = $1";
-const USER: &str = "SELECT id, email, name, phone, languages, locale, registration_number, \
-    registration_council, qualifications, specialisation, health_professional_id, avatar_mime, \
-    signature_mime, is_active, password_hash, last_login_at, created_at, updated_at \
-    FROM users WHERE tenant_id = $1 AND id = $2";
-const ROLES: &str = "SELECT role FROM user_roles WHERE tenant_id = $1 AND user_id = $2";
-const USER_BRANCHES: &str =
-    "SELECT branch_id FROM user_branches WHERE tenant_id = $1 AND user_id = $2 ORDER BY branch_id";
-const BRANCH: &str =
-    "SELECT id, code, name, address_line, city, state, postcode, country, time_zone, \
-    currency, gstin, vat_id, tin, working_hours, phone, email, is_active, created_at, updated_at \
-    FROM branches WHERE tenant_id = $1 AND id = $2";
-const CREDENTIALS: &str = "SELECT id, password_hash, is_active, name, email FROM users \
-    WHERE tenant_id = $1 AND email = $2";
-const NEW_SESSION: &str = "INSERT INTO sessions (tenant_id, id, user_id, kind, secret_hash, \
-    refresh_hash, csrf_token, branch_id, ip, user_agent, created_at, last_seen_at) \
-    VALUES ($1, $2, $3, 'api', $4, $4, $5, $6, '127.0.0.1', 'clinicos-bench', $7, $7)";
-
-const POLICY_ROWS: &str =
-    "SELECT role AS k, permissions AS v FROM role_bundles WHERE tenant_id = $1 \
-    UNION ALL SELECT '' AS k, permission AS v FROM user_grants \
-    WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL";
-const PATIENT: &str = "SELECT id, given_name, middle_name, family_name, birth_date, sex, city, postcode, \
-    phone, phone_bidx, email, email_bidx, first_branch_id, care_consent_at, is_active, deceased_at, \
-    created_by, created_at, updated_at FROM patients WHERE tenant_id = $1 AND id = $2";
-const NEW_PATIENT: &str = "INSERT INTO patients (tenant_id, id, given_name, middle_name, family_name, \
-    name_key, birth_date, sex, city, postcode, phone, phone_bidx, email, email_bidx, first_branch_id, \
-    care_consent_at, is_active, deceased_at, created_by, created_at, updated_at) \
-    VALUES ($1, $2, 'Kavita', 'Ramesh', 'Deshpande', 'deshpande kavita ramesh', '1984-06-01', 'female', \
-    'Pune', '', $3, $4, $5, $6, $7, NULL, 1, NULL, $8, $9, $9)";
-const NEW_TOKENS: &str =
-    "INSERT INTO patient_name_tokens (tenant_id, patient_id, token, is_family) \
-    VALUES ($1, $2, 'deshpande', 1), ($1, $2, 'kavita', 0), ($1, $2, 'ramesh', 0)";
-/// The name pairs of Kavita Ramesh Deshpande (`name_pairs::patient_pairs`).
-const NEW_PAIRS: &str =
-    "INSERT INTO patient_name_pairs (tenant_id, pair_key, token_a, token_b, patient_id, \
-    family_a, family_b) VALUES ($1, 'de ka', 'deshpande', 'kavita', $2, 1, 0), \
-    ($1, 'de ra', 'deshpande', 'ramesh', $2, 1, 0), ($1, 'ka ra', 'kavita', 'ramesh', $2, 0, 0)";
-const NEW_IDENTIFIER: &str =
-    "INSERT INTO patient_identifiers (tenant_id, id, patient_id, kind, value, \
-    value_bidx, issuer, country, created_at) VALUES ($1, $2, $3, 'passport', $4, $5, '', 'IN', $6)";
-// The duplicate checks in the store's shape (`patients::duplicates`,
-// `patient_identifiers::find`): no ORDER BY (the store sorts in Rust).
-const SAME_PHONE: &str = "SELECT id FROM patients WHERE tenant_id = $1 AND phone_bidx = $2 \
-    AND birth_date = '1984-06-01' AND is_active = 1";
-const SAME_IDENTIFIER: &str = "SELECT i.patient_id FROM patient_identifiers i \
-    WHERE i.tenant_id = $1 AND i.kind = 'passport' AND i.value_bidx = $2 \
-    AND (SELECT p.is_active FROM patients p \
-        WHERE p.tenant_id = i.tenant_id AND p.id = i.patient_id) = 1";
-const NEW_DATA_KEY: &str = "INSERT INTO subject_keys (tenant_id, subject_id, key_version, \
-    tenant_key_version, wrapped, created_at) VALUES ($1, $2, 1, 1, $3, $4)";
 /// The size of a wrapped data key (envelope header, nonce, 32 bytes, tag).
 const WRAPPED_KEY_BYTES: usize = 5 + 12 + 32 + 16;
-/// What the chart reads, per part (the columns the repositories select).
-const CHART_READS: [&str; 5] = [
-    PATIENT,
-    "SELECT id, patient_id, tier, category, severity, status, substance, reaction, note, branch_id, \
-     recorded_by, recorded_at, updated_at FROM allergies WHERE tenant_id = $1 AND patient_id = $2 \
-     ORDER BY recorded_at DESC, id DESC",
-    "SELECT id, patient_id, tier, status, onset_date, resolved_date, name, code, note, branch_id, \
-     recorded_by, recorded_at, updated_at FROM conditions WHERE tenant_id = $1 AND patient_id = $2 \
-     ORDER BY recorded_at DESC, id DESC",
-    "SELECT * FROM medications WHERE tenant_id = $1 AND patient_id = $2 \
-     ORDER BY recorded_at DESC, id DESC",
-    "SELECT id, patient_id, category, tier, body, branch_id, recorded_by, recorded_at, updated_at \
-     FROM history_entries WHERE tenant_id = $1 AND patient_id = $2 ORDER BY recorded_at, id",
-];
-const AUDIT: &str =
-    "INSERT INTO audit_events (tenant_id, id, at, actor_id, actor_roles, branch_id, \
-    action, resource_type, resource_ids, outcome, reason, ip, user_agent, request_id, purpose) \
-    VALUES ($1, $2, $3, $4, 'owner', $5, $6, 'patient', $7, 'success', '', '127.0.0.1', \
-    'clinicos-bench', 'bench', $8)";
+/// The birth date of every create-patient registration (`fixture::patient_body`).
+const BIRTH_DATE: &str = "1984-06-01";
 
 /// The page size both sides of the search scenarios ask for.
 pub const SEARCH_PAGE: i64 = 20;
@@ -112,6 +41,7 @@ pub struct Raw {
     db: Db,
     /// The key store's pool (new data keys are rows there).
     keys: Option<AnyPool>,
+    sql: Statements,
     created: std::sync::atomic::AtomicU64,
     backend: Backend,
     tenant: String,
@@ -137,6 +67,7 @@ impl Raw {
                 .store
                 .field_keys()
                 .map(|k| k.key_store.db().pool().clone()),
+            sql: Statements::from_store(),
             created: std::sync::atomic::AtomicU64::new(0),
             backend: db.backend(),
             tenant: fx.tenant_id.clone(),
@@ -177,10 +108,10 @@ impl Raw {
     pub async fn get_branch(&self) -> Result<(), String> {
         let mut tx = self.begin(false).await?;
         for (sql, id) in [
-            (SESSION, Some(&self.session)),
-            (TENANT, None),
-            (USER, Some(&self.user)),
-            (BRANCH, Some(&self.branch)),
+            (&self.sql.session, Some(&self.session)),
+            (&self.sql.tenant, None),
+            (&self.sql.user, Some(&self.user)),
+            (&self.sql.branch, Some(&self.branch)),
         ] {
             let q = sqlx::query(sql).bind(self.tenant.as_str());
             let q = match id {
@@ -189,7 +120,7 @@ impl Raw {
             };
             q.fetch_one(&mut *tx).await.map_err(db_err)?;
         }
-        for sql in [ROLES, USER_BRANCHES] {
+        for sql in [self.sql.roles, self.sql.user_branches] {
             let rows = sqlx::query(sql)
                 .bind(self.tenant.as_str())
                 .bind(self.user.as_str())
@@ -207,9 +138,9 @@ impl Raw {
     /// branches and the policy rows, inside the caller's transaction.
     async fn auth_reads(&self, tx: &mut Transaction<'static, Any>) -> Result<(), String> {
         for (sql, id) in [
-            (SESSION, Some(&self.session)),
-            (TENANT, None),
-            (USER, Some(&self.user)),
+            (&self.sql.session, Some(&self.session)),
+            (&self.sql.tenant, None),
+            (&self.sql.user, Some(&self.user)),
         ] {
             let q = sqlx::query(sql).bind(self.tenant.as_str());
             let q = match id {
@@ -218,7 +149,7 @@ impl Raw {
             };
             q.fetch_one(&mut **tx).await.map_err(db_err)?;
         }
-        for sql in [ROLES, USER_BRANCHES, POLICY_ROWS] {
+        for sql in [self.sql.roles, self.sql.user_branches, self.sql.policy_rows] {
             sqlx::query(sql)
                 .bind(self.tenant.as_str())
                 .bind(self.user.as_str())
@@ -229,6 +160,7 @@ impl Raw {
         Ok(())
     }
 
+    /// The audit event of a patient action, as the owner, in `tx`.
     async fn audit(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -236,14 +168,21 @@ impl Raw {
         id: &str,
         purpose: &str,
     ) -> Result<(), String> {
-        sqlx::query(AUDIT)
+        sqlx::query(self.sql.audit)
             .bind(self.tenant.as_str())
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(Utc::now().timestamp_micros())
             .bind(self.user.as_str())
+            .bind("owner")
             .bind(self.branch.as_str())
             .bind(action.to_owned())
+            .bind("patient")
             .bind(id.to_owned())
+            .bind("success")
+            .bind("")
+            .bind("127.0.0.1")
+            .bind("clinicos-bench")
+            .bind("bench")
             .bind(purpose.to_owned())
             .execute(&mut **tx)
             .await
@@ -255,7 +194,7 @@ impl Raw {
     pub async fn read_patient(&self) -> Result<(), String> {
         let (_turn, mut tx) = self.begin_write().await?;
         self.auth_reads(&mut tx).await?;
-        sqlx::query(PATIENT)
+        sqlx::query(self.sql.patient())
             .bind(self.tenant.as_str())
             .bind(self.patient.as_str())
             .fetch_one(&mut *tx)
@@ -270,7 +209,8 @@ impl Raw {
     /// the same size in the key store, then in one write transaction the
     /// authentication reads, the branch, both duplicate checks, the patient
     /// row with blobs the size of the encrypted phone and email, its name
-    /// tokens (one statement), the identifier and the audit event.
+    /// tokens and pairs (one statement each), the identifier and the audit
+    /// event.
     pub async fn create_patient(&self) -> Result<(), String> {
         let n = self
             .created
@@ -281,9 +221,11 @@ impl Raw {
             .keys
             .as_ref()
             .ok_or("the bench store has no key store")?;
-        sqlx::query(NEW_DATA_KEY)
+        sqlx::query(self.sql.new_data_key)
             .bind(self.tenant.as_str())
             .bind(id.as_str())
+            .bind(1i64)
+            .bind(1i64)
             .bind(vec![5u8; WRAPPED_KEY_BYTES])
             .bind(now)
             .execute(keys)
@@ -293,37 +235,71 @@ impl Raw {
         let passport_bidx = crypto::sha256_hex(&format!("passport {n}"));
         let (_turn, mut tx) = self.begin_write().await?;
         self.auth_reads(&mut tx).await?;
-        sqlx::query(BRANCH)
+        sqlx::query(&self.sql.branch)
             .bind(self.tenant.as_str())
             .bind(self.branch.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
-        for (sql, bidx) in [(SAME_PHONE, &phone_bidx), (SAME_IDENTIFIER, &passport_bidx)] {
-            let same = sqlx::query(sql)
-                .bind(self.tenant.as_str())
-                .bind(bidx.as_str())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if !same.is_empty() {
-                return Err("the raw registration found a duplicate".into());
-            }
+        let same_phone = sqlx::query(self.sql.same_phone)
+            .bind(self.tenant.as_str())
+            .bind(phone_bidx.as_str())
+            .bind(BIRTH_DATE)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let same_identifier = sqlx::query(self.sql.same_identifier)
+            .bind(self.tenant.as_str())
+            .bind("passport")
+            .bind(passport_bidx.as_str())
+            .bind(1i64)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if !same_phone.is_empty() || !same_identifier.is_empty() {
+            return Err("the raw registration found a duplicate".into());
         }
-        sqlx::query(NEW_PATIENT)
+        // Every column, in the store's order, as a registration of
+        // `fixture::patient_body` writes it (unset fields at the
+        // application's defaults).
+        sqlx::query(self.sql.new_patient)
             .bind(self.tenant.as_str())
             .bind(id.as_str())
+            .bind(self.user.as_str())
+            .bind(now)
+            .bind(self.branch.as_str())
+            .bind("Kavita")
+            .bind("Ramesh")
+            .bind("Deshpande")
+            .bind("")
+            .bind("deshpande kavita ramesh")
+            .bind(BIRTH_DATE)
+            .bind("female")
+            .bind("Pune")
+            .bind("")
             .bind(vec![7u8; 46])
             .bind(phone_bidx)
             .bind(vec![9u8; 53])
             .bind(crypto::sha256_hex(&id))
-            .bind(self.branch.as_str())
-            .bind(self.user.as_str())
+            .bind(None::<i64>)
+            .bind(1i64)
+            .bind(None::<i64>)
             .bind(now)
+            .bind(None::<String>)
+            .bind("")
+            .bind(0i64)
+            .bind(None::<Vec<u8>>)
+            .bind(None::<Vec<u8>>)
+            .bind("")
+            .bind("none")
+            .bind("unknown")
+            .bind("[]")
+            .bind(None::<Vec<u8>>)
+            .bind(0i64)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        for sql in [NEW_TOKENS, NEW_PAIRS] {
+        for sql in [&self.sql.new_tokens, &self.sql.new_pairs] {
             sqlx::query(sql)
                 .bind(self.tenant.as_str())
                 .bind(id.as_str())
@@ -331,12 +307,15 @@ impl Raw {
                 .await
                 .map_err(db_err)?;
         }
-        sqlx::query(NEW_IDENTIFIER)
+        sqlx::query(self.sql.new_identifier)
             .bind(self.tenant.as_str())
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(id.as_str())
+            .bind("passport")
             .bind(vec![3u8; 42])
             .bind(passport_bidx)
+            .bind("")
+            .bind("IN")
             .bind(now)
             .execute(&mut *tx)
             .await
@@ -366,7 +345,7 @@ impl Raw {
 
     /// The five chart reads, concurrently, as the chart's requests run.
     pub async fn open_chart(&self) -> Result<(), String> {
-        let [a, b, c, d, e] = CHART_READS;
+        let [a, b, c, d, e] = &self.sql.chart;
         let (a, b, c, d, e) = tokio::join!(
             self.chart_part(a, "patient.read"),
             self.chart_part(b, "allergy.list"),
@@ -380,7 +359,7 @@ impl Raw {
     /// A search: authenticate, run the store's page and count statements
     /// for it (the same SQL ClinicOS runs), audit the ids of the page.
     pub async fn search(&self, s: &PatientSearch) -> Result<(), String> {
-        let st = patient_search::statements(s);
+        let st = raw_sql::search(s);
         let (_turn, mut tx) = self.begin_write().await?;
         self.auth_reads(&mut tx).await?;
         let mut q = sqlx::query(&st.page).bind(self.tenant.as_str());
@@ -413,7 +392,7 @@ impl Raw {
     /// parameters, on the blocking pool) and insert a session row.
     pub async fn login(&self) -> Result<(), String> {
         let mut tx = self.begin(false).await?;
-        let row = sqlx::query(CREDENTIALS)
+        let row = sqlx::query(&self.sql.credentials)
             .bind(self.tenant.as_str())
             .bind(self.email.as_str())
             .fetch_one(&mut *tx)
@@ -429,54 +408,25 @@ impl Raw {
             return Err("the password did not verify".into());
         }
         let secret = crypto::random_token(32);
+        let secret_hash = crypto::sha256_hex(&secret);
         let now = Utc::now().timestamp_micros();
         let (_turn, mut tx) = self.begin_write().await?;
-        sqlx::query(NEW_SESSION)
+        sqlx::query(self.sql.new_session)
             .bind(self.tenant.as_str())
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(self.user.as_str())
-            .bind(crypto::sha256_hex(&secret))
+            .bind("api")
+            .bind(secret_hash.as_str())
+            .bind(secret_hash.as_str())
             .bind(crypto::random_token(24))
             .bind(self.branch.as_str())
+            .bind("127.0.0.1")
+            .bind("clinicos-bench")
+            .bind(now)
             .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clinicos_domain::patients::search::{patient_tokens, NameParts};
-    use clinicos_domain::patients::search_pairs::patient_pairs;
-
-    /// The baseline writes the same name rows as a registration of the
-    /// fixture's patient.
-    #[test]
-    fn the_raw_registration_writes_the_patients_own_pairs_and_tokens() {
-        let tokens = patient_tokens(&NameParts {
-            given: "Kavita",
-            middle: "Ramesh",
-            family: "Deshpande",
-            local: "",
-        });
-        for t in &tokens {
-            assert!(NEW_TOKENS.contains(&format!("'{}', {}", t.token, u8::from(t.family))));
-        }
-        let pairs = patient_pairs(&tokens);
-        assert_eq!(NEW_PAIRS.matches("($1,").count(), pairs.len());
-        for p in pairs {
-            let row = format!(
-                "'{}', '{}', '{}', $2, {}, {}",
-                p.key,
-                p.a,
-                p.b,
-                u8::from(p.a_family),
-                u8::from(p.b_family)
-            );
-            assert!(NEW_PAIRS.contains(&row), "{row}");
-        }
     }
 }

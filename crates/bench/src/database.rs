@@ -8,7 +8,7 @@
 //! - What the bench created it removes ([`BenchDb::remove`]); a directory
 //!   the user named is kept so its contents can be inspected.
 
-use clinicos_store::kit::db::{backend_of, sqlite_url_for_dir};
+use clinicos_store::kit::db::{backend_of, redacted_url, sqlite_url_for_dir};
 use clinicos_store::{Backend, Db};
 use std::path::{Path, PathBuf};
 
@@ -149,7 +149,7 @@ impl BenchDb {
 /// Run one statement on the server named by `admin_url`, outside any
 /// transaction (CREATE / DROP DATABASE refuse to run inside one).
 async fn admin_exec(admin_url: &str, sql: &str) -> Result<(), String> {
-    let shown = crate::redact(admin_url);
+    let shown = redacted_url(admin_url);
     let db = Db::connect(admin_url, 1, false)
         .await
         .map_err(|e| format!("cannot connect to {shown}: {e}"))?;
