@@ -7,4 +7,5 @@ pub mod crypto;
 pub mod domain_schema;
 pub mod error;
 pub mod field_cipher;
+pub mod phi;
 pub mod platform_secrets;

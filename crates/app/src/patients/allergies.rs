@@ -13,7 +13,7 @@ pub const SEVERITIES: [&str; 4] = ["mild", "moderate", "severe", "life-threateni
 pub const STATUSES: [&str; 4] = ["active", "inactive", "resolved", "entered-in-error"];
 
 /// An allergy to record or change (a change replaces every field).
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AllergyInput {
     /// What the patient reacts to (encrypted at rest).
@@ -33,7 +33,7 @@ pub struct AllergyInput {
 }
 
 /// An allergy as shown.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Allergy {
     #[serde(flatten)]
     pub recorded: Recorded,
@@ -95,3 +95,5 @@ impl ClinicalKind for Allergies {
         }
     }
 }
+
+crate::kit::phi::redacted_debug!(Allergy, AllergyInput);

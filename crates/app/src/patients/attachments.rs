@@ -37,7 +37,7 @@ pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
 pub(crate) const TABLE: &str = "attachments";
 
 /// A file to attach.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NewAttachment {
     /// The name the file had (encrypted at rest).
     pub file_name: String,
@@ -51,7 +51,7 @@ pub struct NewAttachment {
 }
 
 /// An attachment's metadata as shown.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct AttachmentInfo {
     pub id: String,
     pub patient_id: String,
@@ -81,7 +81,7 @@ pub struct AttachmentList {
 }
 
 /// A decrypted file ready to send.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AttachmentFile {
     pub file_name: String,
     pub content_type: String,
@@ -489,3 +489,5 @@ impl Patients<'_> {
         Ok(removed)
     }
 }
+
+crate::kit::phi::redacted_debug!(AttachmentInfo, AttachmentFile, NewAttachment);

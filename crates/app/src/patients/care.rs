@@ -29,7 +29,7 @@ pub const HISTORY_CATEGORIES: [&str; 6] = [
 ];
 
 /// A history entry to record or change.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryInput {
     /// medical, surgical, family, social, obstetric or other.
@@ -47,7 +47,7 @@ fn normal() -> String {
 }
 
 /// A history entry as shown.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub id: String,
     pub category: String,
@@ -388,3 +388,5 @@ impl Patients<'_> {
         Ok(())
     }
 }
+
+crate::kit::phi::redacted_debug!(HistoryEntry, HistoryInput);

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const STATUSES: [&str; 2] = ["active", "resolved"];
 
 /// A condition to record or change (a change replaces every field).
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConditionInput {
     /// The condition (encrypted at rest).
@@ -33,7 +33,7 @@ pub struct ConditionInput {
 }
 
 /// A condition as shown.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Condition {
     #[serde(flatten)]
     pub recorded: Recorded,
@@ -116,3 +116,5 @@ impl ClinicalKind for Conditions {
         }
     }
 }
+
+crate::kit::phi::redacted_debug!(Condition, ConditionInput);

@@ -21,7 +21,7 @@ use serde::Serialize;
 /// export issue).
 pub const MAX_EXPORT: i64 = 10_000;
 
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct ExportedPatient {
     pub patient: Patient,
     pub history: Vec<HistoryEntry>,
@@ -104,3 +104,5 @@ impl Patients<'_> {
         })
     }
 }
+
+crate::kit::phi::redacted_debug!(ExportedPatient);

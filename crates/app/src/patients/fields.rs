@@ -32,7 +32,7 @@ pub const MAX_NOTES: usize = 2000;
 pub const MAX_ADDRESS: usize = 300;
 
 /// An identifier as typed at registration or update.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Default, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentifierInput {
     /// One of `national_id`, `abha_number`, `abha_address`,
@@ -50,7 +50,7 @@ pub struct IdentifierInput {
 }
 
 /// A stored identifier (decrypted).
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Identifier {
     pub id: String,
     pub kind: String,
@@ -60,7 +60,7 @@ pub struct Identifier {
 }
 
 /// Whom to call in an emergency (stored encrypted as one value).
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Default, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyContact {
     pub name: String,
@@ -216,6 +216,8 @@ pub fn clean_tags(tags: &[String]) -> Vec<String> {
     }
     out
 }
+
+crate::kit::phi::redacted_debug!(EmergencyContact, Identifier, IdentifierInput);
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const STATUSES: [&str; 2] = ["active", "stopped"];
 
 /// A medication to record or change (a change replaces every field).
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MedicationInput {
     /// The medicine (encrypted at rest).
@@ -37,7 +37,7 @@ pub struct MedicationInput {
 }
 
 /// A medication as shown.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Medication {
     #[serde(flatten)]
     pub recorded: Recorded,
@@ -116,3 +116,5 @@ impl ClinicalKind for Medications {
         }
     }
 }
+
+crate::kit::phi::redacted_debug!(Medication, MedicationInput);

@@ -11,7 +11,7 @@ use clinicos_domain::BranchId;
 use serde::{Deserialize, Serialize};
 
 /// What registering a patient takes.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPatient {
     pub given_name: String,
@@ -77,7 +77,7 @@ pub struct NewPatient {
 }
 
 /// A patient as the API shows them (decrypted).
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Patient {
     pub id: String,
     pub given_name: String,
@@ -195,6 +195,8 @@ pub(crate) fn validate(p: &NewPatient, today: NaiveDate) -> AppResult<()> {
     v.finish().map_err(AppError::Validation)
 }
 
+crate::kit::phi::redacted_debug!(NewPatient, Patient);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +207,23 @@ mod tests {
             sex: "female".into(),
             ..NewPatient::default()
         }
+    }
+
+    #[test]
+    fn debug_output_carries_no_phi() {
+        let mut new = p();
+        new.phone = Some("+91 98450 77123".into());
+        new.notes = Some("Prefers mornings".into());
+        new.emergency_contact = Some(crate::patients::fields::EmergencyContact {
+            name: "Vasanth".into(),
+            phone: "+91 90000 55566".into(),
+            relationship: "spouse".into(),
+        });
+        let shown = format!("{new:?} {:?}", new.emergency_contact);
+        for secret in ["98450", "mornings", "Vasanth", "Asha"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.starts_with("NewPatient { .. }"));
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub struct PhotoInfo {
 }
 
 /// A decrypted photo ready to send.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Photo {
     pub content_type: String,
     pub bytes: Vec<u8>,
@@ -245,6 +245,8 @@ impl Patients<'_> {
         Ok(())
     }
 }
+
+crate::kit::phi::redacted_debug!(Photo);
 
 #[cfg(test)]
 mod tests {

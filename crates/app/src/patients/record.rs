@@ -58,7 +58,7 @@ impl<T> From<ClinicalList<T>> for Section<T> {
 }
 
 /// A patient's record (`clinicos-patient-record/1`).
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct PatientRecord {
     /// Always `clinicos-patient-record/1`.
     pub schema: String,
@@ -125,3 +125,5 @@ impl Patients<'_> {
         })
     }
 }
+
+crate::kit::phi::redacted_debug!(PatientRecord);

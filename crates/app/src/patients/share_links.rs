@@ -80,7 +80,7 @@ pub struct CreatedShareLink {
 }
 
 /// A shared file, decrypted.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SharedFile {
     pub file_name: String,
     pub content_type: String,
@@ -338,6 +338,8 @@ impl Patients<'_> {
         })
     }
 }
+
+crate::kit::phi::redacted_debug!(SharedFile);
 
 #[cfg(test)]
 mod tests {

@@ -58,7 +58,7 @@ pub struct RawItem {
 }
 
 /// A timeline item as shown.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct TimelineItem {
     /// registration, history, attachment, allergy, condition or medication.
     pub kind: String,
@@ -388,3 +388,5 @@ impl Patients<'_> {
         })
     }
 }
+
+crate::kit::phi::redacted_debug!(TimelineItem);
