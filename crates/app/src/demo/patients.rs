@@ -11,8 +11,11 @@ use chrono::Duration;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{BranchId, Sensitivity, TenantId, UserId};
 use clinicos_store::governance::audit::{self, Actor, AuditEvent};
+use clinicos_store::governance::break_glass::BreakGlassReason;
 use clinicos_store::governance::break_glass::{self, GrantRow};
 use clinicos_store::patients::links::{self as patient_links, LinkRow};
+use clinicos_store::patients::registry::HistoryBody;
+use clinicos_store::patients::registry::PatientPhone;
 use clinicos_store::patients::registry::{self as patients, HistoryRow};
 
 struct DemoPatient {
@@ -230,7 +233,7 @@ impl Demo<'_> {
             row.phone = Some(
                 self.app
                     .cipher
-                    .encrypt(tenant, "patients", "phone", &id, &id, phone.as_bytes())
+                    .seal::<PatientPhone>(tenant, &id, &id, phone.as_bytes())
                     .await?,
             );
             row.phone_bidx = Some(self.app.cipher.blind_index(tenant, "phone", &phone).await?);
@@ -266,14 +269,7 @@ impl Demo<'_> {
                 let body = self
                     .app
                     .cipher
-                    .encrypt(
-                        tenant,
-                        "history_entries",
-                        "body",
-                        &hid,
-                        &id,
-                        text.as_bytes(),
-                    )
+                    .seal::<HistoryBody>(tenant, &hid, &id, text.as_bytes())
                     .await?;
                 patients::insert_history(
                     &mut tx,
@@ -322,14 +318,7 @@ impl Demo<'_> {
                     reason: self
                         .app
                         .cipher
-                        .encrypt(
-                            tenant,
-                            "break_glass_grants",
-                            "reason",
-                            &gid,
-                            pid,
-                            reason.as_bytes(),
-                        )
+                        .seal::<BreakGlassReason>(tenant, &gid, pid, reason.as_bytes())
                         .await?,
                     started_at: now - Duration::hours(3),
                     expires_at: now - Duration::hours(2),

@@ -16,6 +16,8 @@ use clinicos_domain::governance::access::Target;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::{Role, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
+use clinicos_store::governance::break_glass::BreakGlassReason;
+use clinicos_store::governance::break_glass::BreakGlassReviewNote;
 use clinicos_store::governance::break_glass::{self, GrantRow};
 use serde::{Deserialize, Serialize};
 
@@ -65,17 +67,18 @@ fn grant_event(at: DateTime<Utc>, action: AuditAction, ids: Vec<String>) -> Audi
 
 impl Governance<'_> {
     async fn show_grant(&self, ctx: &Ctx, g: GrantRow) -> AppResult<BreakGlassGrant> {
-        let open = |col: &'static str, id: String, patient: String, bytes: Vec<u8>| async move {
-            self.app
-                .cipher
-                .decrypt(ctx.tenant, "break_glass_grants", col, &id, &patient, &bytes)
-                .await
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
+        let text = |b: AppResult<Vec<u8>>| {
+            b.map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default()
         };
-        let reason = open("reason", g.id.clone(), g.patient_id.clone(), g.reason).await;
-        let review_note = match g.review_note {
-            Some(n) => Some(open("review_note", g.id.clone(), g.patient_id.clone(), n).await),
+        let cipher = &self.app.cipher;
+        let reason = text(
+            cipher
+                .open(ctx.tenant, &g.id, &g.patient_id, &g.reason)
+                .await,
+        );
+        let review_note = match &g.review_note {
+            Some(n) => Some(text(cipher.open(ctx.tenant, &g.id, &g.patient_id, n).await)),
             None => None,
         };
         let now = self.app.clock.now();
@@ -136,14 +139,7 @@ impl Governance<'_> {
             reason: self
                 .app
                 .cipher
-                .encrypt(
-                    ctx.tenant,
-                    "break_glass_grants",
-                    "reason",
-                    &id,
-                    &p.id,
-                    reason.as_bytes(),
-                )
+                .seal::<BreakGlassReason>(ctx.tenant, &id, &p.id, reason.as_bytes())
                 .await?,
             started_at: now,
             expires_at: now + Duration::minutes(settings.break_glass_minutes.clamp(1, 24 * 60)),
@@ -284,14 +280,7 @@ impl Governance<'_> {
             n => Some(
                 self.app
                     .cipher
-                    .encrypt(
-                        ctx.tenant,
-                        "break_glass_grants",
-                        "review_note",
-                        &g.id,
-                        &g.patient_id,
-                        n.as_bytes(),
-                    )
+                    .seal::<BreakGlassReviewNote>(ctx.tenant, &g.id, &g.patient_id, n.as_bytes())
                     .await?,
             ),
         };

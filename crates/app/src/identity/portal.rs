@@ -234,18 +234,13 @@ impl Identity<'_> {
         now: DateTime<Utc>,
     ) -> AppResult<()> {
         let row = patients::get(tx, patient).await?;
-        let sealed = match contact {
-            Contact::Phone => row.phone,
-            Contact::Email => row.email,
+        let patients = self.app.patients();
+        let opened = match contact {
+            Contact::Phone => patients.open_opt(tx.tenant(), patient, &row.phone).await,
+            Contact::Email => patients.open_opt(tx.tenant(), patient, &row.email).await,
         };
         // A patient whose key was erased has no readable contact: send nothing.
-        let Some(sealed) = sealed else { return Ok(()) };
-        let Some(recipient) = self
-            .app
-            .patients()
-            .open_text(tx.tenant(), column(contact), patient, &sealed)
-            .await
-        else {
+        let Some(recipient) = opened else {
             return Ok(());
         };
         let minutes = limits().ttl.num_minutes();

@@ -18,6 +18,7 @@ use clinicos_crypto::hierarchy::wrapping_version;
 use clinicos_crypto::{envelope, CryptoError, FieldContext, Key32};
 use clinicos_domain::TenantId;
 use clinicos_store::kit::keystore::{WrappedSubjectKey, WrappedTenantKey};
+use clinicos_store::kit::sealed::{Sealed, SealedColumn};
 use clinicos_store::FieldKeys;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -384,6 +385,40 @@ impl FieldCipher {
             row_id,
         };
         Ok(envelope::seal(&key.1, key.0, &ctx.aad(), plaintext))
+    }
+
+    /// Seal a value of column `C` of row `row_id` under `subject`'s key
+    /// (the column's type binds the ciphertext to where it is stored).
+    pub async fn seal<C: SealedColumn>(
+        &self,
+        tenant: TenantId,
+        row_id: &str,
+        subject: &str,
+        plaintext: &[u8],
+    ) -> AppResult<Sealed<C>> {
+        let bytes = self
+            .encrypt(tenant, C::TABLE, C::COLUMN, row_id, subject, plaintext)
+            .await?;
+        Ok(Sealed::from_bytes(bytes))
+    }
+
+    /// Open a sealed value of column `C` of row `row_id`.
+    pub async fn open<C: SealedColumn>(
+        &self,
+        tenant: TenantId,
+        row_id: &str,
+        subject: &str,
+        sealed: &Sealed<C>,
+    ) -> AppResult<Vec<u8>> {
+        self.decrypt(
+            tenant,
+            C::TABLE,
+            C::COLUMN,
+            row_id,
+            subject,
+            sealed.as_bytes(),
+        )
+        .await
     }
 
     /// Decrypt a field value; fails if it was moved, altered, or the

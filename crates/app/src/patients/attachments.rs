@@ -25,6 +25,7 @@ use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::patients::attachments::{self as file_type, SniffError};
 use clinicos_domain::{Sensitivity, TenantId, UserId};
+use clinicos_store::patients::attachments::AttachmentFileName;
 use clinicos_store::patients::attachments::{self as store, AttachmentRow};
 use clinicos_store::TenantTx;
 use serde::Serialize;
@@ -183,14 +184,7 @@ impl Patients<'_> {
         let name = self
             .app
             .cipher
-            .decrypt(
-                tenant,
-                TABLE,
-                "file_name",
-                &a.id,
-                &a.patient_id,
-                &a.file_name,
-            )
+            .open(tenant, &a.id, &a.patient_id, &a.file_name)
             .await?;
         Ok(String::from_utf8_lossy(&name).into_owned())
     }
@@ -280,10 +274,8 @@ impl Patients<'_> {
             file_name: self
                 .app
                 .cipher
-                .encrypt(
+                .seal::<AttachmentFileName>(
                     ctx.tenant,
-                    TABLE,
-                    "file_name",
                     &id,
                     &patient_id,
                     input.file_name.trim().as_bytes(),

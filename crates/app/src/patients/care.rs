@@ -16,6 +16,7 @@ use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Sensitivity, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
+use clinicos_store::patients::registry::HistoryBody;
 use clinicos_store::patients::registry::{self as patients, HistoryRow};
 use serde::{Deserialize, Serialize};
 
@@ -113,14 +114,7 @@ impl Patients<'_> {
         let text = self
             .app
             .cipher
-            .decrypt(
-                ctx.tenant,
-                "history_entries",
-                "body",
-                &h.id,
-                &h.patient_id,
-                &h.body,
-            )
+            .open::<HistoryBody>(ctx.tenant, &h.id, &h.patient_id, &h.body)
             .await?;
         let restricted = facts(&h).sensitivity.is_restricted();
         Ok(HistoryEntry {
@@ -197,14 +191,7 @@ impl Patients<'_> {
         let body = self
             .app
             .cipher
-            .encrypt(
-                ctx.tenant,
-                "history_entries",
-                "body",
-                &id,
-                &p.id,
-                input.text.as_bytes(),
-            )
+            .seal::<HistoryBody>(ctx.tenant, &id, &p.id, input.text.as_bytes())
             .await?;
         let row = HistoryRow {
             id: id.clone(),
@@ -268,18 +255,11 @@ impl Patients<'_> {
         row.body = self
             .app
             .cipher
-            .encrypt(
-                ctx.tenant,
-                "history_entries",
-                "body",
-                &row.id,
-                &p.id,
-                input.text.as_bytes(),
-            )
+            .seal::<HistoryBody>(ctx.tenant, &row.id, &p.id, input.text.as_bytes())
             .await?;
         row.category = input.category;
         row.updated_at = now;
-        patients::update_history(&mut tx, &row.id, &row.category, row.body.clone(), now).await?;
+        patients::update_history(&mut tx, &row.id, &row.category, &row.body, now).await?;
         access
             .record(
                 &mut tx,

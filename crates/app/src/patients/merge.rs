@@ -37,6 +37,7 @@ use clinicos_domain::patients::search::NameParts;
 use clinicos_domain::{TenantId, UserId};
 use clinicos_store::governance::audit;
 use clinicos_store::patients::links;
+use clinicos_store::patients::merge::MergeReason;
 use clinicos_store::patients::merge::{self as store, MergeRow, MoveRow, SealedRow};
 use clinicos_store::TenantTx;
 use serde::{Deserialize, Serialize};
@@ -301,14 +302,7 @@ impl Patients<'_> {
         let reason = self
             .app
             .cipher
-            .encrypt(
-                t,
-                "patient_merges",
-                "reason",
-                &id,
-                &survivor.id,
-                input.reason.trim().as_bytes(),
-            )
+            .seal::<MergeReason>(t, &id, &survivor.id, input.reason.trim().as_bytes())
             .await?;
         let row = MergeRow {
             id: id.clone(),

@@ -32,9 +32,9 @@ impl Patients<'_> {
         let now = self.app.clock.now();
         validate(&p, now.date_naive())?;
         let id = uuid::Uuid::now_v7().to_string();
-        // The new record's data key is made in memory and written to the
-        // key store just before the commit: a refused or failed
-        // registration leaves no key behind.
+        // The new record's data key is made in memory, written to the key
+        // store once the fields are sealed, and discarded if anything after
+        // that fails: a refused or failed registration leaves no key.
         let keys = self
             .app
             .cipher
@@ -44,8 +44,9 @@ impl Patients<'_> {
     }
 
     /// Seal, check and write a new patient under its new key: the key is
-    /// stored only once every statement has succeeded, and discarded when
-    /// anything fails (the duplicate warning included).
+    /// stored once the fields are sealed, and discarded (from the cache
+    /// and the key store) when anything fails, the duplicate warning
+    /// included.
     async fn insert_new(
         &self,
         ctx: &Ctx,
@@ -78,6 +79,10 @@ impl Patients<'_> {
         row.created_by = Some(ctx.user);
         let private = self.seal_into(t, &mut row, p, now).await?;
         let idents = self.seal_identifiers(t, id, &p.identifiers, now).await?;
+        // The key goes to the key store before the write transaction
+        // starts (on SQLite the writer's turn is not held for the key
+        // store's own commit); any failure below discards it again.
+        self.app.cipher.store_new_keys(keys).await?;
         let mut tx = self.app.store.write(t).await?;
         if let Some(b) = row.first_branch_id {
             if let Err(clinicos_store::StoreError::NotFound) =
@@ -113,7 +118,6 @@ impl Patients<'_> {
             Purpose::Operations.as_str(),
         )
         .await?;
-        self.app.cipher.store_new_keys(keys).await?;
         tx.commit().await?;
         // The answer is built from the values in hand, not decrypted again.
         let mut shown = patient_view(row, private);
@@ -173,12 +177,12 @@ impl Patients<'_> {
         t: clinicos_domain::TenantId,
         r: PatientRow,
     ) -> AppResult<Patient> {
-        let phone = self.open_opt(t, "phone", &r.id, &r.phone).await;
-        let email = self.open_opt(t, "email", &r.id, &r.email).await;
-        let address = self.open_opt(t, "address", &r.id, &r.address).await;
-        let notes = self.open_opt(t, "notes", &r.id, &r.notes).await;
+        let phone = self.open_opt(t, &r.id, &r.phone).await;
+        let email = self.open_opt(t, &r.id, &r.email).await;
+        let address = self.open_opt(t, &r.id, &r.address).await;
+        let notes = self.open_opt(t, &r.id, &r.notes).await;
         let emergency_contact = self
-            .open_opt(t, "emergency_contact", &r.id, &r.emergency_contact)
+            .open_opt(t, &r.id, &r.emergency_contact)
             .await
             .and_then(|j| serde_json::from_str(&j).ok());
         let private = PrivateFields {
@@ -191,22 +195,6 @@ impl Patients<'_> {
         let mut p = patient_view(r, private);
         p.may_contact = self.may_contact(&p);
         Ok(p)
-    }
-
-    pub(crate) async fn open_text(
-        &self,
-        t: clinicos_domain::TenantId,
-        column: &str,
-        id: &str,
-        ciphertext: &[u8],
-    ) -> Option<String> {
-        let bytes = self
-            .app
-            .cipher
-            .decrypt(t, "patients", column, id, id, ciphertext)
-            .await
-            .ok()?;
-        String::from_utf8(bytes).ok()
     }
 
     /// Internal hook for scheduling and visits: record that `user` saw or

@@ -174,7 +174,7 @@ impl TimelineSource for Attachments {
                     sealed: Some(SealedTitle {
                         table: crate::patients::attachments::TABLE,
                         column: "file_name",
-                        bytes: a.file_name,
+                        bytes: a.file_name.to_vec(),
                     }),
                 })
                 .collect())

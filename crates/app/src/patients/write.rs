@@ -12,8 +12,13 @@ use crate::patients::service::Patients;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use clinicos_domain::TenantId;
+use clinicos_store::kit::sealed::{Sealed, SealedColumn};
 use clinicos_store::patients::identifiers::IdentifierRow;
+use clinicos_store::patients::identifiers::IdentifierValue;
 use clinicos_store::patients::registry::{self as patients, PatientRow};
+use clinicos_store::patients::registry::{
+    PatientAddress, PatientEmail, PatientEmergencyContact, PatientNotes, PatientPhone,
+};
 use clinicos_store::TenantTx;
 
 /// A patient's encrypted columns in plaintext, normalised as they are
@@ -158,36 +163,29 @@ fn or_default(v: &str, default: &str) -> String {
 
 impl Patients<'_> {
     /// Encrypt an optional patient field (empty text is no value).
-    async fn seal_opt(
+    async fn seal_opt<C: SealedColumn>(
         &self,
         t: TenantId,
-        column: &str,
         id: &str,
         value: Option<&str>,
-    ) -> AppResult<Option<Vec<u8>>> {
+    ) -> AppResult<Option<Sealed<C>>> {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
-            Some(v) => Ok(Some(
-                self.app
-                    .cipher
-                    .encrypt(t, "patients", column, id, id, v.as_bytes())
-                    .await?,
-            )),
+            Some(v) => Ok(Some(self.app.cipher.seal(t, id, id, v.as_bytes()).await?)),
             None => Ok(None),
         }
     }
 
     /// Encrypt and index a value that is looked up exactly.
-    async fn seal_indexed(
+    async fn seal_indexed<C: SealedColumn>(
         &self,
         t: TenantId,
-        column: &str,
         id: &str,
         normalised: Option<String>,
-    ) -> AppResult<(Option<Vec<u8>>, Option<String>)> {
+    ) -> AppResult<(Option<Sealed<C>>, Option<String>)> {
         match normalised {
             Some(n) => Ok((
-                self.seal_opt(t, column, id, Some(&n)).await?,
-                Some(self.app.cipher.blind_index(t, column, &n).await?),
+                self.seal_opt(t, id, Some(&n)).await?,
+                Some(self.app.cipher.blind_index(t, C::COLUMN, &n).await?),
             )),
             None => Ok((None, None)),
         }
@@ -207,23 +205,23 @@ impl Patients<'_> {
         let id = row.id.clone();
         let private = PrivateFields::of(p);
         (row.phone, row.phone_bidx) = self
-            .seal_indexed(t, "phone", &id, private.phone.clone())
+            .seal_indexed::<PatientPhone>(t, &id, private.phone.clone())
             .await?;
         (row.email, row.email_bidx) = self
-            .seal_indexed(t, "email", &id, private.email.clone())
+            .seal_indexed::<PatientEmail>(t, &id, private.email.clone())
             .await?;
         row.address = self
-            .seal_opt(t, "address", &id, private.address.as_deref())
+            .seal_opt::<PatientAddress>(t, &id, private.address.as_deref())
             .await?;
         row.notes = self
-            .seal_opt(t, "notes", &id, private.notes.as_deref())
+            .seal_opt::<PatientNotes>(t, &id, private.notes.as_deref())
             .await?;
         let contact = match &private.emergency_contact {
             Some(c) => Some(serde_json::to_string(c).map_err(encoding)?),
             None => None,
         };
         row.emergency_contact = self
-            .seal_opt(t, "emergency_contact", &id, contact.as_deref())
+            .seal_opt::<PatientEmergencyContact>(t, &id, contact.as_deref())
             .await?;
         row.given_name = p.given_name.trim().to_owned();
         row.middle_name = p.middle_name.trim().to_owned();
@@ -265,14 +263,7 @@ impl Patients<'_> {
                 value: self
                     .app
                     .cipher
-                    .encrypt(
-                        t,
-                        "patient_identifiers",
-                        "value",
-                        &id,
-                        patient,
-                        value.as_bytes(),
-                    )
+                    .seal::<IdentifierValue>(t, &id, patient, value.as_bytes())
                     .await?,
                 value_bidx: self.identifier_index(t, &i.kind, value).await?,
                 id,
@@ -311,14 +302,7 @@ impl Patients<'_> {
             let plain = self
                 .app
                 .cipher
-                .decrypt(
-                    t,
-                    "patient_identifiers",
-                    "value",
-                    &r.id,
-                    &r.patient_id,
-                    &r.value,
-                )
+                .open::<IdentifierValue>(t, &r.id, &r.patient_id, &r.value)
                 .await
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok());
@@ -336,16 +320,18 @@ impl Patients<'_> {
     }
 
     /// Decrypt an optional patient column.
-    pub(crate) async fn open_opt(
+    pub(crate) async fn open_opt<C: SealedColumn>(
         &self,
         t: TenantId,
-        column: &str,
         id: &str,
-        ciphertext: &Option<Vec<u8>>,
+        sealed: &Option<Sealed<C>>,
     ) -> Option<String> {
-        match ciphertext {
-            Some(c) => self.open_text(t, column, id, c).await,
-            None => None,
-        }
+        let bytes = self
+            .app
+            .cipher
+            .open(t, id, id, sealed.as_ref()?)
+            .await
+            .ok()?;
+        String::from_utf8(bytes).ok()
     }
 }

@@ -3,6 +3,7 @@
 //! when, and the privacy officer's review.
 
 use crate::kit::row::{ts, RowExt};
+use crate::kit::sealed::Sealed;
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::UserId;
@@ -13,14 +14,14 @@ pub struct GrantRow {
     pub id: String,
     pub patient_id: String,
     pub user_id: UserId,
-    pub reason: Vec<u8>,
+    pub reason: Sealed<BreakGlassReason>,
     pub started_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     pub review_status: String,
     pub reviewed_by: Option<UserId>,
     pub reviewed_at: Option<DateTime<Utc>>,
-    pub review_note: Option<Vec<u8>>,
+    pub review_note: Option<Sealed<BreakGlassReviewNote>>,
 }
 
 const COLS: &str =
@@ -32,14 +33,14 @@ fn from_row(r: &AnyRow) -> StoreResult<GrantRow> {
         id: r.text("id")?,
         patient_id: r.text("patient_id")?,
         user_id: r.parse("user_id")?,
-        reason: r.bytes("reason")?.unwrap_or_default(),
+        reason: Sealed::from_bytes(r.bytes("reason")?.unwrap_or_default()),
         started_at: r.time("started_at")?,
         expires_at: r.time("expires_at")?,
         ended_at: r.opt_time("ended_at")?,
         review_status: r.text("review_status")?,
         reviewed_by: r.opt_text("reviewed_by")?.and_then(|u| u.parse().ok()),
         reviewed_at: r.opt_time("reviewed_at")?,
-        review_note: r.bytes("review_note")?,
+        review_note: r.bytes("review_note")?.map(Sealed::from_bytes),
     })
 }
 
@@ -50,11 +51,18 @@ pub async fn insert(tx: &mut TenantTx, g: &GrantRow) -> StoreResult<()> {
         .bind(g.id.clone())
         .bind(g.patient_id.clone())
         .bind(g.user_id.as_text())
-        .bind(g.reason.clone())
+        .bind(g.reason.to_vec())
         .bind(ts(g.started_at))
         .bind(ts(g.expires_at));
     tx.exec(q).await?;
     Ok(())
+}
+
+crate::sealed_columns! {
+    /// `break_glass_grants.reason`: why the record was opened.
+    BreakGlassReason = "break_glass_grants"."reason";
+    /// `break_glass_grants.review_note`: the reviewer's note.
+    BreakGlassReviewNote = "break_glass_grants"."review_note";
 }
 
 /// The user's grant for the patient that is in force at `now`.
@@ -114,7 +122,7 @@ pub async fn review(
     tx: &mut TenantTx,
     id: &str,
     outcome: &str,
-    note: Option<Vec<u8>>,
+    note: Option<Sealed<BreakGlassReviewNote>>,
     by: UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
@@ -123,7 +131,7 @@ pub async fn review(
             WHERE tenant_id = $1 AND id = $2 AND review_status = 'pending'")
         .bind(id.to_owned())
         .bind(outcome.to_owned())
-        .bind(note)
+        .bind(note.as_ref().map(Sealed::to_vec))
         .bind(by.as_text())
         .bind(ts(now));
     Ok(tx.exec(q).await? > 0)

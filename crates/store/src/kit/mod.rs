@@ -6,5 +6,6 @@ pub mod keystore;
 pub mod migrate;
 pub mod regions;
 pub mod row;
+pub mod sealed;
 pub mod sql;
 pub mod tenant_tx;

@@ -3,10 +3,16 @@
 //! (encrypted and decrypted by the app layer).
 
 use crate::kit::row::{ts, RowExt};
+use crate::kit::sealed::Sealed;
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::UserId;
 use sqlx::any::AnyRow;
+
+crate::sealed_columns! {
+    /// `attachments.file_name`: the uploaded file's name.
+    AttachmentFileName = "attachments"."file_name";
+}
 
 /// One attachment's metadata.
 #[derive(Clone, Debug)]
@@ -15,7 +21,7 @@ pub struct AttachmentRow {
     pub patient_id: String,
     pub visit_id: Option<String>,
     /// Ciphertext of the file name.
-    pub file_name: Vec<u8>,
+    pub file_name: Sealed<AttachmentFileName>,
     pub content_type: String,
     pub size_bytes: i64,
     /// Hex SHA-256 of the plaintext content.
@@ -35,7 +41,7 @@ fn row(r: &AnyRow) -> StoreResult<AttachmentRow> {
         id: r.text("id")?,
         patient_id: r.text("patient_id")?,
         visit_id: r.opt_text("visit_id")?,
-        file_name: r.bytes("file_name")?.unwrap_or_default(),
+        file_name: Sealed::from_bytes(r.bytes("file_name")?.unwrap_or_default()),
         content_type: r.text("content_type")?,
         size_bytes: r.int("size_bytes")?,
         sha256: r.text("sha256")?,
@@ -57,7 +63,7 @@ pub async fn insert(tx: &mut TenantTx, a: &AttachmentRow) -> StoreResult<()> {
         .bind(a.id.clone())
         .bind(a.patient_id.clone())
         .bind(a.visit_id.clone())
-        .bind(a.file_name.clone())
+        .bind(a.file_name.to_vec())
         .bind(a.content_type.clone())
         .bind(a.size_bytes)
         .bind(a.sha256.clone())

@@ -4,8 +4,14 @@
 //! lookup and duplicate warnings. Every statement is tenant-scoped.
 
 use crate::kit::row::{ts, RowExt};
+use crate::kit::sealed::Sealed;
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
+
+crate::sealed_columns! {
+    /// `patient_identifiers.value`: the identifier's value.
+    IdentifierValue = "patient_identifiers"."value";
+}
 
 /// One identifier (ciphertext value).
 #[derive(Clone, Debug)]
@@ -13,7 +19,7 @@ pub struct IdentifierRow {
     pub id: String,
     pub patient_id: String,
     pub kind: String,
-    pub value: Vec<u8>,
+    pub value: Sealed<IdentifierValue>,
     pub value_bidx: String,
     pub issuer: String,
     pub country: String,
@@ -41,7 +47,7 @@ pub async fn insert(tx: &mut TenantTx, patient: &str, rows: &[IdentifierRow]) ->
             .bind(r.id.clone())
             .bind(patient.to_owned())
             .bind(r.kind.clone())
-            .bind(r.value.clone())
+            .bind(r.value.to_vec())
             .bind(r.value_bidx.clone())
             .bind(r.issuer.clone())
             .bind(r.country.clone())
@@ -65,7 +71,7 @@ pub async fn list(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<Identifie
                 id: r.text("id")?,
                 patient_id: r.text("patient_id")?,
                 kind: r.text("kind")?,
-                value: r.bytes("value")?.unwrap_or_default(),
+                value: Sealed::from_bytes(r.bytes("value")?.unwrap_or_default()),
                 value_bidx: r.text("value_bidx")?,
                 issuer: r.text("issuer")?,
                 country: r.text("country")?,

@@ -4,10 +4,16 @@
 //! input.
 
 use crate::kit::row::{ts, RowExt};
+use crate::kit::sealed::Sealed;
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::UserId;
 use sqlx::any::AnyRow;
+
+crate::sealed_columns! {
+    /// `patient_merges.reason`: why two records were merged.
+    MergeReason = "patient_merges"."reason";
+}
 
 /// One merge of `merged_id` into `survivor_id`.
 #[derive(Clone, Debug)]
@@ -16,7 +22,7 @@ pub struct MergeRow {
     pub survivor_id: String,
     pub merged_id: String,
     /// Encrypted under the survivor's data key.
-    pub reason: Vec<u8>,
+    pub reason: Sealed<MergeReason>,
     pub merged_by: UserId,
     pub merged_at: DateTime<Utc>,
     pub undone_by: Option<UserId>,
@@ -30,7 +36,7 @@ fn from_row(r: &AnyRow) -> StoreResult<MergeRow> {
         id: r.text("id")?,
         survivor_id: r.text("survivor_id")?,
         merged_id: r.text("merged_id")?,
-        reason: r.bytes("reason")?.unwrap_or_default(),
+        reason: Sealed::from_bytes(r.bytes("reason")?.unwrap_or_default()),
         merged_by: r.parse("merged_by")?,
         merged_at: r.time("merged_at")?,
         undone_by: r.opt_text("undone_by")?.and_then(|u| u.parse().ok()),
@@ -45,7 +51,7 @@ pub async fn insert(tx: &mut TenantTx, m: &MergeRow) -> StoreResult<()> {
         .bind(m.id.clone())
         .bind(m.survivor_id.clone())
         .bind(m.merged_id.clone())
-        .bind(m.reason.clone())
+        .bind(m.reason.to_vec())
         .bind(m.merged_by.as_text())
         .bind(ts(m.merged_at));
     tx.exec(q).await?;

@@ -4,11 +4,27 @@
 //! as ciphertext; the app layer encrypts and decrypts.
 
 use crate::kit::row::{ts, RowExt};
+use crate::kit::sealed::Sealed;
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::patients::search::{self as name_search, NameParts};
 use clinicos_domain::{BranchId, UserId};
 use sqlx::any::AnyRow;
+
+crate::sealed_columns! {
+    /// `patients.phone`: the normalised phone number.
+    PatientPhone = "patients"."phone";
+    /// `patients.email`: the lower-cased email address.
+    PatientEmail = "patients"."email";
+    /// `patients.address`: the street address.
+    PatientAddress = "patients"."address";
+    /// `patients.emergency_contact`: name, phone and relationship (JSON).
+    PatientEmergencyContact = "patients"."emergency_contact";
+    /// `patients.notes`: the front desk's free-text notes.
+    PatientNotes = "patients"."notes";
+    /// `history_entries.body`: a medical-history entry's text.
+    HistoryBody = "history_entries"."body";
+}
 
 /// A patient's registry row (ciphertext for encrypted columns).
 #[derive(Clone, Debug)]
@@ -23,9 +39,9 @@ pub struct PatientRow {
     pub sex: String,
     pub city: String,
     pub postcode: String,
-    pub phone: Option<Vec<u8>>,
+    pub phone: Option<Sealed<PatientPhone>>,
     pub phone_bidx: Option<String>,
-    pub email: Option<Vec<u8>>,
+    pub email: Option<Sealed<PatientEmail>>,
     pub email_bidx: Option<String>,
     pub first_branch_id: Option<BranchId>,
     pub care_consent_at: Option<DateTime<Utc>>,
@@ -36,16 +52,16 @@ pub struct PatientRow {
     pub gender_identity: String,
     pub birth_date_estimated: bool,
     /// Encrypted street address.
-    pub address: Option<Vec<u8>>,
+    pub address: Option<Sealed<PatientAddress>>,
     /// Encrypted emergency contact (JSON: name, phone, relationship).
-    pub emergency_contact: Option<Vec<u8>>,
+    pub emergency_contact: Option<Sealed<PatientEmergencyContact>>,
     pub preferred_language: String,
     pub preferred_channel: String,
     pub blood_group: String,
     /// JSON array of short plaintext tags.
     pub tags: String,
     /// Encrypted free-text notes for the front desk.
-    pub notes: Option<Vec<u8>>,
+    pub notes: Option<Sealed<PatientNotes>>,
     pub marketing_consent: bool,
     pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
@@ -70,9 +86,9 @@ pub(crate) fn from_row(r: &AnyRow) -> StoreResult<PatientRow> {
         sex: r.text("sex")?,
         city: r.text("city")?,
         postcode: r.text("postcode")?,
-        phone: r.bytes("phone")?,
+        phone: r.bytes("phone")?.map(Sealed::from_bytes),
         phone_bidx: r.opt_text("phone_bidx")?,
-        email: r.bytes("email")?,
+        email: r.bytes("email")?.map(Sealed::from_bytes),
         email_bidx: r.opt_text("email_bidx")?,
         first_branch_id: r.opt_text("first_branch_id")?.and_then(|b| b.parse().ok()),
         care_consent_at: r.opt_time("care_consent_at")?,
@@ -81,13 +97,13 @@ pub(crate) fn from_row(r: &AnyRow) -> StoreResult<PatientRow> {
         deceased_on: r.opt_text("deceased_on")?,
         gender_identity: r.text("gender_identity")?,
         birth_date_estimated: r.flag("birth_date_estimated")?,
-        address: r.bytes("address")?,
-        emergency_contact: r.bytes("emergency_contact")?,
+        address: r.bytes("address")?.map(Sealed::from_bytes),
+        emergency_contact: r.bytes("emergency_contact")?.map(Sealed::from_bytes),
         preferred_language: r.text("preferred_language")?,
         preferred_channel: r.text("preferred_channel")?,
         blood_group: r.text("blood_group")?,
         tags: r.text("tags")?,
-        notes: r.bytes("notes")?,
+        notes: r.bytes("notes")?.map(Sealed::from_bytes),
         marketing_consent: r.flag("marketing_consent")?,
         created_by: r.opt_text("created_by")?.and_then(|u| u.parse().ok()),
         created_at: r.time("created_at")?,
@@ -168,9 +184,9 @@ fn bind_mutable<'q>(q: AnyQuery<'q>, p: &PatientRow) -> AnyQuery<'q> {
         .bind(p.sex.clone())
         .bind(p.city.clone())
         .bind(p.postcode.clone())
-        .bind(p.phone.clone())
+        .bind(p.phone.as_ref().map(Sealed::to_vec))
         .bind(p.phone_bidx.clone())
-        .bind(p.email.clone())
+        .bind(p.email.as_ref().map(Sealed::to_vec))
         .bind(p.email_bidx.clone())
         .bind(p.care_consent_at.map(ts))
         .bind(i64::from(p.is_active))
@@ -179,13 +195,13 @@ fn bind_mutable<'q>(q: AnyQuery<'q>, p: &PatientRow) -> AnyQuery<'q> {
         .bind(p.deceased_on.clone())
         .bind(p.gender_identity.clone())
         .bind(i64::from(p.birth_date_estimated))
-        .bind(p.address.clone())
-        .bind(p.emergency_contact.clone())
+        .bind(p.address.as_ref().map(Sealed::to_vec))
+        .bind(p.emergency_contact.as_ref().map(Sealed::to_vec))
         .bind(p.preferred_language.clone())
         .bind(p.preferred_channel.clone())
         .bind(p.blood_group.clone())
         .bind(p.tags.clone())
-        .bind(p.notes.clone())
+        .bind(p.notes.as_ref().map(Sealed::to_vec))
         .bind(i64::from(p.marketing_consent))
 }
 
@@ -331,7 +347,7 @@ pub struct HistoryRow {
     pub patient_id: String,
     pub category: String,
     pub sensitivity: String,
-    pub body: Vec<u8>,
+    pub body: Sealed<HistoryBody>,
     pub branch_id: Option<BranchId>,
     pub recorded_by: UserId,
     pub recorded_at: DateTime<Utc>,
@@ -348,7 +364,7 @@ fn history_row(r: &AnyRow) -> StoreResult<HistoryRow> {
         patient_id: r.text("patient_id")?,
         category: r.text("category")?,
         sensitivity: r.text("tier")?,
-        body: r.bytes("body")?.unwrap_or_default(),
+        body: Sealed::from_bytes(r.bytes("body")?.unwrap_or_default()),
         branch_id: r.opt_text("branch_id")?.and_then(|b| b.parse().ok()),
         recorded_by: r.parse("recorded_by")?,
         recorded_at: r.time("recorded_at")?,
@@ -364,7 +380,7 @@ pub async fn insert_history(tx: &mut TenantTx, h: &HistoryRow) -> StoreResult<()
         .bind(h.patient_id.clone())
         .bind(h.category.clone())
         .bind(h.sensitivity.clone())
-        .bind(h.body.clone())
+        .bind(h.body.to_vec())
         .bind(h.branch_id.map(|b| b.as_text()))
         .bind(h.recorded_by.as_text())
         .bind(ts(h.recorded_at))
@@ -432,14 +448,14 @@ pub async fn update_history(
     tx: &mut TenantTx,
     id: &str,
     category: &str,
-    body: Vec<u8>,
+    body: &Sealed<HistoryBody>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let q = tx
         .q("UPDATE history_entries SET category = $3, body = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
         .bind(id.to_owned())
         .bind(category.to_owned())
-        .bind(body)
+        .bind(body.to_vec())
         .bind(ts(now));
     tx.exec(q).await?;
     Ok(())
