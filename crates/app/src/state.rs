@@ -114,3 +114,15 @@ impl App {
         })
     }
 }
+
+impl App {
+    /// Is the primary database reachable (readiness)?
+    pub async fn database_ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// The primary database pool: (connections open, of which idle).
+    pub fn database_pool(&self) -> (u32, usize) {
+        self.store.platform().pool_stats()
+    }
+}

@@ -22,7 +22,7 @@ pub struct HealthChecks {
 }
 
 async fn health_body(st: &WebState) -> (StatusCode, Health) {
-    let db_ok = st.app.store.ping().await.is_ok();
+    let db_ok = st.app.database_ready().await;
     let status = if db_ok {
         StatusCode::OK
     } else {

@@ -39,7 +39,7 @@ pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
 
 /// Render the exposition text, refreshing gauges first.
 pub fn render(state: &crate::WebState) -> String {
-    let (size, idle) = state.app.store.platform().pool_stats();
+    let (size, idle) = state.app.database_pool();
     metrics::gauge!("db_pool_connections").set(f64::from(size));
     metrics::gauge!("db_pool_idle_connections").set(idle as f64);
     let started =
