@@ -201,6 +201,28 @@ fn named_paths(code: &str) -> Vec<String> {
     out
 }
 
+/// The paths of intra-doc links (`` [`crate::a::b`] ``), one per line.
+fn doc_links(text: &str) -> String {
+    let mut out = String::new();
+    for (i, _) in text.match_indices("[`") {
+        let rest = &text[i + 2..];
+        if let Some(end) = rest.find("`]") {
+            let path = &rest[..end];
+            if ["crate::", "super::", "self::"]
+                .iter()
+                .any(|r| path.starts_with(r))
+                && path
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == ':')
+            {
+                out.push_str(path);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 fn find_word(hay: &str, word: &str) -> Option<usize> {
     let b = hay.as_bytes();
     let mut from = 0;
@@ -281,9 +303,13 @@ impl Crate {
     fn edges(&self) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
         let mut g = BTreeMap::new();
         for (m, file) in &self.files {
-            let code = code_only(&std::fs::read_to_string(file).expect("read"));
+            let text = std::fs::read_to_string(file).expect("read");
+            let code = code_only(&text);
             let mut to = BTreeSet::new();
-            for line_free in [code] {
+            // Intra-doc links (`[`crate::x`]`) are references too: a doc that
+            // points back at its importer ties the two files as an import does.
+            let links = doc_links(&text);
+            for line_free in [code, links] {
                 for p in named_paths(&line_free) {
                     if let Some(t) = self.resolve(m, &p) {
                         // Ancestors are only folders of `mod` lines; a child
@@ -453,6 +479,10 @@ fn the_checker_finds_a_circle_and_follows_use_trees() {
             "crate::patients::search",
             "crate"
         ]
+    );
+    assert_eq!(
+        doc_links("//! See [`crate::kit::page`] and [`Chrome`], not [`std::fmt`]."),
+        "crate::kit::page\n"
     );
     let code = code_only("// crate::x\nlet s = \"crate::y\"; crate::z::f();");
     assert_eq!(named_paths(&code), vec!["crate::z::f"]);

@@ -1,4 +1,4 @@
-//! The SQL of the raw-database baseline ([`crate::raw`]). Every statement
+//! The SQL of the raw-database baseline (`raw.rs`). Every statement
 //! is the store's own: the reads are the very statements its repositories
 //! run for the same rows (built from the column lists they read), the
 //! writes the store's inserts, and a search the store's page and count

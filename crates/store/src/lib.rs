@@ -6,7 +6,7 @@
 //!   the tenant as `$1` of every statement and, on PostgreSQL, sets
 //!   `app.tenant_id` for row-level security in the same transaction.
 //! - Feature code never names a region: [`Store::tenant_db`] routes a tenant
-//!   to its home region's database through the [`regions`] registry.
+//!   to its home region's database through the [`kit::regions`] registry.
 //! - Timestamps are stored as BIGINT microseconds since the Unix epoch (UTC);
 //!   ids as UUID text; flags as BIGINT 0/1; bytes as BLOB/BYTEA. These types
 //!   behave the same on both databases.

@@ -175,7 +175,7 @@ impl ScanVerdict {
 /// The future a scanner returns.
 pub type ScanFuture<'a> = Pin<Box<dyn Future<Output = AppResult<ScanVerdict>> + Send + 'a>>;
 
-/// Scans an upload before it is stored ([`crate::documents::clamd::ClamdScanner`] is
+/// Scans an upload before it is stored (`documents/clamd.rs`, `ClamdScanner`, is
 /// the ClamAV adapter). A scanner that is configured but cannot give a
 /// verdict answers an error (the upload is refused), never `Skipped`.
 pub trait VirusScanner: Send + Sync {

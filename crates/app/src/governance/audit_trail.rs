@@ -6,7 +6,7 @@
 //! order it observes them and signs a checkpoint (Ed25519) after each round
 //! that added links. Two sealers racing on one tenant collide on the
 //! chain's primary key; the loser rolls back and retries next round.
-//! [`App::verify_audit`] recomputes every chain and checks every checkpoint.
+//! [`Governance::verify_audit`] recomputes every chain and checks every checkpoint.
 
 use crate::governance::service::Governance;
 use crate::{AppError, AppResult};

@@ -83,7 +83,7 @@ pub fn allows_on(ctx: &Ctx, action: Action, target: &Target<'_>) -> bool {
 }
 
 /// Decide without recording (for checks that only shape what a page
-/// shows; actions go through [`App::authorize`], which audits denials).
+/// shows; actions go through [`Governance::authorize`], which audits denials).
 pub fn allows(ctx: &Ctx, action: Action) -> bool {
     access::decide(
         &subject(ctx),

@@ -5,7 +5,7 @@
 //!
 //! Invariants:
 //! - Raising an event never fails the user's request: problems are logged
-//!   as a warning naming the kind only ([`App::raise_security_event`]).
+//!   as a warning naming the kind only ([`Governance::raise_security_event`]).
 //! - A threshold raises once per window (dedupe key + window), so an
 //!   attack does not flood the table or the SIEM.
 //! - Details carry ids, counts and codes, never PHI.

@@ -11,10 +11,10 @@
 //!   session row, so revocation takes effect at once.
 //! - Idle and absolute expiry come from the tenant's settings.
 //! - With a second factor active, the password step answers with a
-//!   single-use MFA challenge instead of a session (see [`crate::identity::mfa`]);
+//!   single-use MFA challenge instead of a session (see `identity/mfa.rs`);
 //!   with device approval on, an unknown device gets a pending approval
-//!   instead of a session (see [`crate::identity::devices`]). Both funnel through
-//!   [`App::finish_sign_in`].
+//!   instead of a session (see `identity/devices.rs`). Both funnel through
+//!   [`Identity::finish_sign_in`].
 
 use crate::identity::service::Identity;
 use crate::identity::types::{SessionSummary, User};
@@ -65,7 +65,7 @@ impl SessionKind {
 pub enum LoginOutcome {
     /// Signed in: tokens or cookie issued.
     SignedIn(Issued, Box<User>),
-    /// A second factor is needed: finish with [`App::complete_mfa`].
+    /// A second factor is needed: finish with [`Identity::complete_mfa`].
     MfaRequired { mfa_token: String },
 }
 

@@ -8,7 +8,7 @@
 //!   does not tell either.
 //! - `verify`: the newest live code of the destination; a wrong code counts
 //!   a try on it, three wrong tries kill it, a right one is used once and
-//!   opens a portal session (see [`crate::identity::portal_session`]).
+//!   opens a portal session (see `identity/portal_session.rs`).
 //! - Limits ([`OtpLimits`]) are counted in `rate_counters` in the primary
 //!   database (one atomic upsert per hit), so every instance shares them.
 //! - Stored: the destination's blind index and an HMAC of the code under

@@ -130,7 +130,7 @@ pub async fn rewrap_all(store: &Store) -> AppResult<usize> {
     Ok(changed)
 }
 
-/// The platform keys an [`crate::App`] holds in memory after start-up.
+/// The platform keys the application core (`state.rs`) holds in memory after start-up.
 pub struct PlatformKeys {
     /// Signs audit checkpoints.
     pub(crate) audit: ed25519_dalek::SigningKey,

@@ -7,7 +7,7 @@
 //!   (tenant, `attachments`, `content`, attachment id), before it reaches
 //!   the blob store; the file name is encrypted in the row the same way.
 //! - Upload is `WriteClinical`, list and download `ReadClinical` through
-//!   [`App::authorize_clinical`]; restricted files the reader may not see
+//!   [`Patients::authorize_clinical`]; restricted files the reader may not see
 //!   are withheld from the list and refused on download. Every upload,
 //!   list and download is audited in the transaction that reads the row.
 
@@ -233,7 +233,7 @@ impl Patients<'_> {
     /// the transaction then re-checks authorization and only inserts the
     /// row and its audit event. A file whose row is never written is
     /// removed at once, or by the orphan sweep
-    /// ([`App::sweep_orphan_files`]) if this process dies in between.
+    /// ([`Patients::sweep_orphan_files`]) if this process dies in between.
     pub async fn add_attachment(
         &self,
         ctx: &Ctx,

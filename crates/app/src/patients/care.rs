@@ -1,7 +1,7 @@
 //! Clinical content behind the policy point's attributes: a patient's
 //! care team ("own patients") and medical-history entries, each with a
 //! sensitivity tier and an author. Reads and writes go through
-//! [`App::authorize_clinical`]; restricted entries the reader may not see
+//! [`Patients::authorize_clinical`]; restricted entries the reader may not see
 //! are withheld (and counted), and break-the-glass reads are flagged.
 
 use crate::governance::policy::Action;

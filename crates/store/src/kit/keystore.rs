@@ -54,7 +54,7 @@ pub struct WrappedSubjectKey {
 }
 
 /// What field encryption needs from storage: the key store and the source
-/// of master keys. Attached to [`crate::Store`] at start-up.
+/// of master keys. Attached to the store (`kit/regions.rs`) at start-up.
 #[derive(Clone)]
 pub struct FieldKeys {
     pub key_store: KeyStore,

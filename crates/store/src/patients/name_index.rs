@@ -1,6 +1,6 @@
 //! Writing the name index: a patient's name tokens (`patient_name_tokens`)
 //! and word pairs (`patient_name_pairs`), in the transaction that writes the
-//! names. The query side is [`crate::patients::search`].
+//! names. The query side is `patients/search.rs`.
 
 use crate::kit::row::RowExt;
 use crate::kit::sql::Sql;

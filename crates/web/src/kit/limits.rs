@@ -1,5 +1,5 @@
 //! The configured rate limits: requests per minute for each class of route
-//! (server configuration; enforced by [`crate::kit::rate_limit`]).
+//! (server configuration; enforced by `kit/rate_limit.rs`).
 
 /// Requests per minute for each class (server configuration).
 #[derive(Clone, Debug, PartialEq, Eq)]
