@@ -29,6 +29,10 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub public_url: Option<String>,
     pub secure_cookies: Option<bool>,
+    /// Development mode's outbox: staff may read queued messages at
+    /// /outbox in place of a mail server (always on for `demo`; never
+    /// turn it on in production).
+    pub development_outbox: Option<bool>,
     pub trust_proxy: Option<bool>,
     pub max_connections: Option<u32>,
     pub body_limit_bytes: Option<usize>,

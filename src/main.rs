@@ -333,7 +333,7 @@ pub async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Store, String>
         })
 }
 
-fn auth_settings(file: &FileConfig, public_url: String, secure: bool) -> AuthSettings {
+fn auth_settings(file: &FileConfig, public_url: String, secure: bool, demo: bool) -> AuthSettings {
     let d = AuthSettings::default();
     AuthSettings {
         access_ttl: file
@@ -352,6 +352,7 @@ fn auth_settings(file: &FileConfig, public_url: String, secure: bool) -> AuthSet
         reset_ttl: d.reset_ttl,
         public_url,
         secure_cookies: secure,
+        development_outbox: demo || file.development_outbox.unwrap_or(false),
     }
 }
 
@@ -718,7 +719,7 @@ async fn cli_app(db: &DbArgs, file: &FileConfig) -> Result<App, String> {
     let store = open_store(db, file).await?;
     let app = App::new(
         store,
-        auth_settings(file, "http://127.0.0.1:8080".into(), true),
+        auth_settings(file, "http://127.0.0.1:8080".into(), true, false),
     )
     .await
     .map_err(AppError::operator_message)?;
@@ -798,7 +799,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     let store = open_store(&a.db, &file).await?;
     let app = App::new(
         store.clone(),
-        auth_settings(&file, public_url.clone(), secure),
+        auth_settings(&file, public_url.clone(), secure, demo),
     )
     .await
     .map_err(AppError::operator_message)?;

@@ -468,8 +468,7 @@ async fn sign_in_is_rate_limited_per_ip() {
         dir,
         clinicos_app::AuthSettings {
             ip_attempts_per_minute: 3,
-            secure_cookies: false,
-            ..Default::default()
+            ..super::support::settings()
         },
     )
     .await;
@@ -524,4 +523,62 @@ async fn deactivated_staff_are_signed_out_and_cannot_sign_in() {
     )
     .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_toward_the_lockout() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("guess").await;
+    let (stolen, _) = t.login("guess", &tenant.owner_email, PASSWORD).await;
+    let guess = |n: usize| json!({"current_password": format!("guess-{n}"), "new_password": "Brass-Kettle-Monsoon-9"});
+    // The default threshold is 5 failures: the fifth still says "wrong",
+    // and locks the account.
+    for n in 0..5 {
+        let (s, v) = body(t.post("/api/v1/me/password", Some(&stolen), guess(n)).await).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+            "guess {n}: {v}"
+        );
+    }
+    // Locked: even the right password is refused, here and at sign-in.
+    let (s, v) = body(
+        t.post(
+            "/api/v1/me/password",
+            Some(&stolen),
+            json!({"current_password": PASSWORD, "new_password": "Brass-Kettle-Monsoon-9"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "ACCOUNT_LOCKED"),
+        "{v}"
+    );
+    let (s, v) = body(
+        t.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"tenant": "guess", "email": tenant.owner_email, "password": PASSWORD}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "ACCOUNT_LOCKED"),
+        "{v}"
+    );
+    // Each failure is in the audit trail.
+    let db = clinicos_store::Db::connect(&t.db_url, 2, false)
+        .await
+        .expect("owner connection");
+    let failed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.password_change' AND outcome = 'failure'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("count");
+    assert_eq!(failed, 5);
 }

@@ -527,6 +527,14 @@ async fn phi_written_through_the_api_is_not_in_the_database_bytes() {
     )
     .await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+    // Three messages reach the outbox: the break-the-glass review task
+    // (privacy officer), a portal code and the owner's reset link.
+    t.add_user(
+        &tenant,
+        "privacy@phiscan.example",
+        clinicos_domain::Role::PrivacyOfficer,
+    )
+    .await;
     let (doc, _) = t.login("phiscan", "doc@phiscan.example", PASSWORD).await;
     let (s, v) = body(
         t.post(
@@ -538,12 +546,38 @@ async fn phi_written_through_the_api_is_not_in_the_database_bytes() {
     )
     .await;
     assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
-    let needles: [&[u8]; 5] = [
+    let (s, v) = crate::portal_otp::send(&t, "phiscan", "sms", "+91 99887 76655").await;
+    assert_eq!(s, reqwest::StatusCode::ACCEPTED, "{v}");
+    let (s, v) = body(
+        t.post(
+            "/api/v1/auth/forgot-password",
+            None,
+            json!({"tenant": "phiscan", "email": tenant.owner_email}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, reqwest::StatusCode::ACCEPTED, "{v}");
+    let mail = crate::portal_otp::messages(&t, &tenant).await;
+    let kinds: Vec<&str> = mail.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["staff.password_reset", "portal.code", "break_glass.review"]
+    );
+    let link = mail[0].body.split("token=").nth(1).expect("link");
+    let token = link.split_whitespace().next().expect("token").to_owned();
+    let otp = crate::portal_otp::code_in(&mail[1].body);
+    let otp_text = format!("{otp} is your");
+    let needles: [&[u8]; 9] = [
         b"9988776655",
         b"zarina.q",
         b"Quetiapine",
         b"Xylocaine",
         b"Obtunded",
+        token.as_bytes(),
+        otp_text.as_bytes(),
+        b"break-the-glass) access",
+        b"Someone asked to reset",
     ];
     assert_not_stored(
         &t.db_url,

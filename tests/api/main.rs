@@ -3,6 +3,7 @@
 
 mod attachments;
 mod audit;
+mod audit_atomic;
 mod auth;
 mod clinical_records;
 mod conventions;
@@ -10,11 +11,13 @@ mod demo_data;
 mod encryption;
 mod governance_pages;
 mod housekeeping;
+mod input_text;
 mod mfa;
 mod mfa_pages;
 mod name_search;
 mod observability;
 mod operator;
+mod outbox;
 mod patient_family;
 mod patient_filters;
 mod patient_merge;

@@ -8,16 +8,15 @@ use crate::support::{body, code, settings, spawn_app, spawn_on, Tenant, TestApp}
 use chrono::Duration;
 use clinicos_app::identity::portal::{OtpRequest, SEND_FLOOR};
 use clinicos_app::kit::context::RequestInfo;
-use clinicos_store::messaging::outbox::{self, OutboxMessage};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::Row;
 
-const PHONE: &str = "+91 98450 11223";
+pub(crate) const PHONE: &str = "+91 98450 11223";
 const PHONE_DIGITS: &str = "9845011223";
 const EMAIL: &str = "meera.iyer@example.in";
 
-async fn register(t: &TestApp, tenant: &Tenant) -> String {
+pub(crate) async fn register(t: &TestApp, tenant: &Tenant) -> String {
     let owner = t.owner_token(tenant).await;
     let (s, v) = body(
         t.post(
@@ -55,18 +54,33 @@ pub(crate) async fn verify(
     t.post("/api/v1/portal/otp/verify", None, b).await
 }
 
-async fn messages(t: &TestApp, tenant: &Tenant) -> Vec<OutboxMessage> {
-    let mut tx = t.app.store.read(tenant.id).await.expect("tx");
-    let m = outbox::recent(&mut tx, 100).await.expect("outbox");
-    tx.commit().await.expect("commit");
-    m
+/// One message of the development outbox, as the API shows it.
+#[derive(serde::Deserialize)]
+pub(crate) struct Msg {
+    pub kind: String,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The development outbox as the owner reads it, newest first.
+pub(crate) async fn messages(t: &TestApp, tenant: &Tenant) -> Vec<Msg> {
+    let owner = t.owner_token(tenant).await;
+    let (s, v) = body(t.get("/api/v1/outbox", Some(&owner)).await).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    serde_json::from_value(v["data"].clone()).expect("outbox messages")
 }
 
 /// The code in the newest outbox message.
 pub(crate) async fn last_code(t: &TestApp, tenant: &Tenant) -> String {
     let m = messages(t, tenant).await;
-    let body = &m.first().expect("a message").body;
-    body.split(|c: char| !c.is_ascii_digit())
+    code_in(&m.first().expect("a message").body)
+}
+
+/// The six-digit code in a message's text.
+pub(crate) fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 6)
         .expect("six digits")
         .to_owned()

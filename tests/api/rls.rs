@@ -81,7 +81,65 @@ async fn row_level_security_on_postgres() {
     assert_eq!(rows[0].text("tenant_id").expect("t"), b.id.as_text());
     tx.commit().await.expect("commit");
 
-    // 3. No tenant set: zero rows, not an error and not everything.
+    // 3. Every table with a tenant column, read from the schema (not a
+    // list kept by hand): RLS is on and forced, a tenant's transaction sees
+    // only its own rows, and with no tenant set there are none. The
+    // platform's own tables name tenants but belong to the operator.
+    const PLATFORM: &[&str] = &["tenant_directory"];
+    let tables: Vec<(String, bool, bool)> = sqlx::query(
+        "SELECT c.relname::text AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = current_schema() AND c.relkind = 'r' AND EXISTS ( \
+           SELECT 1 FROM information_schema.columns col WHERE col.table_schema = n.nspname \
+           AND col.table_name = c.relname AND col.column_name = 'tenant_id') ORDER BY 1",
+    )
+    .fetch_all(store.platform().pool())
+    .await
+    .expect("tables")
+    .iter()
+    .map(|r| {
+        (
+            r.try_get("name").expect("name"),
+            r.try_get("rls").expect("rls"),
+            r.try_get("forced").expect("forced"),
+        )
+    })
+    .collect();
+    assert!(tables.len() > 30, "{tables:?}");
+    let mut tx = store.read(a.id).await.expect("tx");
+    for (table, rls, forced) in &tables {
+        if PLATFORM.contains(&table.as_str()) {
+            continue;
+        }
+        assert!(
+            *rls && *forced,
+            "{table}: row-level security is not on and forced"
+        );
+        let rows = tx
+            .raw_all_unfiltered(&format!("SELECT tenant_id FROM {table}"))
+            .await
+            .expect("rows");
+        assert!(
+            rows.iter()
+                .all(|r| r.text("tenant_id").expect("t") == a.id.as_text()),
+            "{table} shows another tenant's row"
+        );
+    }
+    tx.commit().await.expect("commit");
+    for (table, _, _) in &tables {
+        if PLATFORM.contains(&table.as_str()) {
+            continue;
+        }
+        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(store.platform().pool())
+            .await
+            .expect("count")
+            .try_get(0)
+            .expect("n");
+        assert_eq!(n, 0, "{table} without a tenant");
+    }
+
+    // No tenant set: zero rows, not an error and not everything.
     for table in ["tenants", "branches", "users", "sessions", "audit_events"] {
         let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(store.platform().pool())

@@ -141,6 +141,7 @@ pub fn settings() -> AuthSettings {
     AuthSettings {
         secure_cookies: false,
         ip_attempts_per_minute: 1000,
+        development_outbox: true,
         ..AuthSettings::default()
     }
 }

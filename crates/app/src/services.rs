@@ -4,6 +4,7 @@
 use crate::demo::service::Demo;
 use crate::governance::service::Governance;
 use crate::identity::service::Identity;
+use crate::messaging::service::Messaging;
 use crate::patients::service::Patients;
 use crate::tenancy::service::Tenancy;
 use crate::App;
@@ -27,6 +28,11 @@ impl App {
     /// The tenancy use cases.
     pub fn tenancy(&self) -> Tenancy<'_> {
         Tenancy::new(self)
+    }
+
+    /// The messaging use cases.
+    pub fn messaging(&self) -> Messaging<'_> {
+        Messaging::new(self)
     }
 
     /// The demo use cases.

@@ -31,6 +31,10 @@ pub struct AuthSettings {
     pub public_url: String,
     /// Mark cookies `Secure` (off only for plain-HTTP development).
     pub secure_cookies: bool,
+    /// Development mode's outbox: staff with the permission may read the
+    /// queued messages in place of a mail server (the demo and tests).
+    /// Off in production, where no one reads another person's messages.
+    pub development_outbox: bool,
 }
 
 impl Default for AuthSettings {
@@ -44,6 +48,7 @@ impl Default for AuthSettings {
             reset_ttl: Duration::minutes(30),
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: true,
+            development_outbox: false,
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod governance;
 pub mod identity;
 pub mod kit;
+pub mod messaging;
 pub mod patients;
 pub mod tenancy;
 

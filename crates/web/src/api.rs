@@ -11,6 +11,7 @@ use crate::identity::api::auth;
 use crate::identity::api::mfa;
 use crate::identity::api::portal;
 use crate::identity::api::security as staff_security;
+use crate::messaging::api::outbox;
 use crate::patients::api::attachments;
 use crate::patients::api::links as patient_family;
 use crate::patients::api::merge as patient_merge;
@@ -169,7 +170,7 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(org::list_staff, org::invite_staff))
         .routes(routes!(org::get_staff, org::update_staff))
         .routes(routes!(org::get_avatar))
-        .routes(routes!(org::outbox))
+        .routes(routes!(outbox::outbox))
         .routes(routes!(operator::login))
         .routes(routes!(operator::logout))
         .routes(routes!(operator::list_tenants, operator::create_tenant))

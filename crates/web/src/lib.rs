@@ -10,6 +10,7 @@ pub mod api;
 pub mod governance;
 pub mod identity;
 pub mod kit;
+pub mod messaging;
 pub mod pages;
 pub mod patients;
 pub mod route_actions;

@@ -11,6 +11,7 @@ use crate::identity::pages::portal;
 use crate::identity::pages::security;
 use crate::kit::page::{patients_script, stylesheet};
 use crate::kit::state::WebState;
+use crate::messaging::pages::outbox;
 use crate::patients::pages::chart as patient_chart;
 use crate::patients::pages::links as patient_family;
 use crate::patients::pages::merge as patient_merge;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<WebState> {
         .merge(admin_security::routes())
         .merge(security::routes())
         .merge(governance::routes())
+        .merge(outbox::routes())
         .merge(admin::routes())
         .merge(operator::routes())
         .merge(portal::routes())

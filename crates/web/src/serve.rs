@@ -68,6 +68,10 @@ pub fn build_router(state: WebState) -> Router {
         .merge(pages::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.body_limit.max(uploads)))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::kit::input_guard::input_guard,
+        ))
         .layer(axum::middleware::from_fn(mw::csrf))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

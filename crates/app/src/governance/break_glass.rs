@@ -9,11 +9,13 @@
 use crate::governance::policy::Action;
 use crate::governance::service::Governance;
 use crate::kit::domain_schema;
+use crate::messaging::outbox::Outgoing;
 use crate::patients::registry::load;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::governance::access::Target;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
+use clinicos_domain::messaging::message::{Addressee, MessageKind};
 use clinicos_domain::{Role, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::governance::break_glass::BreakGlassReason;
@@ -162,22 +164,24 @@ impl Governance<'_> {
         )
         .await?;
         // The review task: every privacy officer is told, without PHI.
-        for email in
-            clinicos_store::identity::users::emails_with_role(&mut tx, Role::PrivacyOfficer).await?
+        for (officer, email) in
+            clinicos_store::identity::users::with_role(&mut tx, Role::PrivacyOfficer).await?
         {
-            clinicos_store::messaging::outbox::push(
-                &mut tx,
-                "email",
-                &email,
-                "Emergency access needs your review",
-                &format!(
-                    "A staff member used emergency (break-the-glass) access at {}. \
-                     Review it under Emergency access reviews (grant {id}).",
-                    now.format("%Y-%m-%d %H:%M UTC")
-                ),
-                now,
-            )
-            .await?;
+            let body = format!(
+                "A staff member used emergency (break-the-glass) access at {}. \
+                 Review it under Emergency access reviews (grant {id}).",
+                now.format("%Y-%m-%d %H:%M UTC")
+            );
+            let review = Outgoing {
+                kind: MessageKind::BreakGlassReview,
+                channel: "email",
+                to: Addressee::User(officer),
+                branch: None,
+                recipient: &email,
+                subject: "Emergency access needs your review",
+                body: &body,
+            };
+            self.app.messaging().send(&mut tx, review, now).await?;
         }
         tx.commit().await?;
         self.raise_security_event(

@@ -21,17 +21,19 @@ use crate::identity::types::{SessionSummary, User};
 use crate::kit::context::{Ctx, RequestInfo};
 use crate::kit::crypto::{self, AccessClaims};
 use crate::kit::domain_schema;
+use crate::messaging::outbox::Outgoing;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::identity::password::check_strength;
 use clinicos_domain::identity::session::{SessionEnd, SessionLimits, SessionTimes};
+use clinicos_domain::messaging::message::{Addressee, MessageKind};
 use clinicos_domain::{BranchId, SessionId, TenantId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::identity::sessions::{self, SessionRecord};
 use clinicos_store::{
-    identity::mfa, identity::resets, identity::throttle, identity::users, messaging::outbox,
-    tenancy::platform, tenancy::tenants, TenantTx,
+    identity::mfa, identity::resets, identity::throttle, identity::users, tenancy::platform,
+    tenancy::tenants, TenantTx,
 };
 use serde::Serialize;
 
@@ -635,11 +637,28 @@ impl Identity<'_> {
         let creds = users::credentials_by_id(&mut tx, ctx.user)
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        // Wrong current passwords count toward the account's lockout, so a
+        // stolen session cannot be used to guess the password.
+        let slug = tenants::get(&mut tx).await?.slug;
+        let key = account_key(&slug, &creds.email);
+        let platform = self.app.store.platform();
+        if let Some(until) = throttle::locked_until(platform, &key, now).await? {
+            return Err(AppError::Locked {
+                retry_after_secs: (until - now).num_seconds().max(1) as u64,
+            });
+        }
         if !verify_blocking(current.to_owned(), creds.password_hash.clone()).await {
-            return Err(AppError::field(
-                "current_password",
-                "is not your current password",
-            ));
+            let ev = AuditEvent::new(
+                now,
+                AuditAction::AuthPasswordChange,
+                ResourceKind::User,
+                vec![ctx.user.as_text()],
+            )
+            .failed("wrong_current_password");
+            audit::record(&mut tx, &ctx.actor(), ev).await?;
+            tx.commit().await?;
+            let wrong = AppError::field("current_password", "is not your current password");
+            return Err(self.count_failure_as(&key, now, wrong).await);
         }
         check_strength(new, &[&creds.name, &creds.email, &ctx.tenant_name])
             .map_err(|e| AppError::field("new_password", &e.to_string()))?;
@@ -661,6 +680,7 @@ impl Identity<'_> {
         );
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;
+        throttle::clear(platform, &key).await?;
         for _ in 0..ended {
             metrics_session_ended("password_changed");
         }
@@ -742,8 +762,21 @@ impl Identity<'_> {
                 format!("Someone asked to reset your ClinicOS password. If it was you, open this link within {} minutes:\n{link}\nIf it was not you, ignore this message.\n", self.app.settings.reset_ttl.num_minutes()),
             )
         };
-        outbox::push(tx, "email", email, subject, &body, now).await?;
-        Ok(())
+        let kind = if purpose == "invite" {
+            MessageKind::StaffInvitation
+        } else {
+            MessageKind::PasswordReset
+        };
+        let m = Outgoing {
+            kind,
+            channel: "email",
+            to: Addressee::User(user),
+            branch: None,
+            recipient: email,
+            subject,
+            body: &body,
+        };
+        self.app.messaging().send(tx, m, now).await
     }
 
     /// Finish a reset with the emailed token; ends every session of the user.

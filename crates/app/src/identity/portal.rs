@@ -19,19 +19,21 @@ use crate::identity::service::Identity;
 use crate::kit::context::RequestInfo;
 use crate::kit::crypto;
 use crate::kit::domain_schema;
+use crate::messaging::outbox::Outgoing;
 use crate::patients::patient::normalise_phone;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::identity::portal::{well_formed_code, Channel, OtpLimits};
 use clinicos_domain::kit::validate::Validator;
+use clinicos_domain::messaging::message::{Addressee, MessageKind};
 use clinicos_domain::{SessionId, TenantId};
 use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_store::identity::portal_codes::{self, Contact, OtpRow};
 use clinicos_store::identity::portal_sessions::{self, PortalSession};
 use clinicos_store::{
-    identity::throttle, messaging::outbox, patients::registry as patients, tenancy::platform,
-    tenancy::tenants, TenantTx,
+    identity::throttle, patients::registry as patients, tenancy::platform, tenancy::tenants,
+    TenantTx,
 };
 use rand::Rng;
 use serde::Serialize;
@@ -249,8 +251,16 @@ impl Identity<'_> {
             "{code} is your {clinic} patient portal sign-in code. It expires in {minutes} minutes. \
              Do not share it with anyone; the clinic will never ask for it.\n"
         );
-        outbox::push(tx, channel.as_str(), &recipient, &subject, &body, now).await?;
-        Ok(())
+        let m = Outgoing {
+            kind: MessageKind::PortalCode,
+            channel: channel.as_str(),
+            to: Addressee::Patient(patient.to_owned()),
+            branch: row.first_branch_id,
+            recipient: &recipient,
+            subject: &subject,
+            body: &body,
+        };
+        self.app.messaging().send(tx, m, now).await
     }
 
     /// Verify a code and open a portal session. Every failure (unknown

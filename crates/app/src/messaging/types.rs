@@ -1,39 +1,27 @@
-//! The messaging feature's API and page types: the development outbox's
-//! messages. The web edge sees these, never the storage rows they are made
-//! from; the JSON shape and the OpenAPI schema are the rows' own.
+//! The messaging feature's API and page types. The web edge sees these,
+//! never the storage rows they are made from.
 
 use chrono::{DateTime, Utc};
-use clinicos_store::messaging::outbox;
 use serde::Serialize;
 
-/// One outgoing message.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+/// One outgoing message of the development outbox, opened.
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct OutboxMessage {
     pub id: String,
+    /// `portal.code`, `staff.password_reset`, `staff.invitation` or
+    /// `break_glass.review`.
+    pub kind: String,
     pub channel: String,
+    /// Empty when the addressee's key was erased.
     pub recipient: String,
     pub subject: String,
+    /// Empty when the addressee's key was erased.
     pub body: String,
+    /// The message carries a one-time code or a sign-in link.
+    pub carries_secret: bool,
+    /// False when the addressee was erased: recipient and body are gone.
+    pub readable: bool,
     pub created_at: DateTime<Utc>,
 }
 
-impl From<outbox::OutboxMessage> for OutboxMessage {
-    fn from(m: outbox::OutboxMessage) -> Self {
-        let outbox::OutboxMessage {
-            id,
-            channel,
-            recipient,
-            subject,
-            body,
-            created_at,
-        } = m;
-        Self {
-            id,
-            channel,
-            recipient,
-            subject,
-            body,
-            created_at,
-        }
-    }
-}
+crate::kit::phi::redacted_debug!(OutboxMessage);

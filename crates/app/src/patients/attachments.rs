@@ -101,6 +101,7 @@ pub(crate) fn facts(a: &AttachmentRow) -> RecordFacts {
 fn check_name(v: &mut Validator, name: &str) {
     let bad = name.trim().is_empty()
         || name.len() > 255
+        || clinicos_domain::kit::text::text_problem(name).is_some()
         || name
             .chars()
             .any(|c| c.is_control() || c == '/' || c == '\\');

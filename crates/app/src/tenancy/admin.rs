@@ -7,7 +7,6 @@ use crate::governance::policy::Action;
 use crate::identity::types::{Image, StaffFilter, User, UserProfile};
 use crate::kit::audit::audit_ok;
 use crate::kit::domain_schema;
-use crate::messaging::types::OutboxMessage;
 use crate::tenancy::provisioning::NewUser;
 use crate::tenancy::service::Tenancy;
 use crate::tenancy::types::{Branch, BranchFilter, Tenant};
@@ -17,10 +16,10 @@ use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::page::{parse_sort, Direction, PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::{BranchId, Role, UserId};
+use clinicos_store::identity::sessions;
 use clinicos_store::identity::users;
 use clinicos_store::tenancy::branches::{self, BranchFields};
 use clinicos_store::tenancy::tenants::{self, TenantProfile};
-use clinicos_store::{identity::sessions, messaging::outbox};
 use serde::Deserialize;
 
 /// Images must be one of these, recognised by their first bytes.
@@ -771,18 +770,6 @@ impl Tenancy<'_> {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// The development outbox (newest first).
-    pub async fn outbox(&self, ctx: &Ctx, limit: i64) -> AppResult<Vec<OutboxMessage>> {
-        self.app
-            .governance()
-            .authorize(ctx, Action::ViewOutbox)
-            .await?;
-        let mut tx = self.app.store.read(ctx.tenant).await?;
-        let m = outbox::recent(&mut tx, limit).await?;
-        tx.commit().await?;
-        Ok(m.into_iter().map(Into::into).collect())
     }
 
     /// Branches for the switcher: the user's own (all for owners).

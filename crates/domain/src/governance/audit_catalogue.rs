@@ -165,6 +165,7 @@ actions! {
     ShareLinkRevoked = "share_link.revoked" : "A share link was revoked.",
     ShareLinkUsed = "share_link.used" : "A share link was used to download its file.",
     ShareLinkRefused = "share_link.refused" : "A share link use was refused (expired, revoked or used up).",
+    OutboxRead = "message.outbox_read" : "The development outbox was read (names the messages shown).",
 }
 
 kinds! {
@@ -183,6 +184,7 @@ kinds! {
     PatientTimeline = "patient.timeline" : "A patient's timeline.",
     Session = "session" : "A sign-in session.",
     ShareLink = "share_link" : "A share link.",
+    Message = "message" : "A queued email or text message.",
     Tenant = "tenant" : "The organisation.",
     TenantData = "tenant_data" : "The organisation's data.",
     User = "user" : "A staff member or account.",
@@ -197,10 +199,6 @@ kinds! {
 pub const UNAUDITED_READS: &[(Action, &str)] = &[
     (Action::ViewTenant, "the organisation's profile: no PHI"),
     (Action::ViewBranches, "branch addresses and hours: no PHI"),
-    (
-        Action::ViewOutbox,
-        "the development outbox (demo and tests)",
-    ),
     (
         Action::ViewSecurityEvents,
         "security events name users and IPs, no PHI",
@@ -219,7 +217,6 @@ pub fn recorded_as(action: Action) -> &'static [AuditAction] {
     match action {
         Action::ViewTenant
         | Action::ViewBranches
-        | Action::ViewOutbox
         | Action::ViewSecurityEvents
         | Action::ViewRetention => &[],
         Action::EditTenant => &[A::ConfigTenantUpdate, A::ConfigTenantLogo],
@@ -236,6 +233,7 @@ pub fn recorded_as(action: Action) -> &'static [AuditAction] {
             A::AuthMfaReset,
         ],
         Action::ExportData => &[A::ExportTenantData],
+        Action::ViewOutbox => &[A::OutboxRead],
         Action::ViewAudit => &[A::AuditReportView, A::ExportAuditReport],
         Action::ManageOwnAccount => &[
             A::AuthPasswordChange,

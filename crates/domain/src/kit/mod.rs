@@ -2,4 +2,5 @@
 
 pub mod ids;
 pub mod page;
+pub mod text;
 pub mod validate;

@@ -463,11 +463,15 @@ async fn attach_roles_and_branches(tx: &mut TenantTx, users: &mut [User]) -> Sto
     Ok(())
 }
 
-/// Email addresses of active users holding a role (for notifications).
-pub async fn emails_with_role(tx: &mut TenantTx, role: Role) -> StoreResult<Vec<String>> {
+/// The active users with `role`: their ids and email addresses.
+pub async fn with_role(tx: &mut TenantTx, role: Role) -> StoreResult<Vec<(UserId, String)>> {
     let q = tx
-        .q("SELECT u.email FROM users u JOIN user_roles r ON r.tenant_id = u.tenant_id AND r.user_id = u.id \
+        .q("SELECT u.id, u.email FROM users u JOIN user_roles r ON r.tenant_id = u.tenant_id AND r.user_id = u.id \
             WHERE u.tenant_id = $1 AND r.role = $2 AND u.is_active = 1 ORDER BY u.email")
         .bind(role.as_str());
-    tx.all(q).await?.iter().map(|r| r.text("email")).collect()
+    tx.all(q)
+        .await?
+        .iter()
+        .map(|r| Ok((r.parse("id")?, r.text("email")?)))
+        .collect()
 }

@@ -210,6 +210,14 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_column: "tenant_id",
         append_only: &[],
     },
+    Migration {
+        version: 19,
+        name: "outbox_sealed",
+        sql: include_str!("../../migrations/0019_outbox_sealed.sql"),
+        tenant_tables: &[],
+        tenant_column: "tenant_id",
+        append_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

@@ -76,6 +76,15 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FormRejection> {
     })
 }
 
+/// A 422 naming `field` of the submitted form (never its value).
+pub(crate) fn field_rejection(field: &str) -> FormRejection {
+    let locale = crate::kit::scope::locale();
+    FormRejection {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        message: i18n::t_args(&locale, "error-form-field", &[("field", field.to_owned())]),
+    }
+}
+
 /// Why a form body could not be read: rendered as the error page.
 #[derive(Debug)]
 pub struct FormRejection {

@@ -59,9 +59,14 @@ fn sanitize(err: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
 }
 
 /// Parse JSON bytes into `T` with sanitized errors.
+/// Anything but whitespace after the document is refused.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| sanitize(&e))
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| sanitize(&e))?;
+    de.end().map_err(|_| {
+        AppError::BadRequest("the body is not valid JSON: text follows the document".into())
+    })?;
+    Ok(value)
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod form;
 pub mod http;
 pub mod i18n;
+pub mod input_guard;
 pub mod json;
 pub mod limits;
 pub mod logging;

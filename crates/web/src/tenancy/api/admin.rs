@@ -1,4 +1,4 @@
-//! `/api/v1/tenant`, `/api/v1/branches`, `/api/v1/staff`, `/api/v1/outbox`:
+//! `/api/v1/tenant`, `/api/v1/branches`, `/api/v1/staff`:
 //! the organisation, its branches and staff.
 
 use crate::kit::error::{ApiError, ApiResult, ErrorBody};
@@ -11,7 +11,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use clinicos_app::identity::types::{Image, User};
 use clinicos_app::kit::domain_schema;
-use clinicos_app::messaging::types::OutboxMessage;
 use clinicos_app::tenancy::admin::{BranchPatch, StaffAccess, TenantPatch};
 use clinicos_app::tenancy::provisioning::NewUser;
 use clinicos_app::tenancy::types::Branch;
@@ -302,11 +301,4 @@ pub async fn put_signature(
         .set_my_image(&ctx, Image::Signature, body.to_vec())
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// The development outbox: emails and texts not yet sent by a provider.
-#[utoipa::path(get, path = "/api/v1/outbox", tag = "organisation", security(("bearer" = [])),
-    responses((status = 200, body = Envelope<Vec<OutboxMessage>>), (status = 403, body = ErrorBody)))]
-pub async fn outbox(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> ApiResult<Response> {
-    Ok(ok(st.app.tenancy().outbox(&ctx, 50).await?))
 }

@@ -1,5 +1,4 @@
-//! Organisation administration pages: the tenant profile and logo, plus the
-//! development outbox. Branch and staff pages live in `branches` and
+//! Organisation administration pages: the tenant profile and logo. Branch and staff pages live in `branches` and
 //! `staff`; this module's [`routes`] lists all of them. The forms are
 //! shown only when the policy allows; the services decide again.
 
@@ -19,7 +18,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use clinicos_app::governance::policy::Action;
-use clinicos_app::messaging::types::OutboxMessage;
 use clinicos_app::tenancy::admin::TenantPatch;
 use clinicos_app::{AppError, Ctx};
 use serde::Deserialize;
@@ -33,7 +31,6 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/organisation/logo", post(upload_logo))
         .route("/organisation/logo", get(logo))
         .route("/admin/organisation/export", get(export))
-        .route("/outbox", get(outbox))
         .merge(crate::tenancy::pages::branches::routes())
         .merge(crate::tenancy::pages::staff::routes())
 }
@@ -228,45 +225,6 @@ pub async fn logo(State(st): State<WebState>, PageAuth(ctx): PageAuth) -> Respon
         Ok((bytes, mime)) => image_response(bytes, mime),
         Err(e) => error_response(&ctx.locale, e),
     }
-}
-
-#[derive(Template)]
-#[template(path = "outbox.html")]
-struct OutboxPage {
-    c: Chrome,
-    messages: Vec<(OutboxMessage, String)>,
-}
-
-/// The development outbox: what would have been emailed, newest first, so
-/// that invitation and reset links can be followed without a mail server.
-pub async fn outbox(
-    State(st): State<WebState>,
-    PageAuth(ctx): PageAuth,
-    headers: HeaderMap,
-    fresh: Option<Extension<FreshCsrf>>,
-) -> Response {
-    let messages = match st.app.tenancy().outbox(&ctx, 50).await {
-        Ok(m) => m,
-        Err(e) => return error_response(&ctx.locale, e),
-    };
-    let c = Chrome::signed_in(
-        &st,
-        &ctx,
-        &headers,
-        fresh.as_ref().map(|e| &e.0),
-        "outbox-title",
-        "/outbox",
-    )
-    .await;
-    let had = c.flash.is_some();
-    let messages = messages
-        .into_iter()
-        .map(|m| {
-            let at = crate::kit::page::when(&m.created_at);
-            (m, at)
-        })
-        .collect();
-    render(&OutboxPage { c, messages }, had)
 }
 
 /// Download the organisation's records as JSON (allowed while suspended).

@@ -1,0 +1,3 @@
+//! The `messaging` feature: what the clinic sends to people.
+
+pub mod message;

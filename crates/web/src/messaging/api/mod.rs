@@ -1,0 +1,3 @@
+//! The `messaging` feature: its JSON API handlers.
+
+pub mod outbox;

@@ -1,0 +1,4 @@
+//! The `messaging` feature.
+
+pub mod api;
+pub mod pages;

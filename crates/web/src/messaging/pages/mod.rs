@@ -1,0 +1,3 @@
+//! The `messaging` feature: its server-rendered pages.
+
+pub mod outbox;
