@@ -65,6 +65,10 @@ pub struct FileConfig {
     pub siem_syslog: Option<String>,
     /// Syslog facility: auth, authpriv (default) or local0..local7.
     pub siem_syslog_facility: Option<String>,
+    /// Append-only file witnessing every signed audit checkpoint outside
+    /// the database (default `<data-dir>-audit/checkpoints.jsonl`); put it
+    /// where someone with the database cannot rewrite it.
+    pub audit_witness_file: Option<PathBuf>,
 }
 
 impl FileConfig {

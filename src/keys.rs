@@ -35,6 +35,20 @@ pub fn default_files_dir(data_dir: Option<&Path>) -> PathBuf {
     }
 }
 
+/// The audit witness's default file, beside the data directory like the
+/// keys (`<data-dir>-audit/checkpoints.jsonl`, or
+/// `./clinicos-audit/checkpoints.jsonl` for `./clinicos-data` and with no
+/// data directory): outside the database and its directory, so that
+/// deleting the newest audit events and their checkpoints from the
+/// database leaves the witness's record of them.
+pub fn default_audit_witness_file(data_dir: Option<&Path>) -> PathBuf {
+    let dir = match data_dir {
+        None => PathBuf::from("clinicos-audit"),
+        Some(dir) => beside(dir, "audit"),
+    };
+    dir.join("checkpoints.jsonl")
+}
+
 /// `<dir>-<what>` next to `dir`; the usual layout keeps its familiar
 /// names (clinicos-data + clinicos-keys, clinicos-files).
 fn beside(dir: &Path, what: &str) -> PathBuf {
@@ -127,6 +141,18 @@ mod tests {
     #[test]
     fn files_sit_beside_the_data_directory() {
         assert_eq!(default_files_dir(None), PathBuf::from("clinicos-files"));
+        assert_eq!(
+            default_audit_witness_file(Some(Path::new("/srv/clinicos-data"))),
+            PathBuf::from("/srv/clinicos-audit/checkpoints.jsonl")
+        );
+        assert_eq!(
+            default_audit_witness_file(Some(Path::new("/var/lib/clinicos"))),
+            PathBuf::from("/var/lib/clinicos-audit/checkpoints.jsonl")
+        );
+        assert_eq!(
+            default_audit_witness_file(None),
+            PathBuf::from("clinicos-audit/checkpoints.jsonl")
+        );
         assert_eq!(
             default_files_dir(Some(Path::new("/var/lib/clinicos"))),
             PathBuf::from("/var/lib/clinicos-files")

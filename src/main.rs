@@ -84,6 +84,12 @@ pub struct DbArgs {
     /// Key store database (default: keys.db beside the master key file).
     #[arg(long, env = "CLINICOS_KEY_STORE_URL")]
     pub key_store_url: Option<String>,
+    /// Append-only file witnessing every signed audit checkpoint outside
+    /// the database (default beside the data directory:
+    /// <data-dir>-audit/checkpoints.jsonl, or
+    /// ./clinicos-audit/checkpoints.jsonl for ./clinicos-data).
+    #[arg(long, env = "CLINICOS_AUDIT_WITNESS_FILE")]
+    pub audit_witness_file: Option<PathBuf>,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -231,8 +237,9 @@ enum OperatorCmd {
 
 #[derive(Subcommand)]
 enum AuditCmd {
-    /// Check every tenant's audit hash chain and signed checkpoints; names
-    /// the first broken or missing event and exits non-zero on any problem.
+    /// Check every tenant's audit chain, event MACs, signed checkpoints and
+    /// the witness file; names the first broken link (position and event)
+    /// and exits non-zero on any problem.
     Verify {
         #[command(flatten)]
         db: DbArgs,
@@ -668,8 +675,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let file = FileConfig::load(db.config.as_deref())?;
             let app = cli_app(&db, &file).await?;
             if seal {
-                let n = app
-                    .governance()
+                let g = app.governance();
+                g.prepare_audit_chains()
+                    .await
+                    .map_err(AppError::operator_message)?;
+                let n = g
                     .seal_audit_once()
                     .await
                     .map_err(AppError::operator_message)?;
@@ -681,9 +691,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(AppError::operator_message)?;
             println!(
-                "checked {} tenants: {} sealed events, {} checkpoints, {} not yet sealed",
-                r.tenants, r.sealed_events, r.checkpoints, r.unsealed_events
+                "checked {} tenants: {} sealed events, {} checkpoints, {} not yet sealed, {} refused; witness ({}): {} checkpoints",
+                r.tenants,
+                r.sealed_events,
+                r.checkpoints,
+                r.unsealed_events,
+                r.refused_events,
+                app.audit_witness.describe(),
+                r.witnessed_checkpoints
             );
+            if !r.unwitnessed_tenants.is_empty() {
+                println!(
+                    "note: the witness holds no checkpoint of {} tenant(s) ({}), so a cut of their chain's tail would go unnoticed; run the server (or --seal) with this witness",
+                    r.unwitnessed_tenants.len(),
+                    r.unwitnessed_tenants.join(", ")
+                );
+            }
             if r.problems.is_empty() {
                 println!("audit trail ok");
                 Ok(())
@@ -723,7 +746,38 @@ async fn cli_app(db: &DbArgs, file: &FileConfig) -> Result<App, String> {
     )
     .await
     .map_err(AppError::operator_message)?;
+    let app = with_audit_witness(app, db, file, None);
     with_files(app, db, file)
+}
+
+/// The audit witness: `--audit-witness-file` > config file > beside the
+/// data directory; with a SIEM JSON-lines stream, checkpoints are copied
+/// there too.
+fn with_audit_witness(
+    mut app: App,
+    db: &DbArgs,
+    file: &FileConfig,
+    siem: Option<&clinicos_app::governance::siem::JsonLinesTarget>,
+) -> App {
+    use clinicos_app::governance::audit_witness::FileWitness;
+    use clinicos_app::governance::siem::WithSiemCopy;
+    let path = db
+        .audit_witness_file
+        .clone()
+        .or_else(|| file.audit_witness_file.clone())
+        .unwrap_or_else(|| {
+            let data = db.data_dir.clone().or_else(|| file.data_dir.clone());
+            keys::default_audit_witness_file(data.as_deref())
+        });
+    let witness = std::sync::Arc::new(FileWitness::new(path));
+    app.audit_witness = match siem {
+        Some(target) => std::sync::Arc::new(WithSiemCopy {
+            witness,
+            siem: target.clone(),
+        }),
+        None => witness,
+    };
+    app
 }
 
 /// Attachment files: an S3-compatible bucket when configured, else local
@@ -803,6 +857,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
     )
     .await
     .map_err(AppError::operator_message)?;
+    let app = with_audit_witness(app, &a.db, &file, siem.json_lines.as_ref());
     let app = with_files(app, &a.db, &file)?;
     // Patients from before the name-search index (a no-op once indexed).
     app.patients()

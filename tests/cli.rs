@@ -542,9 +542,27 @@ fn audit_verify_passes_then_names_a_tampered_event() {
         Some("Saffron-River-Boat-12"),
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = clinicos(&["audit", "verify", "--data-dir", d, "--seal"], None);
+    let witness = dir.path().join("witness.jsonl");
+    let w = witness.to_str().expect("path");
+    let o = clinicos(
+        &[
+            "audit",
+            "verify",
+            "--data-dir",
+            d,
+            "--seal",
+            "--audit-witness-file",
+            w,
+        ],
+        None,
+    );
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("audit trail ok"), "{}", stdout(&o));
+    let lines = std::fs::read_to_string(&witness).expect("the checkpoint was witnessed");
+    assert!(
+        lines.starts_with("{\"type\":\"audit_checkpoint\""),
+        "{lines}"
+    );
 
     // Tamper as someone with the database file would.
     let db = dir.path().join("clinicos.db");
@@ -575,10 +593,22 @@ fn audit_verify_passes_then_names_a_tampered_event() {
             .expect("tamper");
         id
     });
-    let o = clinicos(&["audit", "verify", "--data-dir", d], None);
+    let o = clinicos(
+        &[
+            "audit",
+            "verify",
+            "--data-dir",
+            d,
+            "--audit-witness-file",
+            w,
+        ],
+        None,
+    );
     assert!(!o.status.success());
     assert!(
-        stdout(&o).contains(&format!("event {victim} (link 1) was altered")),
+        stdout(&o).contains(&format!(
+            "first broken link: link 1 (event {victim}): the event was altered"
+        )),
         "{}",
         stdout(&o)
     );

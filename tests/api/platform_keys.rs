@@ -96,7 +96,11 @@ async fn a_plaintext_secret_is_wrapped_in_place_and_keeps_its_value() {
         SigningKey::from_bytes(&[7u8; 32]).verifying_key()
     );
     let rows = raw_secrets(&app).await;
-    assert_eq!(rows.len(), 3, "token, audit and device secrets: {rows:?}");
+    assert_eq!(
+        rows.len(),
+        4,
+        "token, audit signing, audit MAC and device secrets: {rows:?}"
+    );
     for (name, value) in &rows {
         assert_ne!(value.len(), 32, "{name} is not plaintext");
         assert_eq!(value[0], 1, "{name} is an envelope");
@@ -127,7 +131,7 @@ async fn rotation_and_restarts_keep_tokens_and_checkpoints_verifiable() {
         .rotate_master_key(true)
         .await
         .expect("rotate");
-    assert_eq!((r.master_version, r.secrets_rewrapped), (2, 3));
+    assert_eq!((r.master_version, r.secrets_rewrapped), (2, 4));
     assert!(raw_secrets(&app)
         .await
         .iter()

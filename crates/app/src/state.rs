@@ -2,6 +2,7 @@
 //! signer, field cipher and sign-in settings.
 
 use crate::documents::blob_store::{BlobStore, NoScanner, VirusScanner};
+use crate::governance::audit_witness::{AuditWitness, MemoryWitness};
 use crate::governance::security_state::{GeoLookup, NoGeo, SettingsCache};
 use crate::kit::clock::{Clock, SystemClock};
 use crate::kit::crypto::TokenSigner;
@@ -78,6 +79,10 @@ pub struct App {
     pub files: BlobStore,
     /// Scans uploads before they are stored (default: none).
     pub scanner: Arc<dyn VirusScanner>,
+    /// Where signed audit checkpoints are witnessed outside the database
+    /// (in memory until the caller configures a file: `serve` and the CLI
+    /// use `audit_witness_file`, by default beside the data directory).
+    pub audit_witness: Arc<dyn AuditWitness>,
 }
 
 impl App {
@@ -100,6 +105,8 @@ impl App {
         }
         let seed = platform_secrets::load(&store, platform_secrets::TOKEN_SIGNING).await?;
         let platform_keys = Arc::new(PlatformKeys::load(&store).await?);
+        // From here on every audit event carries its MAC.
+        store.install_audit_keys(platform_keys.audit_keys.clone());
         let signer = TokenSigner::from_seed(&seed)
             .ok_or_else(|| AppError::Internal("bad token signing key".into()))?;
         let cipher = FieldCipher::new(store.field_keys().cloned());
@@ -116,6 +123,7 @@ impl App {
             platform_keys,
             files: BlobStore::memory(),
             scanner: Arc::new(NoScanner),
+            audit_witness: Arc::new(MemoryWitness::default()),
         })
     }
 }

@@ -18,6 +18,7 @@ use super::fixture::Fixture;
 use super::raw_sql::{self, Statements};
 use chrono::Utc;
 use clinicos_app::kit::crypto;
+use clinicos_domain::governance::audit::EventFields;
 use clinicos_store::patients::search::PatientSearch;
 use clinicos_store::{Backend, Db};
 use sqlx::{Any, AnyPool, Row, Transaction};
@@ -41,6 +42,9 @@ pub struct Raw {
     db: Db,
     /// The key store's pool (new data keys are rows there).
     keys: Option<AnyPool>,
+    /// The audit event key: each baseline event carries its MAC, as the
+    /// audit writer's do (one HMAC, and the same row).
+    audit_keys: Option<std::sync::Arc<clinicos_crypto::AuditKeys>>,
     sql: Statements,
     created: std::sync::atomic::AtomicU64,
     backend: Backend,
@@ -67,6 +71,7 @@ impl Raw {
                 .store
                 .field_keys()
                 .map(|k| k.key_store.db().pool().clone()),
+            audit_keys: fx.app.store.audit_keys().cloned(),
             sql: Statements::from_store(),
             created: std::sync::atomic::AtomicU64::new(0),
             backend: db.backend(),
@@ -168,10 +173,33 @@ impl Raw {
         id: &str,
         purpose: &str,
     ) -> Result<(), String> {
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let at = Utc::now().timestamp_micros();
+        let fields = EventFields {
+            id: &event_id,
+            at_micros: at,
+            actor_id: &self.user,
+            actor_roles: "owner",
+            branch_id: &self.branch,
+            action,
+            resource_type: "patient",
+            resource_ids: id,
+            purpose,
+            outcome: "success",
+            reason: "",
+            ip: "127.0.0.1",
+            user_agent: "clinicos-bench",
+            request_id: "bench",
+        };
+        let keys = self
+            .audit_keys
+            .as_deref()
+            .ok_or("the audit keys are not loaded")?;
+        let mac = clinicos_store::governance::audit::event_mac(keys, &self.tenant, &fields);
         sqlx::query(self.sql.audit)
             .bind(self.tenant.as_str())
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(Utc::now().timestamp_micros())
+            .bind(event_id)
+            .bind(at)
             .bind(self.user.as_str())
             .bind("owner")
             .bind(self.branch.as_str())
@@ -184,6 +212,7 @@ impl Raw {
             .bind("clinicos-bench")
             .bind("bench")
             .bind(purpose.to_owned())
+            .bind(mac)
             .execute(&mut **tx)
             .await
             .map_err(db_err)?;

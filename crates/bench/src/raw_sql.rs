@@ -60,7 +60,7 @@ pub struct Statements {
     pub new_pairs: String,
     /// An identifier row (9 parameters).
     pub new_identifier: &'static str,
-    /// An audit event (15 parameters).
+    /// An audit event with its MAC (16 parameters).
     pub audit: &'static str,
 }
 

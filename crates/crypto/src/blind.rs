@@ -9,34 +9,17 @@
 //! whitespace runs collapsed to one space.
 
 use crate::Key32;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use zeroize::Zeroizing;
-
-type HmacSha256 = Hmac<Sha256>;
+use hmac::Mac;
 
 /// A per-tenant blind-index key.
 #[derive(Clone, Debug)]
 pub struct IndexKey(Key32);
 
-/// HMAC keyed by 32 bytes. A key shorter than the 64-byte block is
-/// zero-padded by HMAC itself, so padding here is the same function and
-/// avoids a fallible constructor.
-fn mac(key: &[u8; 32]) -> HmacSha256 {
-    let mut block = Zeroizing::new([0u8; 64]);
-    block[..32].copy_from_slice(key);
-    <HmacSha256 as hmac::digest::KeyInit>::new(&(*block).into())
-}
-
 impl IndexKey {
     /// Derive the index key of a tenant from its tenant key.
     pub fn derive(tenant_key: &Key32, tenant: &str) -> IndexKey {
-        let mut m = mac(tenant_key.expose());
-        m.update(b"clinicos.blind-index.v1\0");
-        m.update(tenant.as_bytes());
-        let mut out = [0u8; 32];
-        out.copy_from_slice(&m.finalize().into_bytes());
-        IndexKey(Key32::from_array(out))
+        let label = [b"clinicos.blind-index.v1\0".as_slice(), tenant.as_bytes()].concat();
+        IndexKey(tenant_key.derive(&label))
     }
 }
 
@@ -58,7 +41,7 @@ pub fn normalise(column: &str, value: &str) -> String {
 
 /// The blind index of `value` in `column` (64 hex characters).
 pub fn blind_index(key: &IndexKey, column: &str, value: &str) -> String {
-    let mut m = mac(key.0.expose());
+    let mut m = key.0.hmac();
     m.update(column.as_bytes());
     m.update(&[0]);
     m.update(normalise(column, value).as_bytes());

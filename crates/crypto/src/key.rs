@@ -4,9 +4,11 @@
 use crate::CryptoError;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use hmac::Hmac;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 /// A 256-bit secret key.
@@ -48,6 +50,24 @@ impl Key32 {
     /// The key bytes, for the cipher and for wrapping.
     pub fn expose(&self) -> &[u8; 32] {
         self.0.expose_secret()
+    }
+
+    /// HMAC-SHA256 keyed by this key. A key shorter than the 64-byte block
+    /// is zero-padded by HMAC itself, so padding here is the same function
+    /// and avoids a fallible constructor.
+    pub(crate) fn hmac(&self) -> Hmac<Sha256> {
+        let mut block = Zeroizing::new([0u8; 64]);
+        block[..32].copy_from_slice(self.expose());
+        <Hmac<Sha256> as hmac::digest::KeyInit>::new(&(*block).into())
+    }
+
+    /// A key derived from this one under `label` (HMAC-SHA256(self, label)),
+    /// distinct from it and from every other label's.
+    pub(crate) fn derive(&self, label: &[u8]) -> Key32 {
+        use hmac::Mac;
+        let mut m = self.hmac();
+        m.update(label);
+        Key32::from_array(m.finalize().into_bytes().into())
     }
 }
 

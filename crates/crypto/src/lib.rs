@@ -10,6 +10,8 @@
 //!   each lower key is stored only wrapped by the one above it. Platform
 //!   secrets (signing key seeds) are wrapped by the master key too.
 //! - [`blind`]: keyed HMAC-SHA256 blind indexes for exact-match search.
+//! - [`audit`]: the audit trail's event-MAC and chain-link keys, derived
+//!   from the audit root (a platform secret).
 //! - [`provider`]: where master keys come from (file, environment; a KMS
 //!   later), behind [`MasterKeyProvider`].
 //!
@@ -19,6 +21,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod audit;
 pub mod blind;
 pub mod context;
 pub mod envelope;
@@ -27,6 +30,7 @@ pub mod hierarchy;
 pub mod key;
 pub mod provider;
 
+pub use audit::AuditKeys;
 pub use blind::{blind_index, normalise, IndexKey};
 pub use context::FieldContext;
 pub use envelope::{open, seal, ENVELOPE_VERSION};

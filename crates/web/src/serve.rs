@@ -102,6 +102,7 @@ pub async fn serve(
     ready: impl FnOnce(SocketAddr),
 ) -> anyhow_like::Result<()> {
     let app = build_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let signal = shutdown_signal();
     match opts.tls {
         None => {
             let listener = tokio::net::TcpListener::bind(opts.bind)
@@ -110,7 +111,7 @@ pub async fn serve(
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             ready(addr);
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(signal)
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -119,7 +120,7 @@ pub async fn serve(
             let handle = axum_server::Handle::new();
             let h2 = handle.clone();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                signal.await;
                 h2.graceful_shutdown(Some(Duration::from_secs(10)));
             });
             let std_listener =
@@ -183,21 +184,36 @@ fn rustls_config(tls: &TlsOptions) -> anyhow_like::Result<axum_server::tls_rustl
     ))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Install the SIGTERM and Ctrl-C handlers now, before the port opens (a
+/// signal that arrives as soon as it is open is then a graceful shutdown,
+/// not the default kill), and return what completes on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
+    let handlers = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut term, mut int) = handlers;
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! { _ = wait(term.take()) => {}, _ = wait(int.take()) => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    }
 }
 
 /// Errors of `serve` are one-line messages for the CLI.

@@ -1,26 +1,57 @@
-//! Tamper evidence for the audit trail.
+//! Tamper evidence for the audit trail: the sealer.
 //!
 //! Requests never queue on a chain head: they only INSERT audit events (in
-//! their own transaction). The sealer, a background task on every server
-//! instance, links committed events into a per-tenant hash chain in the
-//! order it observes them and signs a checkpoint (Ed25519) after each round
-//! that added links. Two sealers racing on one tenant collide on the
-//! chain's primary key; the loser rolls back and retries next round.
-//! [`Governance::verify_audit`] recomputes every chain and checks every checkpoint.
+//! their own transaction), each with its MAC under the event key
+//! (`clinicos_store::governance::audit::record_for`). The sealer, a
+//! background task on every server instance, links committed events into a
+//! per-tenant chain in the order it observes them, each link keyed with
+//! HMAC-SHA256 under the link key, and signs a checkpoint (Ed25519) after
+//! each round that added links; once committed, the checkpoints also go to
+//! the witness outside the database (`audit_witness.rs`). Both keys and the
+//! signing seed are platform secrets under the master key.
+//!
+//! Invariants:
+//! - The sealer links only events whose MAC verifies, and the events that
+//!   migration 0019 listed as written before MACs existed, these only in
+//!   the chain's first keyed round (all of them, before anything else).
+//!   Any other event is refused: recorded in `audit_rejections` (so it is
+//!   not offered again), never linked, and reported in an
+//!   `audit_tampering` security event (one per kind of refusal and batch,
+//!   naming up to 20 ids and counting all). The rest of the chain keeps
+//!   sealing, so one forged row cannot stop the trail's tamper evidence;
+//!   `clinicos audit verify` keeps naming the refused event.
+//! - Before extending a chain the sealer checks its head link (keyed
+//!   hash, or for a pre-0019 head its signed checkpoint) and raises an
+//!   `audit_tampering` event if it does not hold; it extends it anyway, and
+//!   the verifier names that link as the first broken one.
+//! - Two sealers racing on one tenant collide on the chain's (or the
+//!   rejections') primary key; the loser rolls back and retries next round.
+//!
+//! Verification is `audit_verify.rs`.
 
+use crate::governance::audit_witness::WitnessLine;
+use crate::governance::security::Raise;
 use crate::governance::service::Governance;
+use crate::kit::context::RequestInfo;
 use crate::{AppError, AppResult};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use chrono::Duration;
-use clinicos_domain::governance::audit::{checkpoint_message, link_hash, GENESIS};
+use chrono::{DateTime, Duration, Utc};
+use clinicos_crypto::AuditKeys;
+use clinicos_domain::governance::audit::{
+    checkpoint_message, legacy_link_hash, link_message, ChainedEvent, LinkFormat, GENESIS,
+};
+use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
+use clinicos_domain::governance::security::EventKind;
 use clinicos_domain::TenantId;
-use clinicos_store::governance::audit::{self, ChainLink, Checkpoint};
+use clinicos_store::governance::audit::{self, AuditEvent, ChainLink, Checkpoint, Rejection};
 use clinicos_store::tenancy::platform;
+use clinicos_store::TenantTx;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::Serialize;
+use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Events sealed per tenant per transaction; a round repeats until the
 /// tenant's backlog is below this, so a busy tenant does not fall behind.
@@ -28,11 +59,14 @@ const BATCH: i64 = 1000;
 /// At most this many batches per tenant per round, so one tenant under
 /// sustained overload cannot starve the others.
 const MAX_BATCHES_PER_ROUND: usize = 50;
+/// The refusal code of a listed legacy event offered after its chain's
+/// first keyed round (listed after the migration).
+pub(crate) const LATE_LEGACY: &str = "late_legacy";
+/// Refused event ids an `audit_tampering` security event lists (it
+/// counts them all; `clinicos audit verify` names every one).
+const MAX_IDS_PER_ALERT: usize = 20;
 /// How often `serve` runs a sealing round.
 pub const SEAL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
-/// An unsealed event older than this before the newest checkpoint did not
-/// come through the normal path (it would have been sealed by then).
-const SEAL_GRACE_MINUTES: i64 = 10;
 
 /// The published verification key.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -44,19 +78,7 @@ pub struct AuditKey {
     pub public_key: String,
 }
 
-/// What a verification found.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct VerifyReport {
-    pub tenants: usize,
-    pub sealed_events: usize,
-    pub unsealed_events: usize,
-    pub checkpoints: usize,
-    /// Problems in the order found; the first names the first broken or
-    /// missing event of its tenant.
-    pub problems: Vec<String>,
-}
-
-fn key_id(pk: &VerifyingKey) -> String {
+pub(crate) fn key_id(pk: &VerifyingKey) -> String {
     Sha256::digest(pk.as_bytes())
         .iter()
         .take(8)
@@ -64,16 +86,136 @@ fn key_id(pk: &VerifyingKey) -> String {
         .collect()
 }
 
+/// What an event's MAC says about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventCheck {
+    /// Its MAC verifies: ClinicOS wrote it, as it is.
+    Valid,
+    /// No MAC, and listed as written before MACs existed.
+    Legacy,
+    /// No MAC and not legacy: inserted around ClinicOS.
+    MissingMac,
+    /// A MAC that does not match: forged, or altered since.
+    BadMac,
+}
+
+impl EventCheck {
+    pub(crate) fn check(keys: &AuditKeys, tenant: &str, e: &ChainedEvent) -> EventCheck {
+        match &e.mac {
+            Some(mac) if keys.event_mac_matches(&e.fields().mac_message(tenant), mac) => {
+                EventCheck::Valid
+            }
+            Some(_) => EventCheck::BadMac,
+            None if e.legacy => EventCheck::Legacy,
+            None => EventCheck::MissingMac,
+        }
+    }
+
+    /// Did ClinicOS write it (with a MAC, or before MACs existed)?
+    pub(crate) fn sealable(self) -> bool {
+        matches!(self, EventCheck::Valid | EventCheck::Legacy)
+    }
+
+    /// The refusal code (`audit_rejections.reason`, security event details).
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            EventCheck::Valid => "valid",
+            EventCheck::Legacy => "legacy",
+            EventCheck::MissingMac => "missing_mac",
+            EventCheck::BadMac => "bad_mac",
+        }
+    }
+}
+
+/// The keyed hash of the link at `seq` after `prev_hash` to `e`.
+pub(crate) fn keyed_link(
+    keys: &AuditKeys,
+    tenant: &str,
+    seq: i64,
+    prev_hash: &str,
+    e: &ChainedEvent,
+) -> String {
+    keys.link_hash(&link_message(
+        tenant,
+        seq,
+        prev_hash,
+        &e.fields(),
+        e.mac.as_deref(),
+    ))
+}
+
+/// Is `c` signed by `pk` (whose id is `kid`) for `tenant`?
+pub(crate) fn signature_ok(pk: &VerifyingKey, kid: &str, tenant: &str, c: &Checkpoint) -> bool {
+    c.key_id == kid
+        && <[u8; 64]>::try_from(c.signature.as_slice())
+            .map(|b| {
+                pk.verify(
+                    &checkpoint_message(tenant, c.seq, &c.hash, c.signed_at_micros),
+                    &Signature::from_bytes(&b),
+                )
+                .is_ok()
+            })
+            .unwrap_or(false)
+}
+
+/// What one tenant's sealing transaction did.
+#[derive(Default)]
+struct TenantRound {
+    /// Events offered (linked or refused): a full batch means more wait.
+    offered: usize,
+    linked: usize,
+    checkpoint: Option<Checkpoint>,
+    /// Security events to raise once the transaction committed.
+    alerts: Vec<Raise>,
+}
+
+/// An event id as a security event names it: the id itself when it is a
+/// UUID (every id ClinicOS writes), else its SHA-256, so text someone
+/// wrote into the table never reaches the SIEM.
+fn event_ref(id: &str) -> String {
+    if uuid::Uuid::parse_str(id).is_ok() {
+        id.to_owned()
+    } else {
+        let d = Sha256::digest(id.as_bytes());
+        format!(
+            "sha256:{}",
+            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    }
+}
+
+/// An `audit_tampering` security event (ids and codes only).
+fn tampering(details: serde_json::Value, once_per: Option<(String, Duration)>) -> Raise {
+    Raise {
+        kind: EventKind::AuditTampering,
+        user: None,
+        ip: String::new(),
+        details,
+        once_per,
+    }
+}
+
 impl Governance<'_> {
     fn audit_signing_key(&self) -> &SigningKey {
         &self.app.platform_keys.audit
     }
 
+    pub(crate) fn audit_keys(&self) -> &AuditKeys {
+        &self.app.platform_keys.audit_keys
+    }
+
+    /// The checkpoint verification key and its id.
+    pub(crate) fn audit_verifying_key(&self) -> (VerifyingKey, String) {
+        let pk = self.audit_signing_key().verifying_key();
+        let kid = key_id(&pk);
+        (pk, kid)
+    }
+
     /// The public key that verifies checkpoints.
     pub async fn audit_public_key(&self) -> AppResult<AuditKey> {
-        let pk = self.audit_signing_key().verifying_key();
+        let (pk, kid) = self.audit_verifying_key();
         Ok(AuditKey {
-            key_id: key_id(&pk),
+            key_id: kid,
             algorithm: "Ed25519",
             public_key: B64.encode(pk.as_bytes()),
         })
@@ -81,17 +223,31 @@ impl Governance<'_> {
 
     /// One sealing round over every tenant; returns links added.
     pub async fn seal_audit_once(&self) -> AppResult<usize> {
-        let key = self.audit_signing_key();
-        let kid = key_id(&key.verifying_key());
+        let mut witnessed = Vec::new();
+        let result = self.seal_round(&mut witnessed).await;
+        // Whatever committed is witnessed, even if a later tenant failed.
+        self.witness(witnessed).await;
+        result
+    }
+
+    /// Seal every tenant; the committed checkpoints go to `witnessed`.
+    async fn seal_round(&self, witnessed: &mut Vec<WitnessLine>) -> AppResult<usize> {
         let mut added = 0;
         for entry in platform::directory_list(self.app.store.platform()).await? {
+            let tenant = entry.tenant_id;
             for _ in 0..MAX_BATCHES_PER_ROUND {
-                match self.seal_tenant(entry.tenant_id, key, &kid).await {
-                    Ok(n) => {
-                        added += n;
+                match self.seal_tenant(tenant).await {
+                    Ok(round) => {
+                        added += round.linked;
+                        if let Some(c) = &round.checkpoint {
+                            witnessed.push(WitnessLine::of(&tenant.as_text(), c));
+                        }
+                        for alert in round.alerts {
+                            self.raise_security_event(tenant, alert).await;
+                        }
                         // A full batch: more may be waiting (the bench found a
                         // single batch per round capped a tenant at 200/s).
-                        if (n as i64) < BATCH {
+                        if (round.offered as i64) < BATCH {
                             break;
                         }
                     }
@@ -104,59 +260,243 @@ impl Governance<'_> {
         Ok(added)
     }
 
-    async fn seal_tenant(&self, tenant: TenantId, key: &SigningKey, kid: &str) -> AppResult<usize> {
+    async fn seal_tenant(&self, tenant: TenantId) -> AppResult<TenantRound> {
+        let keys = self.audit_keys();
+        let t = tenant.as_text();
         let mut tx = self.app.store.write(tenant).await?;
-        let pending = audit::unsealed(&mut tx, BATCH).await?;
-        if pending.is_empty() {
-            return Ok(0);
+        let batch = audit::unsealed(&mut tx, BATCH).await?;
+        let mut round = TenantRound {
+            offered: batch.len(),
+            ..TenantRound::default()
+        };
+        if batch.is_empty() {
+            return Ok(round);
         }
         let now = self.app.clock.now();
         let head = audit::chain_head(&mut tx).await?;
-        let (mut seq, mut prev) = head
-            .map(|h| (h.seq, h.hash))
-            .unwrap_or((0, GENESIS.to_owned()));
+        // Legacy events are linked only in a chain's first keyed round, all
+        // of them and before anything else; afterwards the list is closed.
+        let legacy_open = head
+            .as_ref()
+            .is_none_or(|(l, _)| l.format == LinkFormat::Unkeyed.code());
+        let mut pending = if legacy_open {
+            audit::unsealed_legacy(&mut tx).await?
+        } else {
+            Vec::new()
+        };
+        pending.extend(batch.into_iter().filter(|e| !(legacy_open && e.legacy)));
+        let (mut seq, mut prev) = match head {
+            Some((head, event)) => {
+                if let Some(problem) = self.head_problem(&mut tx, &t, &head, &event).await? {
+                    round.alerts.push(tampering(
+                        json!({"problem": problem, "link": head.seq, "event_id": event_ref(&head.event_id)}),
+                        Some((format!("link:{}", head.seq), Duration::days(1))),
+                    ));
+                }
+                (head.seq, head.hash)
+            }
+            None => (0, GENESIS.to_owned()),
+        };
+        let mut refused: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
         for e in &pending {
+            let refusal = match EventCheck::check(keys, &t, e) {
+                EventCheck::Valid => None,
+                EventCheck::Legacy if legacy_open => None,
+                EventCheck::Legacy => Some(LATE_LEGACY),
+                other => Some(other.code()),
+            };
+            if let Some(reason) = refusal {
+                audit::insert_rejection(
+                    &mut tx,
+                    &Rejection {
+                        event_id: e.id.clone(),
+                        rejected_at: now,
+                        reason: reason.to_owned(),
+                    },
+                )
+                .await?;
+                refused.entry(reason).or_default().push(event_ref(&e.id));
+                continue;
+            }
             seq += 1;
-            let hash = link_hash(&prev, e);
+            let hash = keyed_link(keys, &t, seq, &prev, e);
             audit::append_link(
                 &mut tx,
                 &ChainLink {
                     seq,
                     event_id: e.id.clone(),
-                    prev_hash: prev.clone(),
+                    prev_hash: prev,
                     hash: hash.clone(),
                     sealed_at: now,
+                    format: LinkFormat::Keyed.code(),
                 },
             )
             .await?;
             prev = hash;
+            round.linked += 1;
         }
-        let signed_at = now.timestamp_micros();
-        let sig = key.sign(&checkpoint_message(
-            &tenant.as_text(),
-            seq,
-            &prev,
-            signed_at,
-        ));
-        audit::insert_checkpoint(
-            &mut tx,
-            &Checkpoint {
-                seq,
-                hash: prev,
-                signed_at_micros: signed_at,
-                key_id: kid.to_owned(),
-                signature: sig.to_bytes().to_vec(),
-            },
-        )
-        .await?;
+        // One security event per kind of refusal and transaction, so a
+        // flood of forged rows is one alert per batch, not one per row.
+        for (problem, ids) in refused {
+            round.alerts.push(tampering(
+                json!({
+                    "problem": problem,
+                    "count": ids.len(),
+                    "event_ids": ids.iter().take(MAX_IDS_PER_ALERT).collect::<Vec<_>>(),
+                }),
+                None,
+            ));
+        }
+        if round.linked > 0 {
+            let c = self.sign_checkpoint(&t, seq, prev, now);
+            audit::insert_checkpoint(&mut tx, &c).await?;
+            round.checkpoint = Some(c);
+        }
         tx.commit().await?;
-        Ok(pending.len())
+        Ok(round)
     }
 
-    /// Seal every `every` until the process ends (started by `serve`).
+    fn sign_checkpoint(
+        &self,
+        tenant: &str,
+        seq: i64,
+        hash: String,
+        at: DateTime<Utc>,
+    ) -> Checkpoint {
+        let key = self.audit_signing_key();
+        let signed_at = at.timestamp_micros();
+        let sig = key.sign(&checkpoint_message(tenant, seq, &hash, signed_at));
+        Checkpoint {
+            seq,
+            hash,
+            signed_at_micros: signed_at,
+            key_id: key_id(&key.verifying_key()),
+            signature: sig.to_bytes().to_vec(),
+        }
+    }
+
+    /// Why the chain's head link does not hold (None: it does). A keyed
+    /// head must recompute; an unkeyed one (sealed before migration 0019)
+    /// must be the newest signed checkpoint, as the old sealer left it.
+    async fn head_problem(
+        &self,
+        tx: &mut TenantTx,
+        tenant: &str,
+        head: &ChainLink,
+        event: &ChainedEvent,
+    ) -> AppResult<Option<&'static str>> {
+        Ok(match LinkFormat::from_code(head.format) {
+            Some(LinkFormat::Keyed) => {
+                let ok = EventCheck::check(self.audit_keys(), tenant, event).sealable()
+                    && keyed_link(self.audit_keys(), tenant, head.seq, &head.prev_hash, event)
+                        == head.hash;
+                (!ok).then_some("head_link_invalid")
+            }
+            Some(LinkFormat::Unkeyed) => {
+                let (pk, kid) = self.audit_verifying_key();
+                let anchored = audit::newest_checkpoint(tx).await?.is_some_and(|c| {
+                    c.seq == head.seq && c.hash == head.hash && signature_ok(&pk, &kid, tenant, &c)
+                }) && legacy_link_hash(&head.prev_hash, event) == head.hash;
+                (!anchored).then_some("unkeyed_head_unanchored")
+            }
+            None => Some("unknown_link_format"),
+        })
+    }
+
+    /// Append committed checkpoints to the witness (off the async
+    /// threads). A failure is logged: the checkpoints are committed, and
+    /// `clinicos audit verify` lists tenants the witness does not cover.
+    async fn witness(&self, lines: Vec<WitnessLine>) {
+        if lines.is_empty() {
+            return;
+        }
+        let w = self.app.audit_witness.clone();
+        let n = lines.len();
+        let done = tokio::task::spawn_blocking(move || w.append(&lines)).await;
+        if !matches!(done, Ok(Ok(()))) {
+            tracing::warn!(
+                witness = %self.app.audit_witness.describe(),
+                checkpoints = n,
+                "could not append audit checkpoints to the witness"
+            );
+        }
+    }
+
+    /// Make every chain ready for sealing (at start-up, and before
+    /// `clinicos audit verify --seal`):
+    /// - a chain still headed by an unkeyed link (sealed before migration
+    ///   0019) gets an `audit.chain_keyed` event, so its next round is its
+    ///   first keyed one and closes the legacy list even if the tenant is
+    ///   idle;
+    /// - the witness gets each tenant's newest checkpoint it does not cover
+    ///   yet (after an upgrade, or a witness that was unavailable). This
+    ///   never lowers what it holds: a tenant whose chain was cut keeps its
+    ///   higher witnessed checkpoint.
+    ///
+    /// Returns how many checkpoints were witnessed.
+    pub async fn prepare_audit_chains(&self) -> AppResult<usize> {
+        let w = self.app.audit_witness.clone();
+        let held = tokio::task::spawn_blocking(move || w.read())
+            .await
+            .map_err(|e| AppError::Internal(format!("witness read: {e}")))?
+            .map_err(|e| AppError::Internal(format!("cannot read the audit witness: {e}")))?;
+        let mut highest: HashMap<&str, i64> = HashMap::new();
+        for l in &held.lines {
+            let s = highest.entry(l.tenant_id.as_str()).or_insert(0);
+            *s = (*s).max(l.seq);
+        }
+        let mut lines = Vec::new();
+        for entry in platform::directory_list(self.app.store.platform()).await? {
+            let t = entry.tenant_id.as_text();
+            let mut tx = self.app.store.read(entry.tenant_id).await?;
+            let unkeyed_head = audit::chain_head(&mut tx)
+                .await?
+                .is_some_and(|(l, _)| l.format == LinkFormat::Unkeyed.code());
+            let newest = audit::newest_checkpoint(&mut tx).await?;
+            tx.commit().await?;
+            if unkeyed_head {
+                self.record_chain_keyed(entry.tenant_id).await?;
+            }
+            if let Some(c) =
+                newest.filter(|c| c.seq > highest.get(t.as_str()).copied().unwrap_or(0))
+            {
+                lines.push(WitnessLine::of(&t, &c));
+            }
+        }
+        let n = lines.len();
+        self.witness(lines).await;
+        Ok(n)
+    }
+
+    /// The `audit.chain_keyed` event of a tenant whose chain predates
+    /// event MACs.
+    async fn record_chain_keyed(&self, tenant: TenantId) -> AppResult<()> {
+        let actor = RequestInfo {
+            request_id: "audit_sealer".into(),
+            ..Default::default()
+        }
+        .anonymous_actor();
+        let ev = AuditEvent::new(
+            self.app.clock.now(),
+            AuditAction::AuditChainKeyed,
+            ResourceKind::AuditEvent,
+            vec![],
+        )
+        .because("migration_0019");
+        let mut tx = self.app.store.write(tenant).await?;
+        audit::record(&mut tx, &actor, ev).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Seal every `every` until the process ends (started by `serve`),
+    /// after preparing the chains ([`Governance::prepare_audit_chains`]).
     pub fn spawn_audit_sealer(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let app = self.app.clone();
         tokio::spawn(async move {
+            if let Err(e) = app.governance().prepare_audit_chains().await {
+                tracing::warn!(code = e.code(), "could not prepare the audit chains");
+            }
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
@@ -168,112 +508,5 @@ impl Governance<'_> {
                 }
             }
         })
-    }
-
-    /// Recompute every tenant's chain and check every checkpoint.
-    pub async fn verify_audit(&self) -> AppResult<VerifyReport> {
-        let pk = self.audit_signing_key().verifying_key();
-        let kid = key_id(&pk);
-        let mut report = VerifyReport::default();
-        for entry in platform::directory_list(self.app.store.platform()).await? {
-            report.tenants += 1;
-            self.verify_tenant(entry.tenant_id, &entry.slug, &pk, &kid, &mut report)
-                .await?;
-        }
-        Ok(report)
-    }
-
-    async fn verify_tenant(
-        &self,
-        tenant: TenantId,
-        slug: &str,
-        pk: &VerifyingKey,
-        kid: &str,
-        report: &mut VerifyReport,
-    ) -> AppResult<()> {
-        let mut tx = self.app.store.read(tenant).await?;
-        let events = audit::all_events(&mut tx).await?;
-        let chain = audit::chain(&mut tx).await?;
-        let checkpoints = audit::checkpoints(&mut tx).await?;
-        tx.commit().await?;
-        let by_id: HashMap<&str, _> = events.iter().map(|e| (e.id.as_str(), e)).collect();
-        let before = report.problems.len();
-        let mut prev = GENESIS.to_owned();
-        let mut hashes: HashMap<i64, &str> = HashMap::new();
-        for (i, l) in chain.iter().enumerate() {
-            let expected_seq = i as i64 + 1;
-            if l.seq != expected_seq {
-                report.problems.push(format!(
-                    "tenant {slug}: chain link {expected_seq} is missing (next link is {})",
-                    l.seq
-                ));
-                break;
-            }
-            let Some(e) = by_id.get(l.event_id.as_str()) else {
-                report.problems.push(format!(
-                    "tenant {slug}: event {} (link {}) is missing",
-                    l.event_id, l.seq
-                ));
-                break;
-            };
-            if l.prev_hash != prev || link_hash(&prev, e) != l.hash {
-                report.problems.push(format!(
-                    "tenant {slug}: event {} (link {}) was altered",
-                    l.event_id, l.seq
-                ));
-                break;
-            }
-            hashes.insert(l.seq, l.hash.as_str());
-            prev = l.hash.clone();
-            report.sealed_events += 1;
-        }
-        let chained: std::collections::HashSet<&str> =
-            chain.iter().map(|l| l.event_id.as_str()).collect();
-        let newest_checkpoint = checkpoints
-            .iter()
-            .map(|c| c.signed_at_micros)
-            .max()
-            .unwrap_or(i64::MIN);
-        let grace = Duration::minutes(SEAL_GRACE_MINUTES)
-            .num_microseconds()
-            .unwrap_or(0);
-        for e in events.iter().filter(|e| !chained.contains(e.id.as_str())) {
-            report.unsealed_events += 1;
-            if e.at_micros < newest_checkpoint.saturating_sub(grace) {
-                report.problems.push(format!("tenant {slug}: event {} was inserted outside the audit path (older than the last checkpoint, never sealed)", e.id));
-            }
-        }
-        for c in &checkpoints {
-            report.checkpoints += 1;
-            let sig_ok = <[u8; 64]>::try_from(c.signature.as_slice())
-                .map(|b| {
-                    pk.verify(
-                        &checkpoint_message(&tenant.as_text(), c.seq, &c.hash, c.signed_at_micros),
-                        &Signature::from_bytes(&b),
-                    )
-                    .is_ok()
-                })
-                .unwrap_or(false);
-            if c.key_id != kid || !sig_ok {
-                report.problems.push(format!(
-                    "tenant {slug}: checkpoint at link {} has an invalid signature",
-                    c.seq
-                ));
-            } else if hashes.get(&c.seq) != Some(&c.hash.as_str()) {
-                let what = if c.seq > chain.len() as i64 {
-                    "the chain was truncated"
-                } else {
-                    "the chain differs"
-                };
-                report.problems.push(format!(
-                    "tenant {slug}: checkpoint at link {} does not match: {what}",
-                    c.seq
-                ));
-            }
-        }
-        if report.problems.len() == before {
-            tracing::debug!(tenant = %tenant, "audit chain verified");
-        }
-        Ok(())
     }
 }

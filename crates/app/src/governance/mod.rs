@@ -2,6 +2,8 @@
 
 pub mod access_report;
 pub mod audit_trail;
+pub mod audit_verify;
+pub mod audit_witness;
 pub mod break_glass;
 pub mod housekeeping;
 pub mod keys;

@@ -5,11 +5,16 @@
 //! - RFC 5424 syslog over TCP with octet-counting framing (RFC 6587),
 //!   structured data `[clinicos@32473 id= kind= tenant= severity=]`.
 //!
+//! With a JSON-lines sink, `serve` also copies every witnessed audit
+//! checkpoint to it as it is written ([`WithSiemCopy`], lines of type
+//! `audit_checkpoint`).
+//!
 //! Delivery is at-least-once per sink: `security_event_deliveries` records
 //! which sink has received which event (the cursor), written after the
 //! sink accepted the batch. A receiver that is down is retried with
 //! exponential backoff (1 s doubling to 60 s); events wait in the table.
 
+use crate::governance::audit_witness::{self, AuditWitness, WitnessContents, WitnessLine};
 use crate::governance::service::Governance;
 use crate::AppResult;
 use chrono::SecondsFormat;
@@ -17,6 +22,7 @@ use clinicos_domain::governance::security::Severity;
 use clinicos_store::governance::security_events::{self as store, SecurityEvent};
 use clinicos_store::tenancy::platform;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -135,6 +141,7 @@ pub fn octet_frame(msg: &str) -> String {
     format!("{} {msg}", msg.len())
 }
 
+/// Append `payload` (whole lines) to a JSON-lines target.
 fn append_lines(target: &JsonLinesTarget, payload: &str) -> std::io::Result<()> {
     use std::io::Write;
     match target {
@@ -310,9 +317,64 @@ impl Governance<'_> {
     }
 }
 
+/// A witness whose lines are also copied to the SIEM's JSON-lines stream
+/// (file or standard output) as they are written; verification reads the
+/// witness itself.
+pub struct WithSiemCopy {
+    pub witness: Arc<dyn AuditWitness>,
+    pub siem: JsonLinesTarget,
+}
+
+impl AuditWitness for WithSiemCopy {
+    fn describe(&self) -> String {
+        self.witness.describe()
+    }
+
+    fn append(&self, lines: &[WitnessLine]) -> std::io::Result<()> {
+        self.witness.append(lines)?;
+        if let Err(e) = audit_witness::render(lines).and_then(|p| append_lines(&self.siem, &p)) {
+            // The witness has them; the SIEM copy is a convenience.
+            tracing::warn!(error = %e, "could not copy audit checkpoints to the SIEM stream");
+        }
+        Ok(())
+    }
+
+    fn read(&self) -> std::io::Result<WitnessContents> {
+        self.witness.read()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn witnessed_checkpoints_are_copied_to_the_json_lines_stream() {
+        use crate::governance::audit_witness::{FileWitness, MemoryWitness};
+        let dir = tempfile::tempdir().expect("dir");
+        let siem = dir.path().join("siem.jsonl");
+        let witness = Arc::new(MemoryWitness::default());
+        let w = WithSiemCopy {
+            witness: witness.clone(),
+            siem: JsonLinesTarget::File(siem.clone()),
+        };
+        let line = WitnessLine::of(
+            "t1",
+            &clinicos_store::governance::audit::Checkpoint {
+                seq: 3,
+                hash: "ab".into(),
+                signed_at_micros: 1,
+                key_id: "k".into(),
+                signature: vec![1],
+            },
+        );
+        w.append(std::slice::from_ref(&line)).expect("append");
+        assert_eq!(w.read().expect("read").lines, vec![line.clone()]);
+        // The SIEM's file reads back as a witness too.
+        let copy = FileWitness::new(siem).read().expect("siem file");
+        assert_eq!(copy.lines, vec![line]);
+        assert_eq!(w.describe(), "memory");
+    }
 
     #[test]
     fn facilities_and_framing() {

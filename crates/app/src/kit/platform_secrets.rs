@@ -1,5 +1,6 @@
 //! Platform secrets (the access-token and audit-checkpoint signing seeds,
-//! the device-id key) under the master key.
+//! the audit root that keys event MACs and chain links, the device-id key)
+//! under the master key.
 //!
 //! Invariants:
 //! - The platform `secrets` table holds only envelopes sealed by a master
@@ -15,8 +16,11 @@
 
 use crate::{AppError, AppResult};
 use clinicos_crypto::hierarchy::wrapping_version;
-use clinicos_crypto::{unwrap_platform_secret, wrap_platform_secret, MasterKeyProvider};
+use clinicos_crypto::{
+    unwrap_platform_secret, wrap_platform_secret, AuditKeys, Key32, MasterKeyProvider,
+};
 use clinicos_store::{tenancy::platform, Db, Store};
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 /// Seed of the Ed25519 key that signs access tokens.
@@ -25,6 +29,9 @@ pub const TOKEN_SIGNING: &str = "token_signing_ed25519";
 pub const AUDIT_SIGNING: &str = "audit_signing_ed25519";
 /// HMAC key that derives stable device ids for clients that send none.
 pub const DEVICE_ID: &str = "device_id_hmac";
+/// The audit root: derives the keys of audit event MACs and chain links
+/// (`clinicos_crypto::AuditKeys`).
+pub const AUDIT_MAC: &str = "audit_mac_hmac";
 
 /// The length of every secret this platform keeps (a legacy plaintext row
 /// has exactly this length; an envelope is always longer).
@@ -134,6 +141,9 @@ pub async fn rewrap_all(store: &Store) -> AppResult<usize> {
 pub struct PlatformKeys {
     /// Signs audit checkpoints.
     pub(crate) audit: ed25519_dalek::SigningKey,
+    /// MACs audit events and keys chain links (also installed in the store,
+    /// whose audit writer MACs every event).
+    pub(crate) audit_keys: Arc<AuditKeys>,
     /// Derives device ids for clients that present none.
     pub(crate) device: Zeroizing<Vec<u8>>,
 }
@@ -146,8 +156,11 @@ impl PlatformKeys {
             .as_slice()
             .try_into()
             .map_err(|_| AppError::Internal("bad audit key".into()))?;
+        let root = Key32::from_slice(&load(store, AUDIT_MAC).await?)
+            .map_err(|_| AppError::Internal("bad audit root".into()))?;
         Ok(PlatformKeys {
             audit: ed25519_dalek::SigningKey::from_bytes(&seed),
+            audit_keys: Arc::new(AuditKeys::derive(&root)),
             device: load(store, DEVICE_ID).await?,
         })
     }

@@ -118,6 +118,7 @@ actions! {
     SecuritySettings = "security.settings" : "The security thresholds and rate limits were changed.",
     AuditReportView = "audit.report_view" : "An access report over the audit trail was viewed.",
     ExportAuditReport = "export.audit_report" : "An access report was downloaded as CSV.",
+    AuditChainKeyed = "audit.chain_keyed" : "The tenant's audit chain moved to event MACs and keyed links (written once, by the sealer, after the upgrade; events written before are linked no later).",
     ExportPatients = "export.patients" : "The bulk export of patient records.",
     ExportPatientRecord = "export.patient_record" : "One patient's record exported as JSON.",
     ExportPatientRecordPdf = "export.patient_record_pdf" : "One patient's record exported as PDF.",

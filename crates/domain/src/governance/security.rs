@@ -29,10 +29,14 @@ pub enum EventKind {
     BreakGlass,
     /// A request burst from one signed-in session.
     BotSignal,
+    /// The audit sealer found the trail tampered with: an event without a
+    /// valid MAC (refused, not sealed), a chain head it cannot verify, or a
+    /// chain shorter than the witness holds.
+    AuditTampering,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::FailedSignIns,
         EventKind::NewNetwork,
         EventKind::NewCountry,
@@ -40,6 +44,7 @@ impl EventKind {
         EventKind::ExportOffHours,
         EventKind::BreakGlass,
         EventKind::BotSignal,
+        EventKind::AuditTampering,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +56,7 @@ impl EventKind {
             EventKind::ExportOffHours => "export_off_hours",
             EventKind::BreakGlass => "break_glass",
             EventKind::BotSignal => "bot_signal",
+            EventKind::AuditTampering => "audit_tampering",
         }
     }
 
@@ -62,6 +68,7 @@ impl EventKind {
                 Severity::Medium
             }
             EventKind::MassPatientReads | EventKind::BreakGlass => Severity::High,
+            EventKind::AuditTampering => Severity::Critical,
         }
     }
 }

@@ -28,6 +28,10 @@ pub enum StoreError {
     Db(#[source] sqlx::Error),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// An audit event cannot be written without its MAC: the application
+    /// has not installed the audit keys (`Store::install_audit_keys`).
+    #[error("the audit keys are not loaded, so no audit event can be written")]
+    AuditKeysMissing,
 }
 
 impl From<sqlx::Error> for StoreError {

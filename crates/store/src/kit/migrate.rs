@@ -24,23 +24,32 @@ pub struct Migration {
     /// the PostgreSQL application role loses those grants (re-checked after
     /// every later migration, whose blanket GRANT would otherwise restore them).
     pub append_only: &'static [&'static str],
+    /// Tables the application only reads: written by the migration itself
+    /// (as the owner); SQLite triggers refuse INSERT/UPDATE/DELETE, and the
+    /// PostgreSQL application role loses those grants (re-checked after
+    /// every later migration, like `append_only`).
+    pub read_only: &'static [&'static str],
 }
 
-/// Append-only tables of every migration up to and including `version`.
-fn append_only_until(version: i64) -> Vec<&'static str> {
+/// The tables of every migration up to and including `version` that
+/// `list` picks (append-only or read-only).
+fn tables_until(
+    version: i64,
+    list: fn(&Migration) -> &'static [&'static str],
+) -> Vec<&'static str> {
     MIGRATIONS
         .iter()
         .filter(|m| m.version <= version)
-        .flat_map(|m| m.append_only.iter().copied())
+        .flat_map(|m| list(m).iter().copied())
         .collect()
 }
 
-fn sqlite_append_only_triggers(t: &str) -> Vec<String> {
-    ["UPDATE", "DELETE"]
-        .iter()
+/// SQLite triggers refusing `ops` on `t` (which is `what`).
+fn sqlite_refusing_triggers(t: &str, ops: &[&str], what: &str) -> Vec<String> {
+    ops.iter()
         .map(|op| {
             format!(
-                "CREATE TRIGGER {t}_no_{} BEFORE {op} ON {t} BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END",
+                "CREATE TRIGGER {t}_no_{} BEFORE {op} ON {t} BEGIN SELECT RAISE(ABORT, '{t} is {what}'); END",
                 op.to_lowercase()
             )
         })
@@ -66,6 +75,7 @@ pub const MIGRATIONS: &[Migration] = &[
         ],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 2,
@@ -74,6 +84,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["audit_chain", "audit_checkpoints"],
         tenant_column: "tenant_id",
         append_only: &["audit_events", "audit_chain", "audit_checkpoints"],
+        read_only: &[],
     },
     Migration {
         version: 3,
@@ -87,6 +98,7 @@ pub const MIGRATIONS: &[Migration] = &[
         ],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 4,
@@ -95,6 +107,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["role_bundles", "user_grants"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 5,
@@ -108,6 +121,7 @@ pub const MIGRATIONS: &[Migration] = &[
         ],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 6,
@@ -121,6 +135,7 @@ pub const MIGRATIONS: &[Migration] = &[
         ],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 8,
@@ -129,6 +144,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["portal_otp_codes", "portal_sessions"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 9,
@@ -137,6 +153,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["patient_name_tokens"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 10,
@@ -145,6 +162,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["allergies", "conditions", "medications"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 11,
@@ -153,6 +171,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["patient_identifiers"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 12,
@@ -161,6 +180,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["attachments"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 13,
@@ -169,6 +189,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["share_links"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 14,
@@ -177,6 +198,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["patient_links"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 15,
@@ -185,6 +207,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["patient_merges", "patient_merge_moves"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 16,
@@ -193,6 +216,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &[],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 17,
@@ -201,6 +225,7 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &["patient_name_pairs"],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 18,
@@ -209,14 +234,25 @@ pub const MIGRATIONS: &[Migration] = &[
         tenant_tables: &[],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
     Migration {
         version: 19,
+        name: "audit_event_mac",
+        sql: include_str!("../../migrations/0019_audit_event_mac.sql"),
+        tenant_tables: &["audit_legacy_events", "audit_rejections"],
+        tenant_column: "tenant_id",
+        append_only: &["audit_rejections"],
+        read_only: &["audit_legacy_events"],
+    },
+    Migration {
+        version: 20,
         name: "outbox_sealed",
-        sql: include_str!("../../migrations/0019_outbox_sealed.sql"),
+        sql: include_str!("../../migrations/0020_outbox_sealed.sql"),
         tenant_tables: &[],
         tenant_column: "tenant_id",
         append_only: &[],
+        read_only: &[],
     },
 ];
 
@@ -275,16 +311,19 @@ pub async fn run(db: &Db) -> StoreResult<Vec<i64>> {
     if db.backend() == Backend::Postgres {
         conn.execute("SELECT pg_advisory_lock(727274)").await?;
     }
-    let result = apply_all(db.backend(), &mut conn).await;
+    let result = apply(db.backend(), &mut conn, MIGRATIONS).await;
     if db.backend() == Backend::Postgres {
         conn.execute("SELECT pg_advisory_unlock(727274)").await?;
     }
     result
 }
 
-async fn apply_all(
+/// Apply those of `migrations` not yet applied (every one, except in
+/// tests that stop at an older schema).
+async fn apply(
     backend: Backend,
     conn: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+    migrations: &[Migration],
 ) -> StoreResult<Vec<i64>> {
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (\
@@ -298,7 +337,7 @@ async fn apply_all(
         .fetch_all(&mut **conn)
         .await?;
     let mut done = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+    for m in migrations.iter().filter(|m| !applied.contains(&m.version)) {
         let mut tx = match backend {
             Backend::Sqlite => sqlx::Connection::begin_with(&mut **conn, "BEGIN IMMEDIATE").await?,
             Backend::Postgres => sqlx::Connection::begin(&mut **conn).await?,
@@ -314,16 +353,28 @@ async fn apply_all(
                     "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}",
                     crate::kit::db::APP_ROLE
                 ));
-                for t in append_only_until(m.version) {
-                    steps.push(format!(
-                        "REVOKE UPDATE, DELETE ON {t} FROM {}",
-                        crate::kit::db::APP_ROLE
-                    ));
+                let role = crate::kit::db::APP_ROLE;
+                for t in tables_until(m.version, |m| m.append_only) {
+                    steps.push(format!("REVOKE UPDATE, DELETE ON {t} FROM {role}"));
+                }
+                for t in tables_until(m.version, |m| m.read_only) {
+                    steps.push(format!("REVOKE INSERT, UPDATE, DELETE ON {t} FROM {role}"));
                 }
             }
             Backend::Sqlite => {
                 for t in m.append_only {
-                    steps.extend(sqlite_append_only_triggers(t));
+                    steps.extend(sqlite_refusing_triggers(
+                        t,
+                        &["UPDATE", "DELETE"],
+                        "append-only",
+                    ));
+                }
+                for t in m.read_only {
+                    steps.extend(sqlite_refusing_triggers(
+                        t,
+                        &["INSERT", "UPDATE", "DELETE"],
+                        "written by migrations only",
+                    ));
                 }
             }
         }
@@ -410,6 +461,58 @@ mod tests {
         let rls = "ALTER TABLE x NO FORCE ROW LEVEL SECURITY";
         assert_eq!(dialect(Backend::Sqlite, rls), None);
         assert_eq!(dialect(Backend::Postgres, rls).as_deref(), Some(rls));
+    }
+
+    /// Migration 0019 lists the events committed but not sealed when it
+    /// ran as legacy (they carry no MAC through no fault of their own),
+    /// and the application cannot add to that list afterwards.
+    #[tokio::test]
+    async fn the_event_mac_migration_lists_unsealed_events_as_legacy_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = crate::kit::db::sqlite_url_for_dir(dir.path());
+        let db = Db::connect(&url, 1, false).await.expect("db");
+        let mut conn = db.pool().acquire().await.expect("conn");
+        let before = MIGRATIONS.iter().take_while(|m| m.version < 19).count();
+        apply(Backend::Sqlite, &mut conn, &MIGRATIONS[..before])
+            .await
+            .expect("old schema");
+        for (id, at) in [("sealed", 1), ("pending", 2)] {
+            sqlx::query(
+                "INSERT INTO audit_events (tenant_id, id, at, action, resource_type, outcome) \
+                 VALUES ('t', $1, $2, 'auth.login', 'session', 'success')",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .expect("event");
+        }
+        conn.execute(
+            "INSERT INTO audit_chain (tenant_id, seq, event_id, prev_hash, hash, sealed_at) \
+             VALUES ('t', 1, 'sealed', '0', 'h', 3)",
+        )
+        .await
+        .expect("link");
+        apply(Backend::Sqlite, &mut conn, MIGRATIONS)
+            .await
+            .expect("new schema");
+        let legacy: Vec<String> = sqlx::query_scalar("SELECT event_id FROM audit_legacy_events")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("legacy");
+        assert_eq!(legacy, vec!["pending".to_owned()]);
+        let format: i64 = sqlx::query_scalar("SELECT format FROM audit_chain")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("format");
+        assert_eq!(format, 1, "links sealed before are unkeyed");
+        for sql in [
+            "INSERT INTO audit_legacy_events (tenant_id, event_id) VALUES ('t', 'sealed')",
+            "DELETE FROM audit_legacy_events",
+            "UPDATE audit_legacy_events SET event_id = 'sealed'",
+        ] {
+            assert!(conn.execute(sql).await.is_err(), "refused: {sql}");
+        }
     }
 
     #[test]

@@ -13,9 +13,10 @@ use crate::kit::row::{ts, RowExt};
 use crate::kit::tenant_tx::{Intent, TenantTx};
 use crate::{Backend, Db, StoreError, StoreResult};
 use chrono::Utc;
+use clinicos_crypto::AuditKeys;
 use clinicos_domain::TenantId;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::RwLock;
 
 /// The region served by the primary database.
@@ -35,6 +36,9 @@ struct Inner {
     homes: RwLock<HashMap<TenantId, String>>,
     max_connections: u32,
     keys: Option<crate::FieldKeys>,
+    /// The audit trail's keys, installed once the application has
+    /// unwrapped them (they are a platform secret in this very database).
+    audit_keys: OnceLock<Arc<AuditKeys>>,
 }
 
 impl Store {
@@ -70,6 +74,7 @@ impl Store {
                 homes: RwLock::new(HashMap::new()),
                 max_connections,
                 keys,
+                audit_keys: OnceLock::new(),
             }),
         };
         store.ensure_primary_region().await?;
@@ -102,6 +107,19 @@ impl Store {
     /// The key store and master keys, when configured.
     pub fn field_keys(&self) -> Option<&crate::FieldKeys> {
         self.inner.keys.as_ref()
+    }
+
+    /// Install the audit trail's keys (the application does, at start-up,
+    /// from the platform secret): from then on every transaction's audit
+    /// events carry a MAC. The first installation stays; the keys come from
+    /// one platform secret, so a later call brings the same keys.
+    pub fn install_audit_keys(&self, keys: Arc<AuditKeys>) {
+        let _ = self.inner.audit_keys.set(keys);
+    }
+
+    /// The audit trail's keys, once installed.
+    pub fn audit_keys(&self) -> Option<&Arc<AuditKeys>> {
+        self.inner.audit_keys.get()
     }
 
     /// Register (or update) a region and migrate its database.
@@ -188,7 +206,7 @@ impl Store {
     /// Begin a tenant-scoped transaction in the tenant's home region.
     pub async fn begin(&self, tenant: TenantId, intent: Intent) -> StoreResult<TenantTx> {
         let db = self.tenant_db(tenant).await?;
-        TenantTx::begin(&db, tenant, intent).await
+        TenantTx::begin(&db, tenant, intent, self.audit_keys().cloned()).await
     }
 
     /// Shorthand for a read transaction.

@@ -8,13 +8,18 @@
 //!    the RLS policies see it, and it is gone when the transaction ends (a
 //!    pooled connection never carries one tenant into the next request),
 //! 3. binds the tenant as `$1` of every statement built with [`TenantTx::q`],
-//!    so repository SQL filters by `tenant_id = $1` by construction.
+//!    so repository SQL filters by `tenant_id = $1` by construction,
+//! 4. carries the audit trail's keys, so the audit writer MACs each event
+//!    in the transaction that records it (no key: the event, and so the
+//!    transaction's work, is refused).
 
 use crate::{Backend, Db, StoreResult};
+use clinicos_crypto::AuditKeys;
 use clinicos_domain::TenantId;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Transaction};
+use std::sync::Arc;
 use tokio::sync::OwnedMutexGuard;
 
 /// A transaction bound to one tenant.
@@ -23,6 +28,7 @@ pub struct TenantTx {
     tenant: TenantId,
     tenant_text: String,
     backend: Backend,
+    audit_keys: Option<Arc<AuditKeys>>,
     /// SQLite's writer, held until the transaction ends (declared after
     /// `tx`, so it is released after the transaction is).
     _writer: Option<OwnedMutexGuard<()>>,
@@ -36,7 +42,12 @@ pub enum Intent {
 }
 
 impl TenantTx {
-    pub(crate) async fn begin(db: &Db, tenant: TenantId, intent: Intent) -> StoreResult<Self> {
+    pub(crate) async fn begin(
+        db: &Db,
+        tenant: TenantId,
+        intent: Intent,
+        audit_keys: Option<Arc<AuditKeys>>,
+    ) -> StoreResult<Self> {
         // The turn comes before the connection, so waiting writers hold
         // no pooled connection.
         let (writer, mut tx) = match (db.backend(), intent) {
@@ -58,6 +69,7 @@ impl TenantTx {
             tenant,
             tenant_text,
             backend: db.backend(),
+            audit_keys,
             _writer: writer,
         })
     }
@@ -68,6 +80,16 @@ impl TenantTx {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The audit trail's keys (None before the application installed them).
+    pub(crate) fn audit_keys(&self) -> Option<&AuditKeys> {
+        self.audit_keys.as_deref()
+    }
+
+    /// The tenant as bound to every statement.
+    pub(crate) fn tenant_text(&self) -> &str {
+        &self.tenant_text
     }
 
     /// A statement with the tenant already bound as `$1`. Repository SQL
