@@ -196,6 +196,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     DOC.get_or_init(|| {
         let mut doc = routes().split_for_parts().1;
         crate::route_actions::annotate(&mut doc);
+        crate::api_statuses::complete(&mut doc);
         doc
     })
     .clone()

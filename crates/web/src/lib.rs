@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod api;
+pub mod api_statuses;
 pub mod governance;
 pub mod identity;
 pub mod kit;
