@@ -178,3 +178,29 @@ async fn a_malformed_body_is_refused_on_routes_that_read_none() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn unknown_query_parameters_and_sort_fields_are_refused() {
+    let t = spawn_app().await;
+    let tenant = t.tenant("unknownq").await;
+    let owner = t.owner_token(&tenant).await;
+    for (q, named) in [
+        ("/api/v1/patients?colour=red", "query.colour"),
+        ("/api/v1/staff?sortt=name", "query.sortt"),
+        ("/api/v1/staff?sort=password_hash", "sort"),
+        ("/api/v1/branches?active=maybe", ""),
+    ] {
+        let (s, v) = body(t.get(q, Some(&owner)).await).await;
+        assert!(s.is_client_error(), "{q}: {s} {v}");
+        if !named.is_empty() {
+            assert_eq!(
+                (s, field(&v).as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, named),
+                "{q}: {v}"
+            );
+        }
+    }
+    // Documented parameters still work.
+    let (s, v) = body(t.get("/api/v1/staff?sort=-name&limit=5", Some(&owner)).await).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}

@@ -3,6 +3,7 @@
 //! (rustls, configurable minimum version).
 
 use crate::kit::error::ApiError;
+use crate::kit::input_guard::{GuardState, KnownParams};
 use crate::kit::rate_limit::{rate_limit, Limiter, RateState};
 use crate::{api, kit::middleware as mw, pages, WebState};
 use axum::extract::DefaultBodyLimit;
@@ -47,6 +48,34 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }
 
+/// The query parameters of every API operation, as documented.
+fn query_params() -> KnownParams {
+    use utoipa::openapi::path::ParameterIn;
+    let doc = api::openapi_doc();
+    let mut map = std::collections::HashMap::new();
+    for (path, item) in &doc.paths.paths {
+        let ops = [
+            (axum::http::Method::GET, item.get.as_ref()),
+            (axum::http::Method::POST, item.post.as_ref()),
+            (axum::http::Method::PUT, item.put.as_ref()),
+            (axum::http::Method::PATCH, item.patch.as_ref()),
+            (axum::http::Method::DELETE, item.delete.as_ref()),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            let names = op
+                .parameters
+                .iter()
+                .flatten()
+                .filter(|p| matches!(p.parameter_in, ParameterIn::Query))
+                .map(|p| p.name.clone())
+                .collect();
+            map.insert((method, path.clone()), names);
+        }
+    }
+    KnownParams::new(map)
+}
+
 /// The whole application router.
 pub fn build_router(state: WebState) -> Router {
     // Install the metrics recorder before the first request is counted.
@@ -69,7 +98,10 @@ pub fn build_router(state: WebState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.body_limit.max(uploads)))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            GuardState {
+                web: state.clone(),
+                params: query_params(),
+            },
             crate::kit::input_guard::input_guard,
         ))
         .layer(axum::middleware::from_fn(mw::csrf))

@@ -12,8 +12,8 @@ use crate::kit::error::ApiError;
 use crate::kit::json::too_large;
 use crate::WebState;
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::header;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::AppError;
@@ -21,6 +21,8 @@ use clinicos_domain::kit::text::text_problem;
 use clinicos_domain::kit::validate::FieldError;
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The first field of `pairs` (url-encoded) whose name or value breaks
 /// the rule: `(where, problem)`.
@@ -95,11 +97,50 @@ fn refuse(api: bool, field: String, problem: &'static str) -> Response {
     }
 }
 
-pub async fn input_guard(State(st): State<WebState>, req: Request, next: Next) -> Response {
+/// The query parameters each API operation takes (method and route
+/// template to names), from the OpenAPI document: a name outside its
+/// operation's list is refused, so a misspelt filter or `sort` field is
+/// never silently ignored.
+#[derive(Clone, Default)]
+pub struct KnownParams(Arc<HashMap<(Method, String), Vec<String>>>);
+
+impl KnownParams {
+    pub fn new(map: HashMap<(Method, String), Vec<String>>) -> KnownParams {
+        KnownParams(Arc::new(map))
+    }
+
+    /// The first name in `query` the operation does not take.
+    fn unknown(&self, method: &Method, route: &str, query: &str) -> Option<String> {
+        let known = self.0.get(&(method.clone(), route.to_owned()))?;
+        form_urlencoded::parse(query.as_bytes())
+            .map(|(k, _)| k.into_owned())
+            .find(|k| !known.iter().any(|n| n == k))
+    }
+}
+
+/// What the gate needs: the body limit and the operations' parameters.
+#[derive(Clone)]
+pub struct GuardState {
+    pub web: WebState,
+    pub params: KnownParams,
+}
+
+pub async fn input_guard(State(st): State<GuardState>, req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
     if let Some(q) = req.uri().query() {
         if let Some((field, problem)) = bad_pair(q.as_bytes(), "query.") {
             return refuse(api, field, problem);
+        }
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned());
+        if let Some(name) = route.and_then(|r| st.params.unknown(req.method(), &r, q)) {
+            return ApiError(AppError::Validation(vec![FieldError {
+                field: format!("query.{name}"),
+                message: "is not a parameter of this operation".into(),
+            }]))
+            .into_response();
         }
     }
     let kind = req
@@ -113,7 +154,7 @@ pub async fn input_guard(State(st): State<WebState>, req: Request, next: Next) -
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, st.config.body_limit).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, st.web.config.body_limit).await else {
         return too_large();
     };
     let found = if form {
