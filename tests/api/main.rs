@@ -10,6 +10,7 @@ mod demo_data;
 mod encryption;
 mod governance_pages;
 mod housekeeping;
+mod ids;
 mod mfa;
 mod mfa_pages;
 mod name_search;

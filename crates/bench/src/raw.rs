@@ -74,7 +74,7 @@ impl Raw {
             session: fx.session_id.clone(),
             user: fx.user_id.clone(),
             branch: fx.branch_id.clone(),
-            patient: fx.patient_id.clone(),
+            patient: fx.patient_id.as_text(),
             email: fx.email.clone(),
             password: fx.password.clone(),
         }

@@ -195,6 +195,7 @@ pub fn openapi_doc() -> utoipa::openapi::OpenApi {
     DOC.get_or_init(|| {
         let mut doc = routes().split_for_parts().1;
         crate::route_actions::annotate(&mut doc);
+        crate::kit::ids::document_id_refusals(&mut doc);
         doc
     })
     .clone()

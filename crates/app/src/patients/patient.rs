@@ -7,7 +7,7 @@ use crate::patients::fields::{self as fields, EmergencyContact, Identifier, Iden
 use crate::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::kit::validate::Validator;
-use clinicos_domain::BranchId;
+use clinicos_domain::{BranchId, PatientId};
 use serde::{Deserialize, Serialize};
 
 /// What registering a patient takes.
@@ -79,7 +79,8 @@ pub struct NewPatient {
 /// A patient as the API shows them (decrypted).
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Patient {
-    pub id: String,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub id: PatientId,
     pub given_name: String,
     pub middle_name: String,
     pub family_name: String,
@@ -114,7 +115,8 @@ pub struct Patient {
     pub may_contact: bool,
     /// Set when this record was merged into another: the surviving
     /// record's id (this one stays readable; see `patient_merge`).
-    pub merged_into: Option<String>,
+    #[schema(value_type = Option<domain_schema::PatientId>)]
+    pub merged_into: Option<PatientId>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -13,6 +13,7 @@ use crate::patients::write::as_form;
 use crate::{AppError, AppResult, Ctx};
 use chrono::NaiveDate;
 use clinicos_domain::governance::audit_catalogue::AuditAction;
+use clinicos_domain::PatientId;
 use clinicos_store::governance::audit::{self};
 use clinicos_store::{
     patients::identifiers as patient_identifiers, patients::registry as patients,
@@ -101,7 +102,7 @@ impl Patients<'_> {
     pub async fn update_patient(
         &self,
         ctx: &Ctx,
-        id: &str,
+        id: PatientId,
         u: PatientUpdate,
     ) -> AppResult<Patient> {
         self.app
@@ -142,7 +143,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, AuditAction::PatientUpdated, vec![id.to_owned()]).because(reason),
+            event(now, AuditAction::PatientUpdated, vec![id.as_text()]).because(reason),
             Purpose::Operations.as_str(),
         )
         .await?;
@@ -156,7 +157,7 @@ impl Patients<'_> {
     pub async fn set_patient_active(
         &self,
         ctx: &Ctx,
-        id: &str,
+        id: PatientId,
         active: bool,
     ) -> AppResult<Patient> {
         let action = if active {
@@ -169,7 +170,12 @@ impl Patients<'_> {
     }
 
     /// Record a patient's death (stops every reminder and campaign).
-    pub async fn mark_deceased(&self, ctx: &Ctx, id: &str, d: DeceasedInput) -> AppResult<Patient> {
+    pub async fn mark_deceased(
+        &self,
+        ctx: &Ctx,
+        id: PatientId,
+        d: DeceasedInput,
+    ) -> AppResult<Patient> {
         self.app
             .governance()
             .authorize(ctx, Action::EditPatients)
@@ -197,7 +203,7 @@ impl Patients<'_> {
     async fn change_status(
         &self,
         ctx: &Ctx,
-        id: &str,
+        id: PatientId,
         action: AuditAction,
         change: impl FnOnce(&mut patients::PatientRow),
     ) -> AppResult<Patient> {
@@ -215,7 +221,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, action, vec![id.to_owned()]),
+            event(now, action, vec![id.as_text()]),
             Purpose::Operations.as_str(),
         )
         .await?;

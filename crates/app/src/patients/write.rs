@@ -11,7 +11,7 @@ use crate::patients::patient::{normalise_phone, NewPatient, Patient};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Utc};
-use clinicos_domain::TenantId;
+use clinicos_domain::{IdentifierId, PatientId, TenantId};
 use clinicos_store::kit::sealed::{Sealed, SealedColumn};
 use clinicos_store::patients::identifiers::IdentifierRow;
 use clinicos_store::patients::identifiers::IdentifierValue;
@@ -59,7 +59,7 @@ fn stored(v: Option<String>) -> Option<String> {
 }
 
 /// A registry row with nothing but its id and times (the form fills it).
-pub(crate) fn blank_row(id: String, now: DateTime<Utc>) -> PatientRow {
+pub(crate) fn blank_row(id: PatientId, now: DateTime<Utc>) -> PatientRow {
     PatientRow {
         id,
         given_name: String::new(),
@@ -140,7 +140,7 @@ pub(crate) async fn duplicates(
     tx: &mut TenantTx,
     row: &PatientRow,
     idents: &[IdentifierRow],
-) -> AppResult<Vec<String>> {
+) -> AppResult<Vec<PatientId>> {
     let phone_birth = row.phone_bidx.as_deref().zip(row.birth_date.as_deref());
     let keys: Vec<(String, String)> = idents
         .iter()
@@ -166,7 +166,7 @@ impl Patients<'_> {
     async fn seal_opt<C: SealedColumn>(
         &self,
         t: TenantId,
-        id: &str,
+        id: PatientId,
         value: Option<&str>,
     ) -> AppResult<Option<Sealed<C>>> {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
@@ -179,7 +179,7 @@ impl Patients<'_> {
     async fn seal_indexed<C: SealedColumn>(
         &self,
         t: TenantId,
-        id: &str,
+        id: PatientId,
         normalised: Option<String>,
     ) -> AppResult<(Option<Sealed<C>>, Option<String>)> {
         match normalised {
@@ -202,26 +202,26 @@ impl Patients<'_> {
         p: &NewPatient,
         now: DateTime<Utc>,
     ) -> AppResult<PrivateFields> {
-        let id = row.id.clone();
+        let id = row.id;
         let private = PrivateFields::of(p);
         (row.phone, row.phone_bidx) = self
-            .seal_indexed::<PatientPhone>(t, &id, private.phone.clone())
+            .seal_indexed::<PatientPhone>(t, id, private.phone.clone())
             .await?;
         (row.email, row.email_bidx) = self
-            .seal_indexed::<PatientEmail>(t, &id, private.email.clone())
+            .seal_indexed::<PatientEmail>(t, id, private.email.clone())
             .await?;
         row.address = self
-            .seal_opt::<PatientAddress>(t, &id, private.address.as_deref())
+            .seal_opt::<PatientAddress>(t, id, private.address.as_deref())
             .await?;
         row.notes = self
-            .seal_opt::<PatientNotes>(t, &id, private.notes.as_deref())
+            .seal_opt::<PatientNotes>(t, id, private.notes.as_deref())
             .await?;
         let contact = match &private.emergency_contact {
             Some(c) => Some(serde_json::to_string(c).map_err(encoding)?),
             None => None,
         };
         row.emergency_contact = self
-            .seal_opt::<PatientEmergencyContact>(t, &id, contact.as_deref())
+            .seal_opt::<PatientEmergencyContact>(t, id, contact.as_deref())
             .await?;
         row.given_name = p.given_name.trim().to_owned();
         row.middle_name = p.middle_name.trim().to_owned();
@@ -251,23 +251,23 @@ impl Patients<'_> {
     pub(crate) async fn seal_identifiers(
         &self,
         t: TenantId,
-        patient: &str,
+        patient: PatientId,
         ids: &[IdentifierInput],
         now: DateTime<Utc>,
     ) -> AppResult<Vec<IdentifierRow>> {
         let mut out = Vec::with_capacity(ids.len());
         for i in ids {
-            let id = uuid::Uuid::now_v7().to_string();
+            let id = IdentifierId::new();
             let value = i.value.trim();
             out.push(IdentifierRow {
                 value: self
                     .app
                     .cipher
-                    .seal::<IdentifierValue>(t, &id, patient, value.as_bytes())
+                    .seal::<IdentifierValue>(t, id, patient, value.as_bytes())
                     .await?,
                 value_bidx: self.identifier_index(t, &i.kind, value).await?,
                 id,
-                patient_id: patient.to_owned(),
+                patient_id: patient,
                 kind: i.kind.clone(),
                 issuer: i.issuer.trim().to_owned(),
                 country: i.country.to_ascii_uppercase(),
@@ -302,7 +302,7 @@ impl Patients<'_> {
             let plain = self
                 .app
                 .cipher
-                .open::<IdentifierValue>(t, &r.id, &r.patient_id, &r.value)
+                .open::<IdentifierValue>(t, r.id, r.patient_id, &r.value)
                 .await
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok());
@@ -323,7 +323,7 @@ impl Patients<'_> {
     pub(crate) async fn open_opt<C: SealedColumn>(
         &self,
         t: TenantId,
-        id: &str,
+        id: PatientId,
         sealed: &Option<Sealed<C>>,
     ) -> Option<String> {
         let bytes = self

@@ -8,7 +8,7 @@ use crate::kit::sealed::Sealed;
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::patients::search::{self as name_search, NameParts};
-use clinicos_domain::{BranchId, UserId};
+use clinicos_domain::{BranchId, PatientId, RecordId, UserId};
 use sqlx::any::AnyRow;
 
 crate::sealed_columns! {
@@ -29,7 +29,7 @@ crate::sealed_columns! {
 /// A patient's registry row (ciphertext for encrypted columns).
 #[derive(Clone, Debug)]
 pub struct PatientRow {
-    pub id: String,
+    pub id: PatientId,
     pub given_name: String,
     pub middle_name: String,
     pub family_name: String,
@@ -77,7 +77,7 @@ pub const COLS: &str = "id, given_name, middle_name, family_name, local_name, bi
 
 pub(crate) fn from_row(r: &AnyRow) -> StoreResult<PatientRow> {
     Ok(PatientRow {
-        id: r.text("id")?,
+        id: r.parse("id")?,
         given_name: r.text("given_name")?,
         middle_name: r.text("middle_name")?,
         family_name: r.text("family_name")?,
@@ -137,13 +137,13 @@ pub const INSERT_SQL: &str = "INSERT INTO patients (tenant_id, id, created_by, c
 pub async fn insert(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
     let q = tx
         .q(INSERT_SQL)
-        .bind(p.id.clone())
+        .bind(p.id.as_text())
         .bind(p.created_by.map(|u| u.as_text()))
         .bind(ts(p.created_at))
         .bind(p.first_branch_id.map(|b| b.as_text()));
     let q = bind_mutable(q, p);
     tx.exec(q).await?;
-    crate::patients::name_index::insert_tokens(tx, &p.id, &p.names()).await
+    crate::patients::name_index::insert_tokens(tx, p.id, &p.names()).await
 }
 
 /// Rewrite every changeable column of a patient (the id, creator, creation
@@ -159,13 +159,13 @@ pub async fn update(tx: &mut TenantTx, p: &PatientRow, names_changed: bool) -> S
             preferred_language = $25, preferred_channel = $26, blood_group = $27, tags = $28, \
             notes = $29, marketing_consent = $30 \
             WHERE tenant_id = $1 AND id = $2")
-        .bind(p.id.clone());
+        .bind(p.id.as_text());
     let q = bind_mutable(q, p);
     if tx.exec(q).await? == 0 {
         return Err(StoreError::NotFound);
     }
     if names_changed {
-        crate::patients::name_index::write_tokens(tx, &p.id, &p.names()).await?;
+        crate::patients::name_index::write_tokens(tx, p.id, &p.names()).await?;
     }
     Ok(())
 }
@@ -218,7 +218,7 @@ pub async fn duplicates(
     tx: &mut TenantTx,
     phone_birth: Option<(&str, &str)>,
     identifiers: &[(String, String)],
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<PatientId>> {
     let mut ids = Vec::new();
     if let Some((bidx, birth)) = phone_birth {
         let q = tx
@@ -226,7 +226,7 @@ pub async fn duplicates(
             .bind(bidx.to_owned())
             .bind(birth.to_owned());
         for r in tx.all(q).await? {
-            ids.push(r.text("id")?);
+            ids.push(r.parse("id")?);
         }
         ids.sort_unstable();
     }
@@ -245,17 +245,17 @@ pub fn get_sql() -> String {
     format!("SELECT {COLS} FROM patients WHERE tenant_id = $1 AND id = $2")
 }
 
-pub async fn get(tx: &mut TenantTx, id: &str) -> StoreResult<PatientRow> {
+pub async fn get(tx: &mut TenantTx, id: PatientId) -> StoreResult<PatientRow> {
     let sql = get_sql();
-    let q = tx.q(&sql).bind(id.to_owned());
+    let q = tx.q(&sql).bind(id.as_text());
     from_row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
 }
 
 /// Does the patient exist in this tenant?
-pub async fn exists(tx: &mut TenantTx, id: &str) -> StoreResult<bool> {
+pub async fn exists(tx: &mut TenantTx, id: PatientId) -> StoreResult<bool> {
     let q = tx
         .q("SELECT 1 AS one FROM patients WHERE tenant_id = $1 AND id = $2")
-        .bind(id.to_owned());
+        .bind(id.as_text());
     Ok(tx.opt(q).await?.is_some())
 }
 
@@ -263,7 +263,7 @@ pub async fn exists(tx: &mut TenantTx, id: &str) -> StoreResult<bool> {
 /// team, or an appointment or visit at or after `since`?
 pub async fn has_care_relationship(
     tx: &mut TenantTx,
-    patient: &str,
+    patient: PatientId,
     user: UserId,
     since: DateTime<Utc>,
 ) -> StoreResult<bool> {
@@ -272,7 +272,7 @@ pub async fn has_care_relationship(
             "SELECT 1 AS one FROM care_relationships WHERE tenant_id = $1 AND patient_id = $2 \
             AND user_id = $3 AND (kind = 'care_team' OR last_at >= $4)",
         )
-        .bind(patient.to_owned())
+        .bind(patient.as_text())
         .bind(user.as_text())
         .bind(ts(since));
     Ok(tx.opt(q).await?.is_some())
@@ -286,11 +286,11 @@ pub struct CareRow {
     pub last_at: DateTime<Utc>,
 }
 
-pub async fn care_team(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<CareRow>> {
+pub async fn care_team(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<CareRow>> {
     let q = tx
         .q("SELECT user_id, kind, last_at FROM care_relationships WHERE tenant_id = $1 AND patient_id = $2 \
             ORDER BY last_at DESC")
-        .bind(patient.to_owned());
+        .bind(patient.as_text());
     tx.all(q)
         .await?
         .iter()
@@ -307,7 +307,7 @@ pub async fn care_team(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<Care
 /// Record (or refresh) a relationship: `care_team`, `appointment`, `visit`.
 pub async fn upsert_care(
     tx: &mut TenantTx,
-    patient: &str,
+    patient: PatientId,
     user: UserId,
     kind: &str,
     at: DateTime<Utc>,
@@ -317,7 +317,7 @@ pub async fn upsert_care(
         .q("INSERT INTO care_relationships (tenant_id, patient_id, user_id, kind, last_at, added_by) \
             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, patient_id, user_id, kind) \
             DO UPDATE SET last_at = $5")
-        .bind(patient.to_owned())
+        .bind(patient.as_text())
         .bind(user.as_text())
         .bind(kind.to_owned())
         .bind(ts(at))
@@ -328,13 +328,13 @@ pub async fn upsert_care(
 
 pub async fn remove_care(
     tx: &mut TenantTx,
-    patient: &str,
+    patient: PatientId,
     user: UserId,
     kind: &str,
 ) -> StoreResult<bool> {
     let q = tx
         .q("DELETE FROM care_relationships WHERE tenant_id = $1 AND patient_id = $2 AND user_id = $3 AND kind = $4")
-        .bind(patient.to_owned())
+        .bind(patient.as_text())
         .bind(user.as_text())
         .bind(kind.to_owned());
     Ok(tx.exec(q).await? > 0)
@@ -343,8 +343,8 @@ pub async fn remove_care(
 /// A medical-history entry (ciphertext body).
 #[derive(Clone, Debug)]
 pub struct HistoryRow {
-    pub id: String,
-    pub patient_id: String,
+    pub id: RecordId,
+    pub patient_id: PatientId,
     pub category: String,
     pub sensitivity: String,
     pub body: Sealed<HistoryBody>,
@@ -360,8 +360,8 @@ pub const HISTORY_COLS: &str =
 
 fn history_row(r: &AnyRow) -> StoreResult<HistoryRow> {
     Ok(HistoryRow {
-        id: r.text("id")?,
-        patient_id: r.text("patient_id")?,
+        id: r.parse("id")?,
+        patient_id: r.parse("patient_id")?,
         category: r.text("category")?,
         sensitivity: r.text("tier")?,
         body: Sealed::from_bytes(r.bytes("body")?.unwrap_or_default()),
@@ -376,8 +376,8 @@ pub async fn insert_history(tx: &mut TenantTx, h: &HistoryRow) -> StoreResult<()
     let q = tx
         .q("INSERT INTO history_entries (tenant_id, id, patient_id, category, tier, body, branch_id, \
             recorded_by, recorded_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-        .bind(h.id.clone())
-        .bind(h.patient_id.clone())
+        .bind(h.id.as_text())
+        .bind(h.patient_id.as_text())
         .bind(h.category.clone())
         .bind(h.sensitivity.clone())
         .bind(h.body.to_vec())
@@ -397,9 +397,9 @@ pub fn history_sql() -> String {
     )
 }
 
-pub async fn history(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<HistoryRow>> {
+pub async fn history(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<HistoryRow>> {
     let sql = history_sql();
-    let q = tx.q(&sql).bind(patient.to_owned());
+    let q = tx.q(&sql).bind(patient.as_text());
     tx.all(q).await?.iter().map(history_row).collect()
 }
 
@@ -407,9 +407,9 @@ pub async fn history(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<Histor
 /// [`MANY_CHUNK`] ids), each patient's entries newest first.
 pub async fn history_of_many(
     tx: &mut TenantTx,
-    patients: &[String],
-) -> StoreResult<std::collections::HashMap<String, Vec<HistoryRow>>> {
-    let mut out: std::collections::HashMap<String, Vec<HistoryRow>> =
+    patients: &[PatientId],
+) -> StoreResult<std::collections::HashMap<PatientId, Vec<HistoryRow>>> {
+    let mut out: std::collections::HashMap<PatientId, Vec<HistoryRow>> =
         std::collections::HashMap::new();
     for chunk in patients.chunks(MANY_CHUNK) {
         let marks = (0..chunk.len())
@@ -422,11 +422,11 @@ pub async fn history_of_many(
         );
         let mut q = tx.q(&sql);
         for id in chunk {
-            q = q.bind(id.clone());
+            q = q.bind(id.as_text());
         }
         for r in tx.all(q).await?.iter() {
             let h = history_row(r)?;
-            out.entry(h.patient_id.clone()).or_default().push(h);
+            out.entry(h.patient_id).or_default().push(h);
         }
     }
     Ok(out)
@@ -436,24 +436,28 @@ pub async fn history_of_many(
 /// bind limits).
 pub const MANY_CHUNK: usize = 500;
 
-pub async fn history_entry(tx: &mut TenantTx, patient: &str, id: &str) -> StoreResult<HistoryRow> {
+pub async fn history_entry(
+    tx: &mut TenantTx,
+    patient: PatientId,
+    id: RecordId,
+) -> StoreResult<HistoryRow> {
     let sql = format!(
         "SELECT {HISTORY_COLS} FROM history_entries WHERE tenant_id = $1 AND patient_id = $2 AND id = $3"
     );
-    let q = tx.q(&sql).bind(patient.to_owned()).bind(id.to_owned());
+    let q = tx.q(&sql).bind(patient.as_text()).bind(id.as_text());
     history_row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
 }
 
 pub async fn update_history(
     tx: &mut TenantTx,
-    id: &str,
+    id: RecordId,
     category: &str,
     body: &Sealed<HistoryBody>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let q = tx
         .q("UPDATE history_entries SET category = $3, body = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
-        .bind(id.to_owned())
+        .bind(id.as_text())
         .bind(category.to_owned())
         .bind(body.to_vec())
         .bind(ts(now));

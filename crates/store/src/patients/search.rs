@@ -79,10 +79,10 @@ fn tag_pattern(tag: &str) -> String {
 pub async fn reindex(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
     let q = tx
         .q("UPDATE patients SET name_key = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(p.id.clone())
+        .bind(p.id.as_text())
         .bind(name_search::sort_key(&p.names()));
     tx.exec(q).await?;
-    write_tokens(tx, &p.id, &p.names()).await
+    write_tokens(tx, p.id, &p.names()).await
 }
 
 /// Patients of this tenant not yet in the name index, at most `limit`.
