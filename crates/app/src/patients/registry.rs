@@ -8,7 +8,7 @@ use crate::governance::policy::Action;
 use crate::kit::field_cipher::NewSubjectKeys;
 use crate::patients::consent::Purpose;
 use crate::patients::fields::Identifier;
-use crate::patients::patient::{validate, NewPatient, Patient};
+use crate::patients::patient::{patient_demographics, validate, NewPatient, Patient};
 use crate::patients::service::Patients;
 use crate::patients::write::PrivateFields;
 use crate::patients::write::{blank_row, duplicates};
@@ -264,39 +264,33 @@ pub(crate) fn event(at: DateTime<Utc>, action: AuditAction, ids: Vec<String>) ->
     AuditEvent::new(at, action, ResourceKind::Patient, ids)
 }
 
-/// A patient as read: its row's plaintext columns and its encrypted ones
-/// opened (identifiers are attached separately).
-pub(crate) fn patient_view(r: PatientRow, private: PrivateFields) -> Patient {
-    Patient {
-        id: r.id,
-        given_name: r.given_name,
-        middle_name: r.middle_name,
-        family_name: r.family_name,
-        local_name: r.local_name,
-        birth_date: r.birth_date,
-        sex: r.sex,
-        city: r.city,
-        postcode: r.postcode,
-        phone: private.phone,
-        email: private.email,
-        first_branch_id: r.first_branch_id,
-        care_consent_at: r.care_consent_at,
-        is_active: r.is_active,
-        deceased_at: r.deceased_at,
-        deceased_on: r.deceased_on,
-        gender_identity: r.gender_identity,
-        birth_date_estimated: r.birth_date_estimated,
-        address: private.address,
-        identifiers: Vec::new(),
-        emergency_contact: private.emergency_contact,
-        preferred_language: r.preferred_language,
-        preferred_channel: r.preferred_channel,
-        blood_group: r.blood_group,
-        tags: serde_json::from_str(&r.tags).unwrap_or_default(),
-        notes: private.notes,
-        marketing_consent: r.marketing_consent,
-        may_contact: false,
-        merged_into: None,
-        created_at: r.created_at,
-    }
+/// [`patient_view`]: a stored row as the API shows it.
+macro_rules! patient_view {
+    ($($(#[$meta:meta])* $field:ident : $type:ty $(= $default:literal)?,)*) => {
+        /// A patient as read: its row's plaintext columns and its encrypted
+        /// ones opened (identifiers are attached separately).
+        pub(crate) fn patient_view(r: PatientRow, private: PrivateFields) -> Patient {
+            Patient {
+                id: r.id,
+                $($field: r.$field,)*
+                phone: private.phone,
+                email: private.email,
+                first_branch_id: r.first_branch_id,
+                care_consent_at: r.care_consent_at,
+                is_active: r.is_active,
+                deceased_at: r.deceased_at,
+                deceased_on: r.deceased_on,
+                address: private.address,
+                identifiers: Vec::new(),
+                emergency_contact: private.emergency_contact,
+                tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+                notes: private.notes,
+                may_contact: false,
+                merged_into: None,
+                created_at: r.created_at,
+            }
+        }
+    };
 }
+
+patient_demographics!(patient_view);

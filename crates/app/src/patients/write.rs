@@ -7,7 +7,7 @@ use crate::patients::fields::{
     self as fields, clean_tags, identifier_column, normalise_identifier, Identifier,
     IdentifierInput,
 };
-use crate::patients::patient::{normalise_phone, NewPatient, Patient};
+use crate::patients::patient::{normalise_phone, patient_demographics, NewPatient, Patient};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Utc};
@@ -58,81 +58,114 @@ fn stored(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// A registry row with nothing but its id and times (the form fills it).
-pub(crate) fn blank_row(id: PatientId, now: DateTime<Utc>) -> PatientRow {
-    PatientRow {
-        id,
-        given_name: String::new(),
-        middle_name: String::new(),
-        family_name: String::new(),
-        local_name: String::new(),
-        birth_date: None,
-        sex: String::new(),
-        city: String::new(),
-        postcode: String::new(),
-        phone: None,
-        phone_bidx: None,
-        email: None,
-        email_bidx: None,
-        first_branch_id: None,
-        care_consent_at: None,
-        is_active: true,
-        deceased_at: None,
-        deceased_on: None,
-        gender_identity: String::new(),
-        birth_date_estimated: false,
-        address: None,
-        emergency_contact: None,
-        preferred_language: String::new(),
-        preferred_channel: "none".into(),
-        blood_group: "unknown".into(),
-        tags: "[]".into(),
-        notes: None,
-        marketing_consent: false,
-        created_by: None,
-        created_at: now,
-        updated_at: now,
+/// What a demographic value is stored as, given its column's default
+/// (`()` when it has none): text trimmed, and the default for empty text;
+/// a date and a flag as given.
+trait AsStored<D> {
+    fn as_stored(&self, default: D) -> Self;
+}
+
+impl AsStored<&str> for String {
+    fn as_stored(&self, default: &str) -> String {
+        match self.trim() {
+            "" => default.to_owned(),
+            text => text.to_owned(),
+        }
     }
 }
 
-/// The form a stored patient would be typed as (for a partial update).
-pub(crate) fn as_form(p: &Patient) -> NewPatient {
-    NewPatient {
-        given_name: p.given_name.clone(),
-        middle_name: p.middle_name.clone(),
-        family_name: p.family_name.clone(),
-        local_name: p.local_name.clone(),
-        birth_date: p.birth_date.clone(),
-        sex: p.sex.clone(),
-        city: p.city.clone(),
-        postcode: p.postcode.clone(),
-        phone: p.phone.clone(),
-        email: p.email.clone(),
-        care_consent: p.care_consent_at.is_some(),
-        branch_id: p.first_branch_id,
-        gender_identity: p.gender_identity.clone(),
-        birth_date_estimated: p.birth_date_estimated,
-        address: p.address.clone(),
-        identifiers: p
-            .identifiers
-            .iter()
-            .map(|i| IdentifierInput {
-                kind: i.kind.clone(),
-                value: i.value.clone(),
-                issuer: i.issuer.clone(),
-                country: i.country.clone(),
-            })
-            .collect(),
-        emergency_contact: p.emergency_contact.clone(),
-        preferred_language: p.preferred_language.clone(),
-        preferred_channel: p.preferred_channel.clone(),
-        blood_group: p.blood_group.clone(),
-        tags: p.tags.clone(),
-        notes: p.notes.clone(),
-        marketing_consent: p.marketing_consent,
-        confirm_new: false,
+impl AsStored<()> for String {
+    fn as_stored(&self, (): ()) -> String {
+        self.trim().to_owned()
     }
 }
+
+impl AsStored<()> for Option<String> {
+    fn as_stored(&self, (): ()) -> Option<String> {
+        self.clone()
+    }
+}
+
+impl AsStored<bool> for bool {
+    fn as_stored(&self, _: bool) -> bool {
+        *self
+    }
+}
+
+/// A demographic value as stored: `as_stored!(value)` or, for a column
+/// with a default, `as_stored!(value, default)`.
+macro_rules! as_stored {
+    ($value:expr) => {
+        AsStored::as_stored($value, ())
+    };
+    ($value:expr, $default:expr) => {
+        AsStored::as_stored($value, $default)
+    };
+}
+
+/// The row and form copies of the demographics: a blank row, the form a
+/// stored patient would be typed as, and a validated form's values as
+/// stored.
+macro_rules! demographic_copies {
+    ($($(#[$meta:meta])* $field:ident : $type:ty $(= $default:literal)?,)*) => {
+        /// A registry row with nothing but its id and times (the form fills it).
+        pub(crate) fn blank_row(id: PatientId, now: DateTime<Utc>) -> PatientRow {
+            PatientRow {
+                id,
+                $($field: as_stored!(&<$type>::default() $(, $default)?),)*
+                phone: None,
+                phone_bidx: None,
+                email: None,
+                email_bidx: None,
+                first_branch_id: None,
+                care_consent_at: None,
+                is_active: true,
+                deceased_at: None,
+                deceased_on: None,
+                address: None,
+                emergency_contact: None,
+                tags: "[]".into(),
+                notes: None,
+                created_by: None,
+                created_at: now,
+                updated_at: now,
+            }
+        }
+
+        /// The form a stored patient would be typed as (for a partial update).
+        pub(crate) fn as_form(p: &Patient) -> NewPatient {
+            NewPatient {
+                $($field: p.$field.clone(),)*
+                phone: p.phone.clone(),
+                email: p.email.clone(),
+                care_consent: p.care_consent_at.is_some(),
+                branch_id: p.first_branch_id,
+                address: p.address.clone(),
+                identifiers: p
+                    .identifiers
+                    .iter()
+                    .map(|i| IdentifierInput {
+                        kind: i.kind.clone(),
+                        value: i.value.clone(),
+                        issuer: i.issuer.clone(),
+                        country: i.country.clone(),
+                    })
+                    .collect(),
+                emergency_contact: p.emergency_contact.clone(),
+                tags: p.tags.clone(),
+                notes: p.notes.clone(),
+                confirm_new: false,
+            }
+        }
+
+        /// A validated form's demographics, as stored.
+        fn store_demographics(row: &mut PatientRow, p: &NewPatient) {
+            $(row.$field = as_stored!(&p.$field $(, $default)?);)*
+        }
+    };
+}
+
+patient_demographics!(demographic_copies);
 
 /// Active patients that look like the same person as `row`: same phone
 /// and birth date, or one of the same identifiers.
@@ -151,14 +184,6 @@ pub(crate) async fn duplicates(
 
 fn encoding(_: serde_json::Error) -> AppError {
     AppError::Internal("a patient field could not be encoded".into())
-}
-
-fn or_default(v: &str, default: &str) -> String {
-    if v.is_empty() {
-        default.to_owned()
-    } else {
-        v.to_owned()
-    }
 }
 
 impl Patients<'_> {
@@ -223,26 +248,13 @@ impl Patients<'_> {
         row.emergency_contact = self
             .seal_opt::<PatientEmergencyContact>(t, id, contact.as_deref())
             .await?;
-        row.given_name = p.given_name.trim().to_owned();
-        row.middle_name = p.middle_name.trim().to_owned();
-        row.family_name = p.family_name.trim().to_owned();
-        row.local_name = p.local_name.trim().to_owned();
-        row.birth_date = p.birth_date.clone();
-        row.birth_date_estimated = p.birth_date_estimated;
-        row.sex = p.sex.clone();
-        row.gender_identity = p.gender_identity.trim().to_owned();
-        row.city = p.city.trim().to_owned();
-        row.postcode = p.postcode.trim().to_owned();
+        store_demographics(row, p);
         row.care_consent_at = if p.care_consent {
             row.care_consent_at.or(Some(now))
         } else {
             None
         };
-        row.preferred_language = p.preferred_language.clone();
-        row.preferred_channel = or_default(&p.preferred_channel, "none");
-        row.blood_group = or_default(&p.blood_group, "unknown");
         row.tags = serde_json::to_string(&clean_tags(&p.tags)).map_err(encoding)?;
-        row.marketing_consent = p.marketing_consent;
         row.updated_at = now;
         Ok(private)
     }
@@ -333,5 +345,35 @@ impl Patients<'_> {
             .await
             .ok()?;
         String::from_utf8(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demographics_are_stored_trimmed_with_their_defaults() {
+        let now = chrono::Utc::now();
+        let blank = blank_row(PatientId::new(), now);
+        assert_eq!(
+            (blank.preferred_channel.as_str(), blank.blood_group.as_str()),
+            ("none", "unknown")
+        );
+        let mut row = blank.clone();
+        let p = NewPatient {
+            given_name: "  Asha ".into(),
+            city: " Pune".into(),
+            blood_group: " ".into(),
+            birth_date: Some("1990-01-02".into()),
+            marketing_consent: true,
+            ..NewPatient::default()
+        };
+        store_demographics(&mut row, &p);
+        assert_eq!(row.given_name, "Asha");
+        assert_eq!(row.city, "Pune");
+        assert_eq!(row.blood_group, "unknown");
+        assert_eq!(row.birth_date.as_deref(), Some("1990-01-02"));
+        assert!(row.marketing_consent);
     }
 }

@@ -111,6 +111,31 @@ id_type!(
     VisitId
 );
 
+/// Every id type above, for code that treats them alike (how they are
+/// stored, how a path or header names one): `every_id!(then)` expands to
+/// `then!(TenantId, BranchId, ...)` with each type's full path. A new
+/// `id_type!` is added here too.
+#[macro_export]
+macro_rules! every_id {
+    ($then:ident) => {
+        $then!(
+            $crate::TenantId,
+            $crate::BranchId,
+            $crate::UserId,
+            $crate::SessionId,
+            $crate::OperatorId,
+            $crate::PatientId,
+            $crate::RecordId,
+            $crate::AttachmentId,
+            $crate::IdentifierId,
+            $crate::FamilyLinkId,
+            $crate::ShareLinkId,
+            $crate::MergeId,
+            $crate::VisitId,
+        );
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

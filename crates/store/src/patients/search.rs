@@ -30,7 +30,7 @@
 use crate::kit::row::RowExt;
 use crate::kit::sql::Sql;
 use crate::patients::name_index::write_tokens;
-use crate::patients::registry::{from_row, PatientRow, COLS};
+use crate::patients::registry::PatientRow;
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::patients::search as name_search;
@@ -87,10 +87,12 @@ pub async fn reindex(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
 
 /// Patients of this tenant not yet in the name index, at most `limit`.
 pub async fn unindexed(tx: &mut TenantTx, limit: i64) -> StoreResult<Vec<PatientRow>> {
-    let sql =
-        format!("SELECT {COLS} FROM patients WHERE tenant_id = $1 AND name_key = '' LIMIT $2");
+    let sql = format!(
+        "SELECT {} FROM patients WHERE tenant_id = $1 AND name_key = '' LIMIT $2",
+        PatientRow::COLS
+    );
     let q = tx.q(&sql).bind(limit);
-    tx.all(q).await?.iter().map(from_row).collect()
+    tx.all(q).await?.iter().map(PatientRow::from_row).collect()
 }
 
 /// Most matching name-token rows a name search ranks: below this every
@@ -331,6 +333,7 @@ pub fn statements(s: &PatientSearch) -> Statements {
     } = clauses(s, &mut sql);
     let lim = format!("${}", sql.args.len() + 2);
     let off = format!("${}", sql.args.len() + 3);
+    const COLS: &str = PatientRow::COLS;
     match (candidates, score) {
         (Some(cands), Some(score)) => Statements {
             // Ranked on the narrow columns first; the whole rows are read
@@ -414,7 +417,9 @@ pub async fn search(
         }
     };
     Ok((
-        rows.iter().map(from_row).collect::<StoreResult<_>>()?,
+        rows.iter()
+            .map(PatientRow::from_row)
+            .collect::<StoreResult<_>>()?,
         total,
     ))
 }

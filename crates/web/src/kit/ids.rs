@@ -19,10 +19,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use clinicos_app::AppError;
-use clinicos_domain::{
-    AttachmentId, BranchId, FamilyLinkId, IdentifierId, MergeId, OperatorId, PatientId, RecordId,
-    Role, SessionId, ShareLinkId, TenantId, UserId, VisitId,
-};
+use clinicos_domain::Role;
 
 /// One value of the path, read from its text; `name` is the route's name
 /// for it (what an error names).
@@ -44,22 +41,8 @@ macro_rules! ids_in_paths {
     };
 }
 
-ids_in_paths!(
-    uuid::Uuid,
-    TenantId,
-    BranchId,
-    UserId,
-    SessionId,
-    OperatorId,
-    PatientId,
-    RecordId,
-    AttachmentId,
-    IdentifierId,
-    FamilyLinkId,
-    ShareLinkId,
-    MergeId,
-    VisitId,
-);
+ids_in_paths!(uuid::Uuid);
+clinicos_domain::every_id!(ids_in_paths);
 
 /// A word the route matches (a record kind, a decision, a share token):
 /// the handler decides what it means.
@@ -216,6 +199,7 @@ pub fn document_id_refusals(doc: &mut utoipa::openapi::OpenApi) {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use clinicos_domain::{PatientId, RecordId, VisitId};
 
     #[test]
     fn ids_read_in_either_case_and_name_the_parameter_when_malformed() {

@@ -471,34 +471,6 @@ pub async fn chart(
     }
 }
 
-/// Every demographic field, as a full update (the form shows them all).
-fn as_update(p: clinicos_app::patients::patient::NewPatient) -> PatientUpdate {
-    PatientUpdate {
-        given_name: Some(p.given_name),
-        middle_name: Some(p.middle_name),
-        family_name: Some(p.family_name),
-        local_name: Some(p.local_name),
-        birth_date: Some(p.birth_date),
-        birth_date_estimated: Some(p.birth_date_estimated),
-        sex: Some(p.sex),
-        gender_identity: Some(p.gender_identity),
-        city: Some(p.city),
-        postcode: Some(p.postcode),
-        phone: Some(p.phone),
-        email: Some(p.email),
-        address: Some(p.address),
-        identifiers: Some(p.identifiers),
-        emergency_contact: Some(p.emergency_contact),
-        preferred_language: Some(p.preferred_language),
-        preferred_channel: Some(p.preferred_channel),
-        blood_group: Some(p.blood_group),
-        tags: Some(p.tags),
-        notes: Some(p.notes),
-        marketing_consent: Some(p.marketing_consent),
-        care_consent: Some(p.care_consent),
-    }
-}
-
 pub async fn save_demographics(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
@@ -512,7 +484,7 @@ pub async fn save_demographics(
         Ok(p) => st
             .app
             .patients()
-            .update_patient(&ctx, id, as_update(p))
+            .update_patient(&ctx, id, PatientUpdate::from(p))
             .await
             .map(|_| ()),
         Err(e) => {
