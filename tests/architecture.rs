@@ -565,3 +565,31 @@ fn store_and_domain_do_not_describe_the_api() {
     }
     assert!(report.is_empty(), "files naming utoipa: {report:?}");
 }
+
+/// Path parameters are read one way: every API handler and page takes
+/// them through `kit::ids::InPath`, so an id is a typed id parsed by one
+/// rule (400 `INVALID_ID` when malformed), never a string compared as is.
+#[test]
+fn web_reads_path_parameters_only_through_in_path() {
+    let mut sources = Vec::new();
+    files_with(&workspace().join("crates/web/src"), &["rs"], &mut sources);
+    let offenders: Vec<String> = sources
+        .iter()
+        .filter(|f| !f.ends_with("kit/ids.rs"))
+        .filter(|f| {
+            let code = code_only(&std::fs::read_to_string(f).expect("read web source"));
+            code.contains("extract::Path")
+                || code
+                    .match_indices("Path<")
+                    .any(|(at, _)| !code[..at].ends_with("In"))
+                || code
+                    .match_indices("Path(")
+                    .any(|(at, _)| !code[..at].ends_with("In") && !code[..at].ends_with("RawPath"))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "web sources reading the path without InPath: {offenders:?}"
+    );
+}

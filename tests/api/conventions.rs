@@ -100,7 +100,7 @@ async fn bad_input_gets_a_clear_4xx_in_the_envelope() {
     .await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "NOT_FOUND"));
     let (s, v) = body(t.get("/api/v1/branches/not-a-uuid", Some(&token)).await).await;
-    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "INVALID_INPUT"));
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "INVALID_ID"));
     let (s, v) = body(
         t.get(
             &format!("/api/v1/staff/{}", uuid::Uuid::now_v7()),

@@ -201,6 +201,10 @@ async fn unknown_query_parameters_and_sort_fields_are_refused() {
         }
     }
     // Documented parameters still work.
-    let (s, v) = body(t.get("/api/v1/staff?sort=-name&limit=5", Some(&owner)).await).await;
+    let (s, v) = body(
+        t.get("/api/v1/staff?sort=-name&limit=5", Some(&owner))
+            .await,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }

@@ -11,6 +11,7 @@ mod demo_data;
 mod encryption;
 mod governance_pages;
 mod housekeeping;
+mod ids;
 mod input_text;
 mod mfa;
 mod mfa_pages;

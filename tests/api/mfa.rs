@@ -341,6 +341,17 @@ async fn new_devices_wait_for_approval_and_denied_ones_stay_blocked() {
             json!({}),
         )
         .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "not an id");
+    let r = t
+        .post(
+            &format!(
+                "/api/v1/staff/device-approvals/{}/deny",
+                uuid::Uuid::now_v7()
+            ),
+            Some(&owner),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     let (s, v) = body(password_step(&t, "mfae", "doc@mfae.example", Some(&device)).await).await;

@@ -455,11 +455,11 @@ async fn the_demo_has_families_and_photos() {
     let mut links = 0;
     let mut photos = 0;
     for p in &rows {
-        links += clinicos_store::patients::links::dependants_of(&mut tx, &p.id)
+        links += clinicos_store::patients::links::dependants_of(&mut tx, p.id)
             .await
             .expect("links")
             .len();
-        if clinicos_store::patients::links::photo(&mut tx, &p.id)
+        if clinicos_store::patients::links::photo(&mut tx, p.id)
             .await
             .expect("photo")
             .is_some()

@@ -78,7 +78,7 @@ async fn tag_and_last_visit_filters() {
         async move {
             t.app
                 .patients()
-                .record_encounter(tenant.id, &p, user, "visit", at)
+                .record_encounter(tenant.id, p.parse().expect("id"), user, "visit", at)
                 .await
                 .expect("visit");
         }
@@ -91,7 +91,7 @@ async fn tag_and_last_visit_filters() {
         .patients()
         .record_encounter(
             tenant.id,
-            &bina,
+            bina.parse().expect("id"),
             s.id("doc2"),
             "appointment",
             day(2026, 2, 1),

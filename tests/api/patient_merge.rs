@@ -334,6 +334,10 @@ async fn merge_needs_its_permission_and_refuses_what_would_be_inconsistent() {
     }
     assert_eq!(
         undo(&t, &s.owner, "not-a-merge").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        undo(&t, &s.owner, &uuid::Uuid::now_v7().to_string()).await,
         StatusCode::NOT_FOUND
     );
 }

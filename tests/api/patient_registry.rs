@@ -470,3 +470,39 @@ async fn a_refused_registration_leaves_no_data_key_and_the_answer_is_what_was_se
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(data_keys(&t, &tid).await, before + 1);
 }
+
+/// The `patients` table and its declaration (`PatientRow`, from
+/// `patient_demographics!` and the row's own columns) name the same
+/// columns on the migrated database: a column added by a migration but not
+/// declared, or declared but not migrated, fails here.
+#[tokio::test]
+async fn the_patients_table_and_its_declaration_name_the_same_columns() {
+    let t = spawn_app().await;
+    let db = Db::connect(&t.db_url, 2, false).await.expect("db");
+    let sql = match db.backend() {
+        clinicos_store::Backend::Sqlite => "SELECT name AS c FROM pragma_table_info('patients')",
+        clinicos_store::Backend::Postgres => {
+            "SELECT column_name::text AS c FROM information_schema.columns \
+             WHERE table_name = 'patients' AND table_schema = current_schema()"
+        }
+    };
+    let rows = sqlx::query(sql).fetch_all(db.pool()).await.expect("schema");
+    let mut live: Vec<String> = rows
+        .iter()
+        .map(|r| sqlx::Row::try_get::<String, _>(r, "c").expect("column"))
+        .collect();
+    live.sort();
+    let mut declared: Vec<String> = clinicos_store::patients::registry::PatientRow::SCHEMA
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
+    declared.sort();
+    assert!(live.len() > 30, "{live:?}");
+    let missing: Vec<&String> = live.iter().filter(|c| !declared.contains(c)).collect();
+    let extra: Vec<&String> = declared.iter().filter(|c| !live.contains(c)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "columns of patients not declared in PatientRow: {missing:?}; declared but not in the table: {extra:?}"
+    );
+    assert_eq!(declared.len(), live.len(), "a column declared twice");
+}

@@ -8,7 +8,7 @@ use clinicos_app::governance::security::Raise;
 use clinicos_app::kit::context::RequestInfo;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::governance::security::EventKind;
-use clinicos_domain::Role;
+use clinicos_domain::{PatientId, Role};
 use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_web::WebConfig;
 use reqwest::StatusCode;
@@ -135,8 +135,8 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
         .authenticate_bearer(&doc_token, RequestInfo::default())
         .await
         .expect("ctx");
-    let patients: Vec<String> = (0..52).map(|_| uuid::Uuid::now_v7().to_string()).collect();
-    let write = |ids: Vec<String>| {
+    let patients: Vec<PatientId> = (0..52).map(|_| PatientId::new()).collect();
+    let write = |ids: Vec<PatientId>| {
         let (app, actor) = (
             t.app.clone(),
             Actor {
@@ -147,6 +147,7 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
         let at = t.clock_now();
         async move {
             let mut tx = app.store.write(tenant.id).await.expect("tx");
+            let ids = ids.iter().map(PatientId::as_text).collect();
             let ev = AuditEvent::new(at, AuditAction::PatientRead, ResourceKind::Patient, ids);
             audit::record(&mut tx, &actor, ev).await.expect("audit");
             tx.commit().await.expect("commit");
@@ -160,7 +161,7 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
         .note_patient_reads(&ctx, &patients[20..50])
         .await;
     assert!(events(&t, &owner, "mass_patient_reads").await.is_empty());
-    write(vec![patients[50].clone()]).await;
+    write(vec![patients[50]]).await;
     // These reads went around this instance (written straight to the
     // trail, as another instance would): the trail is consulted at most
     // once a minute per user.
@@ -179,7 +180,7 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
     assert_eq!(list[0]["details"]["distinct_patients"], 51);
     assert_eq!(list[0]["severity"], "high");
     // Once per window.
-    write(vec![patients[51].clone()]).await;
+    write(vec![patients[51]]).await;
     t.app
         .governance()
         .note_patient_reads(&ctx, &patients[51..52])
@@ -187,7 +188,7 @@ async fn reading_more_than_fifty_distinct_patients_in_ten_minutes_raises_once() 
     assert_eq!(events(&t, &owner, "mass_patient_reads").await.len(), 1);
     // Reads older than the window no longer count.
     t.clock.advance(chrono::Duration::minutes(11));
-    write(vec![patients[0].clone()]).await;
+    write(vec![patients[0]]).await;
     t.app
         .governance()
         .note_patient_reads(&ctx, &patients[..1])
@@ -378,7 +379,7 @@ async fn reads_through_one_instance_raise_at_once() {
         .authenticate_bearer(&owner, RequestInfo::default())
         .await
         .expect("ctx");
-    let patients: Vec<String> = (0..51).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    let patients: Vec<PatientId> = (0..51).map(|_| PatientId::new()).collect();
     t.app
         .governance()
         .note_patient_reads(&ctx, &patients[..50])

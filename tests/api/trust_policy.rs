@@ -198,7 +198,7 @@ async fn own_patients_restricted_records_authorship_and_grants() {
         .patients()
         .record_encounter(
             tenant.id,
-            &p,
+            p.parse().expect("id"),
             s.id("doc2"),
             "visit",
             now - Duration::days(25 * 31),
@@ -215,7 +215,7 @@ async fn own_patients_restricted_records_authorship_and_grants() {
         .patients()
         .record_encounter(
             tenant.id,
-            &p,
+            p.parse().expect("id"),
             s.id("doc2"),
             "appointment",
             now - Duration::days(30),
@@ -669,8 +669,11 @@ async fn patient_reads_and_lists_are_audited_with_their_ids() {
         ids.contains(&json!(a)) && ids.contains(&json!(b)),
         "a list names every id it returned"
     );
-    // Bad input: unknown id 404, malformed body 422.
+    // Bad input: malformed id 400, unknown id 404, malformed body 422.
     let (st, _) = send(&t, "GET", "/api/v1/patients/not-an-id", &s.desk, None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let unknown = format!("/api/v1/patients/{}", uuid::Uuid::now_v7());
+    let (st, _) = send(&t, "GET", &unknown, &s.desk, None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (st, v) = send(
         &t,

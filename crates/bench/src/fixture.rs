@@ -13,6 +13,7 @@
 use super::database::random_suffix;
 use clinicos_app::tenancy::provisioning::NewTenant;
 use clinicos_app::{App, AppError, AuthSettings};
+use clinicos_domain::PatientId;
 use clinicos_store::Store;
 use clinicos_web::{WebConfig, WebState};
 use serde_json::Value;
@@ -33,7 +34,7 @@ pub struct Fixture {
     pub user_id: String,
     pub branch_id: String,
     /// A patient with encrypted phone and email, read by read-patient.
-    pub patient_id: String,
+    pub patient_id: PatientId,
     /// The application behind the server (for the sealer and cipher benches).
     pub app: App,
     stop: oneshot::Sender<()>,
@@ -115,7 +116,7 @@ impl Fixture {
         let token = field("/data/access_token")?;
         let patient_id = create_patient(http, &base_url, &token).await?;
         let user_id = field("/data/user_id")?;
-        fill_chart(http, &base_url, &token, &patient_id, &user_id).await?;
+        fill_chart(http, &base_url, &token, patient_id, &user_id).await?;
         Ok(Fixture {
             patient_id,
             token,
@@ -237,7 +238,7 @@ async fn fill_chart(
     http: &reqwest::Client,
     base: &str,
     token: &str,
-    patient: &str,
+    patient: PatientId,
     user: &str,
 ) -> Result<(), String> {
     // The owner treats the patient (a care relationship), as a clinician
@@ -264,7 +265,11 @@ async fn fill_chart(
     Ok(())
 }
 
-async fn create_patient(http: &reqwest::Client, base: &str, token: &str) -> Result<String, String> {
+async fn create_patient(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Result<PatientId, String> {
     let r = http
         .post(format!("{base}/api/v1/patients"))
         .bearer_auth(token)
@@ -283,6 +288,6 @@ async fn create_patient(http: &reqwest::Client, base: &str, token: &str) -> Resu
     let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     v.pointer("/data/id")
         .and_then(Value::as_str)
-        .map(str::to_owned)
+        .and_then(|id| id.parse().ok())
         .ok_or_else(|| "the bench patient has no id".to_owned())
 }

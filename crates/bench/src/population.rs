@@ -20,7 +20,9 @@ use clinicos_app::tenancy::provisioning::NewTenant;
 use clinicos_app::{App, AppError};
 use clinicos_domain::patients::search::{self as name_search, NameParts};
 use clinicos_domain::patients::search_pairs as name_pairs;
-use clinicos_domain::TenantId;
+use clinicos_domain::{PatientId, TenantId};
+use clinicos_store::kit::sealed::Sealed;
+use clinicos_store::patients::registry::PatientPhone;
 use clinicos_store::patients::search::PatientSearch;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -267,7 +269,7 @@ async fn load_patients(
             for i in 0..size {
                 let k = done + i as u64;
                 rows.push(Generated {
-                    id: uuid::Uuid::now_v7().to_string(),
+                    id: PatientId::new(),
                     person: names::person(rng),
                     phone: format!("+91 9{:09}", base + k),
                     birth_date: format!(
@@ -278,7 +280,7 @@ async fn load_patients(
                     ),
                 });
             }
-            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let ids: Vec<String> = rows.iter().map(|r| r.id.as_text()).collect();
             app.cipher
                 .create_subject_keys(tenant, &ids)
                 .await
@@ -288,7 +290,7 @@ async fn load_patients(
                 let phone = clinicos_app::patients::patient::normalise_phone(&r.phone);
                 let ct = app
                     .cipher
-                    .encrypt(tenant, "patients", "phone", &r.id, &r.id, phone.as_bytes())
+                    .seal::<PatientPhone>(tenant, r.id, r.id, phone.as_bytes())
                     .await
                     .map_err(AppError::operator_message)?;
                 let bidx = app
@@ -323,7 +325,7 @@ async fn load_patients(
 }
 
 struct Generated {
-    id: String,
+    id: PatientId,
     person: Person,
     phone: String,
     birth_date: String,
@@ -342,7 +344,7 @@ const PATIENTS_PER_STATEMENT: usize = 100;
 async fn insert_chunk(
     tx: &mut clinicos_store::TenantTx,
     rows: &[Generated],
-    sealed: &[(Vec<u8>, String)],
+    sealed: &[(Sealed<PatientPhone>, String)],
     branch: Option<&str>,
     creator: Option<&str>,
 ) -> Result<(), String> {
@@ -359,7 +361,7 @@ async fn insert_chunk(
 async fn insert_patients(
     tx: &mut clinicos_store::TenantTx,
     rows: &[Generated],
-    sealed: &[(Vec<u8>, String)],
+    sealed: &[(Sealed<PatientPhone>, String)],
     branch: Option<&str>,
     creator: Option<&str>,
 ) -> Result<(), String> {
@@ -383,7 +385,7 @@ async fn insert_patients(
         let p = &r.person;
         let parts = p.parts();
         q = q
-            .bind(r.id.clone())
+            .bind(r.id.as_text())
             .bind(p.given.clone())
             .bind(p.middle.clone())
             .bind(p.family.clone())
@@ -392,7 +394,7 @@ async fn insert_patients(
             .bind(r.birth_date.clone())
             .bind(p.sex.to_owned())
             .bind("Pune".to_owned())
-            .bind(ct.clone())
+            .bind(ct.to_vec())
             .bind(bidx.clone())
             .bind(branch.map(str::to_owned))
             .bind(creator.map(str::to_owned))
@@ -412,7 +414,7 @@ async fn insert_tokens(
     let mut args: Vec<String> = Vec::new();
     for r in rows {
         for t in name_search::patient_tokens(&r.person.parts()) {
-            args.push(r.id.clone());
+            args.push(r.id.as_text());
             args.push(t.token);
             values.push(format!(
                 "($1, ${}, ${}, {})",
@@ -452,7 +454,7 @@ async fn insert_pairs(tx: &mut clinicos_store::TenantTx, rows: &[Generated]) -> 
                 p.key,
                 p.a,
                 p.b,
-                r.id.clone(),
+                r.id.as_text(),
                 flag(p.a_family),
                 flag(p.b_family),
             ]);

@@ -79,7 +79,7 @@ impl Raw {
             session: fx.session_id.clone(),
             user: fx.user_id.clone(),
             branch: fx.branch_id.clone(),
-            patient: fx.patient_id.clone(),
+            patient: fx.patient_id.as_text(),
             email: fx.email.clone(),
             password: fx.password.clone(),
         }
@@ -288,43 +288,49 @@ impl Raw {
         if !same_phone.is_empty() || !same_identifier.is_empty() {
             return Err("the raw registration found a duplicate".into());
         }
-        // Every column, in the store's order, as a registration of
-        // `fixture::patient_body` writes it (unset fields at the
-        // application's defaults).
+        // Every column, in the store's order (`PatientRow`'s declaration),
+        // as a registration of `fixture::patient_body` writes it (unset
+        // fields at the application's defaults).
         sqlx::query(self.sql.new_patient)
             .bind(self.tenant.as_str())
             .bind(id.as_str())
             .bind(self.user.as_str())
             .bind(now)
             .bind(self.branch.as_str())
+            // given, middle, family and local name, birth date (not
+            // estimated), sex, gender identity, city, postcode, language,
+            // channel, blood group, marketing consent
             .bind("Kavita")
             .bind("Ramesh")
             .bind("Deshpande")
             .bind("")
-            .bind("deshpande kavita ramesh")
             .bind(BIRTH_DATE)
+            .bind(0i64)
             .bind("female")
+            .bind("")
             .bind("Pune")
             .bind("")
+            .bind("")
+            .bind("none")
+            .bind("unknown")
+            .bind(0i64)
+            // phone and email with their indexes, address, emergency
+            // contact, notes, tags
             .bind(vec![7u8; 46])
             .bind(phone_bidx)
             .bind(vec![9u8; 53])
             .bind(crypto::sha256_hex(&id))
+            .bind(None::<Vec<u8>>)
+            .bind(None::<Vec<u8>>)
+            .bind(None::<Vec<u8>>)
+            .bind("[]")
+            // care consent, active, deceased at and on, updated, name key
             .bind(None::<i64>)
             .bind(1i64)
             .bind(None::<i64>)
-            .bind(now)
             .bind(None::<String>)
-            .bind("")
-            .bind(0i64)
-            .bind(None::<Vec<u8>>)
-            .bind(None::<Vec<u8>>)
-            .bind("")
-            .bind("none")
-            .bind("unknown")
-            .bind("[]")
-            .bind(None::<Vec<u8>>)
-            .bind(0i64)
+            .bind(now)
+            .bind("deshpande kavita ramesh")
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;

@@ -20,8 +20,9 @@ use clinicos_store::governance::{audit, policy};
 use clinicos_store::identity::{sessions, users};
 use clinicos_store::kit::keystore;
 use clinicos_store::patients::records::{ALLERGIES, CONDITIONS, MEDICATIONS};
+use clinicos_store::patients::registry::{self, PatientRow};
 use clinicos_store::patients::search::{self as patient_search, PatientSearch};
-use clinicos_store::patients::{identifiers, name_index, registry};
+use clinicos_store::patients::{identifiers, name_index};
 use clinicos_store::tenancy::{branches, tenants};
 
 /// Every statement the baseline runs but a search's, built once.
@@ -87,7 +88,7 @@ impl Statements {
             ],
             new_session: sessions::INSERT_SQL,
             new_data_key: keystore::INSERT_SUBJECT_KEY_SQL,
-            new_patient: registry::INSERT_SQL,
+            new_patient: PatientRow::insert_sql(),
             new_tokens: format!(
                 "INSERT INTO patient_name_tokens ({}) VALUES ($1, $2, 'deshpande', 1), \
                  ($1, $2, 'kavita', 0), ($1, $2, 'ramesh', 0)",
@@ -198,7 +199,7 @@ mod tests {
             (&st.user, "users", users::COLS.to_owned()),
             (&st.branch, "branches", branches::COLS.to_owned()),
             (&st.credentials, "users", users::CREDENTIAL_COLS.to_owned()),
-            (patient, "patients", registry::COLS.to_owned()),
+            (patient, "patients", PatientRow::COLS.to_owned()),
             (allergies, "allergies", ALLERGIES.columns()),
             (conditions, "conditions", CONDITIONS.columns()),
             (medications, "medications", MEDICATIONS.columns()),
@@ -276,7 +277,7 @@ mod tests {
             (&chart[4], &registry::history_sql()),
             (new_session, sessions::INSERT_SQL),
             (new_data_key, keystore::INSERT_SUBJECT_KEY_SQL),
-            (new_patient, registry::INSERT_SQL),
+            (new_patient, PatientRow::insert_sql()),
             (new_identifier, identifiers::INSERT_SQL),
             (audit_event, audit::INSERT_SQL),
         ];

@@ -14,4 +14,7 @@ pub mod tenancy;
 pub use governance::access::{Action, Sensitivity};
 pub use governance::permission::{Permission, PermissionSet};
 pub use identity::role::Role;
-pub use kit::ids::{BranchId, OperatorId, SessionId, TenantId, UserId};
+pub use kit::ids::{
+    AttachmentId, BranchId, FamilyLinkId, IdentifierId, MergeId, OperatorId, PatientId, RecordId,
+    SessionId, ShareLinkId, TenantId, UserId, VisitId,
+};

@@ -241,4 +241,44 @@ mod tests {
                 .unwrap_or(built.len().min(committed.len()))
         );
     }
+
+    /// The common answers `api_statuses` adds are on every operation.
+    #[test]
+    fn every_operation_states_the_common_answers_and_paging_bounds() {
+        let doc = serde_json::to_value(super::openapi_doc()).expect("json");
+        let mut lists = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("item") {
+                let answers = op["responses"].as_object().expect("responses");
+                for status in ["400", "422", "429"] {
+                    assert!(
+                        answers.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+                let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+                if secured {
+                    assert!(answers.contains_key("401"), "{method} {path} lacks 401");
+                }
+                if op.get("requestBody").is_some() {
+                    assert!(answers.contains_key("415"), "{method} {path} lacks 415");
+                }
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let name = p["name"].as_str().expect("name");
+                    if p["in"] == "path" {
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: {name} is not in the path"
+                        );
+                    }
+                    if p["in"] == "query" && p["name"] == "limit" {
+                        lists += 1;
+                        assert_eq!(p["schema"]["minimum"], 1, "{method} {path}");
+                        assert_eq!(p["schema"]["maximum"], 100, "{method} {path}");
+                    }
+                }
+            }
+        }
+        assert!(lists >= 3, "the paged lists were found");
+    }
 }

@@ -9,7 +9,7 @@ use crate::demo::service::Demo;
 use crate::AppResult;
 use chrono::Duration;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
-use clinicos_domain::{BranchId, Sensitivity, TenantId, UserId};
+use clinicos_domain::{BranchId, FamilyLinkId, PatientId, RecordId, Sensitivity, TenantId, UserId};
 use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_store::governance::break_glass::BreakGlassReason;
 use clinicos_store::governance::break_glass::{self, GrantRow};
@@ -220,10 +220,10 @@ impl Demo<'_> {
         };
         let mut ids = Vec::new();
         for (i, d) in PATIENTS.iter().enumerate() {
-            let id = uuid::Uuid::now_v7().to_string();
+            let id = PatientId::new();
             let phone = crate::patients::patient::normalise_phone(d.phone);
             let branch = if d.pune { branches.1 } else { branches.0 };
-            let mut row = crate::patients::write::blank_row(id.clone(), now);
+            let mut row = crate::patients::write::blank_row(id, now);
             row.given_name = d.given.into();
             row.family_name = d.family.into();
             row.local_name = d.local.into();
@@ -233,7 +233,7 @@ impl Demo<'_> {
             row.phone = Some(
                 self.app
                     .cipher
-                    .seal::<PatientPhone>(tenant, &id, &id, phone.as_bytes())
+                    .seal::<PatientPhone>(tenant, id, id, phone.as_bytes())
                     .await?,
             );
             row.phone_bidx = Some(self.app.cipher.blind_index(tenant, "phone", &phone).await?);
@@ -246,7 +246,7 @@ impl Demo<'_> {
             // The doctor sees every demo patient; the nurse the Pune ones.
             patients::upsert_care(
                 &mut tx,
-                &id,
+                id,
                 staff.doctor,
                 "care_team",
                 now,
@@ -256,7 +256,7 @@ impl Demo<'_> {
             if d.pune {
                 patients::upsert_care(
                     &mut tx,
-                    &id,
+                    id,
                     staff.nurse,
                     "care_team",
                     now,
@@ -265,17 +265,17 @@ impl Demo<'_> {
                 .await?;
             }
             for (category, text, sensitivity) in d.history {
-                let hid = uuid::Uuid::now_v7().to_string();
+                let hid = RecordId::new();
                 let body = self
                     .app
                     .cipher
-                    .seal::<HistoryBody>(tenant, &hid, &id, text.as_bytes())
+                    .seal::<HistoryBody>(tenant, hid, id, text.as_bytes())
                     .await?;
                 patients::insert_history(
                     &mut tx,
                     &HistoryRow {
                         id: hid,
-                        patient_id: id.clone(),
+                        patient_id: id,
                         category: (*category).into(),
                         sensitivity: sensitivity.as_str().into(),
                         body,
@@ -294,7 +294,7 @@ impl Demo<'_> {
                     now,
                     AuditAction::PatientCreated,
                     ResourceKind::Patient,
-                    vec![id.clone()],
+                    vec![id.as_text()],
                 )
                 .because("demo"),
             )
@@ -304,7 +304,7 @@ impl Demo<'_> {
         }
         self.seed_demo_families(tenant, &ids, &actor, now).await?;
         // One emergency access by the owner, waiting for review.
-        if let Some(pid) = ids.get(5) {
+        if let Some(&pid) = ids.get(5) {
             let gid = uuid::Uuid::now_v7().to_string();
             let reason =
                 "Breathless at the front desk, needed inhaler history before the doctor arrived";
@@ -313,7 +313,7 @@ impl Demo<'_> {
                 &mut tx,
                 &GrantRow {
                     id: gid.clone(),
-                    patient_id: pid.clone(),
+                    patient_id: pid,
                     user_id: staff.owner,
                     reason: self
                         .app
@@ -343,7 +343,7 @@ impl Demo<'_> {
                     now - Duration::hours(3),
                     AuditAction::BreakGlassOpened,
                     ResourceKind::BreakGlass,
-                    vec![gid, pid.clone()],
+                    vec![gid, pid.as_text()],
                 )
                 .because("demo"),
                 "emergency",
@@ -360,21 +360,21 @@ impl Demo<'_> {
     async fn seed_demo_families(
         &self,
         tenant: TenantId,
-        ids: &[String],
+        ids: &[PatientId],
         actor: &Actor,
         now: chrono::DateTime<chrono::Utc>,
     ) -> AppResult<()> {
         let mut tx = self.app.store.write(tenant).await?;
         for (responsible, dependant, kind, dependent_adult) in LINKS {
-            let (Some(r), Some(d)) = (ids.get(*responsible), ids.get(*dependant)) else {
+            let (Some(&r), Some(&d)) = (ids.get(*responsible), ids.get(*dependant)) else {
                 continue;
             };
             patient_links::insert(
                 &mut tx,
                 &LinkRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    patient_id: r.clone(),
-                    dependant_id: d.clone(),
+                    id: FamilyLinkId::new(),
+                    patient_id: r,
+                    dependant_id: d,
                     kind: (*kind).into(),
                     dependent_adult: *dependent_adult,
                     adolescent_consent_at: None,
@@ -389,13 +389,13 @@ impl Demo<'_> {
                 demo_event(
                     now,
                     AuditAction::PatientLinkCreated,
-                    vec![r.clone(), d.clone()],
+                    vec![r.as_text(), d.as_text()],
                 ),
             )
             .await?;
         }
         for i in PHOTOS {
-            let Some(id) = ids.get(*i) else { continue };
+            let Some(&id) = ids.get(*i) else { continue };
             let row = self
                 .app
                 .patients()
@@ -405,7 +405,7 @@ impl Demo<'_> {
             audit::record(
                 &mut tx,
                 actor,
-                demo_event(now, AuditAction::PatientPhotoUpdated, vec![id.clone()]),
+                demo_event(now, AuditAction::PatientPhotoUpdated, vec![id.as_text()]),
             )
             .await?;
         }

@@ -144,7 +144,7 @@ impl Demo<'_> {
         let find = |given: &str, family: &str| {
             rows.iter()
                 .find(|r| r.given_name == given && r.family_name == family)
-                .map(|r| r.id.clone())
+                .map(|r| r.id)
         };
         let Some(lakshmi) = find("Lakshmi", "Sharma") else {
             return Ok(());
@@ -152,7 +152,7 @@ impl Demo<'_> {
         if !self
             .app
             .patients()
-            .clinical_list::<Allergies>(&ctx, &lakshmi)
+            .clinical_list::<Allergies>(&ctx, lakshmi)
             .await?
             .entries
             .is_empty()
@@ -163,7 +163,7 @@ impl Demo<'_> {
             .patients()
             .clinical_add::<Allergies>(
                 &ctx,
-                &lakshmi,
+                lakshmi,
                 &allergy("Penicillin", "medication", "Hives and itching", "moderate"),
             )
             .await?;
@@ -171,7 +171,7 @@ impl Demo<'_> {
             .patients()
             .clinical_add::<Conditions>(
                 &ctx,
-                &lakshmi,
+                lakshmi,
                 &condition("Type 2 diabetes mellitus", "E11.9", "2012-05-01"),
             )
             .await?;
@@ -179,7 +179,7 @@ impl Demo<'_> {
             .patients()
             .clinical_add::<Medications>(
                 &ctx,
-                &lakshmi,
+                lakshmi,
                 &medication("Metformin", "500 mg", "twice daily", "oral", "2012-05-10"),
             )
             .await?;
@@ -187,7 +187,7 @@ impl Demo<'_> {
             .patients()
             .add_attachment(
                 &ctx,
-                &lakshmi,
+                lakshmi,
                 file("HbA1c report.pdf", "application/pdf", hba1c_report()?),
             )
             .await?;
@@ -195,7 +195,7 @@ impl Demo<'_> {
             .patients()
             .add_attachment(
                 &ctx,
-                &lakshmi,
+                lakshmi,
                 file("lipid-panel.csv", "text/csv", lipid_panel()),
             )
             .await?;
@@ -204,7 +204,7 @@ impl Demo<'_> {
                 .patients()
                 .clinical_add::<Allergies>(
                     &ctx,
-                    &rohan,
+                    rohan,
                     &allergy("Peanut", "food", "Anaphylaxis", "life-threatening"),
                 )
                 .await?;
@@ -214,7 +214,7 @@ impl Demo<'_> {
                 .patients()
                 .clinical_add::<Allergies>(
                     &ctx,
-                    &mohammed,
+                    mohammed,
                     &allergy("House dust mite", "environment", "Wheeze", "mild"),
                 )
                 .await?;
@@ -222,7 +222,7 @@ impl Demo<'_> {
                 .patients()
                 .clinical_add::<Conditions>(
                     &ctx,
-                    &mohammed,
+                    mohammed,
                     &condition("Asthma", "J45.909", "2009-01-15"),
                 )
                 .await?;
@@ -230,7 +230,7 @@ impl Demo<'_> {
                 .patients()
                 .clinical_add::<Medications>(
                     &ctx,
-                    &mohammed,
+                    mohammed,
                     &medication(
                         "Salbutamol inhaler",
                         "100 mcg",
@@ -246,7 +246,7 @@ impl Demo<'_> {
                 .patients()
                 .clinical_add::<Allergies>(
                     &ctx,
-                    &maria,
+                    maria,
                     &allergy("Sulfonamides", "medication", "Rash", "moderate"),
                 )
                 .await?;
@@ -256,7 +256,7 @@ impl Demo<'_> {
                 .patients()
                 .clinical_add::<Conditions>(
                     &ctx,
-                    &sanjay,
+                    sanjay,
                     &condition("Essential hypertension", "I10", "2019-08-20"),
                 )
                 .await?;
@@ -264,7 +264,7 @@ impl Demo<'_> {
                 .patients()
                 .clinical_add::<Medications>(
                     &ctx,
-                    &sanjay,
+                    sanjay,
                     &medication("Amlodipine", "5 mg", "once daily", "oral", "2019-08-20"),
                 )
                 .await?;

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::governance::access::Target;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::messaging::message::{Addressee, MessageKind};
-use clinicos_domain::{Role, UserId};
+use clinicos_domain::{PatientId, Role, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::governance::break_glass::BreakGlassReason;
 use clinicos_store::governance::break_glass::BreakGlassReviewNote;
@@ -47,7 +47,8 @@ pub struct ReviewInput {
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct BreakGlassGrant {
     pub id: String,
-    pub patient_id: String,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub patient_id: PatientId,
     #[schema(value_type = domain_schema::UserId)]
     pub user_id: UserId,
     pub reason: String,
@@ -76,11 +77,11 @@ impl Governance<'_> {
         let cipher = &self.app.cipher;
         let reason = text(
             cipher
-                .open(ctx.tenant, &g.id, &g.patient_id, &g.reason)
+                .open(ctx.tenant, &g.id, g.patient_id, &g.reason)
                 .await,
         );
         let review_note = match &g.review_note {
-            Some(n) => Some(text(cipher.open(ctx.tenant, &g.id, &g.patient_id, n).await)),
+            Some(n) => Some(text(cipher.open(ctx.tenant, &g.id, g.patient_id, n).await)),
             None => None,
         };
         let now = self.app.clock.now();
@@ -104,7 +105,7 @@ impl Governance<'_> {
     pub async fn break_glass(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         req: BreakGlassRequest,
     ) -> AppResult<BreakGlassGrant> {
         self.authorize(ctx, Action::BreakGlass).await?;
@@ -120,28 +121,26 @@ impl Governance<'_> {
         let p = load(&mut tx, patient).await?;
         let settings = clinicos_store::governance::policy::settings(&mut tx).await?;
         let since = crate::patients::access::window_start(now, settings.own_patient_window_months);
-        if clinicos_store::patients::registry::has_care_relationship(
-            &mut tx, &p.id, ctx.user, since,
-        )
-        .await?
+        if clinicos_store::patients::registry::has_care_relationship(&mut tx, p.id, ctx.user, since)
+            .await?
         {
             return Err(AppError::Conflict(
                 "you already have access to this patient's record".into(),
             ));
         }
-        if let Some(g) = break_glass::active(&mut tx, &p.id, ctx.user, now).await? {
+        if let Some(g) = break_glass::active(&mut tx, p.id, ctx.user, now).await? {
             drop(tx);
             return self.show_grant(ctx, g).await;
         }
         let id = uuid::Uuid::now_v7().to_string();
         let row = GrantRow {
             id: id.clone(),
-            patient_id: p.id.clone(),
+            patient_id: p.id,
             user_id: ctx.user,
             reason: self
                 .app
                 .cipher
-                .seal::<BreakGlassReason>(ctx.tenant, &id, &p.id, reason.as_bytes())
+                .seal::<BreakGlassReason>(ctx.tenant, &id, p.id, reason.as_bytes())
                 .await?,
             started_at: now,
             expires_at: now + Duration::minutes(settings.break_glass_minutes.clamp(1, 24 * 60)),
@@ -158,7 +157,7 @@ impl Governance<'_> {
             grant_event(
                 now,
                 AuditAction::BreakGlassOpened,
-                vec![id.clone(), p.id.clone()],
+                vec![id.clone(), p.id.as_text()],
             ),
             "emergency",
         )
@@ -284,7 +283,7 @@ impl Governance<'_> {
             n => Some(
                 self.app
                     .cipher
-                    .seal::<BreakGlassReviewNote>(ctx.tenant, &g.id, &g.patient_id, n.as_bytes())
+                    .seal::<BreakGlassReviewNote>(ctx.tenant, &g.id, g.patient_id, n.as_bytes())
                     .await?,
             ),
         };
@@ -300,7 +299,7 @@ impl Governance<'_> {
             grant_event(
                 now,
                 AuditAction::BreakGlassReviewed,
-                vec![g.id.clone(), g.patient_id.clone()],
+                vec![g.id.clone(), g.patient_id.as_text()],
             )
             .because(reason),
         )

@@ -5,7 +5,7 @@
 //! most once a minute per user to catch reads spread across instances.
 
 use chrono::{DateTime, Duration, Utc};
-use clinicos_domain::{TenantId, UserId};
+use clinicos_domain::{PatientId, TenantId, UserId};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -17,7 +17,7 @@ pub const DB_CHECK_EVERY: i64 = 60;
 
 #[derive(Default)]
 struct Window {
-    reads: VecDeque<(DateTime<Utc>, String)>,
+    reads: VecDeque<(DateTime<Utc>, PatientId)>,
     last_db_check: Option<DateTime<Utc>>,
 }
 
@@ -41,7 +41,7 @@ impl ReadTracker {
         &self,
         tenant: TenantId,
         user: UserId,
-        ids: &[String],
+        ids: &[PatientId],
         now: DateTime<Utc>,
         window: Duration,
         threshold: i64,
@@ -54,7 +54,7 @@ impl ReadTracker {
         }
         let w = map.entry((tenant, user)).or_default();
         for id in ids {
-            w.reads.push_back((now, id.clone()));
+            w.reads.push_back((now, *id));
         }
         while w.reads.len() > MAX_PER_USER
             || w.reads.front().is_some_and(|(at, _)| *at < now - window)
@@ -92,21 +92,22 @@ mod tests {
         let (tenant, user) = (TenantId::new(), UserId::new());
         let now = Utc::now();
         let w = Duration::minutes(10);
-        let ids: Vec<String> = (0..50).map(|i| format!("p{i}")).collect();
+        let ids: Vec<PatientId> = (0..52).map(|_| PatientId::new()).collect();
+        let (ids, more) = ids.split_at(50);
         assert_eq!(
-            t.note(tenant, user, &ids, now, w, 50),
+            t.note(tenant, user, ids, now, w, 50),
             Verdict::CheckDatabase
         );
         // The same 50 again: still 50 distinct, and the check is not due.
-        assert_eq!(t.note(tenant, user, &ids, now, w, 50), Verdict::Fine);
+        assert_eq!(t.note(tenant, user, ids, now, w, 50), Verdict::Fine);
         assert_eq!(
-            t.note(tenant, user, &["p50".into()], now, w, 50),
+            t.note(tenant, user, &more[..1], now, w, 50),
             Verdict::Exceeded(51)
         );
         // Eleven minutes later the old reads have left the window.
         let later = now + Duration::minutes(11);
         assert_eq!(
-            t.note(tenant, user, &["p1".into()], later, w, 50),
+            t.note(tenant, user, &more[1..], later, w, 50),
             Verdict::CheckDatabase
         );
     }

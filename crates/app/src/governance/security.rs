@@ -24,7 +24,7 @@ use clinicos_domain::governance::security::{
     network_of, EventKind, SecuritySettings, WorkingHours,
 };
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
-use clinicos_domain::{TenantId, UserId};
+use clinicos_domain::{PatientId, TenantId, UserId};
 use clinicos_store::governance::security_events::{self as store, NewEvent};
 use clinicos_store::{tenancy::branches, tenancy::tenants};
 use serde_json::{json, Value};
@@ -185,7 +185,7 @@ impl Governance<'_> {
     /// the ids they returned, after their audit event is committed): more
     /// than the threshold of distinct patients within the window raises
     /// `mass_patient_reads`, once per window.
-    pub async fn note_patient_reads(&self, ctx: &Ctx, ids: &[String]) {
+    pub async fn note_patient_reads(&self, ctx: &Ctx, ids: &[PatientId]) {
         if ids.is_empty() {
             return;
         }

@@ -27,7 +27,7 @@ use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::identity::portal::{well_formed_code, Channel, OtpLimits};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::messaging::message::{Addressee, MessageKind};
-use clinicos_domain::{SessionId, TenantId};
+use clinicos_domain::{PatientId, SessionId, TenantId};
 use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_store::identity::portal_codes::{self, Contact, OtpRow};
 use clinicos_store::identity::portal_sessions::{self, PortalSession};
@@ -68,7 +68,8 @@ pub struct PortalIssued {
     pub session_id: SessionId,
     #[schema(value_type = domain_schema::TenantId)]
     pub tenant_id: TenantId,
-    pub patient_id: String,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub patient_id: PatientId,
     /// Bearer token for `/api/v1/portal/*` (opaque; stored as a hash).
     pub access_token: String,
     pub token_type: &'static str,
@@ -199,14 +200,14 @@ impl Identity<'_> {
             id,
             channel: channel.as_str().to_owned(),
             destination_bidx: bidx,
-            patient_id: patient.clone(),
+            patient_id: patient,
             expires_at: now + l.ttl,
             attempts: 0,
             created_at: now,
             ip: req.ip.clone(),
         };
         portal_codes::issue(&mut tx, &row).await?;
-        if let Some(pid) = &patient {
+        if let Some(pid) = patient {
             self.deliver_code(&mut tx, pid, contact, channel, &code, &t.display_name, now)
                 .await?;
         }
@@ -214,7 +215,7 @@ impl Identity<'_> {
             now,
             AuditAction::PortalOtpSent,
             ResourceKind::Patient,
-            patient.into_iter().collect(),
+            patient.iter().map(PatientId::as_text).collect(),
         )
         .because(channel.as_str());
         audit::record(&mut tx, &portal_actor(req), ev).await?;
@@ -228,7 +229,7 @@ impl Identity<'_> {
     async fn deliver_code(
         &self,
         tx: &mut TenantTx,
-        patient: &str,
+        patient: PatientId,
         contact: Contact,
         channel: Channel,
         code: &str,
@@ -254,7 +255,7 @@ impl Identity<'_> {
         let m = Outgoing {
             kind: MessageKind::PortalCode,
             channel: channel.as_str(),
-            to: Addressee::Patient(patient.to_owned()),
+            to: Addressee::Patient(patient),
             branch: row.first_branch_id,
             recipient: &recipient,
             subject: &subject,
@@ -307,11 +308,11 @@ impl Identity<'_> {
             portal_codes::count_wrong(&mut tx, &c.id).await?;
             return self.fail_verify(tx, c.patient_id, req, now).await;
         }
-        let Some(patient) = c.patient_id.clone() else {
+        let Some(patient) = c.patient_id else {
             return self.fail_verify(tx, None, req, now).await;
         };
         let t = tenants::get(&mut tx).await?;
-        let p = patients::get(&mut tx, &patient).await?;
+        let p = patients::get(&mut tx, patient).await?;
         let admitted = t.subscription_status.allows_sign_in()
             && p.is_active
             && p.deceased_at.is_none()
@@ -325,7 +326,7 @@ impl Identity<'_> {
             &mut tx,
             &PortalSession {
                 id,
-                patient_id: patient.clone(),
+                patient_id: patient,
                 token_hash: crypto::sha256_hex(&secret),
                 channel: channel.as_str().to_owned(),
                 ip: req.ip.clone(),
@@ -340,7 +341,7 @@ impl Identity<'_> {
             now,
             AuditAction::PortalLogin,
             ResourceKind::Patient,
-            vec![patient.clone()],
+            vec![patient.as_text()],
         )
         .because(channel.as_str());
         audit::record(&mut tx, &portal_actor(req), ev).await?;
@@ -358,7 +359,7 @@ impl Identity<'_> {
     async fn fail_verify<T>(
         &self,
         mut tx: TenantTx,
-        patient: Option<String>,
+        patient: Option<PatientId>,
         req: &RequestInfo,
         now: DateTime<Utc>,
     ) -> AppResult<T> {
@@ -366,7 +367,7 @@ impl Identity<'_> {
             now,
             AuditAction::PortalLogin,
             ResourceKind::Patient,
-            patient.into_iter().collect(),
+            patient.iter().map(PatientId::as_text).collect(),
         )
         .failed("bad_code");
         audit::record(&mut tx, &portal_actor(req), ev).await?;

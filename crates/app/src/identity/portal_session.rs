@@ -15,7 +15,7 @@ use crate::{AppError, AppResult};
 use chrono::Duration;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::identity::portal::{decide_portal, PortalAction};
-use clinicos_domain::{SessionId, TenantId};
+use clinicos_domain::{PatientId, SessionId, TenantId};
 use clinicos_store::governance::audit::{self, Actor, AuditEvent};
 use clinicos_store::{identity::portal_sessions, tenancy::tenants};
 
@@ -24,7 +24,7 @@ use clinicos_store::{identity::portal_sessions, tenancy::tenants};
 pub struct PortalCtx {
     pub tenant: TenantId,
     pub tenant_name: String,
-    pub patient: String,
+    pub patient: PatientId,
     pub session: SessionId,
     pub request: RequestInfo,
 }
@@ -91,9 +91,9 @@ impl Identity<'_> {
         &self,
         ctx: &PortalCtx,
         action: PortalAction,
-        target_patient: &str,
+        target_patient: PatientId,
     ) -> AppResult<()> {
-        if decide_portal(&ctx.patient, action, target_patient).is_ok() {
+        if decide_portal(ctx.patient, action, target_patient).is_ok() {
             return Ok(());
         }
         let reason = format!("{action:?}:not_self");
@@ -101,7 +101,7 @@ impl Identity<'_> {
             self.app.clock.now(),
             AuditAction::PolicyDenied,
             ResourceKind::Patient,
-            vec![target_patient.to_owned()],
+            vec![target_patient.as_text()],
         )
         .denied(reason);
         let mut tx = self.app.store.write(ctx.tenant).await?;
@@ -113,15 +113,15 @@ impl Identity<'_> {
     /// The signed-in patient's own demographics and contact details,
     /// audited as a read of the patient by the patient.
     pub async fn portal_me(&self, ctx: &PortalCtx) -> AppResult<Patient> {
-        self.authorize_portal(ctx, PortalAction::ReadOwnRecord, &ctx.patient)
+        self.authorize_portal(ctx, PortalAction::ReadOwnRecord, ctx.patient)
             .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        let row = load(&mut tx, &ctx.patient).await?;
+        let row = load(&mut tx, ctx.patient).await?;
         let ev = AuditEvent::new(
             self.app.clock.now(),
             AuditAction::PatientRead,
             ResourceKind::Patient,
-            vec![row.id.clone()],
+            vec![row.id.as_text()],
         )
         .because("portal_self");
         audit::record_for(&mut tx, &ctx.actor(), ev, Purpose::PatientRequest.as_str()).await?;
@@ -136,7 +136,7 @@ impl Identity<'_> {
 
     /// End the patient's portal session.
     pub async fn portal_logout(&self, ctx: &PortalCtx) -> AppResult<()> {
-        self.authorize_portal(ctx, PortalAction::EndOwnSession, &ctx.patient)
+        self.authorize_portal(ctx, PortalAction::EndOwnSession, ctx.patient)
             .await?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
@@ -145,7 +145,7 @@ impl Identity<'_> {
             now,
             AuditAction::PortalLogout,
             ResourceKind::Patient,
-            vec![ctx.patient.clone()],
+            vec![ctx.patient.as_text()],
         );
         audit::record(&mut tx, &ctx.actor(), ev).await?;
         tx.commit().await?;

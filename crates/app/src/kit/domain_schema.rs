@@ -37,6 +37,40 @@ id_schema!(
     /// A server-side sign-in session (browser or API client).
     SessionId
 );
+id_schema!(
+    /// A patient of a tenant (one registry record).
+    PatientId
+);
+id_schema!(
+    /// One entry of a patient's clinical record: a medical-history entry,
+    /// an allergy, a condition or a medication.
+    RecordId
+);
+id_schema!(
+    /// A file filed to a patient (report, image, lab file).
+    AttachmentId
+);
+id_schema!(
+    /// One of a patient's identifiers (national id, insurance member id,
+    /// passport, ...).
+    IdentifierId
+);
+id_schema!(
+    /// A parent or guardian link between two patients.
+    FamilyLinkId
+);
+id_schema!(
+    /// An expiring link that shares one attachment without signing in.
+    ShareLinkId
+);
+id_schema!(
+    /// The merge of one patient record into another (undoable).
+    MergeId
+);
+id_schema!(
+    /// A visit (an attachment may name the visit it belongs to).
+    VisitId
+);
 
 /// A staff role. The code (`as_str`) is what is stored and sent over the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

@@ -11,6 +11,10 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     BadRequest(String),
+    /// An id in the path or a header is not an id (a UUID); names the
+    /// parameter, never its value.
+    #[error("{0} is not a valid id")]
+    InvalidId(String),
     #[error("sign-in failed: the clinic, email or password is wrong")]
     InvalidCredentials,
     #[error("authentication required")]
@@ -66,6 +70,7 @@ impl AppError {
         match self {
             AppError::Validation(_) => "VALIDATION_ERROR",
             AppError::BadRequest(_) => "INVALID_INPUT",
+            AppError::InvalidId(_) => "INVALID_ID",
             AppError::InvalidCredentials => "INVALID_CREDENTIALS",
             AppError::Unauthenticated => "UNAUTHORIZED",
             AppError::InvalidMfaCode => "INVALID_MFA_CODE",
@@ -92,7 +97,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Validation(_) => 422,
-            AppError::BadRequest(_) => 400,
+            AppError::BadRequest(_) | AppError::InvalidId(_) => 400,
             AppError::InvalidCredentials
             | AppError::Unauthenticated
             | AppError::SessionExpired

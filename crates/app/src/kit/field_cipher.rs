@@ -16,7 +16,7 @@ use crate::{AppError, AppResult};
 use clinicos_crypto::blind::IndexKey;
 use clinicos_crypto::hierarchy::wrapping_version;
 use clinicos_crypto::{envelope, CryptoError, FieldContext, Key32};
-use clinicos_domain::TenantId;
+use clinicos_domain::{PatientId, TenantId};
 use clinicos_store::kit::keystore::{WrappedSubjectKey, WrappedTenantKey};
 use clinicos_store::kit::sealed::{Sealed, SealedColumn};
 use clinicos_store::FieldKeys;
@@ -387,35 +387,44 @@ impl FieldCipher {
         Ok(envelope::seal(&key.1, key.0, &ctx.aad(), plaintext))
     }
 
-    /// Seal a value of column `C` of row `row_id` under `subject`'s key
-    /// (the column's type binds the ciphertext to where it is stored).
+    /// Seal a value of column `C` of row `row` under the patient's key
+    /// (the column's type binds the ciphertext to where it is stored; every
+    /// sealed column holds a patient's data). `row` is the row's id, as
+    /// stored.
     pub async fn seal<C: SealedColumn>(
         &self,
         tenant: TenantId,
-        row_id: &str,
-        subject: &str,
+        row: impl std::fmt::Display,
+        patient: PatientId,
         plaintext: &[u8],
     ) -> AppResult<Sealed<C>> {
         let bytes = self
-            .encrypt(tenant, C::TABLE, C::COLUMN, row_id, subject, plaintext)
+            .encrypt(
+                tenant,
+                C::TABLE,
+                C::COLUMN,
+                &row.to_string(),
+                &patient.as_text(),
+                plaintext,
+            )
             .await?;
         Ok(Sealed::from_bytes(bytes))
     }
 
-    /// Open a sealed value of column `C` of row `row_id`.
+    /// Open a sealed value of column `C` of row `row`.
     pub async fn open<C: SealedColumn>(
         &self,
         tenant: TenantId,
-        row_id: &str,
-        subject: &str,
+        row: impl std::fmt::Display,
+        patient: PatientId,
         sealed: &Sealed<C>,
     ) -> AppResult<Vec<u8>> {
         self.decrypt(
             tenant,
             C::TABLE,
             C::COLUMN,
-            row_id,
-            subject,
+            &row.to_string(),
+            &patient.as_text(),
             sealed.as_bytes(),
         )
         .await

@@ -16,8 +16,9 @@ use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::messaging::message::{Addressee, MessageKind};
-use clinicos_domain::{BranchId, Role};
+use clinicos_domain::{BranchId, Role, TenantId};
 use clinicos_store::governance::audit::{self, AuditEvent};
+use clinicos_store::kit::sealed::{Sealed, SealedColumn};
 use clinicos_store::messaging::outbox::{self, OutboxBody, OutboxRecipient, OutboxRow, Scope};
 use clinicos_store::TenantTx;
 
@@ -47,15 +48,11 @@ impl Messaging<'_> {
     ) -> AppResult<()> {
         let t = tx.tenant();
         let id = uuid::Uuid::now_v7().to_string();
-        let subject_key = m.to.id();
-        let cipher = &self.app.cipher;
         let row = OutboxRow {
-            recipient: cipher
-                .seal::<OutboxRecipient>(t, &id, &subject_key, m.recipient.as_bytes())
+            recipient: self
+                .seal::<OutboxRecipient>(t, &id, &m.to, m.recipient)
                 .await?,
-            body: cipher
-                .seal::<OutboxBody>(t, &id, &subject_key, m.body.as_bytes())
-                .await?,
+            body: self.seal::<OutboxBody>(t, &id, &m.to, m.body).await?,
             id,
             kind: m.kind,
             channel: m.channel.to_owned(),
@@ -101,22 +98,51 @@ impl Messaging<'_> {
         Ok(shown)
     }
 
+    /// Seal one column of a message under its addressee's key (a
+    /// patient's data key, or the staff member's own subject key).
+    async fn seal<C: SealedColumn>(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        to: &Addressee,
+        text: &str,
+    ) -> AppResult<Sealed<C>> {
+        let bytes = self
+            .app
+            .cipher
+            .encrypt(tenant, C::TABLE, C::COLUMN, id, &to.id(), text.as_bytes())
+            .await?;
+        Ok(Sealed::from_bytes(bytes))
+    }
+
+    /// One sealed column of a message as text, if its key still exists.
+    async fn open_text<C: SealedColumn>(
+        &self,
+        ctx: &Ctx,
+        r: &OutboxRow,
+        c: &Sealed<C>,
+    ) -> Option<String> {
+        let bytes = self
+            .app
+            .cipher
+            .decrypt(
+                ctx.tenant,
+                C::TABLE,
+                C::COLUMN,
+                &r.id,
+                &r.addressee.id(),
+                c.as_bytes(),
+            )
+            .await
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    }
+
     /// A stored message with its recipient and body opened (an erased
     /// addressee's message shows neither).
     async fn open(&self, ctx: &Ctx, r: OutboxRow) -> OutboxMessage {
-        let key = r.addressee.id();
-        let cipher = &self.app.cipher;
-        let text = |b: Vec<u8>| String::from_utf8(b).ok();
-        let recipient = cipher
-            .open(ctx.tenant, &r.id, &key, &r.recipient)
-            .await
-            .ok()
-            .and_then(text);
-        let body = cipher
-            .open(ctx.tenant, &r.id, &key, &r.body)
-            .await
-            .ok()
-            .and_then(text);
+        let recipient = self.open_text(ctx, &r, &r.recipient).await;
+        let body = self.open_text(ctx, &r, &r.body).await;
         OutboxMessage {
             kind: r.kind.as_str().to_owned(),
             carries_secret: r.carries_secret(),

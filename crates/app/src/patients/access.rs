@@ -13,6 +13,7 @@ use clinicos_domain::governance::access::{
     self, Allow, Deny, PatientFacts, RecordFacts, Target, TenantRules,
 };
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
+use clinicos_domain::PatientId;
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::registry::PatientRow;
 use clinicos_store::{governance::break_glass, patients::registry as patients, TenantTx};
@@ -118,7 +119,7 @@ impl Patients<'_> {
         let now = self.app.clock.now();
         let care = patients::has_care_relationship(
             tx_ref,
-            &patient.id,
+            patient.id,
             ctx.user,
             window_start(now, settings.own_patient_window_months),
         )
@@ -126,7 +127,7 @@ impl Patients<'_> {
         let grant = if care {
             None
         } else {
-            break_glass::active(tx_ref, &patient.id, ctx.user, now)
+            break_glass::active(tx_ref, patient.id, ctx.user, now)
                 .await?
                 .map(|g| g.id)
         };
@@ -160,7 +161,7 @@ impl Patients<'_> {
             )),
             Err(deny) => {
                 drop(tx);
-                Err(self.deny_patient(ctx, action, deny, &patient.id).await)
+                Err(self.deny_patient(ctx, action, deny, patient.id).await)
             }
         }
     }
@@ -171,11 +172,11 @@ impl Patients<'_> {
         ctx: &Ctx,
         action: Action,
         deny: Deny,
-        patient: &str,
+        patient: PatientId,
     ) -> AppError {
         self.app
             .governance()
-            .audit_denial(ctx, action, deny, &[patient.to_owned()])
+            .audit_denial(ctx, action, deny, &[patient.as_text()])
             .await;
         forbidden(action, deny)
     }

@@ -24,7 +24,7 @@ use clinicos_domain::governance::access::{Deny, RecordFacts};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::patients::attachments::{self as file_type, SniffError};
-use clinicos_domain::{Sensitivity, TenantId, UserId};
+use clinicos_domain::{AttachmentId, PatientId, Sensitivity, TenantId, UserId, VisitId};
 use clinicos_store::patients::attachments::AttachmentFileName;
 use clinicos_store::patients::attachments::{self as store, AttachmentRow};
 use clinicos_store::TenantTx;
@@ -45,7 +45,7 @@ pub struct NewAttachment {
     /// The declared content type.
     pub content_type: String,
     /// The visit it belongs to, if any.
-    pub visit_id: Option<String>,
+    pub visit_id: Option<VisitId>,
     /// normal (default) or a restricted tier.
     pub sensitivity: Option<String>,
     pub bytes: Vec<u8>,
@@ -54,9 +54,12 @@ pub struct NewAttachment {
 /// An attachment's metadata as shown.
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct AttachmentInfo {
-    pub id: String,
-    pub patient_id: String,
-    pub visit_id: Option<String>,
+    #[schema(value_type = domain_schema::AttachmentId)]
+    pub id: AttachmentId,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub patient_id: PatientId,
+    #[schema(value_type = Option<domain_schema::VisitId>)]
+    pub visit_id: Option<VisitId>,
     pub file_name: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -123,11 +126,6 @@ fn check(input: &NewAttachment) -> AppResult<(&'static str, Sensitivity)> {
             format!("must be at most {MAX_ATTACHMENT_BYTES} bytes"),
         );
     }
-    if let Some(visit) = &input.visit_id {
-        if visit.trim().is_empty() || visit.len() > 64 {
-            v.add("visit_id", "must be 1-64 characters");
-        }
-    }
     let sensitivity = input
         .sensitivity
         .as_deref()
@@ -169,7 +167,14 @@ impl Patients<'_> {
         let bytes = self
             .app
             .cipher
-            .decrypt(tenant, TABLE, "content", &row.id, &row.patient_id, &sealed)
+            .decrypt(
+                tenant,
+                TABLE,
+                "content",
+                &row.id.as_text(),
+                &row.patient_id.as_text(),
+                &sealed,
+            )
             .await?;
         if hex::encode(Sha256::digest(&bytes)) != row.sha256 {
             return Err(AppError::Internal(format!(
@@ -185,7 +190,7 @@ impl Patients<'_> {
         let name = self
             .app
             .cipher
-            .open(tenant, &a.id, &a.patient_id, &a.file_name)
+            .open(tenant, a.id, a.patient_id, &a.file_name)
             .await?;
         Ok(String::from_utf8_lossy(&name).into_owned())
     }
@@ -214,10 +219,10 @@ impl Patients<'_> {
     async fn precheck(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         action: Action,
         rec: &RecordFacts,
-    ) -> AppResult<String> {
+    ) -> AppResult<PatientId> {
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (tx, _) = self
@@ -238,7 +243,7 @@ impl Patients<'_> {
     pub async fn add_attachment(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         input: NewAttachment,
     ) -> AppResult<AttachmentInfo> {
         let (content_type, sensitivity) = check(&input)?;
@@ -266,19 +271,19 @@ impl Patients<'_> {
                 ),
             ));
         }
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = AttachmentId::new();
         let row = AttachmentRow {
             storage_key: format!("{}/{}/{}", ctx.tenant.as_text(), patient_id, id),
-            id: id.clone(),
-            patient_id: patient_id.clone(),
-            visit_id: input.visit_id.as_ref().map(|v| v.trim().to_owned()),
+            id,
+            patient_id,
+            visit_id: input.visit_id,
             file_name: self
                 .app
                 .cipher
                 .seal::<AttachmentFileName>(
                     ctx.tenant,
-                    &id,
-                    &patient_id,
+                    id,
+                    patient_id,
                     input.file_name.trim().as_bytes(),
                 )
                 .await?,
@@ -293,7 +298,14 @@ impl Patients<'_> {
         let sealed = self
             .app
             .cipher
-            .encrypt(ctx.tenant, TABLE, "content", &id, &patient_id, &input.bytes)
+            .encrypt(
+                ctx.tenant,
+                TABLE,
+                "content",
+                &id.as_text(),
+                &patient_id.as_text(),
+                &input.bytes,
+            )
             .await?;
         // The plaintext is no longer needed while the ciphertext uploads.
         drop(input);
@@ -311,7 +323,7 @@ impl Patients<'_> {
     async fn file_row(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         row: &AttachmentRow,
         rec: &RecordFacts,
     ) -> AppResult<()> {
@@ -333,7 +345,7 @@ impl Patients<'_> {
                 row.uploaded_at,
                 AuditAction::PatientAttachmentCreated,
                 ResourceKind::PatientAttachment,
-                vec![p.id.clone(), row.id.clone()],
+                vec![p.id.as_text(), row.id.as_text()],
             )
             .await?;
         tx.commit().await?;
@@ -341,16 +353,16 @@ impl Patients<'_> {
     }
 
     /// A patient's attachments (metadata), as far as the reader may see them.
-    pub async fn attachments(&self, ctx: &Ctx, patient: &str) -> AppResult<AttachmentList> {
+    pub async fn attachments(&self, ctx: &Ctx, patient: PatientId) -> AppResult<AttachmentList> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
-        let rows = store::list(&mut tx, &p.id).await?;
+        let rows = store::list(&mut tx, p.id).await?;
         let (shown, withheld) = access.visible(ctx, rows, facts);
-        let mut ids = vec![p.id.clone()];
-        ids.extend(shown.iter().map(|a| a.id.clone()));
+        let mut ids = vec![p.id.as_text()];
+        ids.extend(shown.iter().map(|a| a.id.as_text()));
         access
             .record(
                 &mut tx,
@@ -383,20 +395,20 @@ impl Patients<'_> {
         &self,
         mut tx: TenantTx,
         ctx: &Ctx,
-        patient: &str,
-        attachment: &str,
-    ) -> AppResult<(TenantTx, ClinicalAccess, String, AttachmentRow)> {
+        patient: PatientId,
+        attachment: AttachmentId,
+    ) -> AppResult<(TenantTx, ClinicalAccess, PatientId, AttachmentRow)> {
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
-        let row = store::get(&mut tx, &p.id, attachment)
+        let row = store::get(&mut tx, p.id, attachment)
             .await
             .map_err(|_| AppError::NotFound("attachment"))?;
         if !access.allows_record(ctx, Action::ReadClinical, &facts(&row)) {
             drop(tx);
             return Err(self
-                .deny_patient(ctx, Action::ReadClinical, Deny::Restricted, &p.id)
+                .deny_patient(ctx, Action::ReadClinical, Deny::Restricted, p.id)
                 .await);
         }
         Ok((tx, access, p.id, row))
@@ -409,8 +421,8 @@ impl Patients<'_> {
     pub async fn download_attachment(
         &self,
         ctx: &Ctx,
-        patient: &str,
-        attachment: &str,
+        patient: PatientId,
+        attachment: AttachmentId,
     ) -> AppResult<AttachmentFile> {
         let tx = self.app.store.read(ctx.tenant).await?;
         let (tx, _, _, row) = self.readable(tx, ctx, patient, attachment).await?;
@@ -425,7 +437,7 @@ impl Patients<'_> {
                 self.app.clock.now(),
                 AuditAction::PatientAttachmentDownloaded,
                 ResourceKind::PatientAttachment,
-                vec![patient_id.clone(), row.id.clone()],
+                vec![patient_id.as_text(), row.id.as_text()],
             )
             .await?;
         tx.commit().await?;
@@ -471,9 +483,14 @@ impl Patients<'_> {
         let mut removed = 0;
         for (patient, keys) in by_patient {
             // The primary, never a replica that might lag behind a commit.
-            let mut tx = self.app.store.write(tenant).await?;
-            let known = store::storage_keys(&mut tx, &patient).await?;
-            drop(tx);
+            // A part that is not a patient id names no row's file.
+            let known = match patient.parse::<PatientId>() {
+                Ok(patient) => {
+                    let mut tx = self.app.store.write(tenant).await?;
+                    store::storage_keys(&mut tx, patient).await?
+                }
+                Err(_) => Vec::new(),
+            };
             for key in keys.iter().filter(|k| !known.contains(k)) {
                 self.app.files.delete(key).await?;
                 removed += 1;

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use clinicos_domain::governance::access::{Deny, RecordFacts};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
-use clinicos_domain::{BranchId, Sensitivity, UserId};
+use clinicos_domain::{BranchId, PatientId, RecordId, Sensitivity, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::registry::HistoryBody;
 use clinicos_store::patients::registry::{self as patients, HistoryRow};
@@ -50,7 +50,8 @@ fn normal() -> String {
 /// A history entry as shown.
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
-    pub id: String,
+    #[schema(value_type = domain_schema::RecordId)]
+    pub id: RecordId,
     pub category: String,
     pub text: String,
     pub sensitivity: String,
@@ -114,7 +115,7 @@ impl Patients<'_> {
         let text = self
             .app
             .cipher
-            .open::<HistoryBody>(ctx.tenant, &h.id, &h.patient_id, &h.body)
+            .open::<HistoryBody>(ctx.tenant, h.id, h.patient_id, &h.body)
             .await?;
         let restricted = facts(&h).sensitivity.is_restricted();
         Ok(HistoryEntry {
@@ -131,16 +132,16 @@ impl Patients<'_> {
     }
 
     /// A patient's medical history, as far as the reader may see it.
-    pub async fn history(&self, ctx: &Ctx, patient: &str) -> AppResult<HistoryList> {
+    pub async fn history(&self, ctx: &Ctx, patient: PatientId) -> AppResult<HistoryList> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
-        let rows = patients::history(&mut tx, &p.id).await?;
+        let rows = patients::history(&mut tx, p.id).await?;
         let (shown, withheld) = access.visible(ctx, rows, facts);
-        let mut ids = vec![p.id.clone()];
-        ids.extend(shown.iter().map(|h| h.id.clone()));
+        let mut ids = vec![p.id.as_text()];
+        ids.extend(shown.iter().map(|h| h.id.as_text()));
         access
             .record(
                 &mut tx,
@@ -171,7 +172,7 @@ impl Patients<'_> {
     pub async fn add_history(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         input: HistoryInput,
     ) -> AppResult<HistoryEntry> {
         let sensitivity = check(&input)?;
@@ -187,15 +188,15 @@ impl Patients<'_> {
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::WriteClinical, &p, Some(&rec))
             .await?;
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = RecordId::new();
         let body = self
             .app
             .cipher
-            .seal::<HistoryBody>(ctx.tenant, &id, &p.id, input.text.as_bytes())
+            .seal::<HistoryBody>(ctx.tenant, id, p.id, input.text.as_bytes())
             .await?;
         let row = HistoryRow {
-            id: id.clone(),
-            patient_id: p.id.clone(),
+            id,
+            patient_id: p.id,
             category: input.category,
             sensitivity: sensitivity.as_str().to_owned(),
             body,
@@ -212,7 +213,7 @@ impl Patients<'_> {
                 now,
                 AuditAction::PatientHistoryCreated,
                 ResourceKind::PatientHistory,
-                vec![p.id.clone(), id],
+                vec![p.id.as_text(), id.as_text()],
             )
             .await?;
         tx.commit().await?;
@@ -223,15 +224,15 @@ impl Patients<'_> {
     pub async fn update_history(
         &self,
         ctx: &Ctx,
-        patient: &str,
-        entry: &str,
+        patient: PatientId,
+        entry: RecordId,
         input: HistoryInput,
     ) -> AppResult<HistoryEntry> {
         let sensitivity = check(&input)?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
-        let mut row = patients::history_entry(&mut tx, &p.id, entry)
+        let mut row = patients::history_entry(&mut tx, p.id, entry)
             .await
             .map_err(|_| AppError::NotFound("history entry"))?;
         // Both the stored record and the changed one must be writable.
@@ -243,7 +244,7 @@ impl Patients<'_> {
         if !access.allows_record(ctx, Action::WriteClinical, &new) {
             drop(tx);
             return Err(self
-                .deny_patient(ctx, Action::WriteClinical, Deny::Restricted, &p.id)
+                .deny_patient(ctx, Action::WriteClinical, Deny::Restricted, p.id)
                 .await);
         }
         if sensitivity.as_str() != row.sensitivity {
@@ -255,11 +256,11 @@ impl Patients<'_> {
         row.body = self
             .app
             .cipher
-            .seal::<HistoryBody>(ctx.tenant, &row.id, &p.id, input.text.as_bytes())
+            .seal::<HistoryBody>(ctx.tenant, row.id, p.id, input.text.as_bytes())
             .await?;
         row.category = input.category;
         row.updated_at = now;
-        patients::update_history(&mut tx, &row.id, &row.category, &row.body, now).await?;
+        patients::update_history(&mut tx, row.id, &row.category, &row.body, now).await?;
         access
             .record(
                 &mut tx,
@@ -267,7 +268,7 @@ impl Patients<'_> {
                 now,
                 AuditAction::PatientHistoryUpdated,
                 ResourceKind::PatientHistory,
-                vec![p.id.clone(), row.id.clone()],
+                vec![p.id.as_text(), row.id.as_text()],
             )
             .await?;
         tx.commit().await?;
@@ -275,15 +276,15 @@ impl Patients<'_> {
     }
 
     /// The patient's care team and recent encounters.
-    pub async fn care_team(&self, ctx: &Ctx, patient: &str) -> AppResult<Vec<CareMember>> {
+    pub async fn care_team(&self, ctx: &Ctx, patient: PatientId) -> AppResult<Vec<CareMember>> {
         self.app
             .governance()
             .authorize(ctx, Action::ViewPatients)
             .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
-        let rows = patients::care_team(&mut tx, &p.id).await?;
-        let mut ids = vec![p.id.clone()];
+        let rows = patients::care_team(&mut tx, p.id).await?;
+        let mut ids = vec![p.id.as_text()];
         ids.extend(rows.iter().map(|r| r.user_id.as_text()));
         audit::record(
             &mut tx,
@@ -308,7 +309,12 @@ impl Patients<'_> {
     }
 
     /// Put a staff member on the patient's care team.
-    pub async fn add_to_care_team(&self, ctx: &Ctx, patient: &str, user: UserId) -> AppResult<()> {
+    pub async fn add_to_care_team(
+        &self,
+        ctx: &Ctx,
+        patient: PatientId,
+        user: UserId,
+    ) -> AppResult<()> {
         self.change_care_team(ctx, patient, user, true).await
     }
 
@@ -316,7 +322,7 @@ impl Patients<'_> {
     pub async fn remove_from_care_team(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         user: UserId,
     ) -> AppResult<()> {
         self.change_care_team(ctx, patient, user, false).await
@@ -325,7 +331,7 @@ impl Patients<'_> {
     async fn change_care_team(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         user: UserId,
         add: bool,
     ) -> AppResult<()> {
@@ -345,10 +351,10 @@ impl Patients<'_> {
             return Err(AppError::field("user_id", "is not an active staff member"));
         }
         let action = if add {
-            patients::upsert_care(&mut tx, &p.id, user, "care_team", now, Some(ctx.user)).await?;
+            patients::upsert_care(&mut tx, p.id, user, "care_team", now, Some(ctx.user)).await?;
             AuditAction::PatientCareTeamAdded
         } else {
-            if !patients::remove_care(&mut tx, &p.id, user, "care_team").await? {
+            if !patients::remove_care(&mut tx, p.id, user, "care_team").await? {
                 return Err(AppError::NotFound("care-team member"));
             }
             AuditAction::PatientCareTeamRemoved
@@ -360,7 +366,7 @@ impl Patients<'_> {
                 now,
                 action,
                 ResourceKind::PatientCareTeam,
-                vec![p.id.clone(), user.as_text()],
+                vec![p.id.as_text(), user.as_text()],
             ),
         )
         .await?;

@@ -15,6 +15,7 @@ use crate::patients::service::Patients;
 use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::audit_catalogue::AuditAction;
+use clinicos_domain::{MergeId, PatientId};
 use clinicos_store::governance::audit;
 use clinicos_store::patients::links as photos;
 use clinicos_store::patients::merge as merges;
@@ -22,9 +23,9 @@ use clinicos_store::patients::merge as merges;
 /// A merge not undone that touches the record.
 #[derive(Clone, Debug)]
 pub struct LiveMerge {
-    pub id: String,
-    pub survivor_id: String,
-    pub merged_id: String,
+    pub id: MergeId,
+    pub survivor_id: PatientId,
+    pub merged_id: PatientId,
     /// The other record's given and family name.
     pub other_name: String,
     pub merged_at: DateTime<Utc>,
@@ -41,25 +42,29 @@ pub struct ChartFacts {
 impl Patients<'_> {
     /// Photo presence and live merges of one patient (audited when other
     /// records are named).
-    pub async fn patient_chart_facts(&self, ctx: &Ctx, patient: &str) -> AppResult<ChartFacts> {
+    pub async fn patient_chart_facts(
+        &self,
+        ctx: &Ctx,
+        patient: PatientId,
+    ) -> AppResult<ChartFacts> {
         self.app
             .governance()
             .authorize(ctx, Action::ViewPatients)
             .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
-        let has_photo = photos::photo(&mut tx, &p.id).await?.is_some();
+        let has_photo = photos::photo(&mut tx, p.id).await?.is_some();
         let mut out = Vec::new();
-        let mut ids = vec![p.id.clone()];
-        for m in merges::live_touching(&mut tx, &[&p.id]).await? {
-            let newest = merges::live_touching(&mut tx, &[&m.survivor_id, &m.merged_id]).await?;
+        let mut ids = vec![p.id.as_text()];
+        for m in merges::live_touching(&mut tx, &[p.id]).await? {
+            let newest = merges::live_touching(&mut tx, &[m.survivor_id, m.merged_id]).await?;
             let other_id = if m.survivor_id == p.id {
-                &m.merged_id
+                m.merged_id
             } else {
-                &m.survivor_id
+                m.survivor_id
             };
             let other = load(&mut tx, other_id).await?;
-            ids.push(other.id.clone());
+            ids.push(other.id.as_text());
             out.push(LiveMerge {
                 undoable: newest.first().is_some_and(|n| n.id == m.id),
                 other_name: format!("{} {}", other.given_name, other.family_name)

@@ -49,8 +49,8 @@ impl Patients<'_> {
         let all = clinicos_store::patients::search::PatientSearch::default();
         let (rows, _) =
             clinicos_store::patients::search::search(&mut tx, &all, MAX_EXPORT, 0).await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut by_patient = patients::history_of_many(&mut tx, &ids).await?;
+        let patient_ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let mut by_patient = patients::history_of_many(&mut tx, &patient_ids).await?;
         let mut history = Vec::with_capacity(rows.len());
         let mut withheld = 0;
         for p in &rows {
@@ -68,8 +68,8 @@ impl Patients<'_> {
             withheld += drop.len();
             history.push(keep);
         }
-        let mut ids = ids;
-        ids.extend(history.iter().flatten().map(|h| h.id.clone()));
+        let mut ids: Vec<String> = patient_ids.iter().map(|p| p.as_text()).collect();
+        ids.extend(history.iter().flatten().map(|h| h.id.as_text()));
         let reason = if with_restricted {
             "with_restricted"
         } else {

@@ -52,7 +52,8 @@ pub struct IdentifierInput {
 /// A stored identifier (decrypted).
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Identifier {
-    pub id: String,
+    #[schema(value_type = crate::kit::domain_schema::IdentifierId)]
+    pub id: clinicos_domain::IdentifierId,
     pub kind: String,
     pub value: String,
     pub issuer: String,

@@ -18,7 +18,7 @@ use crate::identity::portal_session::PortalCtx;
 use crate::kit::domain_schema;
 use crate::patients::consent::Purpose;
 use crate::patients::patient::Patient;
-use crate::patients::registry::{event, load};
+use crate::patients::registry::{event, load, patient_named};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,7 +28,7 @@ use clinicos_domain::identity::portal::PortalAction;
 use clinicos_domain::patients::links::{
     guardian_portal_access, parent_link_cycles, GuardianDeny, GuardianLink, LinkKind,
 };
-use clinicos_domain::UserId;
+use clinicos_domain::{FamilyLinkId, PatientId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::links::{self as store, LinkRow};
 use clinicos_store::patients::merge as patient_merges;
@@ -66,7 +66,8 @@ pub struct LinkConsent {
 /// The other patient of a link, as a list shows them.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct LinkedPatient {
-    pub id: String,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub id: PatientId,
     pub given_name: String,
     pub family_name: String,
     pub birth_date: Option<String>,
@@ -75,12 +76,15 @@ pub struct LinkedPatient {
 /// A link as the API shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PatientLink {
-    pub id: String,
+    #[schema(value_type = domain_schema::FamilyLinkId)]
+    pub id: FamilyLinkId,
     #[schema(value_type = domain_schema::LinkKind)]
     pub kind: LinkKind,
     /// The parent or guardian.
-    pub responsible_id: String,
-    pub dependant_id: String,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub responsible_id: PatientId,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub dependant_id: PatientId,
     pub dependent_adult: bool,
     pub adolescent_consent_at: Option<DateTime<Utc>>,
     /// The patient on the other side from the one asked about.
@@ -93,7 +97,8 @@ pub struct PatientLink {
 /// A dependant the signed-in patient may see in the portal.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PortalDependant {
-    pub id: String,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub id: PatientId,
     #[schema(value_type = domain_schema::LinkKind)]
     pub kind: LinkKind,
     pub given_name: String,
@@ -103,7 +108,7 @@ pub struct PortalDependant {
 
 fn linked(r: &PatientRow) -> LinkedPatient {
     LinkedPatient {
-        id: r.id.clone(),
+        id: r.id,
         given_name: r.given_name.clone(),
         family_name: r.family_name.clone(),
         birth_date: r.birth_date.clone(),
@@ -125,9 +130,9 @@ fn show(l: LinkRow, other: &PatientRow) -> PatientLink {
 }
 
 /// Load a patient who may take part in a link (not merged away).
-async fn linkable(tx: &mut TenantTx, id: &str) -> AppResult<PatientRow> {
+async fn linkable(tx: &mut TenantTx, id: PatientId) -> AppResult<PatientRow> {
     let row = load(tx, id).await?;
-    if patient_merges::merged_into(tx, &row.id).await?.is_some() {
+    if patient_merges::merged_into(tx, row.id).await?.is_some() {
         return Err(AppError::Conflict(
             "this patient was merged into another record; link the surviving record".into(),
         ));
@@ -169,24 +174,28 @@ fn access_of(
 impl Patients<'_> {
     /// Every link the patient is on (audited as a read of the patient and
     /// of every linked patient).
-    pub async fn patient_links(&self, ctx: &Ctx, patient: &str) -> AppResult<Vec<PatientLink>> {
+    pub async fn patient_links(
+        &self,
+        ctx: &Ctx,
+        patient: PatientId,
+    ) -> AppResult<Vec<PatientLink>> {
         self.app
             .governance()
             .authorize(ctx, Action::ViewPatients)
             .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
-        let rows = store::of_patient(&mut tx, &p.id).await?;
+        let rows = store::of_patient(&mut tx, p.id).await?;
         let mut out = Vec::with_capacity(rows.len());
-        let mut ids = vec![p.id.clone()];
+        let mut ids = vec![p.id.as_text()];
         for l in rows {
             let other_id = if l.patient_id == p.id {
-                l.dependant_id.clone()
+                l.dependant_id
             } else {
-                l.patient_id.clone()
+                l.patient_id
             };
-            let other = load(&mut tx, &other_id).await?;
-            ids.push(other.id.clone());
+            let other = load(&mut tx, other_id).await?;
+            ids.push(other.id.as_text());
             out.push(show(l, &other));
         }
         ids.dedup();
@@ -209,7 +218,7 @@ impl Patients<'_> {
     pub async fn add_patient_link(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         input: NewLink,
     ) -> AppResult<PatientLink> {
         self.app
@@ -220,8 +229,8 @@ impl Patients<'_> {
             return Err(AppError::field("kind", "must be parent or guardian"));
         };
         let (responsible, dependant) = match (&input.dependant_id, &input.responsible_id) {
-            (Some(d), None) => (patient.to_owned(), d.trim().to_owned()),
-            (None, Some(r)) => (r.trim().to_owned(), patient.to_owned()),
+            (Some(d), None) => (Ok(patient), patient_named(d)),
+            (None, Some(r)) => (patient_named(r), Ok(patient)),
             _ => {
                 return Err(AppError::field(
                     "dependant_id",
@@ -235,19 +244,20 @@ impl Patients<'_> {
                 "applies to guardian links only",
             ));
         }
+        let (responsible, dependant) = (responsible?, dependant?);
         if responsible == dependant {
             return Err(AppError::field("dependant_id", "must be another patient"));
         }
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
-        let r = linkable(&mut tx, &responsible).await?;
-        let d = linkable(&mut tx, &dependant).await?;
-        if store::exists(&mut tx, &r.id, &d.id, kind.as_str()).await? {
+        let r = linkable(&mut tx, responsible).await?;
+        let d = linkable(&mut tx, dependant).await?;
+        if store::exists(&mut tx, r.id, d.id, kind.as_str()).await? {
             return Err(AppError::Conflict("this link already exists".into()));
         }
         if kind == LinkKind::Parent {
-            let edges = store::parent_edges_around(&mut tx, &[&r.id, &d.id]).await?;
-            if parent_link_cycles(&edges, &r.id, &d.id) {
+            let edges = store::parent_edges_around(&mut tx, &[r.id, d.id]).await?;
+            if parent_link_cycles(&edges, r.id, d.id) {
                 return Err(AppError::field(
                     "dependant_id",
                     "would make a patient their own ancestor",
@@ -255,9 +265,9 @@ impl Patients<'_> {
             }
         }
         let row = LinkRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            patient_id: r.id.clone(),
-            dependant_id: d.id.clone(),
+            id: FamilyLinkId::new(),
+            patient_id: r.id,
+            dependant_id: d.id,
             kind: kind.as_str().to_owned(),
             dependent_adult: input.dependent_adult,
             adolescent_consent_at: input.adolescent_consent.then_some(now),
@@ -271,7 +281,7 @@ impl Patients<'_> {
             event(
                 now,
                 AuditAction::PatientLinkCreated,
-                vec![r.id.clone(), d.id.clone()],
+                vec![r.id.as_text(), d.id.as_text()],
             ),
             Purpose::Operations.as_str(),
         )
@@ -282,7 +292,11 @@ impl Patients<'_> {
     }
 
     /// A link the patient is on, for a change (404 otherwise).
-    async fn link_of(tx: &mut TenantTx, patient: &str, link: &str) -> AppResult<LinkRow> {
+    async fn link_of(
+        tx: &mut TenantTx,
+        patient: PatientId,
+        link: FamilyLinkId,
+    ) -> AppResult<LinkRow> {
         let p = load(tx, patient).await?;
         let l = store::get(tx, link)
             .await
@@ -294,21 +308,26 @@ impl Patients<'_> {
     }
 
     /// Remove a link the patient is on.
-    pub async fn remove_patient_link(&self, ctx: &Ctx, patient: &str, link: &str) -> AppResult<()> {
+    pub async fn remove_patient_link(
+        &self,
+        ctx: &Ctx,
+        patient: PatientId,
+        link: FamilyLinkId,
+    ) -> AppResult<()> {
         self.app
             .governance()
             .authorize(ctx, Action::EditPatients)
             .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let l = Self::link_of(&mut tx, patient, link).await?;
-        store::delete(&mut tx, &l.id).await?;
+        store::delete(&mut tx, l.id).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
             event(
                 self.app.clock.now(),
                 AuditAction::PatientLinkDeleted,
-                vec![l.patient_id, l.dependant_id],
+                vec![l.patient_id.as_text(), l.dependant_id.as_text()],
             ),
             Purpose::Operations.as_str(),
         )
@@ -322,8 +341,8 @@ impl Patients<'_> {
     pub async fn set_link_consent(
         &self,
         ctx: &Ctx,
-        patient: &str,
-        link: &str,
+        patient: PatientId,
+        link: FamilyLinkId,
         consent: LinkConsent,
     ) -> AppResult<PatientLink> {
         self.app
@@ -334,7 +353,7 @@ impl Patients<'_> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let mut l = Self::link_of(&mut tx, patient, link).await?;
         l.adolescent_consent_at = consent.consent.then_some(now);
-        store::set_consent(&mut tx, &l.id, l.adolescent_consent_at).await?;
+        store::set_consent(&mut tx, l.id, l.adolescent_consent_at).await?;
         let action = if consent.consent {
             AuditAction::PatientLinkConsentGiven
         } else {
@@ -346,17 +365,17 @@ impl Patients<'_> {
             event(
                 now,
                 action,
-                vec![l.dependant_id.clone(), l.patient_id.clone()],
+                vec![l.dependant_id.as_text(), l.patient_id.as_text()],
             ),
             Purpose::Operations.as_str(),
         )
         .await?;
         let other_id = if l.patient_id == patient {
-            l.dependant_id.clone()
+            l.dependant_id
         } else {
-            l.patient_id.clone()
+            l.patient_id
         };
-        let other = load(&mut tx, &other_id).await?;
+        let other = load(&mut tx, other_id).await?;
         tx.commit().await?;
         Ok(show(l, &other))
     }
@@ -367,14 +386,14 @@ impl Patients<'_> {
     pub async fn portal_dependants(&self, ctx: &PortalCtx) -> AppResult<Vec<PortalDependant>> {
         self.app
             .identity()
-            .authorize_portal(ctx, PortalAction::ReadOwnRecord, &ctx.patient)
+            .authorize_portal(ctx, PortalAction::ReadOwnRecord, ctx.patient)
             .await?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let (ages, today) = ages_today(&mut tx, now).await?;
         let mut out: Vec<PortalDependant> = Vec::new();
-        for l in store::dependants_of(&mut tx, &ctx.patient).await? {
-            let d = load(&mut tx, &l.dependant_id).await?;
+        for l in store::dependants_of(&mut tx, ctx.patient).await? {
+            let d = load(&mut tx, l.dependant_id).await?;
             if out.iter().any(|o| o.id == d.id) || access_of(&l, &d, ages, today).is_err() {
                 continue;
             }
@@ -386,8 +405,8 @@ impl Patients<'_> {
                 birth_date: d.birth_date,
             });
         }
-        let mut ids = vec![ctx.patient.clone()];
-        ids.extend(out.iter().map(|d| d.id.clone()));
+        let mut ids = vec![ctx.patient.as_text()];
+        ids.extend(out.iter().map(|d| d.id.as_text()));
         let ev = AuditEvent::new(
             now,
             AuditAction::PortalDependantsRead,
@@ -402,11 +421,15 @@ impl Patients<'_> {
 
     /// A dependant's record as the portal shows it, when the signed-in
     /// patient is their parent or guardian and the rule allows it now.
-    pub async fn portal_dependant(&self, ctx: &PortalCtx, dependant: &str) -> AppResult<Patient> {
+    pub async fn portal_dependant(
+        &self,
+        ctx: &PortalCtx,
+        dependant: PatientId,
+    ) -> AppResult<Patient> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let (ages, today) = ages_today(&mut tx, now).await?;
-        let links: Vec<LinkRow> = store::dependants_of(&mut tx, &ctx.patient)
+        let links: Vec<LinkRow> = store::dependants_of(&mut tx, ctx.patient)
             .await?
             .into_iter()
             .filter(|l| l.dependant_id == dependant)
@@ -414,7 +437,7 @@ impl Patients<'_> {
         let mut verdict: Result<(), &'static str> = Err("not_guardian");
         let mut row = None;
         for l in &links {
-            let d = load(&mut tx, &l.dependant_id).await?;
+            let d = load(&mut tx, l.dependant_id).await?;
             match access_of(l, &d, ages, today) {
                 Ok(()) => {
                     verdict = Ok(());
@@ -433,7 +456,7 @@ impl Patients<'_> {
                     now,
                     AuditAction::PolicyDenied,
                     ResourceKind::Patient,
-                    vec![dependant.to_owned()],
+                    vec![dependant.as_text()],
                 )
                 .denied(reason);
                 let mut tx = self.app.store.write(ctx.tenant).await?;
@@ -449,7 +472,7 @@ impl Patients<'_> {
             now,
             AuditAction::PatientRead,
             ResourceKind::Patient,
-            vec![row.id.clone(), ctx.patient.clone()],
+            vec![row.id.as_text(), ctx.patient.as_text()],
         )
         .because("portal_guardian");
         audit::record_for(&mut tx, &ctx.actor(), ev, Purpose::PatientRequest.as_str()).await?;

@@ -26,7 +26,7 @@
 use crate::governance::policy::Action;
 use crate::kit::domain_schema;
 use crate::patients::consent::Purpose;
-use crate::patients::registry::{event, load};
+use crate::patients::registry::{event, load, patient_named};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
@@ -34,7 +34,7 @@ use clinicos_domain::governance::audit_catalogue::AuditAction;
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::patients::links::{parent_link_cycles, LinkKind};
 use clinicos_domain::patients::search::NameParts;
-use clinicos_domain::{TenantId, UserId};
+use clinicos_domain::{AttachmentId, FamilyLinkId, MergeId, PatientId, TenantId, UserId};
 use clinicos_store::governance::audit;
 use clinicos_store::patients::links;
 use clinicos_store::patients::merge::MergeReason;
@@ -118,9 +118,12 @@ pub struct MovedRows {
 /// A merge as the API shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Merge {
-    pub id: String,
-    pub survivor_id: String,
-    pub merged_id: String,
+    #[schema(value_type = domain_schema::MergeId)]
+    pub id: MergeId,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub survivor_id: PatientId,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub merged_id: PatientId,
     #[schema(value_type = domain_schema::UserId)]
     pub merged_by: UserId,
     pub merged_at: DateTime<Utc>,
@@ -169,9 +172,10 @@ impl Patients<'_> {
         table: &str,
         cols: &[&str],
         row: SealedRow,
-        from: &str,
-        to: &str,
+        from: PatientId,
+        to: PatientId,
     ) -> AppResult<SealedRow> {
+        let (from, to) = (from.as_text(), to.as_text());
         let mut sealed = Vec::with_capacity(cols.len());
         for (col, v) in cols.iter().zip(row.sealed) {
             sealed.push(match v {
@@ -179,12 +183,12 @@ impl Patients<'_> {
                     let plain = self
                         .app
                         .cipher
-                        .decrypt(t, table, col, &row.id, from, &ct)
+                        .decrypt(t, table, col, &row.id, &from, &ct)
                         .await?;
                     Some(
                         self.app
                             .cipher
-                            .encrypt(t, table, col, &row.id, to, &plain)
+                            .encrypt(t, table, col, &row.id, &to, &plain)
                             .await?,
                     )
                 }
@@ -198,20 +202,21 @@ impl Patients<'_> {
     async fn reseal_file(
         &self,
         t: TenantId,
-        id: &str,
+        id: AttachmentId,
         from_key: &str,
-        from: &str,
-        to: &str,
+        from: PatientId,
+        to: PatientId,
     ) -> AppResult<Vec<u8>> {
+        let id = id.as_text();
         let sealed = self.app.files.get(from_key).await?;
         let plain = self
             .app
             .cipher
-            .decrypt(t, "attachments", "content", id, from, &sealed)
+            .decrypt(t, "attachments", "content", &id, &from.as_text(), &sealed)
             .await?;
         self.app
             .cipher
-            .encrypt(t, "attachments", "content", id, to, &plain)
+            .encrypt(t, "attachments", "content", &id, &to.as_text(), &plain)
             .await
     }
 
@@ -222,9 +227,9 @@ impl Patients<'_> {
         &self,
         tx: &mut TenantTx,
         t: TenantId,
-        merge_id: &str,
-        from: &str,
-        to: &str,
+        merge_id: MergeId,
+        from: PatientId,
+        to: PatientId,
         undo: Option<&[MoveRow]>,
         files: &mut FileChanges,
     ) -> AppResult<Vec<MoveRow>> {
@@ -239,7 +244,10 @@ impl Patients<'_> {
             for row in rows {
                 let mut detail = String::new();
                 if *table == "attachments" {
-                    let current = store::attachment_storage_key(tx, &row.id).await?;
+                    let file: AttachmentId = row.id.parse().map_err(|_| {
+                        AppError::Internal("an attachment row's id is not an id".into())
+                    })?;
+                    let current = store::attachment_storage_key(tx, file).await?;
                     let back = recorded
                         .as_ref()
                         .and_then(|r| r.iter().find(|mv| mv.row_key == row.id))
@@ -249,15 +257,15 @@ impl Patients<'_> {
                         // Undo: the original file (still under the merged
                         // record's key) comes back; the copy goes.
                         Some(original) => {
-                            store::set_attachment_storage_key(tx, &row.id, &original).await?;
+                            store::set_attachment_storage_key(tx, file, &original).await?;
                             files.superseded.push(current);
                         }
                         None => {
                             let key = format!("{}/{to}/{}.{merge_id}", t.as_text(), row.id);
-                            let again = self.reseal_file(t, &row.id, &current, from, to).await?;
+                            let again = self.reseal_file(t, file, &current, from, to).await?;
                             self.app.files.put(&key, again).await?;
                             files.written.push(key.clone());
-                            store::set_attachment_storage_key(tx, &row.id, &key).await?;
+                            store::set_attachment_storage_key(tx, file, &key).await?;
                             detail = current;
                         }
                     }
@@ -282,32 +290,40 @@ impl Patients<'_> {
             .await?;
         let mut v = Validator::new();
         v.text("reason", &input.reason, 500);
-        if input.survivor_id.trim() == input.merged_id.trim() {
+        let (survivor, merged) = (
+            patient_named(&input.survivor_id),
+            patient_named(&input.merged_id),
+        );
+        let same = match (&survivor, &merged) {
+            (Ok(s), Ok(m)) => s == m,
+            _ => input.survivor_id.trim() == input.merged_id.trim(),
+        };
+        if same {
             v.add("merged_id", "must be another patient than survivor_id");
         }
         v.finish().map_err(AppError::Validation)?;
         let t = ctx.tenant;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(t).await?;
-        let survivor = load(&mut tx, input.survivor_id.trim()).await?;
-        let merged = load(&mut tx, input.merged_id.trim()).await?;
-        for p in [&survivor.id, &merged.id] {
+        let survivor = load(&mut tx, survivor?).await?;
+        let merged = load(&mut tx, merged?).await?;
+        for p in [survivor.id, merged.id] {
             if store::merged_into(&mut tx, p).await?.is_some() {
                 return Err(AppError::Conflict(
                     "a record that was already merged cannot take part in another merge".into(),
                 ));
             }
         }
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = MergeId::new();
         let reason = self
             .app
             .cipher
-            .seal::<MergeReason>(t, &id, &survivor.id, input.reason.trim().as_bytes())
+            .seal::<MergeReason>(t, id, survivor.id, input.reason.trim().as_bytes())
             .await?;
         let row = MergeRow {
-            id: id.clone(),
-            survivor_id: survivor.id.clone(),
-            merged_id: merged.id.clone(),
+            id,
+            survivor_id: survivor.id,
+            merged_id: merged.id,
             reason,
             merged_by: ctx.user,
             merged_at: now,
@@ -318,30 +334,30 @@ impl Patients<'_> {
         let done = async {
             store::insert(&mut tx, &row).await?;
             let mut moves = self
-                .move_sealed(&mut tx, t, &id, &merged.id, &survivor.id, None, &mut files)
+                .move_sealed(&mut tx, t, id, merged.id, survivor.id, None, &mut files)
                 .await?;
-            for (user, kind) in store::care_missing_on(&mut tx, &merged.id, &survivor.id).await? {
-                store::copy_care(&mut tx, &merged.id, &survivor.id, &user, &kind).await?;
+            for (user, kind) in store::care_missing_on(&mut tx, merged.id, survivor.id).await? {
+                store::copy_care(&mut tx, merged.id, survivor.id, user, &kind).await?;
                 moves.push(MoveRow {
                     table: COPIED[0].to_owned(),
                     row_key: format!("{user}|{kind}"),
                     detail: String::new(),
                 });
             }
-            moves.extend(move_links(&mut tx, &merged.id, &survivor.id).await?);
+            moves.extend(move_links(&mut tx, merged.id, survivor.id).await?);
             for m in &moves {
-                store::add_move(&mut tx, &id, m).await?;
+                store::add_move(&mut tx, id, m).await?;
             }
-            clinicos_store::patients::name_index::write_tokens(&mut tx, &merged.id, &no_names())
+            clinicos_store::patients::name_index::write_tokens(&mut tx, merged.id, &no_names())
                 .await?;
-            store::set_merged_into(&mut tx, &merged.id, Some((&survivor.id, now))).await?;
+            store::set_merged_into(&mut tx, merged.id, Some((survivor.id, now))).await?;
             audit::record_for(
                 &mut tx,
                 &ctx.actor(),
                 event(
                     now,
                     AuditAction::PatientMerged,
-                    vec![survivor.id.clone(), merged.id.clone()],
+                    vec![survivor.id.as_text(), merged.id.as_text()],
                 ),
                 Purpose::Operations.as_str(),
             )
@@ -363,14 +379,11 @@ impl Patients<'_> {
 
     /// Undo a merge: put back exactly the rows it moved and unmark the
     /// merged record.
-    pub async fn undo_merge(&self, ctx: &Ctx, merge_id: &str) -> AppResult<Merge> {
+    pub async fn undo_merge(&self, ctx: &Ctx, merge_id: MergeId) -> AppResult<Merge> {
         self.app
             .governance()
             .authorize(ctx, Action::MergePatients)
             .await?;
-        if uuid::Uuid::parse_str(merge_id).is_err() {
-            return Err(AppError::NotFound("merge"));
-        }
         let t = ctx.tenant;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(t).await?;
@@ -380,43 +393,44 @@ impl Patients<'_> {
         if m.undone_at.is_some() {
             return Err(AppError::Conflict("this merge was already undone".into()));
         }
-        let live = store::live_touching(&mut tx, &[&m.survivor_id, &m.merged_id]).await?;
+        let live = store::live_touching(&mut tx, &[m.survivor_id, m.merged_id]).await?;
         if live.first().is_some_and(|l| l.id != m.id) {
             return Err(AppError::Conflict(
                 "a later merge involving these records must be undone first".into(),
             ));
         }
-        let merged = load(&mut tx, &m.merged_id).await?;
-        let recorded = store::moves(&mut tx, &m.id).await?;
+        let merged = load(&mut tx, m.merged_id).await?;
+        let recorded = store::moves(&mut tx, m.id).await?;
         let mut files = FileChanges::default();
         let done = async {
             self.move_sealed(
                 &mut tx,
                 t,
-                &m.id,
-                &m.survivor_id,
-                &m.merged_id,
+                m.id,
+                m.survivor_id,
+                m.merged_id,
                 Some(&recorded),
                 &mut files,
             )
             .await?;
             for mv in &recorded {
                 if COPIED.contains(&mv.table.as_str()) {
-                    if let Some((user, kind)) = mv.row_key.split_once('|') {
-                        store::drop_care(&mut tx, &m.survivor_id, user, kind).await?;
+                    let copied = mv.row_key.split_once('|').and_then(|(user, kind)| {
+                        user.parse::<UserId>().ok().map(|user| (user, kind))
+                    });
+                    if let Some((user, kind)) = copied {
+                        store::drop_care(&mut tx, m.survivor_id, user, kind).await?;
                     }
                 } else if LINKS.contains(&mv.table.as_str()) {
-                    links::repoint(&mut tx, &mv.row_key, &mv.detail, &m.merged_id).await?;
+                    if let Ok(link) = mv.row_key.parse::<FamilyLinkId>() {
+                        links::repoint(&mut tx, link, &mv.detail, m.merged_id).await?;
+                    }
                 }
             }
-            clinicos_store::patients::name_index::write_tokens(
-                &mut tx,
-                &merged.id,
-                &merged.names(),
-            )
-            .await?;
-            store::set_merged_into(&mut tx, &merged.id, None).await?;
-            if !store::mark_undone(&mut tx, &m.id, ctx.user, now).await? {
+            clinicos_store::patients::name_index::write_tokens(&mut tx, merged.id, &merged.names())
+                .await?;
+            store::set_merged_into(&mut tx, merged.id, None).await?;
+            if !store::mark_undone(&mut tx, m.id, ctx.user, now).await? {
                 return Err(AppError::Conflict("this merge was already undone".into()));
             }
             audit::record_for(
@@ -425,7 +439,7 @@ impl Patients<'_> {
                 event(
                     now,
                     AuditAction::PatientUnmerged,
-                    vec![m.survivor_id.clone(), m.merged_id.clone()],
+                    vec![m.survivor_id.as_text(), m.merged_id.as_text()],
                 ),
                 Purpose::Operations.as_str(),
             )
@@ -464,20 +478,24 @@ fn no_names() -> NameParts<'static> {
 /// Move the merged record's side of its family links to the survivor,
 /// except where that would link the survivor to itself, repeat a link or
 /// close a cycle of parent links.
-async fn move_links(tx: &mut TenantTx, merged: &str, survivor: &str) -> AppResult<Vec<MoveRow>> {
+async fn move_links(
+    tx: &mut TenantTx,
+    merged: PatientId,
+    survivor: PatientId,
+) -> AppResult<Vec<MoveRow>> {
     let mut out = Vec::new();
     for l in links::of_patient(tx, merged).await? {
         let (side, responsible, dependant) = if l.patient_id == merged {
-            ("patient_id", survivor, l.dependant_id.as_str())
+            ("patient_id", survivor, l.dependant_id)
         } else {
-            ("dependant_id", l.patient_id.as_str(), survivor)
+            ("dependant_id", l.patient_id, survivor)
         };
         if responsible == dependant || links::exists(tx, responsible, dependant, &l.kind).await? {
             continue;
         }
         if l.kind == LinkKind::Parent.as_str() {
             let edges = links::parent_edges_around(tx, &[responsible, dependant]).await?;
-            let others: Vec<(String, String)> = edges
+            let others: Vec<(PatientId, PatientId)> = edges
                 .into_iter()
                 .filter(|(p, c)| !(*p == l.patient_id && *c == l.dependant_id))
                 .collect();
@@ -485,10 +503,10 @@ async fn move_links(tx: &mut TenantTx, merged: &str, survivor: &str) -> AppResul
                 continue;
             }
         }
-        links::repoint(tx, &l.id, side, survivor).await?;
+        links::repoint(tx, l.id, side, survivor).await?;
         out.push(MoveRow {
             table: LINKS[0].to_owned(),
-            row_key: l.id,
+            row_key: l.id.as_text(),
             detail: side.to_owned(),
         });
     }

@@ -7,116 +7,94 @@ use crate::patients::fields::{self as fields, EmergencyContact, Identifier, Iden
 use crate::{AppError, AppResult};
 use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::kit::validate::Validator;
-use clinicos_domain::BranchId;
+use clinicos_domain::{BranchId, PatientId};
 use serde::{Deserialize, Serialize};
 
-/// What registering a patient takes.
-#[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPatient {
-    pub given_name: String,
-    #[serde(default)]
-    pub middle_name: String,
-    #[serde(default)]
-    pub family_name: String,
-    /// The name in a local script (Devanagari, Arabic, ...), searchable
-    /// like the other names.
-    #[serde(default)]
-    pub local_name: String,
-    /// `YYYY-MM-DD`.
-    pub birth_date: Option<String>,
-    /// `female`, `male`, `other` or `unknown`.
-    pub sex: String,
-    #[serde(default)]
-    pub city: String,
-    #[serde(default)]
-    pub postcode: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    /// The patient consented to the processing of their data for care.
-    #[serde(default)]
-    pub care_consent: bool,
-    /// First-visit branch (defaults to the user's current branch).
-    #[schema(value_type = Option<domain_schema::BranchId>)]
-    pub branch_id: Option<BranchId>,
-    /// Free text (at most 50 characters), or empty.
-    #[serde(default)]
-    pub gender_identity: String,
-    /// The birth date was estimated from a stated age.
-    #[serde(default)]
-    pub birth_date_estimated: bool,
-    /// Street address (stored encrypted).
-    pub address: Option<String>,
-    /// National id, ABHA number/address, insurance member ids, passport
-    /// (values stored encrypted with a blind index per kind).
-    #[serde(default)]
-    pub identifiers: Vec<IdentifierInput>,
-    /// Stored encrypted.
-    pub emergency_contact: Option<EmergencyContact>,
-    /// A language tag like `hi` or `en-IN`, or empty.
-    #[serde(default)]
-    pub preferred_language: String,
-    /// `sms`, `whatsapp`, `email`, `phone` or `none` (the default).
-    #[serde(default)]
-    pub preferred_channel: String,
-    /// `A+` ... `O-`, or `unknown` (the default).
-    #[serde(default)]
-    pub blood_group: String,
-    /// Short plaintext labels for the front desk (at most 20).
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// Operational notes for the front desk (stored encrypted).
-    pub notes: Option<String>,
-    /// Consent to marketing messages (off unless given).
-    #[serde(default)]
-    pub marketing_consent: bool,
-    /// Register even though a patient with the same phone and birth date
-    /// or the same identifier exists (otherwise 409 DUPLICATE_PATIENT).
-    #[serde(default)]
-    pub confirm_new: bool,
+/// The patient's plain demographic columns, declared once in the store
+/// (`clinicos_store::patients::registry`); the registration, the patient
+/// shown, a partial update, the stored row and the demographics form all
+/// take their fields from it.
+pub use clinicos_store::patient_demographics;
+
+/// [`NewPatient`] and [`Patient`]: the demographics, then the fields with
+/// rules of their own (encrypted contact details, identifiers, consent,
+/// status).
+macro_rules! patient_types {
+    ($($(#[$meta:meta])* $field:ident : $type:ty $(= $default:literal)?,)*) => {
+        /// What registering a patient takes.
+        #[derive(Clone, Default, Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct NewPatient {
+            $(
+                $(#[$meta])*
+                // A field with a default may be left out.
+                $(#[serde(default)] #[cfg_attr(any(), doc = $default)])?
+                pub $field: $type,
+            )*
+            pub phone: Option<String>,
+            pub email: Option<String>,
+            /// The patient consented to the processing of their data for care.
+            #[serde(default)]
+            pub care_consent: bool,
+            /// First-visit branch (defaults to the user's current branch).
+            #[schema(value_type = Option<domain_schema::BranchId>)]
+            pub branch_id: Option<BranchId>,
+            /// Street address (stored encrypted).
+            pub address: Option<String>,
+            /// National id, ABHA number/address, insurance member ids, passport
+            /// (values stored encrypted with a blind index per kind).
+            #[serde(default)]
+            pub identifiers: Vec<IdentifierInput>,
+            /// Stored encrypted.
+            pub emergency_contact: Option<EmergencyContact>,
+            /// Short plaintext labels for the front desk (at most 20).
+            #[serde(default)]
+            pub tags: Vec<String>,
+            /// Operational notes for the front desk (stored encrypted).
+            pub notes: Option<String>,
+            /// Register even though a patient with the same phone and birth date
+            /// or the same identifier exists (otherwise 409 DUPLICATE_PATIENT).
+            #[serde(default)]
+            pub confirm_new: bool,
+        }
+
+        /// A patient as the API shows them (decrypted).
+        #[derive(Clone, Serialize, utoipa::ToSchema)]
+        pub struct Patient {
+            #[schema(value_type = domain_schema::PatientId)]
+            pub id: PatientId,
+            $(
+                $(#[$meta])*
+                pub $field: $type,
+            )*
+            pub phone: Option<String>,
+            pub email: Option<String>,
+            #[schema(value_type = Option<domain_schema::BranchId>)]
+            pub first_branch_id: Option<BranchId>,
+            pub care_consent_at: Option<DateTime<Utc>>,
+            pub is_active: bool,
+            pub deceased_at: Option<DateTime<Utc>>,
+            /// The date of death, when recorded.
+            pub deceased_on: Option<String>,
+            pub address: Option<String>,
+            /// The patient's identifiers (on single-patient answers; empty in lists).
+            pub identifiers: Vec<Identifier>,
+            pub emergency_contact: Option<EmergencyContact>,
+            pub tags: Vec<String>,
+            pub notes: Option<String>,
+            /// Reminders and messages may go to this patient (`App::may_contact`:
+            /// active and not deceased).
+            pub may_contact: bool,
+            /// Set when this record was merged into another: the surviving
+            /// record's id (this one stays readable; see `patient_merge`).
+            #[schema(value_type = Option<domain_schema::PatientId>)]
+            pub merged_into: Option<PatientId>,
+            pub created_at: DateTime<Utc>,
+        }
+    };
 }
 
-/// A patient as the API shows them (decrypted).
-#[derive(Clone, Serialize, utoipa::ToSchema)]
-pub struct Patient {
-    pub id: String,
-    pub given_name: String,
-    pub middle_name: String,
-    pub family_name: String,
-    pub local_name: String,
-    pub birth_date: Option<String>,
-    pub sex: String,
-    pub city: String,
-    pub postcode: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    #[schema(value_type = Option<domain_schema::BranchId>)]
-    pub first_branch_id: Option<BranchId>,
-    pub care_consent_at: Option<DateTime<Utc>>,
-    pub is_active: bool,
-    pub deceased_at: Option<DateTime<Utc>>,
-    /// The date of death, when recorded.
-    pub deceased_on: Option<String>,
-    pub gender_identity: String,
-    pub birth_date_estimated: bool,
-    pub address: Option<String>,
-    /// The patient's identifiers (on single-patient answers; empty in lists).
-    pub identifiers: Vec<Identifier>,
-    pub emergency_contact: Option<EmergencyContact>,
-    pub preferred_language: String,
-    pub preferred_channel: String,
-    pub blood_group: String,
-    pub tags: Vec<String>,
-    pub notes: Option<String>,
-    pub marketing_consent: bool,
-    /// Reminders and messages may go to this patient (`App::may_contact`:
-    /// active and not deceased).
-    pub may_contact: bool,
-    /// Set when this record was merged into another: the surviving
-    /// record's id (this one stays readable; see `patient_merge`).
-    pub merged_into: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
+patient_demographics!(patient_types);
 
 pub const SEXES: [&str; 4] = ["female", "male", "other", "unknown"];
 

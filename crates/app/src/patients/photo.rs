@@ -13,13 +13,14 @@
 //!   orphan file is unreadable ciphertext that no row points at).
 
 use crate::governance::policy::Action;
+use crate::kit::domain_schema;
 use crate::patients::consent::Purpose;
 use crate::patients::registry::{event, load, load_for_write};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult, Ctx};
 use clinicos_domain::governance::audit_catalogue::AuditAction;
 use clinicos_domain::patients::attachments::{self as file_type, SniffError};
-use clinicos_domain::TenantId;
+use clinicos_domain::{PatientId, TenantId};
 use clinicos_store::governance::audit;
 use clinicos_store::patients::links::{self as store, PhotoRow};
 use serde::Serialize;
@@ -33,7 +34,8 @@ const TABLE: &str = "patient_photos";
 /// A photo as stored (metadata).
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PhotoInfo {
-    pub patient_id: String,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub patient_id: PatientId,
     pub content_type: String,
     pub size_bytes: i64,
     /// Hex SHA-256 of the image.
@@ -47,7 +49,7 @@ pub struct Photo {
     pub bytes: Vec<u8>,
 }
 
-fn storage_key(t: TenantId, patient: &str, photo: &str) -> String {
+fn storage_key(t: TenantId, patient: PatientId, photo: &str) -> String {
     format!("{}/{patient}/photo/{photo}", t.as_text())
 }
 
@@ -90,7 +92,7 @@ impl Patients<'_> {
     pub(crate) async fn seal_photo(
         &self,
         t: TenantId,
-        patient: &str,
+        patient: PatientId,
         content_type: &str,
         bytes: &[u8],
     ) -> AppResult<PhotoRow> {
@@ -98,7 +100,7 @@ impl Patients<'_> {
         let sealed = self
             .app
             .cipher
-            .encrypt(t, TABLE, "content", &photo_id, patient, bytes)
+            .encrypt(t, TABLE, "content", &photo_id, &patient.as_text(), bytes)
             .await?;
         self.app
             .files
@@ -116,7 +118,7 @@ impl Patients<'_> {
     pub async fn set_patient_photo(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         content_type: &str,
         file_name: Option<&str>,
         bytes: Vec<u8>,
@@ -129,17 +131,17 @@ impl Patients<'_> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load_for_write(&mut tx, patient).await?;
-        let old = store::photo(&mut tx, &p.id).await?;
+        let old = store::photo(&mut tx, p.id).await?;
         let row = self
-            .seal_photo(ctx.tenant, &p.id, content_type, &bytes)
+            .seal_photo(ctx.tenant, p.id, content_type, &bytes)
             .await?;
-        let key = storage_key(ctx.tenant, &p.id, &row.photo_id);
+        let key = storage_key(ctx.tenant, p.id, &row.photo_id);
         let written = async {
-            store::set_photo(&mut tx, &p.id, Some(&row), now).await?;
+            store::set_photo(&mut tx, p.id, Some(&row), now).await?;
             audit::record_for(
                 &mut tx,
                 &ctx.actor(),
-                event(now, AuditAction::PatientPhotoUpdated, vec![p.id.clone()]),
+                event(now, AuditAction::PatientPhotoUpdated, vec![p.id.as_text()]),
                 Purpose::Operations.as_str(),
             )
             .await?;
@@ -155,7 +157,7 @@ impl Patients<'_> {
             let _ = self
                 .app
                 .files
-                .delete(&storage_key(ctx.tenant, &p.id, &old.photo_id))
+                .delete(&storage_key(ctx.tenant, p.id, &old.photo_id))
                 .await;
         }
         Ok(PhotoInfo {
@@ -168,25 +170,32 @@ impl Patients<'_> {
 
     /// The patient's photo, decrypted and checked against its digest
     /// (audited read).
-    pub async fn patient_photo(&self, ctx: &Ctx, patient: &str) -> AppResult<Photo> {
+    pub async fn patient_photo(&self, ctx: &Ctx, patient: PatientId) -> AppResult<Photo> {
         self.app
             .governance()
             .authorize(ctx, Action::ViewPatients)
             .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
-        let row = store::photo(&mut tx, &p.id)
+        let row = store::photo(&mut tx, p.id)
             .await?
             .ok_or(AppError::NotFound("photo"))?;
         let sealed = self
             .app
             .files
-            .get(&storage_key(ctx.tenant, &p.id, &row.photo_id))
+            .get(&storage_key(ctx.tenant, p.id, &row.photo_id))
             .await?;
         let bytes = self
             .app
             .cipher
-            .decrypt(ctx.tenant, TABLE, "content", &row.photo_id, &p.id, &sealed)
+            .decrypt(
+                ctx.tenant,
+                TABLE,
+                "content",
+                &row.photo_id,
+                &p.id.as_text(),
+                &sealed,
+            )
             .await?;
         if hex::encode(Sha256::digest(&bytes)) != row.sha256 {
             return Err(AppError::Internal(format!(
@@ -200,7 +209,7 @@ impl Patients<'_> {
             event(
                 self.app.clock.now(),
                 AuditAction::PatientPhotoRead,
-                vec![p.id.clone()],
+                vec![p.id.as_text()],
             ),
             Purpose::Treatment.as_str(),
         )
@@ -217,7 +226,7 @@ impl Patients<'_> {
     }
 
     /// Remove the patient's photo (404 when there is none).
-    pub async fn remove_patient_photo(&self, ctx: &Ctx, patient: &str) -> AppResult<()> {
+    pub async fn remove_patient_photo(&self, ctx: &Ctx, patient: PatientId) -> AppResult<()> {
         self.app
             .governance()
             .authorize(ctx, Action::EditPatients)
@@ -225,14 +234,14 @@ impl Patients<'_> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load_for_write(&mut tx, patient).await?;
-        let old = store::photo(&mut tx, &p.id)
+        let old = store::photo(&mut tx, p.id)
             .await?
             .ok_or(AppError::NotFound("photo"))?;
-        store::set_photo(&mut tx, &p.id, None, now).await?;
+        store::set_photo(&mut tx, p.id, None, now).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, AuditAction::PatientPhotoDeleted, vec![p.id.clone()]),
+            event(now, AuditAction::PatientPhotoDeleted, vec![p.id.as_text()]),
             Purpose::Operations.as_str(),
         )
         .await?;
@@ -240,7 +249,7 @@ impl Patients<'_> {
         let _ = self
             .app
             .files
-            .delete(&storage_key(ctx.tenant, &p.id, &old.photo_id))
+            .delete(&storage_key(ctx.tenant, p.id, &old.photo_id))
             .await;
         Ok(())
     }

@@ -19,6 +19,7 @@ use crate::patients::service::Patients;
 use crate::{AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
+use clinicos_domain::PatientId;
 use serde::Serialize;
 
 /// The form an export takes; each is audited under its own action.
@@ -77,7 +78,7 @@ impl Patients<'_> {
     pub async fn export_patient_record(
         &self,
         ctx: &Ctx,
-        id: &str,
+        id: PatientId,
         format: RecordFormat,
     ) -> AppResult<PatientRecord> {
         // The clinical read comes first: a reader without ReadClinical is
@@ -88,11 +89,11 @@ impl Patients<'_> {
         let medications = self.clinical_list::<Medications>(ctx, id).await?;
         let patient = self.patient(ctx, id).await?;
         let emergency_access = history.emergency_access;
-        let mut ids = vec![patient.id.clone()];
-        ids.extend(history.entries.iter().map(|e| e.id.clone()));
-        ids.extend(allergies.entries.iter().map(|e| e.recorded.id.clone()));
-        ids.extend(conditions.entries.iter().map(|e| e.recorded.id.clone()));
-        ids.extend(medications.entries.iter().map(|e| e.recorded.id.clone()));
+        let mut ids = vec![patient.id.as_text()];
+        ids.extend(history.entries.iter().map(|e| e.id.as_text()));
+        ids.extend(allergies.entries.iter().map(|e| e.recorded.id.as_text()));
+        ids.extend(conditions.entries.iter().map(|e| e.recorded.id.as_text()));
+        ids.extend(medications.entries.iter().map(|e| e.recorded.id.as_text()));
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, id).await?;

@@ -11,12 +11,13 @@ use crate::patients::record::{PatientRecord, RecordFormat};
 use crate::patients::service::Patients;
 use crate::Ctx;
 use chrono::{DateTime, Utc};
+use clinicos_domain::PatientId;
 use clinicos_pdf::{printable, TextDocument};
 
 impl Patients<'_> {
     /// One patient's record as a printable PDF, as far as the reader may
     /// see it (the same read, policy and audit as the JSON export).
-    pub async fn export_patient_record_pdf(&self, ctx: &Ctx, id: &str) -> AppResult<Vec<u8>> {
+    pub async fn export_patient_record_pdf(&self, ctx: &Ctx, id: PatientId) -> AppResult<Vec<u8>> {
         let record = self
             .export_patient_record(ctx, id, RecordFormat::Pdf)
             .await?;
@@ -62,7 +63,7 @@ fn demographics(d: &mut TextDocument, p: &Patient) {
             );
         }
     }
-    d.field("Patient id", &p.id);
+    d.field("Patient id", &p.id.as_text());
     let born = match (&p.birth_date, p.birth_date_estimated) {
         (Some(b), true) => format!("{b} (estimated)"),
         (Some(b), false) => b.clone(),

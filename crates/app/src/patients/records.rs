@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::governance::access::{Deny, RecordFacts};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
-use clinicos_domain::{BranchId, Sensitivity, UserId};
+use clinicos_domain::{BranchId, PatientId, RecordId, Sensitivity, UserId};
 use clinicos_store::patients::records::{RecordRow, RecordTable};
 use serde::Serialize;
 
@@ -62,7 +62,8 @@ impl Columns {
 /// Who recorded an entry, where and when, and its sensitivity.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Recorded {
-    pub id: String,
+    #[schema(value_type = domain_schema::RecordId)]
+    pub id: RecordId,
     pub sensitivity: String,
     pub restricted: bool,
     #[schema(value_type = Option<domain_schema::BranchId>)]
@@ -151,8 +152,8 @@ impl Patients<'_> {
         &self,
         ctx: &Ctx,
         t: &RecordTable,
-        id: &str,
-        patient: &str,
+        id: RecordId,
+        patient: PatientId,
         values: &[Option<String>],
     ) -> AppResult<Vec<Option<Vec<u8>>>> {
         let mut out = Vec::with_capacity(values.len());
@@ -161,7 +162,14 @@ impl Patients<'_> {
                 Some(text) => Some(
                     self.app
                         .cipher
-                        .encrypt(ctx.tenant, t.table, col, id, patient, text.as_bytes())
+                        .encrypt(
+                            ctx.tenant,
+                            t.table,
+                            col,
+                            &id.as_text(),
+                            &patient.as_text(),
+                            text.as_bytes(),
+                        )
                         .await?,
                 ),
                 None => None,
@@ -179,7 +187,14 @@ impl Patients<'_> {
                     let p = self
                         .app
                         .cipher
-                        .decrypt(ctx.tenant, t.table, col, &r.id, &r.patient_id, c)
+                        .decrypt(
+                            ctx.tenant,
+                            t.table,
+                            col,
+                            &r.id.as_text(),
+                            &r.patient_id.as_text(),
+                            c,
+                        )
                         .await?;
                     Some(String::from_utf8_lossy(&p).into_owned())
                 }
@@ -203,17 +218,17 @@ impl Patients<'_> {
     pub async fn clinical_list<K: ClinicalKind>(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
     ) -> AppResult<ClinicalList<K::Entry>> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
-        let rows = K::TABLE.list(&mut tx, &p.id).await?;
+        let rows = K::TABLE.list(&mut tx, p.id).await?;
         let (shown, withheld) = access.visible(ctx, rows, facts);
-        let mut ids = vec![p.id.clone()];
-        ids.extend(shown.iter().map(|r| r.id.clone()));
+        let mut ids = vec![p.id.as_text()];
+        ids.extend(shown.iter().map(|r| r.id.as_text()));
         let now = self.app.clock.now();
         access
             .record(&mut tx, ctx, now, K::READ, K::RESOURCE, ids)
@@ -238,7 +253,7 @@ impl Patients<'_> {
     pub async fn clinical_add<K: ClinicalKind>(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         input: &K::Input,
     ) -> AppResult<K::Entry> {
         let c = K::check(input)?;
@@ -254,11 +269,11 @@ impl Patients<'_> {
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::WriteClinical, &p, Some(&rec))
             .await?;
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = RecordId::new();
         let row = RecordRow {
-            sealed: self.seal(ctx, K::TABLE, &id, &p.id, &c.sealed).await?,
-            id: id.clone(),
-            patient_id: p.id.clone(),
+            sealed: self.seal(ctx, K::TABLE, id, p.id, &c.sealed).await?,
+            id,
+            patient_id: p.id,
             sensitivity: c.sensitivity.as_str().to_owned(),
             plain: c.plain,
             branch_id: ctx.branch,
@@ -268,7 +283,14 @@ impl Patients<'_> {
         };
         K::TABLE.insert(&mut tx, &row).await?;
         access
-            .record(&mut tx, ctx, now, K::CREATED, K::RESOURCE, vec![p.id, id])
+            .record(
+                &mut tx,
+                ctx,
+                now,
+                K::CREATED,
+                K::RESOURCE,
+                vec![p.id.as_text(), id.as_text()],
+            )
             .await?;
         tx.commit().await?;
         self.open_record::<K>(ctx, row).await
@@ -279,8 +301,8 @@ impl Patients<'_> {
     pub async fn clinical_update<K: ClinicalKind>(
         &self,
         ctx: &Ctx,
-        patient: &str,
-        entry: &str,
+        patient: PatientId,
+        entry: RecordId,
         input: &K::Input,
     ) -> AppResult<K::Entry> {
         let c = K::check(input)?;
@@ -288,7 +310,7 @@ impl Patients<'_> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let mut row = K::TABLE
-            .get(&mut tx, &p.id, entry)
+            .get(&mut tx, p.id, entry)
             .await
             .map_err(|_| AppError::NotFound(K::NOUN))?;
         let old = facts(&row);
@@ -302,7 +324,7 @@ impl Patients<'_> {
         if !access.allows_record(ctx, Action::WriteClinical, &new) {
             drop(tx);
             return Err(self
-                .deny_patient(ctx, Action::WriteClinical, Deny::Restricted, &p.id)
+                .deny_patient(ctx, Action::WriteClinical, Deny::Restricted, p.id)
                 .await);
         }
         if c.sensitivity.as_str() != row.sensitivity {
@@ -311,7 +333,7 @@ impl Patients<'_> {
                 "cannot change; record a new entry instead",
             ));
         }
-        row.sealed = self.seal(ctx, K::TABLE, &row.id, &p.id, &c.sealed).await?;
+        row.sealed = self.seal(ctx, K::TABLE, row.id, p.id, &c.sealed).await?;
         row.plain = c.plain;
         row.updated_at = now;
         K::TABLE.update(&mut tx, &row).await?;
@@ -322,7 +344,7 @@ impl Patients<'_> {
                 now,
                 K::UPDATED,
                 K::RESOURCE,
-                vec![p.id.clone(), row.id.clone()],
+                vec![p.id.as_text(), row.id.as_text()],
             )
             .await?;
         tx.commit().await?;

@@ -8,14 +8,14 @@ use crate::governance::policy::Action;
 use crate::kit::field_cipher::NewSubjectKeys;
 use crate::patients::consent::Purpose;
 use crate::patients::fields::Identifier;
-use crate::patients::patient::{validate, NewPatient, Patient};
+use crate::patients::patient::{patient_demographics, validate, NewPatient, Patient};
 use crate::patients::service::Patients;
 use crate::patients::write::PrivateFields;
 use crate::patients::write::{blank_row, duplicates};
 use crate::{AppError, AppResult, Ctx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
-use clinicos_domain::UserId;
+use clinicos_domain::{PatientId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::identifiers as patient_identifiers;
 use clinicos_store::patients::registry::{self as patients, PatientRow};
@@ -31,14 +31,14 @@ impl Patients<'_> {
             .await?;
         let now = self.app.clock.now();
         validate(&p, now.date_naive())?;
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = PatientId::new();
         // The new record's data key is made in memory, written to the key
         // store once the fields are sealed, and discarded if anything after
         // that fails: a refused or failed registration leaves no key.
         let keys = self
             .app
             .cipher
-            .new_subject_keys(ctx.tenant, std::slice::from_ref(&id))
+            .new_subject_keys(ctx.tenant, &[id.as_text()])
             .await?;
         self.insert_new(ctx, p, id, keys, now).await
     }
@@ -51,11 +51,11 @@ impl Patients<'_> {
         &self,
         ctx: &Ctx,
         p: NewPatient,
-        id: String,
+        id: PatientId,
         mut keys: NewSubjectKeys,
         now: DateTime<Utc>,
     ) -> AppResult<Patient> {
-        let written = self.write_new(ctx, &p, &id, &mut keys, now).await;
+        let written = self.write_new(ctx, &p, id, &mut keys, now).await;
         match written {
             Ok(shown) => Ok(shown),
             Err(e) => {
@@ -69,12 +69,12 @@ impl Patients<'_> {
         &self,
         ctx: &Ctx,
         p: &NewPatient,
-        id: &str,
+        id: PatientId,
         keys: &mut NewSubjectKeys,
         now: DateTime<Utc>,
     ) -> AppResult<Patient> {
         let t = ctx.tenant;
-        let mut row = blank_row(id.to_owned(), now);
+        let mut row = blank_row(id, now);
         row.first_branch_id = p.branch_id.or(ctx.branch);
         row.created_by = Some(ctx.user);
         let private = self.seal_into(t, &mut row, p, now).await?;
@@ -101,12 +101,18 @@ impl Patients<'_> {
                 audit::record_for(
                     &mut tx,
                     &ctx.actor(),
-                    event(now, AuditAction::PatientDuplicateWarning, same.clone()),
+                    event(
+                        now,
+                        AuditAction::PatientDuplicateWarning,
+                        same.iter().map(PatientId::as_text).collect(),
+                    ),
                     Purpose::Operations.as_str(),
                 )
                 .await?;
                 tx.commit().await?;
-                return Err(AppError::DuplicatePatient(same));
+                return Err(AppError::DuplicatePatient(
+                    same.iter().map(PatientId::as_text).collect(),
+                ));
             }
         }
         patients::insert(&mut tx, &row).await?;
@@ -114,7 +120,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, AuditAction::PatientCreated, vec![id.to_owned()]),
+            event(now, AuditAction::PatientCreated, vec![id.as_text()]),
             Purpose::Operations.as_str(),
         )
         .await?;
@@ -138,7 +144,7 @@ impl Patients<'_> {
 
     /// Read a patient's demographics, contact details and identifiers
     /// (audited).
-    pub async fn patient(&self, ctx: &Ctx, id: &str) -> AppResult<Patient> {
+    pub async fn patient(&self, ctx: &Ctx, id: PatientId) -> AppResult<Patient> {
         self.app
             .governance()
             .authorize(ctx, Action::ViewPatients)
@@ -146,14 +152,14 @@ impl Patients<'_> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let row = load(&mut tx, id).await?;
         let idents = patient_identifiers::list(&mut tx, id).await?;
-        let merged_into = clinicos_store::patients::merge::merged_into(&mut tx, &row.id).await?;
+        let merged_into = clinicos_store::patients::merge::merged_into(&mut tx, row.id).await?;
         audit::record_for(
             &mut tx,
             &ctx.actor(),
             event(
                 self.app.clock.now(),
                 AuditAction::PatientRead,
-                vec![row.id.clone()],
+                vec![row.id.as_text()],
             ),
             Purpose::Treatment.as_str(),
         )
@@ -161,7 +167,7 @@ impl Patients<'_> {
         tx.commit().await?;
         self.app
             .governance()
-            .note_patient_reads(ctx, std::slice::from_ref(&row.id))
+            .note_patient_reads(ctx, &[row.id])
             .await;
         let mut shown = self.show_patient(ctx.tenant, row).await?;
         shown.merged_into = merged_into;
@@ -177,12 +183,12 @@ impl Patients<'_> {
         t: clinicos_domain::TenantId,
         r: PatientRow,
     ) -> AppResult<Patient> {
-        let phone = self.open_opt(t, &r.id, &r.phone).await;
-        let email = self.open_opt(t, &r.id, &r.email).await;
-        let address = self.open_opt(t, &r.id, &r.address).await;
-        let notes = self.open_opt(t, &r.id, &r.notes).await;
+        let phone = self.open_opt(t, r.id, &r.phone).await;
+        let email = self.open_opt(t, r.id, &r.email).await;
+        let address = self.open_opt(t, r.id, &r.address).await;
+        let notes = self.open_opt(t, r.id, &r.notes).await;
         let emergency_contact = self
-            .open_opt(t, &r.id, &r.emergency_contact)
+            .open_opt(t, r.id, &r.emergency_contact)
             .await
             .and_then(|j| serde_json::from_str(&j).ok());
         let private = PrivateFields {
@@ -203,7 +209,7 @@ impl Patients<'_> {
     pub async fn record_encounter(
         &self,
         tenant: clinicos_domain::TenantId,
-        patient: &str,
+        patient: PatientId,
         user: UserId,
         kind: &str,
         at: DateTime<Utc>,
@@ -222,7 +228,7 @@ impl Patients<'_> {
 /// Load a patient to change it: 404 as [`load`], and 409 when the record
 /// was merged into another (its data lives on the survivor now; writes to
 /// the merged record would be lost from view or undone by an unmerge).
-pub async fn load_for_write(tx: &mut TenantTx, id: &str) -> AppResult<PatientRow> {
+pub async fn load_for_write(tx: &mut TenantTx, id: PatientId) -> AppResult<PatientRow> {
     let row = load(tx, id).await?;
     refuse_if_merged(tx, &row).await?;
     Ok(row)
@@ -230,7 +236,7 @@ pub async fn load_for_write(tx: &mut TenantTx, id: &str) -> AppResult<PatientRow
 
 /// 409 when `row` was merged into another patient.
 pub(crate) async fn refuse_if_merged(tx: &mut TenantTx, row: &PatientRow) -> AppResult<()> {
-    match clinicos_store::patients::merge::merged_into(tx, &row.id).await? {
+    match clinicos_store::patients::merge::merged_into(tx, row.id).await? {
         Some(survivor) => Err(AppError::Conflict(format!(
             "this patient record was merged into {survivor}; change the surviving record"
         ))),
@@ -238,54 +244,53 @@ pub(crate) async fn refuse_if_merged(tx: &mut TenantTx, row: &PatientRow) -> App
     }
 }
 
-/// Load a patient or answer 404 (also for a malformed id).
-pub async fn load(tx: &mut TenantTx, id: &str) -> AppResult<PatientRow> {
-    if uuid::Uuid::parse_str(id).is_err() {
-        return Err(AppError::NotFound("patient"));
-    }
+/// Load a patient or answer 404.
+pub async fn load(tx: &mut TenantTx, id: PatientId) -> AppResult<PatientRow> {
     patients::get(tx, id).await.map_err(|e| match e {
         clinicos_store::StoreError::NotFound => AppError::NotFound("patient"),
         other => other.into(),
     })
 }
 
+/// A patient named by id in a request body (a merge, a link): text that
+/// is not an id names no patient, so it is a 404 like an unknown one.
+pub(crate) fn patient_named(text: &str) -> AppResult<PatientId> {
+    text.trim()
+        .parse()
+        .map_err(|_| AppError::NotFound("patient"))
+}
+
 pub(crate) fn event(at: DateTime<Utc>, action: AuditAction, ids: Vec<String>) -> AuditEvent {
     AuditEvent::new(at, action, ResourceKind::Patient, ids)
 }
 
-/// A patient as read: its row's plaintext columns and its encrypted ones
-/// opened (identifiers are attached separately).
-pub(crate) fn patient_view(r: PatientRow, private: PrivateFields) -> Patient {
-    Patient {
-        id: r.id,
-        given_name: r.given_name,
-        middle_name: r.middle_name,
-        family_name: r.family_name,
-        local_name: r.local_name,
-        birth_date: r.birth_date,
-        sex: r.sex,
-        city: r.city,
-        postcode: r.postcode,
-        phone: private.phone,
-        email: private.email,
-        first_branch_id: r.first_branch_id,
-        care_consent_at: r.care_consent_at,
-        is_active: r.is_active,
-        deceased_at: r.deceased_at,
-        deceased_on: r.deceased_on,
-        gender_identity: r.gender_identity,
-        birth_date_estimated: r.birth_date_estimated,
-        address: private.address,
-        identifiers: Vec::new(),
-        emergency_contact: private.emergency_contact,
-        preferred_language: r.preferred_language,
-        preferred_channel: r.preferred_channel,
-        blood_group: r.blood_group,
-        tags: serde_json::from_str(&r.tags).unwrap_or_default(),
-        notes: private.notes,
-        marketing_consent: r.marketing_consent,
-        may_contact: false,
-        merged_into: None,
-        created_at: r.created_at,
-    }
+/// [`patient_view`]: a stored row as the API shows it.
+macro_rules! patient_view {
+    ($($(#[$meta:meta])* $field:ident : $type:ty $(= $default:literal)?,)*) => {
+        /// A patient as read: its row's plaintext columns and its encrypted
+        /// ones opened (identifiers are attached separately).
+        pub(crate) fn patient_view(r: PatientRow, private: PrivateFields) -> Patient {
+            Patient {
+                id: r.id,
+                $($field: r.$field,)*
+                phone: private.phone,
+                email: private.email,
+                first_branch_id: r.first_branch_id,
+                care_consent_at: r.care_consent_at,
+                is_active: r.is_active,
+                deceased_at: r.deceased_at,
+                deceased_on: r.deceased_on,
+                address: private.address,
+                identifiers: Vec::new(),
+                emergency_contact: private.emergency_contact,
+                tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+                notes: private.notes,
+                may_contact: false,
+                merged_into: None,
+                created_at: r.created_at,
+            }
+        }
+    };
 }
+
+patient_demographics!(patient_view);

@@ -17,7 +17,7 @@ use clinicos_domain::governance::audit_catalogue::AuditAction;
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
 use clinicos_domain::kit::validate::Validator;
 use clinicos_domain::patients::search as name_search;
-use clinicos_domain::BranchId;
+use clinicos_domain::{BranchId, PatientId};
 use clinicos_store::patients::search::{self as patient_search, PatientSearch};
 use clinicos_store::{governance::audit, tenancy::platform};
 use serde::Deserialize;
@@ -174,11 +174,15 @@ impl Patients<'_> {
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let (rows, total) =
             patient_search::search(&mut tx, &search, i64::from(page.limit), page.offset()).await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let ids: Vec<PatientId> = rows.iter().map(|r| r.id).collect();
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(self.app.clock.now(), AuditAction::PatientList, ids.clone()),
+            event(
+                self.app.clock.now(),
+                AuditAction::PatientList,
+                ids.iter().map(PatientId::as_text).collect(),
+            ),
             Purpose::Treatment.as_str(),
         )
         .await?;

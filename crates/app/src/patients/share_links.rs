@@ -29,7 +29,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use clinicos_domain::governance::access::Deny;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
-use clinicos_domain::{TenantId, UserId};
+use clinicos_domain::{AttachmentId, PatientId, ShareLinkId, TenantId, UserId};
 use clinicos_store::governance::audit::{self, AuditEvent};
 use clinicos_store::patients::attachments as files;
 use clinicos_store::patients::share_links::{self as store, ShareLinkRow};
@@ -55,9 +55,12 @@ pub struct NewShareLink {
 /// A share link as listed (never its token).
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ShareLinkInfo {
-    pub id: String,
-    pub patient_id: String,
-    pub attachment_id: String,
+    #[schema(value_type = domain_schema::ShareLinkId)]
+    pub id: ShareLinkId,
+    #[schema(value_type = domain_schema::PatientId)]
+    pub patient_id: PatientId,
+    #[schema(value_type = domain_schema::AttachmentId)]
+    pub attachment_id: AttachmentId,
     #[schema(value_type = domain_schema::UserId)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -149,7 +152,7 @@ impl Patients<'_> {
     pub async fn create_share_link(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         input: NewShareLink,
     ) -> AppResult<CreatedShareLink> {
         let hours = input.expires_in_hours.unwrap_or(DEFAULT_HOURS);
@@ -165,22 +168,27 @@ impl Patients<'_> {
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::WriteClinical, &p, None)
             .await?;
-        let file = files::get(&mut tx, &p.id, input.attachment_id.trim())
+        let not_this_patients =
+            || AppError::field("attachment_id", "is not an attachment of this patient");
+        let attachment: AttachmentId = input
+            .attachment_id
+            .trim()
+            .parse()
+            .map_err(|_| not_this_patients())?;
+        let file = files::get(&mut tx, p.id, attachment)
             .await
-            .map_err(|_| {
-                AppError::field("attachment_id", "is not an attachment of this patient")
-            })?;
+            .map_err(|_| not_this_patients())?;
         if !access.allows_record(ctx, Action::ReadClinical, &facts(&file)) {
             drop(tx);
             return Err(self
-                .deny_patient(ctx, Action::ReadClinical, Deny::Restricted, &p.id)
+                .deny_patient(ctx, Action::ReadClinical, Deny::Restricted, p.id)
                 .await);
         }
         let token = new_token(ctx.tenant);
         let row = ShareLinkRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            patient_id: p.id.clone(),
-            attachment_id: file.id.clone(),
+            id: ShareLinkId::new(),
+            patient_id: p.id,
+            attachment_id: file.id,
             token_hash: hash(&token),
             created_by: ctx.user,
             created_at: now,
@@ -198,7 +206,7 @@ impl Patients<'_> {
                 now,
                 AuditAction::ShareLinkCreated,
                 ResourceKind::ShareLink,
-                vec![row.id.clone(), p.id.clone(), file.id.clone()],
+                vec![row.id.as_text(), p.id.as_text(), file.id.as_text()],
             )
             .await?;
         tx.commit().await?;
@@ -214,16 +222,20 @@ impl Patients<'_> {
     }
 
     /// The patient's share links (active, expired and revoked).
-    pub async fn share_links(&self, ctx: &Ctx, patient: &str) -> AppResult<Vec<ShareLinkInfo>> {
+    pub async fn share_links(
+        &self,
+        ctx: &Ctx,
+        patient: PatientId,
+    ) -> AppResult<Vec<ShareLinkInfo>> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)
             .await?;
-        let rows = store::list(&mut tx, &p.id).await?;
-        let mut ids = vec![p.id.clone()];
-        ids.extend(rows.iter().map(|l| l.id.clone()));
+        let rows = store::list(&mut tx, p.id).await?;
+        let mut ids = vec![p.id.as_text()];
+        ids.extend(rows.iter().map(|l| l.id.as_text()));
         access
             .record(
                 &mut tx,
@@ -239,15 +251,15 @@ impl Patients<'_> {
     }
 
     /// Revoke a link (idempotent: revoking a revoked link changes nothing).
-    pub async fn revoke_share_link(&self, ctx: &Ctx, id: &str) -> AppResult<ShareLinkInfo> {
+    pub async fn revoke_share_link(&self, ctx: &Ctx, id: ShareLinkId) -> AppResult<ShareLinkInfo> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let link = store::get(&mut tx, id).await.map_err(link_not_found)?;
-        let p = load(&mut tx, &link.patient_id).await?;
+        let p = load(&mut tx, link.patient_id).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::WriteClinical, &p, None)
             .await?;
-        if store::revoke(&mut tx, &link.id, ctx.user, now).await? {
+        if store::revoke(&mut tx, link.id, ctx.user, now).await? {
             access
                 .record(
                     &mut tx,
@@ -255,7 +267,7 @@ impl Patients<'_> {
                     now,
                     AuditAction::ShareLinkRevoked,
                     ResourceKind::ShareLink,
-                    vec![link.id.clone(), p.id.clone()],
+                    vec![link.id.as_text(), p.id.as_text()],
                 )
                 .await?;
         }
@@ -285,7 +297,7 @@ impl Patients<'_> {
             .await?
             .ok_or(AppError::NotFound("share link"))?;
         let file = if status(&link, self.app.clock.now()) == "active" {
-            Some(files::get(&mut tx, &link.patient_id, &link.attachment_id).await?)
+            Some(files::get(&mut tx, link.patient_id, link.attachment_id).await?)
         } else {
             None
         };
@@ -319,15 +331,15 @@ impl Patients<'_> {
             },
             ResourceKind::ShareLink,
             vec![
-                link.id.clone(),
-                link.patient_id.clone(),
-                link.attachment_id.clone(),
+                link.id.as_text(),
+                link.patient_id.as_text(),
+                link.attachment_id.as_text(),
             ],
         )
         .because(state);
         audit::record_for(&mut tx, &request.anonymous_actor(), ev, "disclosure").await?;
         if used {
-            store::mark_used(&mut tx, &link.id, now).await?;
+            store::mark_used(&mut tx, link.id, now).await?;
         }
         tx.commit().await?;
         let (file, (bytes, file_name)) = delivered.ok_or(AppError::ShareLinkGone)?;

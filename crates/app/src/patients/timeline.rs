@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clinicos_domain::governance::access::RecordFacts;
 use clinicos_domain::governance::audit_catalogue::{AuditAction, ResourceKind};
 use clinicos_domain::kit::validate::Validator;
-use clinicos_domain::Sensitivity;
+use clinicos_domain::{PatientId, Sensitivity};
 use clinicos_store::patients::records::{
     RecordRow, RecordTable, ALLERGIES, CONDITIONS, MEDICATIONS,
 };
@@ -113,7 +113,7 @@ impl TimelineSource for Registration {
         Box::pin(async move {
             Ok(vec![RawItem {
                 kind: "registration",
-                id: p.id.clone(),
+                id: p.id.as_text(),
                 at: p.created_at,
                 facts: RecordFacts {
                     sensitivity: Sensitivity::Normal,
@@ -137,14 +137,14 @@ impl TimelineSource for History {
     }
     fn fetch<'a>(&'a self, tx: &'a mut TenantTx, p: &'a PatientRow) -> SourceFuture<'a> {
         Box::pin(async move {
-            let rows = patients::history(tx, &p.id).await?;
+            let rows = patients::history(tx, p.id).await?;
             Ok(rows
                 .into_iter()
                 .map(|h| RawItem {
                     kind: "history",
                     facts: facts(&h.sensitivity, h.recorded_by, h.branch_id),
                     label: format!("History ({})", h.category),
-                    id: h.id,
+                    id: h.id.as_text(),
                     at: h.recorded_at,
                     sealed: None,
                 })
@@ -162,14 +162,14 @@ impl TimelineSource for Attachments {
     }
     fn fetch<'a>(&'a self, tx: &'a mut TenantTx, p: &'a PatientRow) -> SourceFuture<'a> {
         Box::pin(async move {
-            let rows = clinicos_store::patients::attachments::list(tx, &p.id).await?;
+            let rows = clinicos_store::patients::attachments::list(tx, p.id).await?;
             Ok(rows
                 .into_iter()
                 .map(|a| RawItem {
                     kind: "attachment",
                     facts: facts(&a.sensitivity, a.uploaded_by, None),
                     label: format!("Attachment ({})", a.content_type),
-                    id: a.id,
+                    id: a.id.as_text(),
                     at: a.uploaded_at,
                     sealed: Some(SealedTitle {
                         table: crate::patients::attachments::TABLE,
@@ -207,7 +207,7 @@ impl Records {
             kind: self.kind,
             facts: facts(&r.sensitivity, r.recorded_by, r.branch_id),
             label: format!("{} ({first})", self.label),
-            id: r.id,
+            id: r.id.as_text(),
             at: r.recorded_at,
             sealed,
         }
@@ -220,7 +220,7 @@ impl TimelineSource for Records {
     }
     fn fetch<'a>(&'a self, tx: &'a mut TenantTx, p: &'a PatientRow) -> SourceFuture<'a> {
         Box::pin(async move {
-            let rows = self.table.list(tx, &p.id).await?;
+            let rows = self.table.list(tx, p.id).await?;
             Ok(rows.into_iter().map(|r| self.item(r)).collect())
         })
     }
@@ -310,7 +310,7 @@ impl Patients<'_> {
     pub async fn timeline(
         &self,
         ctx: &Ctx,
-        patient: &str,
+        patient: PatientId,
         q: &TimelineQuery,
     ) -> AppResult<Timeline> {
         let f = filter(q)?;
@@ -333,7 +333,7 @@ impl Patients<'_> {
         let total = raw.len();
         raw.retain(|i| access.allows_record(ctx, Action::ReadClinical, &i.facts));
         raw.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
-        let mut ids = vec![p.id.clone()];
+        let mut ids = vec![p.id.as_text()];
         ids.extend(
             raw.iter()
                 .filter(|i| i.kind != "registration")
@@ -357,7 +357,7 @@ impl Patients<'_> {
         let withheld = total - raw.len();
         let mut items = Vec::with_capacity(raw.len());
         for i in raw {
-            items.push(self.show_item(ctx, &p.id, i).await?);
+            items.push(self.show_item(ctx, p.id, i).await?);
         }
         Ok(Timeline {
             items,
@@ -366,13 +366,25 @@ impl Patients<'_> {
         })
     }
 
-    async fn show_item(&self, ctx: &Ctx, patient: &str, i: RawItem) -> AppResult<TimelineItem> {
+    async fn show_item(
+        &self,
+        ctx: &Ctx,
+        patient: PatientId,
+        i: RawItem,
+    ) -> AppResult<TimelineItem> {
         let title = match &i.sealed {
             Some(s) => {
                 let plain = self
                     .app
                     .cipher
-                    .decrypt(ctx.tenant, s.table, s.column, &i.id, patient, &s.bytes)
+                    .decrypt(
+                        ctx.tenant,
+                        s.table,
+                        s.column,
+                        &i.id,
+                        &patient.as_text(),
+                        &s.bytes,
+                    )
                     .await?;
                 format!("{}: {}", i.label, String::from_utf8_lossy(&plain))
             }

@@ -6,13 +6,14 @@
 use crate::governance::policy::Action;
 use crate::patients::consent::Purpose;
 use crate::patients::fields::{EmergencyContact, IdentifierInput, IdentifierKind};
-use crate::patients::patient::{validate, Patient};
+use crate::patients::patient::{patient_demographics, validate, NewPatient, Patient};
 use crate::patients::registry::{event, load, load_for_write};
 use crate::patients::service::Patients;
 use crate::patients::write::as_form;
 use crate::{AppError, AppResult, Ctx};
 use chrono::NaiveDate;
 use clinicos_domain::governance::audit_catalogue::AuditAction;
+use clinicos_domain::PatientId;
 use clinicos_store::governance::audit::{self};
 use clinicos_store::{
     patients::identifiers as patient_identifiers, patients::registry as patients,
@@ -28,45 +29,97 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// A partial update: absent fields stay; `null` clears a nullable field.
-/// `identifiers` replaces the whole list when sent.
-#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatientUpdate {
-    pub given_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub family_name: Option<String>,
-    pub local_name: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub birth_date: Option<Option<String>>,
-    pub birth_date_estimated: Option<bool>,
-    pub sex: Option<String>,
-    pub gender_identity: Option<String>,
-    pub city: Option<String>,
-    pub postcode: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub address: Option<Option<String>>,
-    pub identifiers: Option<Vec<IdentifierInput>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<EmergencyContact>)]
-    pub emergency_contact: Option<Option<EmergencyContact>>,
-    pub preferred_language: Option<String>,
-    pub preferred_channel: Option<String>,
-    pub blood_group: Option<String>,
-    pub tags: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
-    pub marketing_consent: Option<bool>,
-    pub care_consent: Option<bool>,
+/// How a sent demographic field becomes a change: absent is no change;
+/// `null` is no change for a plain value and clears an optional one.
+trait Sent<'de>: Sized {
+    fn sent<D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error>;
+}
+
+macro_rules! sent_plain {
+    ($($t:ty),*) => {
+        $(
+            impl<'de> Sent<'de> for $t {
+                fn sent<D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+                    Option::<$t>::deserialize(d)
+                }
+            }
+        )*
+    };
+}
+
+sent_plain!(String, bool);
+
+impl<'de, T: Deserialize<'de>> Sent<'de> for Option<T> {
+    fn sent<D: Deserializer<'de>>(d: D) -> Result<Option<Self>, D::Error> {
+        nullable(d)
+    }
+}
+
+fn sent<'de, D: Deserializer<'de>, T: Sent<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::sent(d)
+}
+
+/// [`PatientUpdate`], the full update a whole form makes, and how an
+/// update applies to the form: the demographics, then the fields with
+/// rules of their own.
+macro_rules! update_type {
+    ($($(#[$meta:meta])* $field:ident : $type:ty $(= $default:literal)?,)*) => {
+        /// A partial update: absent fields stay; `null` clears a nullable field.
+        /// `identifiers` replaces the whole list when sent.
+        #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct PatientUpdate {
+            $(
+                $(#[$meta])*
+                #[serde(default, deserialize_with = "sent")]
+                pub $field: Option<$type>,
+            )*
+            #[serde(default, deserialize_with = "nullable")]
+            #[schema(value_type = Option<String>)]
+            pub phone: Option<Option<String>>,
+            #[serde(default, deserialize_with = "nullable")]
+            #[schema(value_type = Option<String>)]
+            pub email: Option<Option<String>>,
+            #[serde(default, deserialize_with = "nullable")]
+            #[schema(value_type = Option<String>)]
+            pub address: Option<Option<String>>,
+            pub identifiers: Option<Vec<IdentifierInput>>,
+            #[serde(default, deserialize_with = "nullable")]
+            #[schema(value_type = Option<EmergencyContact>)]
+            pub emergency_contact: Option<Option<EmergencyContact>>,
+            pub tags: Option<Vec<String>>,
+            #[serde(default, deserialize_with = "nullable")]
+            #[schema(value_type = Option<String>)]
+            pub notes: Option<Option<String>>,
+            pub care_consent: Option<bool>,
+        }
+
+        /// Every field of a whole form (the chart's demographics form
+        /// shows them all).
+        impl From<NewPatient> for PatientUpdate {
+            fn from(p: NewPatient) -> Self {
+                PatientUpdate {
+                    $($field: Some(p.$field),)*
+                    phone: Some(p.phone),
+                    email: Some(p.email),
+                    address: Some(p.address),
+                    identifiers: Some(p.identifiers),
+                    emergency_contact: Some(p.emergency_contact),
+                    tags: Some(p.tags),
+                    notes: Some(p.notes),
+                    care_consent: Some(p.care_consent),
+                }
+            }
+        }
+
+        /// Apply the sent fields (but care consent, which the caller
+        /// takes first) to `form`; the names of those that changed, in
+        /// declaration order.
+        fn merge_update(form: &mut NewPatient, u: PatientUpdate) -> Vec<&'static str> {
+            merge!(form, u; $($field,)* phone, email, address, identifiers, emergency_contact,
+                tags, notes)
+        }
+    };
 }
 
 /// A date of death.
@@ -94,6 +147,8 @@ macro_rules! merge {
     }};
 }
 
+patient_demographics!(update_type);
+
 impl Patients<'_> {
     /// Change the fields sent (validated like a registration, encrypted,
     /// names re-indexed when they change). Audited as `patient.updated`
@@ -101,7 +156,7 @@ impl Patients<'_> {
     pub async fn update_patient(
         &self,
         ctx: &Ctx,
-        id: &str,
+        id: PatientId,
         u: PatientUpdate,
     ) -> AppResult<Patient> {
         self.app
@@ -117,10 +172,7 @@ impl Patients<'_> {
         let current = self.with_identifiers(t, current, idents.clone()).await;
         let mut form = as_form(&current);
         let care_consent = u.care_consent;
-        let mut changed = merge!(form, u; given_name, middle_name, family_name, local_name,
-            birth_date, birth_date_estimated, sex, gender_identity, city, postcode, phone, email,
-            address, identifiers, emergency_contact, preferred_language, preferred_channel,
-            blood_group, tags, notes, marketing_consent);
+        let mut changed = merge_update(&mut form, u);
         if let Some(c) = care_consent.filter(|c| *c != form.care_consent) {
             form.care_consent = c;
             changed.push("care_consent");
@@ -142,7 +194,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, AuditAction::PatientUpdated, vec![id.to_owned()]).because(reason),
+            event(now, AuditAction::PatientUpdated, vec![id.as_text()]).because(reason),
             Purpose::Operations.as_str(),
         )
         .await?;
@@ -156,7 +208,7 @@ impl Patients<'_> {
     pub async fn set_patient_active(
         &self,
         ctx: &Ctx,
-        id: &str,
+        id: PatientId,
         active: bool,
     ) -> AppResult<Patient> {
         let action = if active {
@@ -169,7 +221,12 @@ impl Patients<'_> {
     }
 
     /// Record a patient's death (stops every reminder and campaign).
-    pub async fn mark_deceased(&self, ctx: &Ctx, id: &str, d: DeceasedInput) -> AppResult<Patient> {
+    pub async fn mark_deceased(
+        &self,
+        ctx: &Ctx,
+        id: PatientId,
+        d: DeceasedInput,
+    ) -> AppResult<Patient> {
         self.app
             .governance()
             .authorize(ctx, Action::EditPatients)
@@ -197,7 +254,7 @@ impl Patients<'_> {
     async fn change_status(
         &self,
         ctx: &Ctx,
-        id: &str,
+        id: PatientId,
         action: AuditAction,
         change: impl FnOnce(&mut patients::PatientRow),
     ) -> AppResult<Patient> {
@@ -215,7 +272,7 @@ impl Patients<'_> {
         audit::record_for(
             &mut tx,
             &ctx.actor(),
-            event(now, action, vec![id.to_owned()]),
+            event(now, action, vec![id.as_text()]),
             Purpose::Operations.as_str(),
         )
         .await?;
@@ -255,5 +312,38 @@ impl Patients<'_> {
         v.country("country", &country);
         v.finish()?;
         Ok(crate::patients::fields::kinds_for(&country))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_clears_an_optional_field_and_changes_no_plain_one() {
+        let u: PatientUpdate =
+            serde_json::from_str(r#"{"birth_date": null, "city": null, "sex": "male"}"#).unwrap();
+        assert_eq!(u.birth_date, Some(None));
+        assert_eq!(u.city, None);
+        assert_eq!(u.sex.as_deref(), Some("male"));
+        assert_eq!(u.given_name, None);
+        let u: PatientUpdate = serde_json::from_str(r#"{"birth_date": "1990-01-02"}"#).unwrap();
+        assert_eq!(u.birth_date, Some(Some("1990-01-02".into())));
+    }
+
+    #[test]
+    fn a_whole_form_changes_what_differs_in_declaration_order() {
+        let mut form = NewPatient {
+            given_name: "Asha".into(),
+            sex: "female".into(),
+            ..NewPatient::default()
+        };
+        let mut sent = form.clone();
+        sent.blood_group = "B+".into();
+        sent.family_name = "Rao".into();
+        sent.notes = Some("Prefers mornings".into());
+        let changed = merge_update(&mut form, PatientUpdate::from(sent));
+        assert_eq!(changed, ["family_name", "blood_group", "notes"]);
+        assert_eq!(form.blood_group, "B+");
     }
 }

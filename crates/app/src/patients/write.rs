@@ -7,11 +7,11 @@ use crate::patients::fields::{
     self as fields, clean_tags, identifier_column, normalise_identifier, Identifier,
     IdentifierInput,
 };
-use crate::patients::patient::{normalise_phone, NewPatient, Patient};
+use crate::patients::patient::{normalise_phone, patient_demographics, NewPatient, Patient};
 use crate::patients::service::Patients;
 use crate::{AppError, AppResult};
 use chrono::{DateTime, Utc};
-use clinicos_domain::TenantId;
+use clinicos_domain::{IdentifierId, PatientId, TenantId};
 use clinicos_store::kit::sealed::{Sealed, SealedColumn};
 use clinicos_store::patients::identifiers::IdentifierRow;
 use clinicos_store::patients::identifiers::IdentifierValue;
@@ -58,81 +58,114 @@ fn stored(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// A registry row with nothing but its id and times (the form fills it).
-pub(crate) fn blank_row(id: String, now: DateTime<Utc>) -> PatientRow {
-    PatientRow {
-        id,
-        given_name: String::new(),
-        middle_name: String::new(),
-        family_name: String::new(),
-        local_name: String::new(),
-        birth_date: None,
-        sex: String::new(),
-        city: String::new(),
-        postcode: String::new(),
-        phone: None,
-        phone_bidx: None,
-        email: None,
-        email_bidx: None,
-        first_branch_id: None,
-        care_consent_at: None,
-        is_active: true,
-        deceased_at: None,
-        deceased_on: None,
-        gender_identity: String::new(),
-        birth_date_estimated: false,
-        address: None,
-        emergency_contact: None,
-        preferred_language: String::new(),
-        preferred_channel: "none".into(),
-        blood_group: "unknown".into(),
-        tags: "[]".into(),
-        notes: None,
-        marketing_consent: false,
-        created_by: None,
-        created_at: now,
-        updated_at: now,
+/// What a demographic value is stored as, given its column's default
+/// (`()` when it has none): text trimmed, and the default for empty text;
+/// a date and a flag as given.
+trait AsStored<D> {
+    fn as_stored(&self, default: D) -> Self;
+}
+
+impl AsStored<&str> for String {
+    fn as_stored(&self, default: &str) -> String {
+        match self.trim() {
+            "" => default.to_owned(),
+            text => text.to_owned(),
+        }
     }
 }
 
-/// The form a stored patient would be typed as (for a partial update).
-pub(crate) fn as_form(p: &Patient) -> NewPatient {
-    NewPatient {
-        given_name: p.given_name.clone(),
-        middle_name: p.middle_name.clone(),
-        family_name: p.family_name.clone(),
-        local_name: p.local_name.clone(),
-        birth_date: p.birth_date.clone(),
-        sex: p.sex.clone(),
-        city: p.city.clone(),
-        postcode: p.postcode.clone(),
-        phone: p.phone.clone(),
-        email: p.email.clone(),
-        care_consent: p.care_consent_at.is_some(),
-        branch_id: p.first_branch_id,
-        gender_identity: p.gender_identity.clone(),
-        birth_date_estimated: p.birth_date_estimated,
-        address: p.address.clone(),
-        identifiers: p
-            .identifiers
-            .iter()
-            .map(|i| IdentifierInput {
-                kind: i.kind.clone(),
-                value: i.value.clone(),
-                issuer: i.issuer.clone(),
-                country: i.country.clone(),
-            })
-            .collect(),
-        emergency_contact: p.emergency_contact.clone(),
-        preferred_language: p.preferred_language.clone(),
-        preferred_channel: p.preferred_channel.clone(),
-        blood_group: p.blood_group.clone(),
-        tags: p.tags.clone(),
-        notes: p.notes.clone(),
-        marketing_consent: p.marketing_consent,
-        confirm_new: false,
+impl AsStored<()> for String {
+    fn as_stored(&self, (): ()) -> String {
+        self.trim().to_owned()
     }
 }
+
+impl AsStored<()> for Option<String> {
+    fn as_stored(&self, (): ()) -> Option<String> {
+        self.clone()
+    }
+}
+
+impl AsStored<bool> for bool {
+    fn as_stored(&self, _: bool) -> bool {
+        *self
+    }
+}
+
+/// A demographic value as stored: `as_stored!(value)` or, for a column
+/// with a default, `as_stored!(value, default)`.
+macro_rules! as_stored {
+    ($value:expr) => {
+        AsStored::as_stored($value, ())
+    };
+    ($value:expr, $default:expr) => {
+        AsStored::as_stored($value, $default)
+    };
+}
+
+/// The row and form copies of the demographics: a blank row, the form a
+/// stored patient would be typed as, and a validated form's values as
+/// stored.
+macro_rules! demographic_copies {
+    ($($(#[$meta:meta])* $field:ident : $type:ty $(= $default:literal)?,)*) => {
+        /// A registry row with nothing but its id and times (the form fills it).
+        pub(crate) fn blank_row(id: PatientId, now: DateTime<Utc>) -> PatientRow {
+            PatientRow {
+                id,
+                $($field: as_stored!(&<$type>::default() $(, $default)?),)*
+                phone: None,
+                phone_bidx: None,
+                email: None,
+                email_bidx: None,
+                first_branch_id: None,
+                care_consent_at: None,
+                is_active: true,
+                deceased_at: None,
+                deceased_on: None,
+                address: None,
+                emergency_contact: None,
+                tags: "[]".into(),
+                notes: None,
+                created_by: None,
+                created_at: now,
+                updated_at: now,
+            }
+        }
+
+        /// The form a stored patient would be typed as (for a partial update).
+        pub(crate) fn as_form(p: &Patient) -> NewPatient {
+            NewPatient {
+                $($field: p.$field.clone(),)*
+                phone: p.phone.clone(),
+                email: p.email.clone(),
+                care_consent: p.care_consent_at.is_some(),
+                branch_id: p.first_branch_id,
+                address: p.address.clone(),
+                identifiers: p
+                    .identifiers
+                    .iter()
+                    .map(|i| IdentifierInput {
+                        kind: i.kind.clone(),
+                        value: i.value.clone(),
+                        issuer: i.issuer.clone(),
+                        country: i.country.clone(),
+                    })
+                    .collect(),
+                emergency_contact: p.emergency_contact.clone(),
+                tags: p.tags.clone(),
+                notes: p.notes.clone(),
+                confirm_new: false,
+            }
+        }
+
+        /// A validated form's demographics, as stored.
+        fn store_demographics(row: &mut PatientRow, p: &NewPatient) {
+            $(row.$field = as_stored!(&p.$field $(, $default)?);)*
+        }
+    };
+}
+
+patient_demographics!(demographic_copies);
 
 /// Active patients that look like the same person as `row`: same phone
 /// and birth date, or one of the same identifiers.
@@ -140,7 +173,7 @@ pub(crate) async fn duplicates(
     tx: &mut TenantTx,
     row: &PatientRow,
     idents: &[IdentifierRow],
-) -> AppResult<Vec<String>> {
+) -> AppResult<Vec<PatientId>> {
     let phone_birth = row.phone_bidx.as_deref().zip(row.birth_date.as_deref());
     let keys: Vec<(String, String)> = idents
         .iter()
@@ -153,20 +186,12 @@ fn encoding(_: serde_json::Error) -> AppError {
     AppError::Internal("a patient field could not be encoded".into())
 }
 
-fn or_default(v: &str, default: &str) -> String {
-    if v.is_empty() {
-        default.to_owned()
-    } else {
-        v.to_owned()
-    }
-}
-
 impl Patients<'_> {
     /// Encrypt an optional patient field (empty text is no value).
     async fn seal_opt<C: SealedColumn>(
         &self,
         t: TenantId,
-        id: &str,
+        id: PatientId,
         value: Option<&str>,
     ) -> AppResult<Option<Sealed<C>>> {
         match value.map(str::trim).filter(|v| !v.is_empty()) {
@@ -179,7 +204,7 @@ impl Patients<'_> {
     async fn seal_indexed<C: SealedColumn>(
         &self,
         t: TenantId,
-        id: &str,
+        id: PatientId,
         normalised: Option<String>,
     ) -> AppResult<(Option<Sealed<C>>, Option<String>)> {
         match normalised {
@@ -202,47 +227,34 @@ impl Patients<'_> {
         p: &NewPatient,
         now: DateTime<Utc>,
     ) -> AppResult<PrivateFields> {
-        let id = row.id.clone();
+        let id = row.id;
         let private = PrivateFields::of(p);
         (row.phone, row.phone_bidx) = self
-            .seal_indexed::<PatientPhone>(t, &id, private.phone.clone())
+            .seal_indexed::<PatientPhone>(t, id, private.phone.clone())
             .await?;
         (row.email, row.email_bidx) = self
-            .seal_indexed::<PatientEmail>(t, &id, private.email.clone())
+            .seal_indexed::<PatientEmail>(t, id, private.email.clone())
             .await?;
         row.address = self
-            .seal_opt::<PatientAddress>(t, &id, private.address.as_deref())
+            .seal_opt::<PatientAddress>(t, id, private.address.as_deref())
             .await?;
         row.notes = self
-            .seal_opt::<PatientNotes>(t, &id, private.notes.as_deref())
+            .seal_opt::<PatientNotes>(t, id, private.notes.as_deref())
             .await?;
         let contact = match &private.emergency_contact {
             Some(c) => Some(serde_json::to_string(c).map_err(encoding)?),
             None => None,
         };
         row.emergency_contact = self
-            .seal_opt::<PatientEmergencyContact>(t, &id, contact.as_deref())
+            .seal_opt::<PatientEmergencyContact>(t, id, contact.as_deref())
             .await?;
-        row.given_name = p.given_name.trim().to_owned();
-        row.middle_name = p.middle_name.trim().to_owned();
-        row.family_name = p.family_name.trim().to_owned();
-        row.local_name = p.local_name.trim().to_owned();
-        row.birth_date = p.birth_date.clone();
-        row.birth_date_estimated = p.birth_date_estimated;
-        row.sex = p.sex.clone();
-        row.gender_identity = p.gender_identity.trim().to_owned();
-        row.city = p.city.trim().to_owned();
-        row.postcode = p.postcode.trim().to_owned();
+        store_demographics(row, p);
         row.care_consent_at = if p.care_consent {
             row.care_consent_at.or(Some(now))
         } else {
             None
         };
-        row.preferred_language = p.preferred_language.clone();
-        row.preferred_channel = or_default(&p.preferred_channel, "none");
-        row.blood_group = or_default(&p.blood_group, "unknown");
         row.tags = serde_json::to_string(&clean_tags(&p.tags)).map_err(encoding)?;
-        row.marketing_consent = p.marketing_consent;
         row.updated_at = now;
         Ok(private)
     }
@@ -251,23 +263,23 @@ impl Patients<'_> {
     pub(crate) async fn seal_identifiers(
         &self,
         t: TenantId,
-        patient: &str,
+        patient: PatientId,
         ids: &[IdentifierInput],
         now: DateTime<Utc>,
     ) -> AppResult<Vec<IdentifierRow>> {
         let mut out = Vec::with_capacity(ids.len());
         for i in ids {
-            let id = uuid::Uuid::now_v7().to_string();
+            let id = IdentifierId::new();
             let value = i.value.trim();
             out.push(IdentifierRow {
                 value: self
                     .app
                     .cipher
-                    .seal::<IdentifierValue>(t, &id, patient, value.as_bytes())
+                    .seal::<IdentifierValue>(t, id, patient, value.as_bytes())
                     .await?,
                 value_bidx: self.identifier_index(t, &i.kind, value).await?,
                 id,
-                patient_id: patient.to_owned(),
+                patient_id: patient,
                 kind: i.kind.clone(),
                 issuer: i.issuer.trim().to_owned(),
                 country: i.country.to_ascii_uppercase(),
@@ -302,7 +314,7 @@ impl Patients<'_> {
             let plain = self
                 .app
                 .cipher
-                .open::<IdentifierValue>(t, &r.id, &r.patient_id, &r.value)
+                .open::<IdentifierValue>(t, r.id, r.patient_id, &r.value)
                 .await
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok());
@@ -323,7 +335,7 @@ impl Patients<'_> {
     pub(crate) async fn open_opt<C: SealedColumn>(
         &self,
         t: TenantId,
-        id: &str,
+        id: PatientId,
         sealed: &Option<Sealed<C>>,
     ) -> Option<String> {
         let bytes = self
@@ -333,5 +345,35 @@ impl Patients<'_> {
             .await
             .ok()?;
         String::from_utf8(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demographics_are_stored_trimmed_with_their_defaults() {
+        let now = chrono::Utc::now();
+        let blank = blank_row(PatientId::new(), now);
+        assert_eq!(
+            (blank.preferred_channel.as_str(), blank.blood_group.as_str()),
+            ("none", "unknown")
+        );
+        let mut row = blank.clone();
+        let p = NewPatient {
+            given_name: "  Asha ".into(),
+            city: " Pune".into(),
+            blood_group: " ".into(),
+            birth_date: Some("1990-01-02".into()),
+            marketing_consent: true,
+            ..NewPatient::default()
+        };
+        store_demographics(&mut row, &p);
+        assert_eq!(row.given_name, "Asha");
+        assert_eq!(row.city, "Pune");
+        assert_eq!(row.blood_group, "unknown");
+        assert_eq!(row.birth_date.as_deref(), Some("1990-01-02"));
+        assert!(row.marketing_consent);
     }
 }

@@ -3,6 +3,7 @@
 //! portal's policy decision (a patient acts only on their own record).
 //! Pure: callers pass `now` and the stored facts.
 
+use crate::kit::ids::PatientId;
 use chrono::{DateTime, Duration, Utc};
 
 /// How a one-time code reaches the patient.
@@ -111,11 +112,11 @@ pub enum PortalDeny {
 
 /// The portal's policy decision: a patient acts on their own record only.
 pub fn decide_portal(
-    subject_patient: &str,
+    subject_patient: PatientId,
     _action: PortalAction,
-    target_patient: &str,
+    target_patient: PatientId,
 ) -> Result<(), PortalDeny> {
-    if !subject_patient.is_empty() && subject_patient == target_patient {
+    if subject_patient == target_patient {
         Ok(())
     } else {
         Err(PortalDeny::NotSelf)
@@ -172,10 +173,11 @@ mod tests {
     proptest! {
         /// Only the patient themself is allowed, for every action.
         #[test]
-        fn portal_allows_only_self(a in "[a-f0-9]{1,8}", b in "[a-f0-9]{1,8}") {
+        fn portal_allows_only_self(a: u128, b: u128) {
+            let (a, b) = (PatientId(uuid::Uuid::from_u128(a)), PatientId(uuid::Uuid::from_u128(b)));
             for act in [PortalAction::ReadOwnRecord, PortalAction::EndOwnSession] {
-                prop_assert_eq!(decide_portal(&a, act, &b).is_ok(), a == b);
-                prop_assert!(decide_portal(&a, act, &a).is_ok());
+                prop_assert_eq!(decide_portal(a, act, b).is_ok(), a == b);
+                prop_assert!(decide_portal(a, act, a).is_ok());
             }
         }
     }

@@ -1,7 +1,7 @@
 //! What a message is, before any channel: its kind (which says whether it
 //! carries a secret) and whose it is (whose key seals it).
 
-use crate::UserId;
+use crate::{PatientId, UserId};
 
 /// The kinds of message the product sends. A kind that carries a secret
 /// (a one-time code, a sign-in or set-password link) is readable only by
@@ -58,7 +58,7 @@ impl MessageKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Addressee {
     /// A patient (the patient's data key).
-    Patient(String),
+    Patient(PatientId),
     /// A staff member (their own subject key).
     User(UserId),
 }
@@ -75,7 +75,7 @@ impl Addressee {
     /// The id, as stored and as the key subject.
     pub fn id(&self) -> String {
         match self {
-            Addressee::Patient(p) => p.clone(),
+            Addressee::Patient(p) => p.as_text(),
             Addressee::User(u) => u.as_text(),
         }
     }
@@ -83,7 +83,7 @@ impl Addressee {
     /// Read back a stored kind and id.
     pub fn parse(kind: &str, id: &str) -> Option<Addressee> {
         match kind {
-            "patient" => Some(Addressee::Patient(id.to_owned())),
+            "patient" => id.parse().ok().map(Addressee::Patient),
             "user" => id.parse().ok().map(Addressee::User),
             _ => None,
         }
@@ -111,7 +111,7 @@ mod tests {
     fn addressees_round_trip() {
         let u = Addressee::User(UserId::new());
         assert_eq!(Addressee::parse(u.kind(), &u.id()), Some(u));
-        let p = Addressee::Patient("0190-x".into());
+        let p = Addressee::Patient(PatientId::new());
         assert_eq!(Addressee::parse(p.kind(), &p.id()), Some(p));
         assert_eq!(Addressee::parse("robot", "x"), None);
         assert_eq!(Addressee::parse("user", "not-a-uuid"), None);

@@ -16,6 +16,7 @@ use crate::governance::jurisdiction::GuardianAges;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
 
 /// What a link says about its two patients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -106,13 +107,14 @@ pub fn guardian_portal_access(
 
 /// Would the parent link `parent -> child` close a cycle among the
 /// existing `(parent, child)` links (or link a patient to themself)?
-pub fn parent_link_cycles(existing: &[(String, String)], parent: &str, child: &str) -> bool {
+/// `P` is whatever names a patient (their id).
+pub fn parent_link_cycles<P: Copy + Eq + Hash>(existing: &[(P, P)], parent: P, child: P) -> bool {
     if parent == child {
         return true;
     }
-    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut children: HashMap<P, Vec<P>> = HashMap::new();
     for (p, c) in existing {
-        children.entry(p.as_str()).or_default().push(c.as_str());
+        children.entry(*p).or_default().push(*c);
     }
     // A cycle exactly when `parent` is already a descendant of `child`.
     let mut seen = HashSet::new();
@@ -122,7 +124,7 @@ pub fn parent_link_cycles(existing: &[(String, String)], parent: &str, child: &s
             return true;
         }
         if seen.insert(n) {
-            stack.extend(children.get(n).into_iter().flatten().copied());
+            stack.extend(children.get(&n).into_iter().flatten().copied());
         }
     }
     false
@@ -199,8 +201,7 @@ mod tests {
 
     #[test]
     fn cycles_are_found() {
-        let e = |p: &str, c: &str| (p.to_owned(), c.to_owned());
-        let links = vec![e("grandma", "mum"), e("mum", "kid"), e("mum", "kid2")];
+        let links = vec![("grandma", "mum"), ("mum", "kid"), ("mum", "kid2")];
         assert!(parent_link_cycles(&links, "kid", "grandma"));
         assert!(parent_link_cycles(&links, "kid", "mum"));
         assert!(parent_link_cycles(&links, "kid", "kid"));
@@ -229,29 +230,28 @@ mod tests {
         /// Adding a link the rule accepts keeps the graph acyclic.
         #[test]
         fn accepted_links_keep_the_graph_acyclic(edges in proptest::collection::vec((0u8..8, 0u8..8), 0..20)) {
-            let mut links: Vec<(String, String)> = Vec::new();
+            let mut links: Vec<(u8, u8)> = Vec::new();
             for (p, c) in edges {
-                let (p, c) = (p.to_string(), c.to_string());
-                if !parent_link_cycles(&links, &p, &c) {
+                if !parent_link_cycles(&links, p, c) {
                     links.push((p, c));
                 }
             }
             // Acyclic: Kahn's algorithm removes every node.
-            let mut indeg: HashMap<&str, usize> = HashMap::new();
+            let mut indeg: HashMap<u8, usize> = HashMap::new();
             for (p, c) in &links {
-                indeg.entry(p.as_str()).or_default();
-                *indeg.entry(c.as_str()).or_default() += 1;
+                indeg.entry(*p).or_default();
+                *indeg.entry(*c).or_default() += 1;
             }
-            let mut ready: Vec<&str> = indeg.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+            let mut ready: Vec<u8> = indeg.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
             let mut removed = 0;
             while let Some(n) = ready.pop() {
                 removed += 1;
                 for (p, c) in &links {
-                    if p == n {
-                        let d = indeg.get_mut(c.as_str()).unwrap();
+                    if *p == n {
+                        let d = indeg.get_mut(c).unwrap();
                         *d -= 1;
                         if *d == 0 {
-                            ready.push(c.as_str());
+                            ready.push(*c);
                         }
                     }
                 }

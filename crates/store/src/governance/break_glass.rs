@@ -6,13 +6,13 @@ use crate::kit::row::{ts, RowExt};
 use crate::kit::sealed::Sealed;
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use clinicos_domain::UserId;
+use clinicos_domain::{PatientId, UserId};
 use sqlx::any::AnyRow;
 
 #[derive(Clone, Debug)]
 pub struct GrantRow {
     pub id: String,
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub user_id: UserId,
     pub reason: Sealed<BreakGlassReason>,
     pub started_at: DateTime<Utc>,
@@ -31,7 +31,7 @@ const COLS: &str =
 fn from_row(r: &AnyRow) -> StoreResult<GrantRow> {
     Ok(GrantRow {
         id: r.text("id")?,
-        patient_id: r.text("patient_id")?,
+        patient_id: r.parse("patient_id")?,
         user_id: r.parse("user_id")?,
         reason: Sealed::from_bytes(r.bytes("reason")?.unwrap_or_default()),
         started_at: r.time("started_at")?,
@@ -49,7 +49,7 @@ pub async fn insert(tx: &mut TenantTx, g: &GrantRow) -> StoreResult<()> {
         .q("INSERT INTO break_glass_grants (tenant_id, id, patient_id, user_id, reason, started_at, expires_at, \
             review_status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')")
         .bind(g.id.clone())
-        .bind(g.patient_id.clone())
+        .bind(g.patient_id.as_text())
         .bind(g.user_id.as_text())
         .bind(g.reason.to_vec())
         .bind(ts(g.started_at))
@@ -68,7 +68,7 @@ crate::sealed_columns! {
 /// The user's grant for the patient that is in force at `now`.
 pub async fn active(
     tx: &mut TenantTx,
-    patient: &str,
+    patient: PatientId,
     user: UserId,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<GrantRow>> {
@@ -78,7 +78,7 @@ pub async fn active(
     );
     let q = tx
         .q(&sql)
-        .bind(patient.to_owned())
+        .bind(patient.as_text())
         .bind(user.as_text())
         .bind(ts(now));
     tx.opt(q).await?.as_ref().map(from_row).transpose()

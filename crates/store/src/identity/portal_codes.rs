@@ -7,6 +7,7 @@
 use crate::kit::row::{ts, RowExt};
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::PatientId;
 use sqlx::any::AnyRow;
 
 /// One issued code.
@@ -17,7 +18,7 @@ pub struct OtpRow {
     pub channel: String,
     pub destination_bidx: String,
     /// `None` when no patient has this destination (nothing was sent).
-    pub patient_id: Option<String>,
+    pub patient_id: Option<PatientId>,
     pub code_hash: String,
     pub expires_at: DateTime<Utc>,
     pub attempts: i64,
@@ -37,7 +38,7 @@ fn from_row(r: &AnyRow) -> StoreResult<OtpRow> {
         id: r.text("id")?,
         channel: r.text("channel")?,
         destination_bidx: r.text("destination_bidx")?,
-        patient_id: r.opt_text("patient_id")?,
+        patient_id: r.opt_text("patient_id")?.and_then(|p| p.parse().ok()),
         code_hash: r.text("code_hash")?,
         expires_at: r.time("expires_at")?,
         attempts: r.int("attempts")?,
@@ -63,7 +64,7 @@ pub async fn issue(tx: &mut TenantTx, c: &OtpRow) -> StoreResult<()> {
         .bind(c.id.clone())
         .bind(c.channel.clone())
         .bind(c.destination_bidx.clone())
-        .bind(c.patient_id.clone())
+        .bind(c.patient_id.map(|p| p.as_text()))
         .bind(c.code_hash.clone())
         .bind(ts(c.expires_at))
         .bind(c.attempts)
@@ -133,7 +134,7 @@ pub async fn patient_by_contact(
     tx: &mut TenantTx,
     contact: Contact,
     bidx: &str,
-) -> StoreResult<Option<String>> {
+) -> StoreResult<Option<PatientId>> {
     let sql = match contact {
         Contact::Phone => {
             "SELECT id FROM patients WHERE tenant_id = $1 AND phone_bidx = $2 AND is_active = 1 \
@@ -145,5 +146,5 @@ pub async fn patient_by_contact(
         }
     };
     let q = tx.q(sql).bind(bidx.to_owned());
-    tx.opt(q).await?.map(|r| r.text("id")).transpose()
+    tx.opt(q).await?.map(|r| r.parse("id")).transpose()
 }

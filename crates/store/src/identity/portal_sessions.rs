@@ -6,13 +6,13 @@
 use crate::kit::row::{ts, RowExt};
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use clinicos_domain::SessionId;
+use clinicos_domain::{PatientId, SessionId};
 
 /// A stored portal session.
 #[derive(Clone, Debug)]
 pub struct PortalSession {
     pub id: SessionId,
-    pub patient_id: String,
+    pub patient_id: PatientId,
     pub token_hash: String,
     /// How the patient proved the destination (`sms`, `whatsapp`, `email`).
     pub channel: String,
@@ -28,7 +28,7 @@ pub async fn insert(tx: &mut TenantTx, s: &PortalSession) -> StoreResult<()> {
         .q("INSERT INTO portal_sessions (tenant_id, id, patient_id, token_hash, channel, ip, user_agent, \
             created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(s.id.as_text())
-        .bind(s.patient_id.clone())
+        .bind(s.patient_id.as_text())
         .bind(s.token_hash.clone())
         .bind(s.channel.clone())
         .bind(s.ip.clone())
@@ -49,7 +49,7 @@ pub async fn get(tx: &mut TenantTx, id: SessionId) -> StoreResult<Option<PortalS
     };
     Ok(Some(PortalSession {
         id: r.parse("id")?,
-        patient_id: r.text("patient_id")?,
+        patient_id: r.parse("patient_id")?,
         token_hash: r.text("token_hash")?,
         channel: r.text("channel")?,
         ip: r.text("ip")?,

@@ -1,5 +1,6 @@
 //! The `kit` feature.
 
+pub mod column;
 pub mod db;
 pub mod error;
 pub mod keystore;

@@ -6,7 +6,7 @@ use crate::kit::row::{ts, RowExt};
 use crate::kit::sealed::Sealed;
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use clinicos_domain::UserId;
+use clinicos_domain::{AttachmentId, PatientId, UserId, VisitId};
 use sqlx::any::AnyRow;
 
 crate::sealed_columns! {
@@ -17,9 +17,9 @@ crate::sealed_columns! {
 /// One attachment's metadata.
 #[derive(Clone, Debug)]
 pub struct AttachmentRow {
-    pub id: String,
-    pub patient_id: String,
-    pub visit_id: Option<String>,
+    pub id: AttachmentId,
+    pub patient_id: PatientId,
+    pub visit_id: Option<VisitId>,
     /// Ciphertext of the file name.
     pub file_name: Sealed<AttachmentFileName>,
     pub content_type: String,
@@ -38,9 +38,9 @@ const COLS: &str = "id, patient_id, visit_id, file_name, content_type, size_byte
 
 fn row(r: &AnyRow) -> StoreResult<AttachmentRow> {
     Ok(AttachmentRow {
-        id: r.text("id")?,
-        patient_id: r.text("patient_id")?,
-        visit_id: r.opt_text("visit_id")?,
+        id: r.parse("id")?,
+        patient_id: r.parse("patient_id")?,
+        visit_id: r.opt_text("visit_id")?.and_then(|v| v.parse().ok()),
         file_name: Sealed::from_bytes(r.bytes("file_name")?.unwrap_or_default()),
         content_type: r.text("content_type")?,
         size_bytes: r.int("size_bytes")?,
@@ -60,9 +60,9 @@ pub async fn insert(tx: &mut TenantTx, a: &AttachmentRow) -> StoreResult<()> {
     );
     let q = tx
         .q(&sql)
-        .bind(a.id.clone())
-        .bind(a.patient_id.clone())
-        .bind(a.visit_id.clone())
+        .bind(a.id.as_text())
+        .bind(a.patient_id.as_text())
+        .bind(a.visit_id.map(|v| v.as_text()))
         .bind(a.file_name.to_vec())
         .bind(a.content_type.clone())
         .bind(a.size_bytes)
@@ -77,29 +77,33 @@ pub async fn insert(tx: &mut TenantTx, a: &AttachmentRow) -> StoreResult<()> {
 }
 
 /// A patient's attachments, newest first.
-pub async fn list(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<AttachmentRow>> {
+pub async fn list(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<AttachmentRow>> {
     let sql = format!(
         "SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND patient_id = $2 \
          ORDER BY uploaded_at DESC, id DESC"
     );
-    let q = tx.q(&sql).bind(patient.to_owned());
+    let q = tx.q(&sql).bind(patient.as_text());
     tx.all(q).await?.iter().map(row).collect()
 }
 
 /// One attachment of a patient.
-pub async fn get(tx: &mut TenantTx, patient: &str, id: &str) -> StoreResult<AttachmentRow> {
+pub async fn get(
+    tx: &mut TenantTx,
+    patient: PatientId,
+    id: AttachmentId,
+) -> StoreResult<AttachmentRow> {
     let sql = format!(
         "SELECT {COLS} FROM attachments WHERE tenant_id = $1 AND patient_id = $2 AND id = $3"
     );
-    let q = tx.q(&sql).bind(patient.to_owned()).bind(id.to_owned());
+    let q = tx.q(&sql).bind(patient.as_text()).bind(id.as_text());
     row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
 }
 
 /// The storage keys of a patient's attachments (for the orphan-file sweep).
-pub async fn storage_keys(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<String>> {
+pub async fn storage_keys(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<String>> {
     let q = tx
         .q("SELECT storage_key FROM attachments WHERE tenant_id = $1 AND patient_id = $2")
-        .bind(patient.to_owned());
+        .bind(patient.as_text());
     tx.all(q)
         .await?
         .iter()

@@ -7,6 +7,7 @@ use crate::kit::row::{ts, RowExt};
 use crate::kit::sealed::Sealed;
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
+use clinicos_domain::{IdentifierId, PatientId};
 
 crate::sealed_columns! {
     /// `patient_identifiers.value`: the identifier's value.
@@ -16,8 +17,8 @@ crate::sealed_columns! {
 /// One identifier (ciphertext value).
 #[derive(Clone, Debug)]
 pub struct IdentifierRow {
-    pub id: String,
-    pub patient_id: String,
+    pub id: IdentifierId,
+    pub patient_id: PatientId,
     pub kind: String,
     pub value: Sealed<IdentifierValue>,
     pub value_bidx: String,
@@ -27,10 +28,14 @@ pub struct IdentifierRow {
 }
 
 /// Replace the patient's identifiers with `rows` (an update).
-pub async fn replace(tx: &mut TenantTx, patient: &str, rows: &[IdentifierRow]) -> StoreResult<()> {
+pub async fn replace(
+    tx: &mut TenantTx,
+    patient: PatientId,
+    rows: &[IdentifierRow],
+) -> StoreResult<()> {
     let q = tx
         .q("DELETE FROM patient_identifiers WHERE tenant_id = $1 AND patient_id = $2")
-        .bind(patient.to_owned());
+        .bind(patient.as_text());
     tx.exec(q).await?;
     insert(tx, patient, rows).await
 }
@@ -40,12 +45,16 @@ pub const INSERT_SQL: &str = "INSERT INTO patient_identifiers (tenant_id, id, pa
     value, value_bidx, issuer, country, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// Add identifiers to a patient that has none yet (a registration).
-pub async fn insert(tx: &mut TenantTx, patient: &str, rows: &[IdentifierRow]) -> StoreResult<()> {
+pub async fn insert(
+    tx: &mut TenantTx,
+    patient: PatientId,
+    rows: &[IdentifierRow],
+) -> StoreResult<()> {
     for r in rows {
         let q = tx
             .q(INSERT_SQL)
-            .bind(r.id.clone())
-            .bind(patient.to_owned())
+            .bind(r.id.as_text())
+            .bind(patient.as_text())
             .bind(r.kind.clone())
             .bind(r.value.to_vec())
             .bind(r.value_bidx.clone())
@@ -58,18 +67,18 @@ pub async fn insert(tx: &mut TenantTx, patient: &str, rows: &[IdentifierRow]) ->
 }
 
 /// The patient's identifiers, oldest first.
-pub async fn list(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<IdentifierRow>> {
+pub async fn list(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<IdentifierRow>> {
     let q = tx
         .q("SELECT id, patient_id, kind, value, value_bidx, issuer, country, created_at \
             FROM patient_identifiers WHERE tenant_id = $1 AND patient_id = $2 ORDER BY created_at, id")
-        .bind(patient.to_owned());
+        .bind(patient.as_text());
     tx.all(q)
         .await?
         .iter()
         .map(|r| {
             Ok(IdentifierRow {
-                id: r.text("id")?,
-                patient_id: r.text("patient_id")?,
+                id: r.parse("id")?,
+                patient_id: r.parse("patient_id")?,
                 kind: r.text("kind")?,
                 value: Sealed::from_bytes(r.bytes("value")?.unwrap_or_default()),
                 value_bidx: r.text("value_bidx")?,
@@ -102,7 +111,7 @@ pub async fn find(
     kind: &str,
     bidx: &str,
     active_only: bool,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<PatientId>> {
     let q = tx
         .q(FIND_SQL)
         .bind(kind.to_owned())
@@ -112,7 +121,7 @@ pub async fn find(
         .all(q)
         .await?
         .iter()
-        .map(|r| r.text("patient_id"))
+        .map(|r| r.parse("patient_id"))
         .collect::<StoreResult<Vec<_>>>()?;
     ids.sort_unstable();
     ids.dedup();

@@ -5,15 +5,15 @@
 use crate::kit::row::{ts, RowExt};
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use clinicos_domain::UserId;
+use clinicos_domain::{FamilyLinkId, PatientId, UserId};
 use sqlx::any::AnyRow;
 
 /// One link: `patient_id` is the parent or guardian of `dependant_id`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkRow {
-    pub id: String,
-    pub patient_id: String,
-    pub dependant_id: String,
+    pub id: FamilyLinkId,
+    pub patient_id: PatientId,
+    pub dependant_id: PatientId,
     /// `parent` or `guardian`.
     pub kind: String,
     pub dependent_adult: bool,
@@ -27,9 +27,9 @@ const COLS: &str =
 
 fn from_row(r: &AnyRow) -> StoreResult<LinkRow> {
     Ok(LinkRow {
-        id: r.text("id")?,
-        patient_id: r.text("patient_id")?,
-        dependant_id: r.text("dependant_id")?,
+        id: r.parse("id")?,
+        patient_id: r.parse("patient_id")?,
+        dependant_id: r.parse("dependant_id")?,
         kind: r.text("kind")?,
         dependent_adult: r.flag("dependent_adult")?,
         adolescent_consent_at: r.opt_time("adolescent_consent_at")?,
@@ -42,9 +42,9 @@ pub async fn insert(tx: &mut TenantTx, l: &LinkRow) -> StoreResult<()> {
     let q = tx
         .q("INSERT INTO patient_links (tenant_id, id, patient_id, dependant_id, kind, dependent_adult, \
             adolescent_consent_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-        .bind(l.id.clone())
-        .bind(l.patient_id.clone())
-        .bind(l.dependant_id.clone())
+        .bind(l.id.as_text())
+        .bind(l.patient_id.as_text())
+        .bind(l.dependant_id.as_text())
         .bind(l.kind.clone())
         .bind(i64::from(l.dependent_adult))
         .bind(l.adolescent_consent_at.map(ts))
@@ -55,21 +55,21 @@ pub async fn insert(tx: &mut TenantTx, l: &LinkRow) -> StoreResult<()> {
 }
 
 /// Every link the patient is on, either side, oldest first.
-pub async fn of_patient(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<LinkRow>> {
+pub async fn of_patient(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<LinkRow>> {
     let sql = format!(
         "SELECT {COLS} FROM patient_links WHERE tenant_id = $1 AND (patient_id = $2 OR dependant_id = $2) \
          ORDER BY created_at, id"
     );
-    let q = tx.q(&sql).bind(patient.to_owned());
+    let q = tx.q(&sql).bind(patient.as_text());
     tx.all(q).await?.iter().map(from_row).collect()
 }
 
 /// The links on which the patient is the responsible one.
-pub async fn dependants_of(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<LinkRow>> {
+pub async fn dependants_of(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<LinkRow>> {
     let sql = format!(
         "SELECT {COLS} FROM patient_links WHERE tenant_id = $1 AND patient_id = $2 ORDER BY created_at, id"
     );
-    let q = tx.q(&sql).bind(patient.to_owned());
+    let q = tx.q(&sql).bind(patient.as_text());
     tx.all(q).await?.iter().map(from_row).collect()
 }
 
@@ -78,11 +78,11 @@ pub async fn dependants_of(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<
 /// decide whether a new parent link closes a cycle.
 pub async fn parent_edges_around(
     tx: &mut TenantTx,
-    patients: &[&str],
-) -> StoreResult<Vec<(String, String)>> {
-    let mut edges: Vec<(String, String)> = Vec::new();
-    let mut frontier: Vec<String> = patients.iter().map(|p| (*p).to_owned()).collect();
-    let mut seen: std::collections::HashSet<String> = frontier.iter().cloned().collect();
+    patients: &[PatientId],
+) -> StoreResult<Vec<(PatientId, PatientId)>> {
+    let mut edges: Vec<(PatientId, PatientId)> = Vec::new();
+    let mut frontier: Vec<PatientId> = patients.to_vec();
+    let mut seen: std::collections::HashSet<PatientId> = frontier.iter().copied().collect();
     // Families are small; the bound stops a pathological graph.
     while let Some(n) = frontier.pop() {
         if seen.len() > 10_000 {
@@ -91,12 +91,12 @@ pub async fn parent_edges_around(
         let q = tx
             .q("SELECT patient_id, dependant_id FROM patient_links WHERE tenant_id = $1 AND kind = 'parent' \
                 AND (patient_id = $2 OR dependant_id = $2)")
-            .bind(n.clone());
+            .bind(n.as_text());
         for r in tx.all(q).await? {
-            let e = (r.text("patient_id")?, r.text("dependant_id")?);
-            for side in [&e.0, &e.1] {
-                if seen.insert(side.clone()) {
-                    frontier.push(side.clone());
+            let e: (PatientId, PatientId) = (r.parse("patient_id")?, r.parse("dependant_id")?);
+            for side in [e.0, e.1] {
+                if seen.insert(side) {
+                    frontier.push(side);
                 }
             }
             if !edges.contains(&e) {
@@ -107,17 +107,17 @@ pub async fn parent_edges_around(
     Ok(edges)
 }
 
-pub async fn get(tx: &mut TenantTx, id: &str) -> StoreResult<LinkRow> {
+pub async fn get(tx: &mut TenantTx, id: FamilyLinkId) -> StoreResult<LinkRow> {
     let sql = format!("SELECT {COLS} FROM patient_links WHERE tenant_id = $1 AND id = $2");
-    let q = tx.q(&sql).bind(id.to_owned());
+    let q = tx.q(&sql).bind(id.as_text());
     from_row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
 }
 
 /// Is there already a link of this kind between these two patients?
 pub async fn exists(
     tx: &mut TenantTx,
-    patient: &str,
-    dependant: &str,
+    patient: PatientId,
+    dependant: PatientId,
     kind: &str,
 ) -> StoreResult<bool> {
     let q = tx
@@ -125,16 +125,16 @@ pub async fn exists(
             "SELECT 1 AS one FROM patient_links WHERE tenant_id = $1 AND patient_id = $2 \
             AND dependant_id = $3 AND kind = $4",
         )
-        .bind(patient.to_owned())
-        .bind(dependant.to_owned())
+        .bind(patient.as_text())
+        .bind(dependant.as_text())
         .bind(kind.to_owned());
     Ok(tx.opt(q).await?.is_some())
 }
 
-pub async fn delete(tx: &mut TenantTx, id: &str) -> StoreResult<()> {
+pub async fn delete(tx: &mut TenantTx, id: FamilyLinkId) -> StoreResult<()> {
     let q = tx
         .q("DELETE FROM patient_links WHERE tenant_id = $1 AND id = $2")
-        .bind(id.to_owned());
+        .bind(id.as_text());
     if tx.exec(q).await? == 0 {
         return Err(StoreError::NotFound);
     }
@@ -144,12 +144,12 @@ pub async fn delete(tx: &mut TenantTx, id: &str) -> StoreResult<()> {
 /// Record (`Some`) or withdraw (`None`) the adolescent's consent.
 pub async fn set_consent(
     tx: &mut TenantTx,
-    id: &str,
+    id: FamilyLinkId,
     at: Option<DateTime<Utc>>,
 ) -> StoreResult<()> {
     let q = tx
         .q("UPDATE patient_links SET adolescent_consent_at = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(id.to_owned())
+        .bind(id.as_text())
         .bind(at.map(ts));
     if tx.exec(q).await? == 0 {
         return Err(StoreError::NotFound);
@@ -159,7 +159,12 @@ pub async fn set_consent(
 
 /// Move one side of a link to another patient (`side` is `patient_id` or
 /// `dependant_id`; any other value is refused).
-pub async fn repoint(tx: &mut TenantTx, id: &str, side: &str, to: &str) -> StoreResult<u64> {
+pub async fn repoint(
+    tx: &mut TenantTx,
+    id: FamilyLinkId,
+    side: &str,
+    to: PatientId,
+) -> StoreResult<u64> {
     let sql = match side {
         "patient_id" => "UPDATE patient_links SET patient_id = $3 WHERE tenant_id = $1 AND id = $2",
         "dependant_id" => {
@@ -167,7 +172,7 @@ pub async fn repoint(tx: &mut TenantTx, id: &str, side: &str, to: &str) -> Store
         }
         _ => return Err(StoreError::Corrupt(format!("unknown link side {side}"))),
     };
-    let q = tx.q(sql).bind(id.to_owned()).bind(to.to_owned());
+    let q = tx.q(sql).bind(id.as_text()).bind(to.as_text());
     tx.exec(q).await
 }
 
@@ -182,13 +187,13 @@ pub struct PhotoRow {
 
 /// The patient's photo columns (`None` when no photo; NotFound when no
 /// such patient).
-pub async fn photo(tx: &mut TenantTx, patient: &str) -> StoreResult<Option<PhotoRow>> {
+pub async fn photo(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Option<PhotoRow>> {
     let q = tx
         .q(
             "SELECT photo_id, photo_type, photo_size, photo_sha256 FROM patients \
             WHERE tenant_id = $1 AND id = $2",
         )
-        .bind(patient.to_owned());
+        .bind(patient.as_text());
     let r = tx.opt(q).await?.ok_or(StoreError::NotFound)?;
     let Some(photo_id) = r.opt_text("photo_id")? else {
         return Ok(None);
@@ -204,14 +209,14 @@ pub async fn photo(tx: &mut TenantTx, patient: &str) -> StoreResult<Option<Photo
 /// Set (or clear, with `None`) the patient's photo columns.
 pub async fn set_photo(
     tx: &mut TenantTx,
-    patient: &str,
+    patient: PatientId,
     p: Option<&PhotoRow>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let q = tx
         .q("UPDATE patients SET photo_id = $3, photo_type = $4, photo_size = $5, photo_sha256 = $6, \
             updated_at = $7 WHERE tenant_id = $1 AND id = $2")
-        .bind(patient.to_owned())
+        .bind(patient.as_text())
         .bind(p.map(|p| p.photo_id.clone()))
         .bind(p.map(|p| p.content_type.clone()))
         .bind(p.map(|p| p.size))

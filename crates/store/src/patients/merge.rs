@@ -7,7 +7,7 @@ use crate::kit::row::{ts, RowExt};
 use crate::kit::sealed::Sealed;
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use clinicos_domain::UserId;
+use clinicos_domain::{AttachmentId, MergeId, PatientId, UserId};
 use sqlx::any::AnyRow;
 
 crate::sealed_columns! {
@@ -18,9 +18,9 @@ crate::sealed_columns! {
 /// One merge of `merged_id` into `survivor_id`.
 #[derive(Clone, Debug)]
 pub struct MergeRow {
-    pub id: String,
-    pub survivor_id: String,
-    pub merged_id: String,
+    pub id: MergeId,
+    pub survivor_id: PatientId,
+    pub merged_id: PatientId,
     /// Encrypted under the survivor's data key.
     pub reason: Sealed<MergeReason>,
     pub merged_by: UserId,
@@ -33,9 +33,9 @@ const COLS: &str = "id, survivor_id, merged_id, reason, merged_by, merged_at, un
 
 fn from_row(r: &AnyRow) -> StoreResult<MergeRow> {
     Ok(MergeRow {
-        id: r.text("id")?,
-        survivor_id: r.text("survivor_id")?,
-        merged_id: r.text("merged_id")?,
+        id: r.parse("id")?,
+        survivor_id: r.parse("survivor_id")?,
+        merged_id: r.parse("merged_id")?,
         reason: Sealed::from_bytes(r.bytes("reason")?.unwrap_or_default()),
         merged_by: r.parse("merged_by")?,
         merged_at: r.time("merged_at")?,
@@ -48,9 +48,9 @@ pub async fn insert(tx: &mut TenantTx, m: &MergeRow) -> StoreResult<()> {
     let q = tx
         .q("INSERT INTO patient_merges (tenant_id, id, survivor_id, merged_id, reason, merged_by, merged_at) \
             VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(m.id.clone())
-        .bind(m.survivor_id.clone())
-        .bind(m.merged_id.clone())
+        .bind(m.id.as_text())
+        .bind(m.survivor_id.as_text())
+        .bind(m.merged_id.as_text())
         .bind(m.reason.to_vec())
         .bind(m.merged_by.as_text())
         .bind(ts(m.merged_at));
@@ -58,22 +58,25 @@ pub async fn insert(tx: &mut TenantTx, m: &MergeRow) -> StoreResult<()> {
     Ok(())
 }
 
-pub async fn get(tx: &mut TenantTx, id: &str) -> StoreResult<MergeRow> {
+pub async fn get(tx: &mut TenantTx, id: MergeId) -> StoreResult<MergeRow> {
     let sql = format!("SELECT {COLS} FROM patient_merges WHERE tenant_id = $1 AND id = $2");
-    let q = tx.q(&sql).bind(id.to_owned());
+    let q = tx.q(&sql).bind(id.as_text());
     from_row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
 }
 
 /// Merges not undone that touch any of `patients` (either side), newest
 /// first.
-pub async fn live_touching(tx: &mut TenantTx, patients: &[&str]) -> StoreResult<Vec<MergeRow>> {
+pub async fn live_touching(
+    tx: &mut TenantTx,
+    patients: &[PatientId],
+) -> StoreResult<Vec<MergeRow>> {
     let mut out: Vec<MergeRow> = Vec::new();
     for p in patients {
         let sql = format!(
             "SELECT {COLS} FROM patient_merges WHERE tenant_id = $1 AND undone_at IS NULL \
              AND (survivor_id = $2 OR merged_id = $2)"
         );
-        let q = tx.q(&sql).bind((*p).to_owned());
+        let q = tx.q(&sql).bind(p.as_text());
         for r in tx.all(q).await? {
             let m = from_row(&r)?;
             if !out.iter().any(|o| o.id == m.id) {
@@ -81,21 +84,21 @@ pub async fn live_touching(tx: &mut TenantTx, patients: &[&str]) -> StoreResult<
             }
         }
     }
-    out.sort_by(|a, b| (b.merged_at, &b.id).cmp(&(a.merged_at, &a.id)));
+    out.sort_by_key(|m| std::cmp::Reverse((m.merged_at, m.id)));
     Ok(out)
 }
 
 /// Mark a merge undone; false when it already was.
 pub async fn mark_undone(
     tx: &mut TenantTx,
-    id: &str,
+    id: MergeId,
     by: UserId,
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let q = tx
         .q("UPDATE patient_merges SET undone_by = $3, undone_at = $4 \
             WHERE tenant_id = $1 AND id = $2 AND undone_at IS NULL")
-        .bind(id.to_owned())
+        .bind(id.as_text())
         .bind(by.as_text())
         .bind(ts(at));
     Ok(tx.exec(q).await? == 1)
@@ -109,13 +112,13 @@ pub struct MoveRow {
     pub detail: String,
 }
 
-pub async fn add_move(tx: &mut TenantTx, merge: &str, m: &MoveRow) -> StoreResult<()> {
+pub async fn add_move(tx: &mut TenantTx, merge: MergeId, m: &MoveRow) -> StoreResult<()> {
     let q = tx
         .q(
             "INSERT INTO patient_merge_moves (tenant_id, merge_id, table_name, row_key, detail) \
             VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(merge.to_owned())
+        .bind(merge.as_text())
         .bind(m.table.clone())
         .bind(m.row_key.clone())
         .bind(m.detail.clone());
@@ -123,13 +126,13 @@ pub async fn add_move(tx: &mut TenantTx, merge: &str, m: &MoveRow) -> StoreResul
     Ok(())
 }
 
-pub async fn moves(tx: &mut TenantTx, merge: &str) -> StoreResult<Vec<MoveRow>> {
+pub async fn moves(tx: &mut TenantTx, merge: MergeId) -> StoreResult<Vec<MoveRow>> {
     let q = tx
         .q(
             "SELECT table_name, row_key, detail FROM patient_merge_moves \
             WHERE tenant_id = $1 AND merge_id = $2 ORDER BY table_name, row_key",
         )
-        .bind(merge.to_owned());
+        .bind(merge.as_text());
     tx.all(q)
         .await?
         .iter()
@@ -145,26 +148,31 @@ pub async fn moves(tx: &mut TenantTx, merge: &str) -> StoreResult<Vec<MoveRow>> 
 
 /// The survivor a patient was merged into, if any (NotFound when no such
 /// patient).
-pub async fn merged_into(tx: &mut TenantTx, patient: &str) -> StoreResult<Option<String>> {
+pub async fn merged_into(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Option<PatientId>> {
     let q = tx
         .q("SELECT merged_into FROM patients WHERE tenant_id = $1 AND id = $2")
-        .bind(patient.to_owned());
+        .bind(patient.as_text());
     tx.opt(q)
         .await?
         .ok_or(StoreError::NotFound)?
-        .opt_text("merged_into")
+        .opt_text("merged_into")?
+        .map(|s| {
+            s.parse()
+                .map_err(|_| StoreError::Corrupt("column merged_into: not an id".into()))
+        })
+        .transpose()
 }
 
 /// Mark (or, with `None`, unmark) a patient as merged into another.
 pub async fn set_merged_into(
     tx: &mut TenantTx,
-    patient: &str,
-    into: Option<(&str, DateTime<Utc>)>,
+    patient: PatientId,
+    into: Option<(PatientId, DateTime<Utc>)>,
 ) -> StoreResult<()> {
     let q = tx
         .q("UPDATE patients SET merged_into = $3, merged_at = $4 WHERE tenant_id = $1 AND id = $2")
-        .bind(patient.to_owned())
-        .bind(into.map(|(s, _)| s.to_owned()))
+        .bind(patient.as_text())
+        .bind(into.map(|(s, _)| s.as_text()))
         .bind(into.map(|(_, at)| ts(at)));
     if tx.exec(q).await? == 0 {
         return Err(StoreError::NotFound);
@@ -186,7 +194,7 @@ pub async fn sealed_rows(
     tx: &mut TenantTx,
     table: &str,
     sealed: &[&str],
-    patient: &str,
+    patient: PatientId,
     only: Option<&[String]>,
 ) -> StoreResult<Vec<SealedRow>> {
     let mut cols = vec!["id"];
@@ -195,7 +203,7 @@ pub async fn sealed_rows(
         "SELECT {} FROM {table} WHERE tenant_id = $1 AND patient_id = $2 ORDER BY id",
         cols.join(", ")
     );
-    let q = tx.q(&sql).bind(patient.to_owned());
+    let q = tx.q(&sql).bind(patient.as_text());
     let mut out = Vec::new();
     for r in tx.all(q).await? {
         let id = r.text("id")?;
@@ -217,7 +225,7 @@ pub async fn rehome(
     table: &str,
     sealed: &[&str],
     row: &SealedRow,
-    to: &str,
+    to: PatientId,
 ) -> StoreResult<()> {
     let sets: Vec<String> = sealed
         .iter()
@@ -230,7 +238,7 @@ pub async fn rehome(
         "UPDATE {table} SET {} WHERE tenant_id = $1 AND id = $2",
         assignments.join(", ")
     );
-    let mut q = tx.q(&sql).bind(row.id.clone()).bind(to.to_owned());
+    let mut q = tx.q(&sql).bind(row.id.clone()).bind(to.as_text());
     for v in &row.sealed {
         q = q.bind(v.clone());
     }
@@ -242,20 +250,24 @@ pub async fn rehome(
 
 /// An attachment's storage key (the merge re-encrypts the file under a new
 /// key and keeps the old one for undo).
-pub async fn attachment_storage_key(tx: &mut TenantTx, id: &str) -> StoreResult<String> {
+pub async fn attachment_storage_key(tx: &mut TenantTx, id: AttachmentId) -> StoreResult<String> {
     let q = tx
         .q("SELECT storage_key FROM attachments WHERE tenant_id = $1 AND id = $2")
-        .bind(id.to_owned());
+        .bind(id.as_text());
     tx.opt(q)
         .await?
         .ok_or(StoreError::NotFound)?
         .text("storage_key")
 }
 
-pub async fn set_attachment_storage_key(tx: &mut TenantTx, id: &str, key: &str) -> StoreResult<()> {
+pub async fn set_attachment_storage_key(
+    tx: &mut TenantTx,
+    id: AttachmentId,
+    key: &str,
+) -> StoreResult<()> {
     let q = tx
         .q("UPDATE attachments SET storage_key = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(id.to_owned())
+        .bind(id.as_text())
         .bind(key.to_owned());
     tx.exec(q).await?;
     Ok(())
@@ -264,38 +276,38 @@ pub async fn set_attachment_storage_key(tx: &mut TenantTx, id: &str, key: &str) 
 /// The (user, kind) care relationships `from` has and `to` lacks.
 pub async fn care_missing_on(
     tx: &mut TenantTx,
-    from: &str,
-    to: &str,
-) -> StoreResult<Vec<(String, String)>> {
+    from: PatientId,
+    to: PatientId,
+) -> StoreResult<Vec<(UserId, String)>> {
     let q = tx
         .q("SELECT a.user_id, a.kind FROM care_relationships a WHERE a.tenant_id = $1 AND a.patient_id = $2 \
             AND NOT EXISTS (SELECT 1 FROM care_relationships b WHERE b.tenant_id = $1 \
             AND b.patient_id = $3 AND b.user_id = a.user_id AND b.kind = a.kind) \
             ORDER BY a.user_id, a.kind")
-        .bind(from.to_owned())
-        .bind(to.to_owned());
+        .bind(from.as_text())
+        .bind(to.as_text());
     tx.all(q)
         .await?
         .iter()
-        .map(|r| Ok((r.text("user_id")?, r.text("kind")?)))
+        .map(|r| Ok((r.parse("user_id")?, r.text("kind")?)))
         .collect()
 }
 
 /// Copy one care relationship of `from` to `to`.
 pub async fn copy_care(
     tx: &mut TenantTx,
-    from: &str,
-    to: &str,
-    user: &str,
+    from: PatientId,
+    to: PatientId,
+    user: UserId,
     kind: &str,
 ) -> StoreResult<()> {
     let q = tx
         .q("INSERT INTO care_relationships (tenant_id, patient_id, user_id, kind, last_at, added_by) \
             SELECT tenant_id, $3, user_id, kind, last_at, added_by FROM care_relationships \
             WHERE tenant_id = $1 AND patient_id = $2 AND user_id = $4 AND kind = $5")
-        .bind(from.to_owned())
-        .bind(to.to_owned())
-        .bind(user.to_owned())
+        .bind(from.as_text())
+        .bind(to.as_text())
+        .bind(user.as_text())
         .bind(kind.to_owned());
     tx.exec(q).await?;
     Ok(())
@@ -304,8 +316,8 @@ pub async fn copy_care(
 /// Remove one care relationship (undo of a copy).
 pub async fn drop_care(
     tx: &mut TenantTx,
-    patient: &str,
-    user: &str,
+    patient: PatientId,
+    user: UserId,
     kind: &str,
 ) -> StoreResult<()> {
     let q = tx
@@ -313,8 +325,8 @@ pub async fn drop_care(
             "DELETE FROM care_relationships WHERE tenant_id = $1 AND patient_id = $2 \
             AND user_id = $3 AND kind = $4",
         )
-        .bind(patient.to_owned())
-        .bind(user.to_owned())
+        .bind(patient.as_text())
+        .bind(user.as_text())
         .bind(kind.to_owned());
     tx.exec(q).await?;
     Ok(())

@@ -7,19 +7,20 @@ use crate::kit::sql::Sql;
 use crate::{StoreResult, TenantTx};
 use clinicos_domain::patients::search::{self as name_search, NameParts, NameToken};
 use clinicos_domain::patients::search_pairs as name_pairs;
+use clinicos_domain::PatientId;
 
 /// Replace the patient's name tokens and pairs (after a name change, a
 /// merge or its undo).
 pub async fn write_tokens(
     tx: &mut TenantTx,
-    patient_id: &str,
+    patient_id: PatientId,
     names: &NameParts<'_>,
 ) -> StoreResult<()> {
     // The pairs derive from the tokens, so the stored tokens name the pair
     // rows to delete, each by its whole primary key.
     let q = tx
         .q("SELECT token, is_family FROM patient_name_tokens WHERE tenant_id = $1 AND patient_id = $2")
-        .bind(patient_id.to_owned());
+        .bind(patient_id.as_text());
     let old = tx
         .all(q)
         .await?
@@ -40,12 +41,12 @@ pub async fn write_tokens(
             .bind(p.key)
             .bind(p.a)
             .bind(p.b)
-            .bind(patient_id.to_owned());
+            .bind(patient_id.as_text());
         tx.exec(q).await?;
     }
     let q = tx
         .q("DELETE FROM patient_name_tokens WHERE tenant_id = $1 AND patient_id = $2")
-        .bind(patient_id.to_owned());
+        .bind(patient_id.as_text());
     tx.exec(q).await?;
     insert_tokens(tx, patient_id, names).await
 }
@@ -60,7 +61,7 @@ pub const PAIR_COLS: &str = "tenant_id, pair_key, token_a, token_b, patient_id, 
 /// row): one statement each.
 pub async fn insert_tokens(
     tx: &mut TenantTx,
-    patient_id: &str,
+    patient_id: PatientId,
     names: &NameParts<'_>,
 ) -> StoreResult<()> {
     let tokens = name_search::patient_tokens(names);
@@ -68,7 +69,7 @@ pub async fn insert_tokens(
         return Ok(());
     }
     let mut sql = Sql::default();
-    let pid = sql.arg(patient_id.to_owned());
+    let pid = sql.arg(patient_id.as_text());
     let rows: Vec<String> = tokens
         .iter()
         .map(|t| {
@@ -86,7 +87,7 @@ pub async fn insert_tokens(
         return Ok(());
     }
     let mut sql = Sql::default();
-    let pid = sql.arg(patient_id.to_owned());
+    let pid = sql.arg(patient_id.as_text());
     let rows: Vec<String> = pairs
         .into_iter()
         .map(|p| {

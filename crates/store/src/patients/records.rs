@@ -8,7 +8,7 @@
 use crate::kit::row::{ts, RowExt};
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use clinicos_domain::{BranchId, UserId};
+use clinicos_domain::{BranchId, PatientId, RecordId, UserId};
 use sqlx::any::AnyRow;
 
 /// A table of clinical records and its columns.
@@ -42,8 +42,8 @@ pub const MEDICATIONS: RecordTable = RecordTable {
 /// One record; `plain` and `sealed` follow the table's column order.
 #[derive(Clone, Debug)]
 pub struct RecordRow {
-    pub id: String,
-    pub patient_id: String,
+    pub id: RecordId,
+    pub patient_id: PatientId,
     pub sensitivity: String,
     pub plain: Vec<Option<String>>,
     pub sealed: Vec<Option<Vec<u8>>>,
@@ -65,8 +65,8 @@ impl RecordTable {
 
     fn row(&self, r: &AnyRow) -> StoreResult<RecordRow> {
         Ok(RecordRow {
-            id: r.text("id")?,
-            patient_id: r.text("patient_id")?,
+            id: r.parse("id")?,
+            patient_id: r.parse("patient_id")?,
             sensitivity: r.text("tier")?,
             plain: self
                 .plain
@@ -96,8 +96,8 @@ impl RecordTable {
         );
         let mut q = tx
             .q(&sql)
-            .bind(row.id.clone())
-            .bind(row.patient_id.clone())
+            .bind(row.id.as_text())
+            .bind(row.patient_id.as_text())
             .bind(row.sensitivity.clone());
         for v in &row.plain {
             q = q.bind(v.clone());
@@ -126,19 +126,24 @@ impl RecordTable {
     }
 
     /// A patient's records, newest first.
-    pub async fn list(&self, tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<RecordRow>> {
+    pub async fn list(&self, tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<RecordRow>> {
         let sql = self.list_sql();
-        let q = tx.q(&sql).bind(patient.to_owned());
+        let q = tx.q(&sql).bind(patient.as_text());
         tx.all(q).await?.iter().map(|r| self.row(r)).collect()
     }
 
-    pub async fn get(&self, tx: &mut TenantTx, patient: &str, id: &str) -> StoreResult<RecordRow> {
+    pub async fn get(
+        &self,
+        tx: &mut TenantTx,
+        patient: PatientId,
+        id: RecordId,
+    ) -> StoreResult<RecordRow> {
         let sql = format!(
             "SELECT {} FROM {} WHERE tenant_id = $1 AND patient_id = $2 AND id = $3",
             self.columns(),
             self.table
         );
-        let q = tx.q(&sql).bind(patient.to_owned()).bind(id.to_owned());
+        let q = tx.q(&sql).bind(patient.as_text()).bind(id.as_text());
         self.row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
     }
 
@@ -156,7 +161,7 @@ impl RecordTable {
             self.table,
             sets.join(", ")
         );
-        let mut q = tx.q(&sql).bind(row.id.clone()).bind(ts(row.updated_at));
+        let mut q = tx.q(&sql).bind(row.id.as_text()).bind(ts(row.updated_at));
         for v in &row.plain {
             q = q.bind(v.clone());
         }

@@ -30,7 +30,7 @@
 use crate::kit::row::RowExt;
 use crate::kit::sql::Sql;
 use crate::patients::name_index::write_tokens;
-use crate::patients::registry::{from_row, PatientRow, COLS};
+use crate::patients::registry::PatientRow;
 use crate::{StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
 use clinicos_domain::patients::search as name_search;
@@ -79,18 +79,20 @@ fn tag_pattern(tag: &str) -> String {
 pub async fn reindex(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
     let q = tx
         .q("UPDATE patients SET name_key = $3 WHERE tenant_id = $1 AND id = $2")
-        .bind(p.id.clone())
+        .bind(p.id.as_text())
         .bind(name_search::sort_key(&p.names()));
     tx.exec(q).await?;
-    write_tokens(tx, &p.id, &p.names()).await
+    write_tokens(tx, p.id, &p.names()).await
 }
 
 /// Patients of this tenant not yet in the name index, at most `limit`.
 pub async fn unindexed(tx: &mut TenantTx, limit: i64) -> StoreResult<Vec<PatientRow>> {
-    let sql =
-        format!("SELECT {COLS} FROM patients WHERE tenant_id = $1 AND name_key = '' LIMIT $2");
+    let sql = format!(
+        "SELECT {} FROM patients WHERE tenant_id = $1 AND name_key = '' LIMIT $2",
+        PatientRow::COLS
+    );
     let q = tx.q(&sql).bind(limit);
-    tx.all(q).await?.iter().map(from_row).collect()
+    tx.all(q).await?.iter().map(PatientRow::from_row).collect()
 }
 
 /// Most matching name-token rows a name search ranks: below this every
@@ -331,6 +333,7 @@ pub fn statements(s: &PatientSearch) -> Statements {
     } = clauses(s, &mut sql);
     let lim = format!("${}", sql.args.len() + 2);
     let off = format!("${}", sql.args.len() + 3);
+    const COLS: &str = PatientRow::COLS;
     match (candidates, score) {
         (Some(cands), Some(score)) => Statements {
             // Ranked on the narrow columns first; the whole rows are read
@@ -414,7 +417,9 @@ pub async fn search(
         }
     };
     Ok((
-        rows.iter().map(from_row).collect::<StoreResult<_>>()?,
+        rows.iter()
+            .map(PatientRow::from_row)
+            .collect::<StoreResult<_>>()?,
         total,
     ))
 }

@@ -4,15 +4,15 @@
 use crate::kit::row::{ts, RowExt};
 use crate::{StoreError, StoreResult, TenantTx};
 use chrono::{DateTime, Utc};
-use clinicos_domain::UserId;
+use clinicos_domain::{AttachmentId, PatientId, ShareLinkId, UserId};
 use sqlx::any::AnyRow;
 
 /// One share link.
 #[derive(Clone, Debug)]
 pub struct ShareLinkRow {
-    pub id: String,
-    pub patient_id: String,
-    pub attachment_id: String,
+    pub id: ShareLinkId,
+    pub patient_id: PatientId,
+    pub attachment_id: AttachmentId,
     pub token_hash: String,
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -28,9 +28,9 @@ const COLS: &str = "id, patient_id, attachment_id, token_hash, created_by, creat
 
 fn row(r: &AnyRow) -> StoreResult<ShareLinkRow> {
     Ok(ShareLinkRow {
-        id: r.text("id")?,
-        patient_id: r.text("patient_id")?,
-        attachment_id: r.text("attachment_id")?,
+        id: r.parse("id")?,
+        patient_id: r.parse("patient_id")?,
+        attachment_id: r.parse("attachment_id")?,
         token_hash: r.text("token_hash")?,
         created_by: r.parse("created_by")?,
         created_at: r.time("created_at")?,
@@ -49,9 +49,9 @@ pub async fn insert(tx: &mut TenantTx, l: &ShareLinkRow) -> StoreResult<()> {
     );
     let q = tx
         .q(&sql)
-        .bind(l.id.clone())
-        .bind(l.patient_id.clone())
-        .bind(l.attachment_id.clone())
+        .bind(l.id.as_text())
+        .bind(l.patient_id.as_text())
+        .bind(l.attachment_id.as_text())
         .bind(l.token_hash.clone())
         .bind(l.created_by.as_text())
         .bind(ts(l.created_at))
@@ -61,19 +61,19 @@ pub async fn insert(tx: &mut TenantTx, l: &ShareLinkRow) -> StoreResult<()> {
 }
 
 /// A patient's links, newest first.
-pub async fn list(tx: &mut TenantTx, patient: &str) -> StoreResult<Vec<ShareLinkRow>> {
+pub async fn list(tx: &mut TenantTx, patient: PatientId) -> StoreResult<Vec<ShareLinkRow>> {
     let sql = format!(
         "SELECT {COLS} FROM share_links WHERE tenant_id = $1 AND patient_id = $2 \
          ORDER BY created_at DESC, id DESC"
     );
-    let q = tx.q(&sql).bind(patient.to_owned());
+    let q = tx.q(&sql).bind(patient.as_text());
     tx.all(q).await?.iter().map(row).collect()
 }
 
 /// One link by id.
-pub async fn get(tx: &mut TenantTx, id: &str) -> StoreResult<ShareLinkRow> {
+pub async fn get(tx: &mut TenantTx, id: ShareLinkId) -> StoreResult<ShareLinkRow> {
     let sql = format!("SELECT {COLS} FROM share_links WHERE tenant_id = $1 AND id = $2");
-    let q = tx.q(&sql).bind(id.to_owned());
+    let q = tx.q(&sql).bind(id.as_text());
     row(&tx.opt(q).await?.ok_or(StoreError::NotFound)?)
 }
 
@@ -87,27 +87,27 @@ pub async fn by_token_hash(tx: &mut TenantTx, hash: &str) -> StoreResult<Option<
 /// Revoke a link (no-op when already revoked); true if this call revoked it.
 pub async fn revoke(
     tx: &mut TenantTx,
-    id: &str,
+    id: ShareLinkId,
     by: UserId,
     at: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let q = tx
         .q("UPDATE share_links SET revoked_at = $3, revoked_by = $4 \
             WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL")
-        .bind(id.to_owned())
+        .bind(id.as_text())
         .bind(ts(at))
         .bind(by.as_text());
     Ok(tx.exec(q).await? > 0)
 }
 
 /// Count one use.
-pub async fn mark_used(tx: &mut TenantTx, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+pub async fn mark_used(tx: &mut TenantTx, id: ShareLinkId, at: DateTime<Utc>) -> StoreResult<()> {
     let q = tx
         .q(
             "UPDATE share_links SET use_count = use_count + 1, last_used_at = $3 \
             WHERE tenant_id = $1 AND id = $2",
         )
-        .bind(id.to_owned())
+        .bind(id.as_text())
         .bind(ts(at));
     tx.exec(q).await?;
     Ok(())

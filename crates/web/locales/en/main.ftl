@@ -108,6 +108,7 @@ error-form-unreadable = The form could not be read. Go back, reload the page and
 error-form-too-large = The form is too large to send.
 error-validation-error = Some fields need attention.
 error-invalid-input = The request is invalid.
+error-invalid-id = An id in the request is not a valid id.
 error-invalid-credentials = The clinic code, email or password is wrong.
 error-unauthorized = Please sign in.
 error-token-expired = Your session has expired. Please sign in again.

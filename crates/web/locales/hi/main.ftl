@@ -108,6 +108,7 @@ error-form-unreadable = फ़ॉर्म पढ़ा नहीं जा स�
 error-form-too-large = फ़ॉर्म भेजने के लिए बहुत बड़ा है।
 error-validation-error = कुछ फ़ील्ड पर ध्यान देना आवश्यक है।
 error-invalid-input = अनुरोध अमान्य है।
+error-invalid-id = अनुरोध में दी गई आईडी मान्य नहीं है।
 error-invalid-credentials = क्लिनिक कोड, ईमेल या पासवर्ड गलत है।
 error-unauthorized = कृपया साइन इन करें।
 error-token-expired = आपका सत्र समाप्त हो गया है। कृपया फिर से साइन इन करें।

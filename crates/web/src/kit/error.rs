@@ -24,7 +24,8 @@ pub struct ErrorDetail {
     /// Human-readable message in the user's language.
     pub message: String,
     /// Field problems for validation errors; for DUPLICATE_PATIENT, one
-    /// `{"field": "patient_id", "message": <id>}` per matching patient.
+    /// `{"field": "patient_id", "message": <id>}` per matching patient; for
+    /// INVALID_ID, the path parameter or header that is not an id.
     #[schema(value_type = Vec<domain_schema::FieldError>)]
     pub details: Vec<FieldError>,
     pub request_id: String,
@@ -51,6 +52,12 @@ pub fn message_for(e: &AppError, locale: &str) -> String {
             format!("You do not have permission to {what}.")
         }
         AppError::NotFound(what) if locale == "en" => format!("The {what} was not found."),
+        AppError::InvalidId(name) if locale == "en" => {
+            format!(
+                "\"{name}\" is not a valid id; ids are UUIDs such as \
+                 0190a0a0-0000-7000-8000-000000000000."
+            )
+        }
         _ => i18n::t(locale, &key),
     }
 }
@@ -64,6 +71,11 @@ impl IntoResponse for ApiError {
         }
         let details = match &e {
             AppError::Validation(v) => v.clone(),
+            // The parameter, never the value sent.
+            AppError::InvalidId(name) => vec![FieldError {
+                field: name.clone(),
+                message: "must be a UUID".into(),
+            }],
             // The matching records, by id only (no PHI).
             AppError::DuplicatePatient(ids) => ids
                 .iter()

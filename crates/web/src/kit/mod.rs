@@ -1,12 +1,13 @@
 //! The web kit shared by every feature: the error envelope, extractors,
-//! JSON bodies, forms, page chrome, middleware, rate limits, i18n,
-//! metrics and the log format. It imports no feature.
+//! ids in paths and headers, JSON bodies, forms, page chrome, middleware,
+//! rate limits, i18n, metrics and the log format. It imports no feature.
 
 pub mod error;
 pub mod extract;
 pub mod form;
 pub mod http;
 pub mod i18n;
+pub mod ids;
 pub mod input_guard;
 pub mod json;
 pub mod limits;

@@ -4,7 +4,8 @@
 
 use crate::kit::error::{ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{created, ok, ApiJson, ApiPath, ApiQuery, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{created, ok, ApiJson, ApiQuery, Envelope};
 use crate::WebState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,7 +28,7 @@ pub async fn get_policy(State(st): State<WebState>, ApiAuth(ctx): ApiAuth) -> Ap
 pub async fn put_role_bundle(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(role): ApiPath<Role>,
+    InPath(role): InPath<Role>,
     ApiJson(b): ApiJson<BundleInput>,
 ) -> ApiResult<Response> {
     st.app.governance().set_role_bundle(&ctx, role, b).await?;
@@ -40,7 +41,7 @@ pub async fn put_role_bundle(
 pub async fn reset_role_bundle(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(role): ApiPath<Role>,
+    InPath(role): InPath<Role>,
 ) -> ApiResult<Response> {
     st.app.governance().reset_role_bundle(&ctx, role).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -60,14 +61,17 @@ pub async fn add_grant(
 }
 
 /// Revoke a single grant.
-#[utoipa::path(delete, path = "/api/v1/policy/grants/{id}", tag = "policy", security(("bearer" = [])), params(("id" = String, Path, description = "Grant id")),
+#[utoipa::path(delete, path = "/api/v1/policy/grants/{id}", tag = "policy", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Grant id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_grant(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<uuid::Uuid>,
 ) -> ApiResult<Response> {
-    st.app.governance().revoke_grant(&ctx, &id).await?;
+    st.app
+        .governance()
+        .revoke_grant(&ctx, &id.to_string())
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -105,29 +109,32 @@ pub async fn list_break_glass(
 }
 
 /// Record the review of an emergency access (justified or unjustified, with a note).
-#[utoipa::path(post, path = "/api/v1/break-glass/{id}/review", tag = "policy", security(("bearer" = [])), params(("id" = String, Path, description = "Grant id")), request_body = ReviewInput,
+#[utoipa::path(post, path = "/api/v1/break-glass/{id}/review", tag = "policy", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Grant id")), request_body = ReviewInput,
     responses((status = 200, body = Envelope<BreakGlassGrant>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn review_break_glass(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<uuid::Uuid>,
     ApiJson(b): ApiJson<ReviewInput>,
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
         .governance()
-        .review_break_glass(&ctx, &id, b)
+        .review_break_glass(&ctx, &id.to_string(), b)
         .await?))
 }
 
 /// End one's own emergency access before it expires.
-#[utoipa::path(post, path = "/api/v1/break-glass/{id}/end", tag = "policy", security(("bearer" = [])), params(("id" = String, Path, description = "Grant id")),
+#[utoipa::path(post, path = "/api/v1/break-glass/{id}/end", tag = "policy", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Grant id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn end_break_glass(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<uuid::Uuid>,
 ) -> ApiResult<Response> {
-    st.app.governance().end_break_glass(&ctx, &id).await?;
+    st.app
+        .governance()
+        .end_break_glass(&ctx, &id.to_string())
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

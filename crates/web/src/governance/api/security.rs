@@ -3,7 +3,8 @@
 
 use crate::kit::error::{ApiError, ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{ok, paged, ApiJson, ApiPath, ApiQuery, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{ok, paged, ApiJson, ApiQuery, Envelope};
 use crate::WebState;
 use axum::extract::State;
 use axum::response::Response;
@@ -82,7 +83,7 @@ pub async fn list_events(
 pub async fn acknowledge_event(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<uuid::Uuid>,
+    InPath(id): InPath<uuid::Uuid>,
 ) -> ApiResult<Response> {
     st.app
         .governance()

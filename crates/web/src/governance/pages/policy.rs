@@ -5,10 +5,11 @@
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
 use crate::kit::http::FreshCsrf;
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash, render, Chrome};
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -170,7 +171,7 @@ fn role_of(s: &str) -> Result<Role, AppError> {
 pub async fn save_role(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(role): Path<String>,
+    InPath(role): InPath<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let role = match role_of(&role) {
@@ -193,7 +194,7 @@ pub async fn save_role(
 pub async fn reset_role(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(role): Path<String>,
+    InPath(role): InPath<String>,
 ) -> Response {
     let r = match role_of(&role) {
         Ok(role) => st.app.governance().reset_role_bundle(&ctx, role).await,
@@ -239,9 +240,13 @@ pub async fn add_grant(
 pub async fn revoke_grant(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<uuid::Uuid>,
 ) -> Response {
-    let r = st.app.governance().revoke_grant(&ctx, &id).await;
+    let r = st
+        .app
+        .governance()
+        .revoke_grant(&ctx, &id.to_string())
+        .await;
     done(r, &ctx.locale)
 }
 
@@ -342,7 +347,7 @@ pub struct ReviewForm {
 pub async fn review(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<uuid::Uuid>,
     Form(f): Form<ReviewForm>,
 ) -> Response {
     let input = ReviewInput {
@@ -352,7 +357,7 @@ pub async fn review(
     match st
         .app
         .governance()
-        .review_break_glass(&ctx, &id, input)
+        .review_break_glass(&ctx, &id.to_string(), input)
         .await
     {
         Ok(_) => redirect_with_flash("/admin/break-glass", "flash-reviewed", false),

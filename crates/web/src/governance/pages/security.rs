@@ -5,10 +5,11 @@
 use crate::governance::api::security::EventFilter;
 use crate::kit::extract::PageAuth;
 use crate::kit::http::FreshCsrf;
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash, render, Chrome};
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -111,11 +112,8 @@ pub async fn page(
 pub async fn acknowledge(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<uuid::Uuid>,
 ) -> Response {
-    let Ok(id) = id.parse::<uuid::Uuid>() else {
-        return error_response(&ctx.locale, AppError::NotFound("security event"));
-    };
     match st
         .app
         .governance()

@@ -2,7 +2,8 @@
 
 use crate::kit::error::{ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{ok, ApiJson, ApiPath, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{ok, ApiJson, Envelope};
 use crate::WebState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -82,12 +83,12 @@ pub async fn list_sessions(
 }
 
 /// End one of one's sessions.
-#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])), params(("id" = String, Path, description = "Session id")),
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Session id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub async fn end_session(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<SessionId>,
+    InPath(id): InPath<SessionId>,
 ) -> ApiResult<Response> {
     st.app.identity().end_my_session(&ctx, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -4,7 +4,8 @@
 
 use crate::kit::error::{ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{ok, ApiJson, ApiPath, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{ok, ApiJson, Envelope};
 use crate::WebState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,50 +38,54 @@ pub async fn list_device_approvals(
 }
 
 /// Approve a pending device: the staff member can then sign in from it.
-#[utoipa::path(post, path = "/api/v1/staff/device-approvals/{id}/approve", tag = "staff", security(("bearer" = [])), params(("id" = String, Path, description = "Device approval id")),
+#[utoipa::path(post, path = "/api/v1/staff/device-approvals/{id}/approve", tag = "staff", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Device approval id")),
     responses((status = 200, body = Envelope<Device>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn approve_device(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Response> {
-    Ok(ok(st.app.identity().decide_device(&ctx, &id, true).await?))
-}
-
-/// Deny a pending device: sign-in from it stays blocked.
-#[utoipa::path(post, path = "/api/v1/staff/device-approvals/{id}/deny", tag = "staff", security(("bearer" = [])), params(("id" = String, Path, description = "Device approval id")),
-    responses((status = 200, body = Envelope<Device>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn deny_device(
-    State(st): State<WebState>,
-    ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<uuid::Uuid>,
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
         .identity()
-        .decide_device(&ctx, &id, false)
+        .decide_device(&ctx, &id.to_string(), true)
+        .await?))
+}
+
+/// Deny a pending device: sign-in from it stays blocked.
+#[utoipa::path(post, path = "/api/v1/staff/device-approvals/{id}/deny", tag = "staff", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Device approval id")),
+    responses((status = 200, body = Envelope<Device>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn deny_device(
+    State(st): State<WebState>,
+    ApiAuth(ctx): ApiAuth,
+    InPath(id): InPath<uuid::Uuid>,
+) -> ApiResult<Response> {
+    Ok(ok(st
+        .app
+        .identity()
+        .decide_device(&ctx, &id.to_string(), false)
         .await?))
 }
 
 /// A staff member's live sessions.
-#[utoipa::path(get, path = "/api/v1/staff/{id}/sessions", tag = "staff", security(("bearer" = [])), params(("id" = String, Path, description = "Staff member id")),
+#[utoipa::path(get, path = "/api/v1/staff/{id}/sessions", tag = "staff", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Staff member id")),
     responses((status = 200, body = Envelope<Vec<SessionSummary>>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_staff_sessions(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<UserId>,
+    InPath(id): InPath<UserId>,
 ) -> ApiResult<Response> {
     Ok(ok(st.app.identity().staff_sessions(&ctx, id).await?))
 }
 
 /// End a staff member's session; its tokens stop working at once.
 #[utoipa::path(delete, path = "/api/v1/staff/{id}/sessions/{sid}", tag = "staff", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Staff member id"), ("sid" = String, Path, description = "Session id")),
+    params(("id" = uuid::Uuid, Path, description = "Staff member id"), ("sid" = uuid::Uuid, Path, description = "Session id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_staff_session(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath((id, sid)): ApiPath<(UserId, SessionId)>,
+    InPath((id, sid)): InPath<(UserId, SessionId)>,
 ) -> ApiResult<Response> {
     st.app
         .identity()

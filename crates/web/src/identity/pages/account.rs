@@ -4,6 +4,7 @@
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
 use crate::kit::http::FreshCsrf;
+use crate::kit::ids::InPath;
 use crate::kit::page::{
     error_response, image_response, read_upload, redirect_with_flash, render, render_failed,
     Chrome, Errs,
@@ -11,7 +12,7 @@ use crate::kit::page::{
 use crate::WebState;
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -339,11 +340,8 @@ pub async fn sessions(
 pub async fn end_session(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(sid): InPath<SessionId>,
 ) -> Response {
-    let Ok(sid) = id.parse::<SessionId>() else {
-        return redirect_with_flash("/me/sessions", "flash-session-unknown", true);
-    };
     match st.app.identity().end_my_session(&ctx, sid).await {
         Ok(()) => redirect_with_flash("/me/sessions", "flash-session-ended", false),
         Err(AppError::NotFound(_)) => {

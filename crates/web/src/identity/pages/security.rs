@@ -6,10 +6,11 @@
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
 use crate::kit::http::FreshCsrf;
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash, render, Chrome};
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -191,14 +192,19 @@ pub async fn devices(
 pub async fn decide_device(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, decision)): Path<(String, String)>,
+    InPath((id, decision)): InPath<(uuid::Uuid, String)>,
 ) -> Response {
     let approve = match decision.as_str() {
         "approve" => true,
         "deny" => false,
         _ => return error_response(&ctx.locale, AppError::NotFound("page")),
     };
-    match st.app.identity().decide_device(&ctx, &id, approve).await {
+    match st
+        .app
+        .identity()
+        .decide_device(&ctx, &id.to_string(), approve)
+        .await
+    {
         Ok(_) if approve => redirect_with_flash("/admin/devices", "flash-device-approved", false),
         Ok(_) => redirect_with_flash("/admin/devices", "flash-device-denied", false),
         Err(e) => error_response(&ctx.locale, e),
@@ -208,11 +214,8 @@ pub async fn decide_device(
 pub async fn end_staff_session(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, sid)): Path<(String, String)>,
+    InPath((user, sid)): InPath<(UserId, SessionId)>,
 ) -> Response {
-    let (Ok(user), Ok(sid)) = (id.parse::<UserId>(), sid.parse::<SessionId>()) else {
-        return error_response(&ctx.locale, AppError::NotFound("session"));
-    };
     match st
         .app
         .identity()

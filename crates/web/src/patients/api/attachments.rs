@@ -5,7 +5,8 @@
 
 use crate::kit::error::{ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{created, ok, ApiPath, Envelope};
+use crate::kit::ids::{header_id, InPath};
+use crate::kit::json::{created, ok, Envelope};
 use crate::WebState;
 use axum::body::Body;
 use axum::extract::State;
@@ -15,6 +16,7 @@ use clinicos_app::patients::attachments::{
     AttachmentInfo, AttachmentList, NewAttachment, MAX_ATTACHMENT_BYTES,
 };
 use clinicos_app::AppError;
+use clinicos_domain::{AttachmentId, PatientId};
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -73,19 +75,20 @@ pub(crate) fn disposition(name: &str) -> HeaderValue {
 
 /// Upload a file to the patient: the raw body, its `Content-Type`, its name in `X-File-Name` (percent-encoded UTF-8), optionally `X-Visit-Id` and `X-Sensitivity`. PDF, PNG, JPEG, DICOM, CSV or text up to 20 MiB; the declared type, extension and content must agree. Stored encrypted; audited.
 #[utoipa::path(post, path = "/api/v1/patients/{id}/attachments", tag = "patients", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Patient id"),
+    params(("id" = uuid::Uuid, Path, description = "Patient id"),
         ("X-File-Name" = String, Header, description = "The file's name, percent-encoded UTF-8"),
-        ("X-Visit-Id" = Option<String>, Header, description = "The visit the file belongs to"),
+        ("X-Visit-Id" = Option<uuid::Uuid>, Header, description = "The visit the file belongs to (a malformed id is 400 INVALID_ID)"),
         ("X-Sensitivity" = Option<String>, Header, description = "normal (default) or a restricted tier")),
     request_body(content = Vec<u8>, description = "The file", content_type = "application/octet-stream"),
     responses((status = 201, body = Envelope<AttachmentInfo>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn upload_attachment(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
+    let visit_id = header_id(&headers, "X-Visit-Id")?;
     let bytes = axum::body::to_bytes(body, MAX_ATTACHMENT_BYTES)
         .await
         .map_err(|_| AppError::field("file", "is larger than the 20 MiB limit"))?;
@@ -95,40 +98,40 @@ pub async fn upload_attachment(
     let input = NewAttachment {
         file_name,
         content_type: header_text(&headers, "content-type").unwrap_or_default(),
-        visit_id: header_text(&headers, "x-visit-id"),
+        visit_id,
         sensitivity: header_text(&headers, "x-sensitivity"),
         // Takes the buffer over (no copy when the body arrived in one piece).
         bytes: Vec::from(bytes),
     };
     Ok(created(
-        st.app.patients().add_attachment(&ctx, &id, input).await?,
+        st.app.patients().add_attachment(&ctx, id, input).await?,
     ))
 }
 
 /// The patient's attachments (metadata) as far as the reader may see them (restricted files withheld and counted). Audited.
-#[utoipa::path(get, path = "/api/v1/patients/{id}/attachments", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")),
+#[utoipa::path(get, path = "/api/v1/patients/{id}/attachments", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")),
     responses((status = 200, body = Envelope<AttachmentList>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_attachments(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.patients().attachments(&ctx, &id).await?))
+    Ok(ok(st.app.patients().attachments(&ctx, id).await?))
 }
 
 /// Download one attachment (decrypted, with its stored content type, as an attachment). Audited.
 #[utoipa::path(get, path = "/api/v1/patients/{id}/attachments/{attachment}", tag = "patients", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Patient id"), ("attachment" = String, Path, description = "Attachment id")),
+    params(("id" = uuid::Uuid, Path, description = "Patient id"), ("attachment" = uuid::Uuid, Path, description = "Attachment id")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn download_attachment(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath((id, attachment)): ApiPath<(String, String)>,
+    InPath((id, attachment)): InPath<(PatientId, AttachmentId)>,
 ) -> ApiResult<Response> {
     let file = st
         .app
         .patients()
-        .download_attachment(&ctx, &id, &attachment)
+        .download_attachment(&ctx, id, attachment)
         .await?;
     let content_type = HeaderValue::from_str(&file.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));

@@ -4,7 +4,8 @@
 
 use crate::kit::error::{ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{created, ok, paged, ApiJson, ApiPath, ApiQuery, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{created, ok, paged, ApiJson, ApiQuery, Envelope};
 use crate::tenancy::api::admin::page_of;
 use crate::WebState;
 use axum::extract::State;
@@ -16,6 +17,7 @@ use clinicos_app::patients::care::{CareMember, HistoryEntry, HistoryInput, Histo
 use clinicos_app::patients::patient::{NewPatient, Patient};
 use clinicos_app::patients::search::PatientFilter;
 use clinicos_domain::UserId;
+use clinicos_domain::{PatientId, RecordId};
 
 /// `GET /patients` paging (the filters are [`PatientFilter`]).
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -53,25 +55,25 @@ pub async fn create_patient(
 }
 
 /// A patient's demographics and contact details (audited read).
-#[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")),
+#[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")),
     responses((status = 200, body = Envelope<Patient>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_patient(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.patients().patient(&ctx, &id).await?))
+    Ok(ok(st.app.patients().patient(&ctx, id).await?))
 }
 
 /// The patient's care team and recent encounters ("own patients").
-#[utoipa::path(get, path = "/api/v1/patients/{id}/care-team", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")),
+#[utoipa::path(get, path = "/api/v1/patients/{id}/care-team", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")),
     responses((status = 200, body = Envelope<Vec<CareMember>>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_care_team(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.patients().care_team(&ctx, &id).await?))
+    Ok(ok(st.app.patients().care_team(&ctx, id).await?))
 }
 
 /// A staff member to add to a care team.
@@ -83,89 +85,87 @@ pub struct CareTeamInput {
 }
 
 /// Put a staff member on the patient's care team.
-#[utoipa::path(post, path = "/api/v1/patients/{id}/care-team", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")), request_body = CareTeamInput,
+#[utoipa::path(post, path = "/api/v1/patients/{id}/care-team", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")), request_body = CareTeamInput,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_care_team(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
     ApiJson(b): ApiJson<CareTeamInput>,
 ) -> ApiResult<Response> {
     st.app
         .patients()
-        .add_to_care_team(&ctx, &id, b.user_id)
+        .add_to_care_team(&ctx, id, b.user_id)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Take a staff member off the patient's care team.
 #[utoipa::path(delete, path = "/api/v1/patients/{id}/care-team/{user_id}", tag = "patients", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Patient id"), ("user_id" = String, Path, description = "Staff member id")),
+    params(("id" = uuid::Uuid, Path, description = "Patient id"), ("user_id" = uuid::Uuid, Path, description = "Staff member id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_care_team(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath((id, user)): ApiPath<(String, UserId)>,
+    InPath((id, user)): InPath<(PatientId, UserId)>,
 ) -> ApiResult<Response> {
     st.app
         .patients()
-        .remove_from_care_team(&ctx, &id, user)
+        .remove_from_care_team(&ctx, id, user)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The patient's medical history as far as the reader may see it (restricted entries withheld and counted; break-the-glass reads flagged).
-#[utoipa::path(get, path = "/api/v1/patients/{id}/history", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")),
+#[utoipa::path(get, path = "/api/v1/patients/{id}/history", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")),
     responses((status = 200, body = Envelope<HistoryList>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_history(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.patients().history(&ctx, &id).await?))
+    Ok(ok(st.app.patients().history(&ctx, id).await?))
 }
 
 /// Record a medical-history entry (encrypted; the author is the current user).
-#[utoipa::path(post, path = "/api/v1/patients/{id}/history", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")), request_body = HistoryInput,
+#[utoipa::path(post, path = "/api/v1/patients/{id}/history", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")), request_body = HistoryInput,
     responses((status = 201, body = Envelope<HistoryEntry>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_history(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
     ApiJson(b): ApiJson<HistoryInput>,
 ) -> ApiResult<Response> {
-    Ok(created(st.app.patients().add_history(&ctx, &id, b).await?))
+    Ok(created(st.app.patients().add_history(&ctx, id, b).await?))
 }
 
 /// Change a history entry (its author only).
 #[utoipa::path(put, path = "/api/v1/patients/{id}/history/{entry}", tag = "patients", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Patient id"), ("entry" = String, Path, description = "History entry id")), request_body = HistoryInput,
+    params(("id" = uuid::Uuid, Path, description = "Patient id"), ("entry" = uuid::Uuid, Path, description = "History entry id")), request_body = HistoryInput,
     responses((status = 200, body = Envelope<HistoryEntry>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_history(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath((id, entry)): ApiPath<(String, String)>,
+    InPath((id, entry)): InPath<(PatientId, RecordId)>,
     ApiJson(b): ApiJson<HistoryInput>,
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
         .patients()
-        .update_history(&ctx, &id, &entry, b)
+        .update_history(&ctx, id, entry, b)
         .await?))
 }
 
 /// Emergency access: open the record without a care relationship, with a reason; time-boxed, flagged and reviewed.
-#[utoipa::path(post, path = "/api/v1/patients/{id}/break-glass", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")), request_body = BreakGlassRequest,
+#[utoipa::path(post, path = "/api/v1/patients/{id}/break-glass", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")), request_body = BreakGlassRequest,
     responses((status = 201, body = Envelope<BreakGlassGrant>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn break_glass(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
     ApiJson(b): ApiJson<BreakGlassRequest>,
 ) -> ApiResult<Response> {
-    Ok(created(
-        st.app.governance().break_glass(&ctx, &id, b).await?,
-    ))
+    Ok(created(st.app.governance().break_glass(&ctx, id, b).await?))
 }
 
 /// Bulk export of patient records (demographics, contacts, history); restricted entries only with `export:restricted`. Audited.

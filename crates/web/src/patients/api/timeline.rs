@@ -5,7 +5,8 @@
 
 use crate::kit::error::{ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{ok, ApiPath, ApiQuery, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{ok, ApiQuery, Envelope};
 use crate::WebState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use clinicos_app::patients::record::{PatientRecord, RecordFormat};
 use clinicos_app::patients::timeline::{Timeline, TimelineQuery};
 use clinicos_app::AppError;
+use clinicos_domain::PatientId;
 
 /// Timeline filters.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -27,12 +29,12 @@ pub struct TimelineParams {
 }
 
 /// The patient's timeline, newest first, as far as the reader may see it (restricted items withheld and counted; one audit event names the patient and every item shown).
-#[utoipa::path(get, path = "/api/v1/patients/{id}/timeline", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id"), TimelineParams),
+#[utoipa::path(get, path = "/api/v1/patients/{id}/timeline", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id"), TimelineParams),
     responses((status = 200, body = Envelope<Timeline>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn get_timeline(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
     ApiQuery(q): ApiQuery<TimelineParams>,
 ) -> ApiResult<Response> {
     let q = TimelineQuery {
@@ -40,7 +42,7 @@ pub async fn get_timeline(
         from: q.from,
         to: q.to,
     };
-    Ok(ok(st.app.patients().timeline(&ctx, &id, &q).await?))
+    Ok(ok(st.app.patients().timeline(&ctx, id, &q).await?))
 }
 
 /// Export options.
@@ -60,25 +62,25 @@ fn parse_format(v: Option<&str>) -> Result<RecordFormat, AppError> {
 }
 
 /// The patient's record as JSON, schema `clinicos-patient-record/1` (docs/EXPORT_SCHEMA.md), or with `format=pdf` as a printable PDF; restricted entries only as the reader may see them; audited as `export.patient_record` / `export.patient_record_pdf`.
-#[utoipa::path(get, path = "/api/v1/patients/{id}/export", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id"), ExportParams),
+#[utoipa::path(get, path = "/api/v1/patients/{id}/export", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id"), ExportParams),
     responses((status = 200, body = Envelope<PatientRecord>), (status = 200, description = "The record as PDF (format=pdf)", content_type = "application/pdf"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn export_record(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
     ApiQuery(q): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     match parse_format(q.format.as_deref())? {
         RecordFormat::Json => Ok(ok(st
             .app
             .patients()
-            .export_patient_record(&ctx, &id, RecordFormat::Json)
+            .export_patient_record(&ctx, id, RecordFormat::Json)
             .await?)),
         RecordFormat::Pdf => {
             let pdf = st
                 .app
                 .patients()
-                .export_patient_record_pdf(&ctx, &id)
+                .export_patient_record_pdf(&ctx, id)
                 .await?;
             // The id is opaque (no PHI in the file name).
             let name = format!("attachment; filename=\"patient-record-{id}.pdf\"");

@@ -5,13 +5,15 @@
 
 use crate::kit::error::{ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{ok, ApiJson, ApiPath, ApiQuery, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{ok, ApiJson, ApiQuery, Envelope};
 use crate::WebState;
 use axum::extract::State;
 use axum::response::Response;
 use clinicos_app::patients::fields::IdentifierKind;
 use clinicos_app::patients::patient::Patient;
 use clinicos_app::patients::update::{DeceasedInput, PatientUpdate};
+use clinicos_domain::PatientId;
 
 /// `GET /patients/identifier-kinds` query.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -37,55 +39,55 @@ pub async fn identifier_kinds(
 }
 
 /// Change the fields sent (absent fields stay, `null` clears); the audit event names the changed fields, never their values.
-#[utoipa::path(patch, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")), request_body = PatientUpdate,
+#[utoipa::path(patch, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")), request_body = PatientUpdate,
     responses((status = 200, body = Envelope<Patient>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_patient(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
     ApiJson(b): ApiJson<PatientUpdate>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.patients().update_patient(&ctx, &id, b).await?))
+    Ok(ok(st.app.patients().update_patient(&ctx, id, b).await?))
 }
 
 /// Deactivate a patient (kept, but no reminders and no duplicate warnings).
-#[utoipa::path(post, path = "/api/v1/patients/{id}/deactivate", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")),
+#[utoipa::path(post, path = "/api/v1/patients/{id}/deactivate", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")),
     responses((status = 200, body = Envelope<Patient>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn deactivate_patient(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
         .patients()
-        .set_patient_active(&ctx, &id, false)
+        .set_patient_active(&ctx, id, false)
         .await?))
 }
 
 /// Reactivate a deactivated patient.
-#[utoipa::path(post, path = "/api/v1/patients/{id}/reactivate", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")),
+#[utoipa::path(post, path = "/api/v1/patients/{id}/reactivate", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")),
     responses((status = 200, body = Envelope<Patient>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn reactivate_patient(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
 ) -> ApiResult<Response> {
     Ok(ok(st
         .app
         .patients()
-        .set_patient_active(&ctx, &id, true)
+        .set_patient_active(&ctx, id, true)
         .await?))
 }
 
 /// Record a patient's death (stops every reminder and campaign).
-#[utoipa::path(post, path = "/api/v1/patients/{id}/deceased", tag = "patients", security(("bearer" = [])), params(("id" = String, Path, description = "Patient id")), request_body = DeceasedInput,
+#[utoipa::path(post, path = "/api/v1/patients/{id}/deceased", tag = "patients", security(("bearer" = [])), params(("id" = uuid::Uuid, Path, description = "Patient id")), request_body = DeceasedInput,
     responses((status = 200, body = Envelope<Patient>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn mark_deceased(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<String>,
+    InPath(id): InPath<PatientId>,
     ApiJson(b): ApiJson<DeceasedInput>,
 ) -> ApiResult<Response> {
-    Ok(ok(st.app.patients().mark_deceased(&ctx, &id, b).await?))
+    Ok(ok(st.app.patients().mark_deceased(&ctx, id, b).await?))
 }

@@ -12,6 +12,7 @@ use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
 use crate::kit::http::FreshCsrf;
 use crate::kit::i18n::I18n;
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::patients::pages::display::{age_text, full_name};
 use crate::patients::pages::form::branch_country;
@@ -23,7 +24,7 @@ use crate::WebState;
 use askama::Template;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +39,7 @@ use clinicos_app::patients::record::RecordFormat;
 use clinicos_app::patients::timeline::TimelineQuery;
 use clinicos_app::patients::update::PatientUpdate;
 use clinicos_app::{AppError, Ctx};
+use clinicos_domain::{AttachmentId, MergeId, PatientId};
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
@@ -61,7 +63,7 @@ pub fn routes() -> Router<WebState> {
 
 /// The chart header.
 pub struct Header {
-    pub id: String,
+    pub id: PatientId,
     pub name: String,
     pub local_name: String,
     pub initials: String,
@@ -78,9 +80,9 @@ pub struct Header {
 
 /// A live merge the record takes part in.
 pub struct MergeView {
-    pub id: String,
-    pub survivor_id: String,
-    pub merged_id: String,
+    pub id: MergeId,
+    pub survivor_id: PatientId,
+    pub merged_id: PatientId,
     pub other_name: String,
     pub at: String,
     pub undoable: bool,
@@ -88,9 +90,9 @@ pub struct MergeView {
 
 fn merge_view(m: &LiveMerge) -> MergeView {
     MergeView {
-        id: m.id.clone(),
-        survivor_id: m.survivor_id.clone(),
-        merged_id: m.merged_id.clone(),
+        id: m.id,
+        survivor_id: m.survivor_id,
+        merged_id: m.merged_id,
         other_name: m.other_name.clone(),
         at: crate::kit::page::when(&m.merged_at),
         undoable: m.undoable,
@@ -111,7 +113,7 @@ pub enum Banner {
 
 /// An attachment row.
 pub struct FileRow {
-    pub id: String,
+    pub id: AttachmentId,
     pub href: String,
     pub name: String,
     pub kind: String,
@@ -235,7 +237,7 @@ fn photo_url(p: &Patient, has_photo: bool) -> Option<String> {
 
 fn header(i: &I18n, p: &Patient, today: chrono::NaiveDate, has_photo: bool) -> Header {
     Header {
-        id: p.id.clone(),
+        id: p.id,
         name: full_name(p),
         local_name: p.local_name.clone(),
         initials: initials(p),
@@ -296,7 +298,7 @@ fn size_text(bytes: i64) -> String {
 async fn clinical(
     st: &WebState,
     ctx: &Ctx,
-    id: &str,
+    id: PatientId,
     q: &ChartQuery,
 ) -> Result<(ClinicalState, Banner), AppError> {
     let i = I18n::new(&ctx.locale);
@@ -343,7 +345,7 @@ async fn clinical(
         .attachments
         .iter()
         .map(|a| FileRow {
-            id: a.id.clone(),
+            id: a.id,
             href: format!("/patients/{id}/attachments/{}", a.id),
             name: a.file_name.clone(),
             kind: a.content_type.clone(),
@@ -380,7 +382,7 @@ async fn chart_page(
     st: &WebState,
     ctx: &Ctx,
     c: Chrome,
-    id: &str,
+    id: PatientId,
     q: ChartQuery,
     failed: Failure,
 ) -> Result<ChartPage, AppError> {
@@ -392,7 +394,7 @@ async fn chart_page(
         .patient_links(ctx, id)
         .await?
         .iter()
-        .map(|l| family_row(&p.id, l))
+        .map(|l| family_row(p.id, l))
         .collect();
     let today = st.app.clock.now().date_naive();
     let (mut clinical, banner) = clinical(st, ctx, id, &q).await?;
@@ -448,7 +450,7 @@ async fn chart_page(
 pub async fn chart(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
     Query(q): Query<ChartQuery>,
@@ -463,44 +465,16 @@ pub async fn chart(
     )
     .await;
     let had = c.flash.is_some();
-    match chart_page(&st, &ctx, c, &id, q, Failure::None).await {
+    match chart_page(&st, &ctx, c, id, q, Failure::None).await {
         Ok(p) => render(&p, had),
         Err(e) => error_response(&ctx.locale, e),
-    }
-}
-
-/// Every demographic field, as a full update (the form shows them all).
-fn as_update(p: clinicos_app::patients::patient::NewPatient) -> PatientUpdate {
-    PatientUpdate {
-        given_name: Some(p.given_name),
-        middle_name: Some(p.middle_name),
-        family_name: Some(p.family_name),
-        local_name: Some(p.local_name),
-        birth_date: Some(p.birth_date),
-        birth_date_estimated: Some(p.birth_date_estimated),
-        sex: Some(p.sex),
-        gender_identity: Some(p.gender_identity),
-        city: Some(p.city),
-        postcode: Some(p.postcode),
-        phone: Some(p.phone),
-        email: Some(p.email),
-        address: Some(p.address),
-        identifiers: Some(p.identifiers),
-        emergency_contact: Some(p.emergency_contact),
-        preferred_language: Some(p.preferred_language),
-        preferred_channel: Some(p.preferred_channel),
-        blood_group: Some(p.blood_group),
-        tags: Some(p.tags),
-        notes: Some(p.notes),
-        marketing_consent: Some(p.marketing_consent),
-        care_consent: Some(p.care_consent),
     }
 }
 
 pub async fn save_demographics(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -510,7 +484,7 @@ pub async fn save_demographics(
         Ok(p) => st
             .app
             .patients()
-            .update_patient(&ctx, &id, as_update(p))
+            .update_patient(&ctx, id, PatientUpdate::from(p))
             .await
             .map(|_| ()),
         Err(e) => {
@@ -532,7 +506,7 @@ pub async fn save_demographics(
         &st,
         &ctx,
         &headers,
-        &id,
+        id,
         &e,
         Failure::Demographics(Box::new(form), errs),
     )
@@ -544,7 +518,7 @@ pub async fn show_again(
     st: &WebState,
     ctx: &Ctx,
     headers: &HeaderMap,
-    id: &str,
+    id: PatientId,
     e: &AppError,
     failed: Failure,
 ) -> Response {
@@ -558,14 +532,9 @@ pub async fn show_again(
 pub async fn join_care_team(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
 ) -> Response {
-    match st
-        .app
-        .patients()
-        .add_to_care_team(&ctx, &id, ctx.user)
-        .await
-    {
+    match st.app.patients().add_to_care_team(&ctx, id, ctx.user).await {
         Ok(()) => redirect_with_flash(&format!("/patients/{id}"), "flash-care-team-joined", false),
         Err(e) => error_response(&ctx.locale, e),
     }
@@ -583,17 +552,17 @@ pub struct StatusForm {
 pub async fn change_status(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
     Form(f): Form<StatusForm>,
 ) -> Response {
     let r = match f.action.as_str() {
-        "deactivate" => st.app.patients().set_patient_active(&ctx, &id, false).await,
-        "reactivate" => st.app.patients().set_patient_active(&ctx, &id, true).await,
+        "deactivate" => st.app.patients().set_patient_active(&ctx, id, false).await,
+        "reactivate" => st.app.patients().set_patient_active(&ctx, id, true).await,
         "deceased" => {
             let d = clinicos_app::patients::update::DeceasedInput {
                 date: f.date.trim().to_owned(),
             };
-            st.app.patients().mark_deceased(&ctx, &id, d).await
+            st.app.patients().mark_deceased(&ctx, id, d).await
         }
         _ => Err(AppError::field("action", "is not a status change")),
     };
@@ -640,7 +609,7 @@ async fn read_file(mut form: Multipart) -> Result<(Option<NewAttachment>, Option
 pub async fn upload(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let back = format!("/patients/{id}#attachments");
@@ -655,7 +624,7 @@ pub async fn upload(
         sensitivity,
         ..file
     };
-    match st.app.patients().add_attachment(&ctx, &id, input).await {
+    match st.app.patients().add_attachment(&ctx, id, input).await {
         Ok(_) => redirect_with_flash(&back, "flash-upload-saved", false),
         Err(AppError::Validation(_) | AppError::BadRequest(_)) => {
             redirect_with_flash(&back, "flash-upload-invalid", true)
@@ -687,12 +656,12 @@ fn disposition(name: &str, inline: bool) -> HeaderValue {
 pub async fn download(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, attachment)): Path<(String, String)>,
+    InPath((id, attachment)): InPath<(PatientId, AttachmentId)>,
 ) -> Response {
     match st
         .app
         .patients()
-        .download_attachment(&ctx, &id, &attachment)
+        .download_attachment(&ctx, id, attachment)
         .await
     {
         Ok(f) => {
@@ -729,12 +698,12 @@ pub async fn download(
 pub async fn export(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
 ) -> Response {
     match st
         .app
         .patients()
-        .export_patient_record(&ctx, &id, RecordFormat::Json)
+        .export_patient_record(&ctx, id, RecordFormat::Json)
         .await
     {
         Ok(r) => match serde_json::to_vec_pretty(&r) {
@@ -770,9 +739,9 @@ pub async fn export(
 pub async fn export_pdf(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
 ) -> Response {
-    match st.app.patients().export_patient_record_pdf(&ctx, &id).await {
+    match st.app.patients().export_patient_record_pdf(&ctx, id).await {
         Ok(body) => (
             [
                 (

@@ -9,7 +9,7 @@ use crate::kit::page::Errs;
 use crate::WebState;
 use chrono::{Months, NaiveDate};
 use clinicos_app::patients::fields::{EmergencyContact, IdentifierInput, IdentifierKind};
-use clinicos_app::patients::patient::{NewPatient, Patient, SEXES};
+use clinicos_app::patients::patient::{patient_demographics, NewPatient, Patient, SEXES};
 use clinicos_app::Ctx;
 
 /// The international dialling prefix of a country (ISO alpha-2), for the
@@ -66,39 +66,189 @@ pub struct IdentField {
     pub value: String,
 }
 
-/// What the demographics inputs show.
-#[derive(Clone, Debug, Default)]
-pub struct PatientForm {
-    pub given_name: String,
-    pub middle_name: String,
-    pub family_name: String,
-    pub local_name: String,
-    pub birth_date: String,
-    /// The birth date shown was estimated from a stated age (kept so
-    /// while the same date is saved again).
-    pub estimated: bool,
-    pub age_years: String,
-    pub sex: String,
-    pub gender_identity: String,
-    pub phone_code: String,
-    pub phone: String,
-    pub email: String,
-    pub address: String,
-    pub city: String,
-    pub postcode: String,
-    pub ec_name: String,
-    pub ec_phone: String,
-    pub ec_relationship: String,
-    pub preferred_language: String,
-    pub preferred_channel: String,
-    pub blood_group: String,
-    pub tags: String,
-    pub notes: String,
-    pub marketing_consent: bool,
-    pub care_consent: bool,
-    pub country: String,
-    pub identifiers: Vec<IdentField>,
+/// How a demographic field is typed in the form: text as typed, an
+/// optional text empty for none, a flag as a checkbox.
+pub trait FormValue {
+    type Input: Clone + std::fmt::Debug + Default;
+    /// What the input shows for a stored value.
+    fn shown(&self) -> Self::Input;
+    /// The input as submitted (`key` in the urlencoded pairs).
+    fn submitted(pairs: &[(String, String)], key: &str) -> Self::Input;
+    /// The value an input stands for.
+    fn typed(input: &Self::Input) -> Self;
 }
+
+impl FormValue for String {
+    type Input = String;
+    fn shown(&self) -> String {
+        self.clone()
+    }
+    fn submitted(pairs: &[(String, String)], key: &str) -> String {
+        first(pairs, key)
+    }
+    fn typed(input: &String) -> String {
+        input.clone()
+    }
+}
+
+impl FormValue for Option<String> {
+    type Input = String;
+    fn shown(&self) -> String {
+        self.clone().unwrap_or_default()
+    }
+    fn submitted(pairs: &[(String, String)], key: &str) -> String {
+        first(pairs, key)
+    }
+    fn typed(input: &String) -> Option<String> {
+        Some(input.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+}
+
+/// A checkbox: checked when sent with any value.
+impl FormValue for bool {
+    type Input = bool;
+    fn shown(&self) -> bool {
+        *self
+    }
+    fn submitted(pairs: &[(String, String)], key: &str) -> bool {
+        !first(pairs, key).is_empty()
+    }
+    fn typed(input: &bool) -> bool {
+        *input
+    }
+}
+
+/// The form's inputs: the demographics, then the ones with rules of their
+/// own (a stated age, the phone's country code, the emergency contact's
+/// parts, identifiers).
+macro_rules! patient_form {
+    ($($(#[$meta:meta])* $field:ident : $type:ty $(= $default:literal)?,)*) => {
+        /// What the demographics inputs show.
+        #[derive(Clone, Debug, Default)]
+        pub struct PatientForm {
+            $(
+                $(#[$meta])*
+                pub $field: <$type as FormValue>::Input,
+            )*
+            pub age_years: String,
+            pub phone_code: String,
+            pub phone: String,
+            pub email: String,
+            pub address: String,
+            pub ec_name: String,
+            pub ec_phone: String,
+            pub ec_relationship: String,
+            pub tags: String,
+            pub notes: String,
+            pub care_consent: bool,
+            pub country: String,
+            pub identifiers: Vec<IdentField>,
+        }
+
+        impl PatientForm {
+            /// The form showing a registered patient (the chart's edit section).
+            pub fn of(i: &I18n, p: &Patient, country: &str, kinds: &[IdentifierKind]) -> Self {
+                let ec = p.emergency_contact.clone().unwrap_or_default();
+                let values: Vec<(String, String)> = p
+                    .identifiers
+                    .iter()
+                    .map(|x| (x.kind.clone(), x.value.clone()))
+                    .collect();
+                PatientForm {
+                    $($field: FormValue::shown(&p.$field),)*
+                    age_years: String::new(),
+                    phone_code: String::new(),
+                    phone: p.phone.clone().unwrap_or_default(),
+                    email: p.email.clone().unwrap_or_default(),
+                    address: p.address.clone().unwrap_or_default(),
+                    ec_name: ec.name,
+                    ec_phone: ec.phone,
+                    ec_relationship: ec.relationship,
+                    tags: p.tags.join(", "),
+                    notes: p.notes.clone().unwrap_or_default(),
+                    care_consent: p.care_consent_at.is_some(),
+                    country: country.to_ascii_uppercase(),
+                    identifiers: ident_fields(i, kinds, &values),
+                }
+            }
+
+            /// The form as submitted (`pairs` are the urlencoded fields).
+            pub fn submitted(
+                i: &I18n,
+                pairs: &[(String, String)],
+                kinds: &[IdentifierKind],
+            ) -> Self {
+                let f = |k: &str| first(pairs, k);
+                let values: Vec<(String, String)> = kinds
+                    .iter()
+                    .map(|k| (k.kind.to_owned(), f(&format!("ident_{}", k.kind))))
+                    .collect();
+                PatientForm {
+                    $($field: <$type as FormValue>::submitted(pairs, stringify!($field)),)*
+                    age_years: f("age_years"),
+                    phone_code: f("phone_code"),
+                    phone: f("phone"),
+                    email: f("email"),
+                    address: f("address"),
+                    ec_name: f("ec_name"),
+                    ec_phone: f("ec_phone"),
+                    ec_relationship: f("ec_relationship"),
+                    tags: f("tags"),
+                    notes: f("notes"),
+                    care_consent: !f("care_consent").is_empty(),
+                    country: f("country").to_ascii_uppercase(),
+                    identifiers: ident_fields(i, kinds, &values),
+                }
+            }
+
+            /// What the registry service takes. `Err` when the stated age
+            /// is not a whole number of years (the page shows it next to
+            /// the field).
+            pub fn to_new(&self, today: NaiveDate) -> Result<NewPatient, BadAge> {
+                let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+                let ec = (!self.ec_name.trim().is_empty() || !self.ec_phone.trim().is_empty())
+                    .then(|| EmergencyContact {
+                        name: self.ec_name.trim().to_owned(),
+                        phone: self.ec_phone.trim().to_owned(),
+                        relationship: self.ec_relationship.trim().to_owned(),
+                    });
+                let mut p = NewPatient {
+                    $($field: FormValue::typed(&self.$field),)*
+                    phone: self.full_phone(),
+                    email: opt(&self.email),
+                    care_consent: self.care_consent,
+                    branch_id: None,
+                    address: opt(&self.address),
+                    identifiers: self
+                        .identifiers
+                        .iter()
+                        .filter(|x| !x.value.trim().is_empty())
+                        .map(|x| IdentifierInput {
+                            kind: x.kind.clone(),
+                            value: x.value.trim().to_owned(),
+                            issuer: x.issuer.clone(),
+                            country: self.country.clone(),
+                        })
+                        .collect(),
+                    emergency_contact: ec,
+                    tags: self
+                        .tags
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    notes: opt(&self.notes),
+                    confirm_new: false,
+                };
+                (p.birth_date, p.birth_date_estimated) = self.birth(today)?;
+                Ok(p)
+            }
+        }
+    };
+}
+
+patient_demographics!(patient_form);
 
 /// Selects of the form, built in the reader's language.
 #[derive(Clone, Debug)]
@@ -120,83 +270,6 @@ impl PatientForm {
             care_consent: true,
             identifiers: ident_fields(i, kinds, &[]),
             ..Default::default()
-        }
-    }
-
-    /// The form showing a registered patient (the chart's edit section).
-    pub fn of(i: &I18n, p: &Patient, country: &str, kinds: &[IdentifierKind]) -> Self {
-        let ec = p.emergency_contact.clone().unwrap_or_default();
-        let values: Vec<(String, String)> = p
-            .identifiers
-            .iter()
-            .map(|x| (x.kind.clone(), x.value.clone()))
-            .collect();
-        PatientForm {
-            given_name: p.given_name.clone(),
-            middle_name: p.middle_name.clone(),
-            family_name: p.family_name.clone(),
-            local_name: p.local_name.clone(),
-            birth_date: p.birth_date.clone().unwrap_or_default(),
-            estimated: p.birth_date_estimated,
-            age_years: String::new(),
-            sex: p.sex.clone(),
-            gender_identity: p.gender_identity.clone(),
-            phone_code: String::new(),
-            phone: p.phone.clone().unwrap_or_default(),
-            email: p.email.clone().unwrap_or_default(),
-            address: p.address.clone().unwrap_or_default(),
-            city: p.city.clone(),
-            postcode: p.postcode.clone(),
-            ec_name: ec.name,
-            ec_phone: ec.phone,
-            ec_relationship: ec.relationship,
-            preferred_language: p.preferred_language.clone(),
-            preferred_channel: p.preferred_channel.clone(),
-            blood_group: p.blood_group.clone(),
-            tags: p.tags.join(", "),
-            notes: p.notes.clone().unwrap_or_default(),
-            marketing_consent: p.marketing_consent,
-            care_consent: p.care_consent_at.is_some(),
-            country: country.to_ascii_uppercase(),
-            identifiers: ident_fields(i, kinds, &values),
-        }
-    }
-
-    /// The form as submitted (`pairs` are the urlencoded fields).
-    pub fn submitted(i: &I18n, pairs: &[(String, String)], kinds: &[IdentifierKind]) -> Self {
-        let f = |k: &str| first(pairs, k);
-        let values: Vec<(String, String)> = kinds
-            .iter()
-            .map(|k| (k.kind.to_owned(), f(&format!("ident_{}", k.kind))))
-            .collect();
-        PatientForm {
-            given_name: f("given_name"),
-            middle_name: f("middle_name"),
-            family_name: f("family_name"),
-            local_name: f("local_name"),
-            birth_date: f("birth_date"),
-            estimated: f("birth_date_estimated") == "yes",
-            age_years: f("age_years"),
-            sex: f("sex"),
-            gender_identity: f("gender_identity"),
-            phone_code: f("phone_code"),
-            phone: f("phone"),
-            email: f("email"),
-            address: f("address"),
-            city: f("city"),
-            postcode: f("postcode"),
-            ec_name: f("ec_name"),
-            ec_phone: f("ec_phone"),
-            ec_relationship: f("ec_relationship"),
-            preferred_language: f("preferred_language"),
-            preferred_channel: f("preferred_channel"),
-            blood_group: f("blood_group"),
-            tags: f("tags"),
-            notes: f("notes"),
-            marketing_consent: !f("marketing_consent").is_empty(),
-            care_consent: !f("care_consent").is_empty(),
-            country: f("country").to_ascii_uppercase(),
-            identifiers: ident_fields(i, kinds, &values),
         }
     }
 
@@ -243,7 +316,10 @@ impl PatientForm {
     /// names an age that is not a number.
     fn birth(&self, today: NaiveDate) -> Result<(Option<String>, bool), BadAge> {
         if !self.birth_date.trim().is_empty() {
-            return Ok((Some(self.birth_date.trim().to_owned()), self.estimated));
+            return Ok((
+                Some(self.birth_date.trim().to_owned()),
+                self.birth_date_estimated,
+            ));
         }
         let age = self.age_years.trim();
         if age.is_empty() {
@@ -255,62 +331,6 @@ impl PatientForm {
             .and_then(|m| today.checked_sub_months(Months::new(m)))
             .ok_or(BadAge)?;
         Ok((Some(born.format("%Y-%m-%d").to_string()), true))
-    }
-
-    /// What the registry service takes. `Err` when the stated age is not a
-    /// whole number of years (the page shows it next to the field).
-    pub fn to_new(&self, today: NaiveDate) -> Result<NewPatient, BadAge> {
-        let (birth_date, birth_date_estimated) = self.birth(today)?;
-        let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-        let ec = (!self.ec_name.trim().is_empty() || !self.ec_phone.trim().is_empty()).then(|| {
-            EmergencyContact {
-                name: self.ec_name.trim().to_owned(),
-                phone: self.ec_phone.trim().to_owned(),
-                relationship: self.ec_relationship.trim().to_owned(),
-            }
-        });
-        Ok(NewPatient {
-            given_name: self.given_name.clone(),
-            middle_name: self.middle_name.clone(),
-            family_name: self.family_name.clone(),
-            local_name: self.local_name.clone(),
-            birth_date,
-            sex: self.sex.clone(),
-            city: self.city.clone(),
-            postcode: self.postcode.clone(),
-            phone: self.full_phone(),
-            email: opt(&self.email),
-            care_consent: self.care_consent,
-            branch_id: None,
-            gender_identity: self.gender_identity.clone(),
-            birth_date_estimated,
-            address: opt(&self.address),
-            identifiers: self
-                .identifiers
-                .iter()
-                .filter(|x| !x.value.trim().is_empty())
-                .map(|x| IdentifierInput {
-                    kind: x.kind.clone(),
-                    value: x.value.trim().to_owned(),
-                    issuer: x.issuer.clone(),
-                    country: self.country.clone(),
-                })
-                .collect(),
-            emergency_contact: ec,
-            preferred_language: self.preferred_language.trim().to_owned(),
-            preferred_channel: self.preferred_channel.clone(),
-            blood_group: self.blood_group.clone(),
-            tags: self
-                .tags
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            notes: opt(&self.notes),
-            marketing_consent: self.marketing_consent,
-            confirm_new: false,
-        })
     }
 }
 

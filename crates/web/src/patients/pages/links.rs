@@ -7,17 +7,19 @@
 
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash};
 use crate::WebState;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use clinicos_app::patients::links::{LinkConsent, NewLink, PatientLink};
 use clinicos_app::AppError;
+use clinicos_domain::{FamilyLinkId, PatientId};
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
@@ -36,8 +38,8 @@ pub fn routes() -> Router<WebState> {
 
 /// A link as the family section shows it.
 pub struct FamilyRow {
-    pub id: String,
-    pub other_id: String,
+    pub id: FamilyLinkId,
+    pub other_id: PatientId,
     pub other_name: String,
     pub other_born: String,
     /// Locale key of how this patient stands to the other one.
@@ -49,7 +51,7 @@ pub struct FamilyRow {
 }
 
 /// How `patient` stands to the other side of `l`.
-pub fn family_row(patient: &str, l: &PatientLink) -> FamilyRow {
+pub fn family_row(patient: PatientId, l: &PatientLink) -> FamilyRow {
     let parent = l.kind.as_str() == "parent";
     let is_dependant = l.dependant_id == patient;
     let role_key = match (parent, is_dependant) {
@@ -59,8 +61,8 @@ pub fn family_row(patient: &str, l: &PatientLink) -> FamilyRow {
         (false, true) => "family-ward-of",
     };
     FamilyRow {
-        id: l.id.clone(),
-        other_id: l.other.id.clone(),
+        id: l.id,
+        other_id: l.other.id,
         other_name: format!("{} {}", l.other.given_name, l.other.family_name)
             .trim()
             .to_owned(),
@@ -87,9 +89,9 @@ pub fn patient_ref(s: &str) -> String {
 pub async fn photo(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
 ) -> Response {
-    match st.app.patients().patient_photo(&ctx, &id).await {
+    match st.app.patients().patient_photo(&ctx, id).await {
         Ok(p) => {
             let ct = HeaderValue::from_str(&p.content_type)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -132,7 +134,7 @@ async fn read_photo(mut form: Multipart) -> Result<Option<(String, String, Vec<u
 pub async fn set_photo(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let back = format!("/patients/{id}#photo");
@@ -146,7 +148,7 @@ pub async fn set_photo(
     match st
         .app
         .patients()
-        .set_patient_photo(&ctx, &id, &ct, name, bytes)
+        .set_patient_photo(&ctx, id, &ct, name, bytes)
         .await
     {
         Ok(_) => redirect_with_flash(&back, "flash-photo-saved", false),
@@ -160,9 +162,9 @@ pub async fn set_photo(
 pub async fn remove_photo(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
 ) -> Response {
-    match st.app.patients().remove_patient_photo(&ctx, &id).await {
+    match st.app.patients().remove_patient_photo(&ctx, id).await {
         Ok(()) => redirect_with_flash(
             &format!("/patients/{id}#photo"),
             "flash-photo-removed",
@@ -186,7 +188,7 @@ pub struct LinkForm {
 }
 
 /// Back to the family section: saved, or refused with a notice.
-fn family_done<T>(id: &str, r: Result<T, AppError>, ctx: &clinicos_app::Ctx) -> Response {
+fn family_done<T>(id: PatientId, r: Result<T, AppError>, ctx: &clinicos_app::Ctx) -> Response {
     let back = format!("/patients/{id}#family");
     match r {
         Ok(_) => redirect_with_flash(&back, "flash-saved", false),
@@ -200,7 +202,7 @@ fn family_done<T>(id: &str, r: Result<T, AppError>, ctx: &clinicos_app::Ctx) -> 
 pub async fn add_link(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
     Form(f): Form<LinkForm>,
 ) -> Response {
     let other = Some(patient_ref(&f.other)).filter(|o| !o.is_empty());
@@ -216,21 +218,17 @@ pub async fn add_link(
         dependent_adult: f.dependent_adult.is_some(),
         adolescent_consent: f.adolescent_consent.is_some(),
     };
-    let r = st.app.patients().add_patient_link(&ctx, &id, input).await;
-    family_done(&id, r, &ctx)
+    let r = st.app.patients().add_patient_link(&ctx, id, input).await;
+    family_done(id, r, &ctx)
 }
 
 pub async fn remove_link(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, link)): Path<(String, String)>,
+    InPath((id, link)): InPath<(PatientId, FamilyLinkId)>,
 ) -> Response {
-    let r = st
-        .app
-        .patients()
-        .remove_patient_link(&ctx, &id, &link)
-        .await;
-    family_done(&id, r, &ctx)
+    let r = st.app.patients().remove_patient_link(&ctx, id, link).await;
+    family_done(id, r, &ctx)
 }
 
 #[derive(Deserialize)]
@@ -241,7 +239,7 @@ pub struct ConsentForm {
 pub async fn link_consent(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, link)): Path<(String, String)>,
+    InPath((id, link)): InPath<(PatientId, FamilyLinkId)>,
     Form(f): Form<ConsentForm>,
 ) -> Response {
     let consent = LinkConsent {
@@ -250,9 +248,9 @@ pub async fn link_consent(
     let r = st
         .app
         .patients()
-        .set_link_consent(&ctx, &id, &link, consent)
+        .set_link_consent(&ctx, id, link, consent)
         .await;
-    family_done(&id, r, &ctx)
+    family_done(id, r, &ctx)
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
 use crate::kit::i18n::I18n;
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash, render, Chrome};
 use crate::patients::pages::links::patient_ref;
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
@@ -20,6 +21,7 @@ use clinicos_app::governance::policy::Action;
 use clinicos_app::patients::merge::MergeInput;
 use clinicos_app::patients::patient::Patient;
 use clinicos_app::{AppError, Ctx};
+use clinicos_domain::{MergeId, PatientId};
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
@@ -30,7 +32,7 @@ pub fn routes() -> Router<WebState> {
 
 /// One record's summary on the confirm step.
 pub struct Summary {
-    pub id: String,
+    pub id: PatientId,
     pub name: String,
     pub born: String,
     pub sex: String,
@@ -41,7 +43,7 @@ pub struct Summary {
 
 fn summary(i: &I18n, p: &Patient) -> Summary {
     Summary {
-        id: p.id.clone(),
+        id: p.id,
         name: crate::patients::pages::display::full_name(p),
         born: p.birth_date.clone().unwrap_or_default(),
         sex: i.t(&format!("sex-{}", p.sex)),
@@ -57,8 +59,8 @@ struct ConfirmPage {
     c: Chrome,
     /// Heading and summary of the survivor, then of the duplicate.
     sides: Vec<(String, Summary)>,
-    survivor_id: String,
-    merged_id: String,
+    survivor_id: PatientId,
+    merged_id: PatientId,
     reason: String,
 }
 
@@ -76,8 +78,8 @@ async fn confirm_page(
     st: &WebState,
     ctx: &Ctx,
     headers: &HeaderMap,
-    id: &str,
-    dup: &str,
+    id: PatientId,
+    dup: PatientId,
     reason: String,
 ) -> Result<ConfirmPage, AppError> {
     let survivor = st.app.patients().patient(ctx, id).await?;
@@ -105,7 +107,7 @@ async fn confirm_page(
 pub async fn merge(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<PatientId>,
     headers: HeaderMap,
     Form(f): Form<MergeForm>,
 ) -> Response {
@@ -113,21 +115,22 @@ pub async fn merge(
         return error_response(&ctx.locale, AppError::Forbidden("merge patients".into()));
     }
     let back = format!("/patients/{id}#actions");
-    let dup = patient_ref(&f.duplicate);
     let reason = f.reason.trim().to_owned();
-    if dup.is_empty() || reason.is_empty() || dup == id {
-        return redirect_with_flash(&back, "flash-merge-invalid", true);
-    }
+    // An address or id that names no patient is refused like an unknown one.
+    let dup = match patient_ref(&f.duplicate).parse::<PatientId>() {
+        Ok(dup) if dup != id && !reason.is_empty() => dup,
+        _ => return redirect_with_flash(&back, "flash-merge-invalid", true),
+    };
     if f.confirm != "yes" {
-        return match confirm_page(&st, &ctx, &headers, &id, &dup, reason).await {
+        return match confirm_page(&st, &ctx, &headers, id, dup, reason).await {
             Ok(p) => render(&p, false),
             Err(AppError::Validation(_)) => redirect_with_flash(&back, "flash-merge-invalid", true),
             Err(e) => error_response(&ctx.locale, e),
         };
     }
     let input = MergeInput {
-        survivor_id: id.clone(),
-        merged_id: dup,
+        survivor_id: id.as_text(),
+        merged_id: dup.as_text(),
         reason,
     };
     match st.app.patients().merge_patients(&ctx, input).await {
@@ -142,10 +145,10 @@ pub async fn merge(
 pub async fn undo(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, merge)): Path<(String, String)>,
+    InPath((id, merge)): InPath<(PatientId, MergeId)>,
 ) -> Response {
     let back = format!("/patients/{id}");
-    match st.app.patients().undo_merge(&ctx, &merge).await {
+    match st.app.patients().undo_merge(&ctx, merge).await {
         Ok(_) => redirect_with_flash(&back, "flash-unmerged", false),
         Err(AppError::Conflict(_)) => redirect_with_flash(&back, "flash-unmerge-refused", true),
         Err(e) => error_response(&ctx.locale, e),

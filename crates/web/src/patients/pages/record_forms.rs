@@ -4,11 +4,12 @@
 
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::ids::InPath;
 use crate::kit::page::{redirect_with_flash, Errs};
 use crate::patients::pages::chart::Failure;
 use crate::patients::pages::records::{Fields, RecordFailure};
 use crate::WebState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
@@ -19,6 +20,7 @@ use clinicos_app::patients::conditions::{ConditionInput, Conditions};
 use clinicos_app::patients::medications::{MedicationInput, Medications};
 use clinicos_app::patients::records::ClinicalKind;
 use clinicos_app::{AppError, AppResult, Ctx};
+use clinicos_domain::{PatientId, RecordId};
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -38,8 +40,8 @@ fn given(f: &Fields, k: &str) -> Option<String> {
 async fn put<K: ClinicalKind>(
     st: &WebState,
     ctx: &Ctx,
-    id: &str,
-    entry: Option<&str>,
+    id: PatientId,
+    entry: Option<RecordId>,
     input: &K::Input,
 ) -> AppResult<()> {
     match entry {
@@ -62,9 +64,9 @@ async fn put<K: ClinicalKind>(
 async fn save(
     st: &WebState,
     ctx: &Ctx,
-    id: &str,
+    id: PatientId,
     kind: &str,
-    entry: Option<&str>,
+    entry: Option<RecordId>,
     f: &Fields,
 ) -> AppResult<()> {
     let sensitivity = given(f, "sensitivity");
@@ -138,7 +140,7 @@ async fn done(
     st: &WebState,
     ctx: &Ctx,
     headers: &HeaderMap,
-    id: &str,
+    id: PatientId,
     mut submitted: RecordFailure,
     r: AppResult<()>,
 ) -> Response {
@@ -174,21 +176,29 @@ fn submitted(kind: String, entry: Option<String>, values: Fields) -> RecordFailu
 pub async fn add(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, kind)): Path<(String, String)>,
+    InPath((id, kind)): InPath<(PatientId, String)>,
     headers: HeaderMap,
     Form(f): Form<Fields>,
 ) -> Response {
-    let r = save(&st, &ctx, &id, &kind, None, &f).await;
-    done(&st, &ctx, &headers, &id, submitted(kind, None, f), r).await
+    let r = save(&st, &ctx, id, &kind, None, &f).await;
+    done(&st, &ctx, &headers, id, submitted(kind, None, f), r).await
 }
 
 pub async fn update(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, kind, entry)): Path<(String, String, String)>,
+    InPath((id, kind, entry)): InPath<(PatientId, String, RecordId)>,
     headers: HeaderMap,
     Form(f): Form<Fields>,
 ) -> Response {
-    let r = save(&st, &ctx, &id, &kind, Some(&entry), &f).await;
-    done(&st, &ctx, &headers, &id, submitted(kind, Some(entry), f), r).await
+    let r = save(&st, &ctx, id, &kind, Some(entry), &f).await;
+    done(
+        &st,
+        &ctx,
+        &headers,
+        id,
+        submitted(kind, Some(entry.as_text()), f),
+        r,
+    )
+    .await
 }

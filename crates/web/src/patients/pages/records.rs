@@ -17,6 +17,7 @@ use clinicos_app::patients::conditions::{self, Conditions};
 use clinicos_app::patients::medications::{self, Medications};
 use clinicos_app::patients::records::Recorded;
 use clinicos_app::{AppResult, Ctx};
+use clinicos_domain::PatientId;
 use clinicos_domain::Sensitivity;
 use std::collections::HashMap;
 
@@ -233,7 +234,7 @@ struct Shown {
 fn shown(meta: &Recorded, status: &str, mut values: Vec<(&'static str, String)>) -> Shown {
     values.push(("sensitivity", meta.sensitivity.clone()));
     Shown {
-        id: meta.id.clone(),
+        id: meta.id.as_text(),
         title: values.first().map(|(_, v)| v.clone()).unwrap_or_default(),
         values,
         inactive: status != "active",
@@ -262,7 +263,7 @@ fn allergy_shown(a: &Allergy) -> Shown {
 
 fn section(
     i: &I18n,
-    patient: &str,
+    patient: PatientId,
     ctx: &Ctx,
     key: &'static str,
     withheld: usize,
@@ -321,7 +322,7 @@ fn section(
 pub async fn load(
     st: &WebState,
     ctx: &Ctx,
-    patient: &str,
+    patient: PatientId,
     i: &I18n,
 ) -> AppResult<(Vec<SectionView>, Vec<Allergy>, bool)> {
     let allergies = st
@@ -345,7 +346,7 @@ pub async fn load(
         .entries
         .iter()
         .map(|e| Shown {
-            id: e.id.clone(),
+            id: e.id.as_text(),
             title: i.t(&value_key(&e.category)),
             values: vec![
                 ("category", e.category.clone()),
@@ -354,7 +355,7 @@ pub async fn load(
             ],
             inactive: false,
             meta: Recorded {
-                id: e.id.clone(),
+                id: e.id,
                 sensitivity: e.sensitivity.clone(),
                 restricted: e.restricted,
                 branch_id: e.branch_id,

@@ -28,6 +28,7 @@ use clinicos_app::patients::patient::{Patient, SEXES};
 use clinicos_app::patients::search::PatientFilter;
 use clinicos_app::{AppError, Ctx};
 use clinicos_domain::kit::page::{PageMeta, PageRequest};
+use clinicos_domain::PatientId;
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
@@ -41,7 +42,7 @@ const PER_PAGE: u32 = 20;
 
 /// One row of the results.
 pub struct ResultRow {
-    pub id: String,
+    pub id: PatientId,
     pub name: String,
     pub local_name: String,
     pub age: String,
@@ -54,7 +55,7 @@ pub struct ResultRow {
 
 fn row(i: &I18n, p: &Patient, today: chrono::NaiveDate) -> ResultRow {
     ResultRow {
-        id: p.id.clone(),
+        id: p.id,
         name: full_name(p),
         local_name: p.local_name.clone(),
         age: age_text(p, today),
@@ -309,7 +310,7 @@ pub async fn list(
 
 /// An existing patient the duplicate warning offers.
 pub struct Existing {
-    pub id: String,
+    pub id: PatientId,
     pub name: String,
     pub birth_date: String,
 }
@@ -397,10 +398,10 @@ pub async fn register(
         AppError::Validation(_) if errs.is_empty() => errs = Errs::from_app(&e, &ctx.locale),
         AppError::Validation(_) => {}
         AppError::DuplicatePatient(ids) => {
-            for id in ids {
+            for id in ids.iter().filter_map(|id| id.parse().ok()) {
                 if let Ok(p) = st.app.patients().patient(&ctx, id).await {
                     duplicates.push(Existing {
-                        id: p.id.clone(),
+                        id: p.id,
                         name: full_name(&p),
                         birth_date: p.birth_date.clone().unwrap_or_default(),
                     });

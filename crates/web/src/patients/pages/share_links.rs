@@ -5,16 +5,18 @@
 
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash, render, Chrome};
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use clinicos_app::patients::share_links::{NewShareLink, ShareLinkInfo};
 use clinicos_app::AppError;
+use clinicos_domain::{AttachmentId, PatientId, ShareLinkId};
 use serde::Deserialize;
 
 pub fn routes() -> Router<WebState> {
@@ -31,8 +33,8 @@ pub const EXPIRIES: [i64; 4] = [24, 1, 168, 720];
 
 /// An active link as listed beside its file.
 pub struct LinkRow {
-    pub id: String,
-    pub attachment_id: String,
+    pub id: ShareLinkId,
+    pub attachment_id: AttachmentId,
     pub expires: String,
     pub uses: i64,
 }
@@ -43,8 +45,8 @@ pub fn active_rows(links: &[ShareLinkInfo]) -> Vec<LinkRow> {
         .iter()
         .filter(|l| l.status == "active")
         .map(|l| LinkRow {
-            id: l.id.clone(),
-            attachment_id: l.attachment_id.clone(),
+            id: l.id,
+            attachment_id: l.attachment_id,
             expires: crate::kit::page::when(&l.expires_at),
             uses: l.use_count,
         })
@@ -55,7 +57,7 @@ pub fn active_rows(links: &[ShareLinkInfo]) -> Vec<LinkRow> {
 #[template(path = "patient_share.html")]
 struct CreatedPage {
     c: Chrome,
-    patient: String,
+    patient: PatientId,
     url: String,
     expires: String,
 }
@@ -69,7 +71,7 @@ pub struct CreateForm {
 pub async fn create(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, attachment)): Path<(String, String)>,
+    InPath((id, attachment)): InPath<(PatientId, AttachmentId)>,
     headers: HeaderMap,
     Form(f): Form<CreateForm>,
 ) -> Response {
@@ -78,10 +80,10 @@ pub async fn create(
         return redirect_with_flash(&back, "flash-share-invalid", true);
     };
     let input = NewShareLink {
-        attachment_id: attachment,
+        attachment_id: attachment.as_text(),
         expires_in_hours: Some(hours),
     };
-    match st.app.patients().create_share_link(&ctx, &id, input).await {
+    match st.app.patients().create_share_link(&ctx, id, input).await {
         Ok(created) => {
             let c = Chrome::signed_in(
                 &st,
@@ -115,9 +117,9 @@ pub async fn create(
 pub async fn revoke(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path((id, link)): Path<(String, String)>,
+    InPath((id, link)): InPath<(PatientId, ShareLinkId)>,
 ) -> Response {
-    match st.app.patients().revoke_share_link(&ctx, &link).await {
+    match st.app.patients().revoke_share_link(&ctx, link).await {
         Ok(_) => redirect_with_flash(
             &format!("/patients/{id}#attachments"),
             "flash-share-revoked",

@@ -3,7 +3,8 @@
 
 use crate::kit::error::{ApiError, ApiResult, ErrorBody};
 use crate::kit::extract::ApiAuth;
-use crate::kit::json::{created, ok, paged, ApiJson, ApiPath, ApiQuery, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{created, ok, paged, ApiJson, ApiQuery, Envelope};
 use crate::WebState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -163,23 +164,23 @@ pub async fn create_branch(
 }
 
 /// One branch.
-#[utoipa::path(get, path = "/api/v1/branches/{id}", tag = "organisation", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/branches/{id}", tag = "organisation", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Envelope<Branch>), (status = 404, body = ErrorBody)))]
 pub async fn get_branch(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<BranchId>,
+    InPath(id): InPath<BranchId>,
 ) -> ApiResult<Response> {
     Ok(ok(st.app.tenancy().get_branch(&ctx, id).await?))
 }
 
 /// Update a branch (owner); omitted fields keep their value.
-#[utoipa::path(patch, path = "/api/v1/branches/{id}", tag = "organisation", security(("bearer" = [])), params(("id" = String, Path)), request_body = BranchPatch,
+#[utoipa::path(patch, path = "/api/v1/branches/{id}", tag = "organisation", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = BranchPatch,
     responses((status = 200, body = Envelope<Branch>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_branch(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<BranchId>,
+    InPath(id): InPath<BranchId>,
     ApiJson(b): ApiJson<BranchPatch>,
 ) -> ApiResult<Response> {
     Ok(ok(st.app.tenancy().update_branch(&ctx, id, b).await?))
@@ -219,23 +220,23 @@ pub async fn invite_staff(
 }
 
 /// One staff member.
-#[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)),
     responses((status = 200, body = Envelope<User>), (status = 404, body = ErrorBody)))]
 pub async fn get_staff(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<UserId>,
+    InPath(id): InPath<UserId>,
 ) -> ApiResult<Response> {
     Ok(ok(st.app.tenancy().get_staff(&ctx, id).await?))
 }
 
 /// Change a staff member's roles, branches or active state.
-#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = [])), params(("id" = String, Path)), request_body = StaffAccess,
+#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)), request_body = StaffAccess,
     responses((status = 200, body = Envelope<User>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_staff(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<UserId>,
+    InPath(id): InPath<UserId>,
     ApiJson(b): ApiJson<StaffAccess>,
 ) -> ApiResult<Response> {
     Ok(ok(st
@@ -246,12 +247,12 @@ pub async fn update_staff(
 }
 
 /// A staff member's avatar image.
-#[utoipa::path(get, path = "/api/v1/staff/{id}/avatar", tag = "staff", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/staff/{id}/avatar", tag = "staff", security(("bearer" = [])), params(("id" = uuid::Uuid, Path)),
     responses((status = 200, content_type = "image/png", description = "PNG, JPEG or WebP"), (status = 404, body = ErrorBody)))]
 pub async fn get_avatar(
     State(st): State<WebState>,
     ApiAuth(ctx): ApiAuth,
-    ApiPath(id): ApiPath<UserId>,
+    InPath(id): InPath<UserId>,
 ) -> ApiResult<Response> {
     let (bytes, mime) = st
         .app

@@ -4,7 +4,8 @@
 
 use crate::kit::error::{ApiError, ApiResult, ErrorBody};
 use crate::kit::extract::{Client, OperatorAuth};
-use crate::kit::json::{created, ok, ApiJson, ApiPath, Envelope};
+use crate::kit::ids::InPath;
+use crate::kit::json::{created, ok, ApiJson, Envelope};
 use crate::WebState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -91,12 +92,12 @@ pub async fn create_tenant(
 }
 
 /// Suspend, reactivate, activate or close a tenant.
-#[utoipa::path(post, path = "/api/v1/operator/tenants/{id}/status", tag = "operator", security(("operator" = [])), params(("id" = String, Path)), request_body = StatusChange,
+#[utoipa::path(post, path = "/api/v1/operator/tenants/{id}/status", tag = "operator", security(("operator" = [])), params(("id" = uuid::Uuid, Path)), request_body = StatusChange,
     responses((status = 200, body = Envelope<DirectoryEntry>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn change_status(
     State(st): State<WebState>,
     OperatorAuth(op): OperatorAuth,
-    ApiPath(id): ApiPath<TenantId>,
+    InPath(id): InPath<TenantId>,
     ApiJson(b): ApiJson<StatusChange>,
 ) -> ApiResult<Response> {
     let event = parse_event(&b.action)?;

@@ -4,10 +4,11 @@
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
 use crate::kit::http::FreshCsrf;
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
@@ -184,22 +185,14 @@ pub async fn create(
     render_failed(&page, &e)
 }
 
-fn parse_id(id: &str) -> Result<BranchId, AppError> {
-    id.parse().map_err(|_| AppError::NotFound("branch"))
-}
-
 pub async fn edit(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BranchId>,
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
-    let b = match parse_id(&id) {
-        Ok(id) => st.app.tenancy().get_branch(&ctx, id).await,
-        Err(e) => Err(e),
-    };
-    let b = match b {
+    let b = match st.app.tenancy().get_branch(&ctx, id).await {
         Ok(b) => b,
         Err(e) => return error_response(&ctx.locale, e),
     };
@@ -227,18 +220,14 @@ pub async fn edit(
 pub async fn save(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<BranchId>,
     headers: HeaderMap,
     Form(f): Form<BranchForm>,
 ) -> Response {
-    let bid = match parse_id(&id) {
-        Ok(b) => b,
-        Err(e) => return error_response(&ctx.locale, e),
-    };
     let e = match st
         .app
         .tenancy()
-        .update_branch(&ctx, bid, f.patch(true))
+        .update_branch(&ctx, id, f.patch(true))
         .await
     {
         Ok(_) => {
@@ -251,7 +240,7 @@ pub async fn save(
     let c = Chrome::signed_in(&st, &ctx, &headers, None, "branch-title", "/admin/branches").await;
     let page = EditPage {
         c,
-        id: bid.as_text(),
+        id: id.as_text(),
         v: f,
         errs: Errs::from_app(&e, &ctx.locale),
     };

@@ -5,10 +5,11 @@
 use crate::kit::extract::{Client, OperatorAuth};
 use crate::kit::form::Form;
 use crate::kit::http::{set_cookie, FreshCsrf, OPERATOR_COOKIE};
+use crate::kit::ids::InPath;
 use crate::kit::page::{error_response, redirect_with_flash, render, render_failed, Chrome, Errs};
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -333,14 +334,11 @@ pub struct StatusForm {
 pub async fn change_status(
     State(st): State<WebState>,
     OperatorAuth(op): OperatorAuth,
-    Path(id): Path<String>,
+    InPath(tid): InPath<TenantId>,
     Form(f): Form<StatusForm>,
 ) -> Response {
     let Some((event, _)) = EVENTS.iter().find(|(_, n)| *n == f.action) else {
         return redirect_with_flash("/operator", "flash-status-invalid", true);
-    };
-    let Ok(tid) = id.parse::<TenantId>() else {
-        return redirect_with_flash("/operator", "flash-tenant-unknown", true);
     };
     match st.app.tenancy().op_change_status(&op, tid, *event).await {
         Ok(_) => redirect_with_flash("/operator", "flash-status-changed", false),

@@ -5,12 +5,13 @@
 use crate::kit::extract::PageAuth;
 use crate::kit::form::Form;
 use crate::kit::http::FreshCsrf;
+use crate::kit::ids::InPath;
 use crate::kit::page::{
     allowed, error_response, redirect_with_flash, render, render_failed, Chrome, Errs,
 };
 use crate::WebState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
@@ -238,10 +239,6 @@ pub async fn invite(
     }
 }
 
-fn parse_id(id: &str) -> Result<UserId, AppError> {
-    id.parse().map_err(|_| AppError::NotFound("staff member"))
-}
-
 async fn member_page(
     st: &WebState,
     ctx: &Ctx,
@@ -278,14 +275,10 @@ async fn member_page(
 pub async fn member(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(id): InPath<UserId>,
     headers: HeaderMap,
     fresh: Option<Extension<FreshCsrf>>,
 ) -> Response {
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return error_response(&ctx.locale, e),
-    };
     let fresh = fresh.as_ref().map(|e| &e.0);
     let c = Chrome::signed_in(
         &st,
@@ -307,14 +300,10 @@ pub async fn member(
 pub async fn save_member(
     State(st): State<WebState>,
     PageAuth(ctx): PageAuth,
-    Path(id): Path<String>,
+    InPath(uid): InPath<UserId>,
     headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let uid = match parse_id(&id) {
-        Ok(id) => id,
-        Err(e) => return error_response(&ctx.locale, e),
-    };
     let mut errs = Errs::default();
     let (access, flash) = match first(&form, "op").as_str() {
         "deactivate" | "reactivate" => {
@@ -350,7 +339,7 @@ pub async fn save_member(
             .update_staff_access(&ctx, uid, access)
             .await
         {
-            Ok(_) => return redirect_with_flash(&format!("/admin/staff/{id}"), flash, false),
+            Ok(_) => return redirect_with_flash(&format!("/admin/staff/{uid}"), flash, false),
             Err(e @ AppError::Validation(_)) => {
                 errs = Errs::from_app(&e, &ctx.locale);
                 e
