@@ -241,7 +241,7 @@ async fn act(t: &TestApp, token: &str, id: &str, what: &str) -> (StatusCode, Val
 }
 
 #[tokio::test]
-async fn deactivation_stops_contact_and_a_deceased_patient_gets_no_reminder() {
+async fn deactivation_and_death_stop_contact() {
     let (t, owner) = setup("regstat").await;
     let (_, v) = create(&t, &owner, json!({"given_name": "Ana", "sex": "female", "birth_date": "1950-01-01", "phone": "+63 917 555 0101"})).await;
     let id = v["data"]["id"].as_str().expect("id").to_owned();

@@ -112,6 +112,22 @@ impl Governance<'_> {
             .map(|_| ())
     }
 
+    /// The first step of an action on a record: refuse (audited, 403)
+    /// when the subject's permissions do not cover the action at all,
+    /// before the record is looked up, so a refusal never depends on, nor
+    /// tells, whether the id exists. The record's own attributes are
+    /// decided after it is read ([`Governance::authorize_on`]).
+    pub async fn authorize_permission(&self, ctx: &Ctx, action: Action) -> Result<(), AppError> {
+        match action.permission() {
+            Some(p) if !ctx.permissions.has(p) => {
+                let deny = Deny::MissingPermission(p);
+                self.audit_denial(ctx, action, deny, &[]).await;
+                Err(forbidden(action, deny))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The policy point with a target's attributes.
     pub async fn authorize_on(
         &self,

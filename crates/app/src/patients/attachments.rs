@@ -223,6 +223,10 @@ impl Patients<'_> {
         action: Action,
         rec: &RecordFacts,
     ) -> AppResult<PatientId> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, action)
+            .await?;
         let mut tx = self.app.store.read(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (tx, _) = self
@@ -327,6 +331,10 @@ impl Patients<'_> {
         row: &AttachmentRow,
         rec: &RecordFacts,
     ) -> AppResult<()> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::WriteClinical)
+            .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         if p.id != row.patient_id {
@@ -354,6 +362,10 @@ impl Patients<'_> {
 
     /// A patient's attachments (metadata), as far as the reader may see them.
     pub async fn attachments(&self, ctx: &Ctx, patient: PatientId) -> AppResult<AttachmentList> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::ReadClinical)
+            .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
@@ -398,6 +410,10 @@ impl Patients<'_> {
         patient: PatientId,
         attachment: AttachmentId,
     ) -> AppResult<(TenantTx, ClinicalAccess, PatientId, AttachmentRow)> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::ReadClinical)
+            .await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
             .authorize_clinical(tx, ctx, Action::ReadClinical, &p, None)

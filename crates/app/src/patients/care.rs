@@ -133,6 +133,10 @@ impl Patients<'_> {
 
     /// A patient's medical history, as far as the reader may see it.
     pub async fn history(&self, ctx: &Ctx, patient: PatientId) -> AppResult<HistoryList> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::ReadClinical)
+            .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
@@ -175,6 +179,10 @@ impl Patients<'_> {
         patient: PatientId,
         input: HistoryInput,
     ) -> AppResult<HistoryEntry> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::WriteClinical)
+            .await?;
         let sensitivity = check(&input)?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
@@ -228,6 +236,10 @@ impl Patients<'_> {
         entry: RecordId,
         input: HistoryInput,
     ) -> AppResult<HistoryEntry> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::WriteClinical)
+            .await?;
         let sensitivity = check(&input)?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;

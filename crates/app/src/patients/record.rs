@@ -81,6 +81,10 @@ impl Patients<'_> {
         id: PatientId,
         format: RecordFormat,
     ) -> AppResult<PatientRecord> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::ReadClinical)
+            .await?;
         // The clinical read comes first: a reader without ReadClinical is
         // refused before demographics are read.
         let history = self.history(ctx, id).await?;

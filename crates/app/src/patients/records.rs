@@ -220,6 +220,10 @@ impl Patients<'_> {
         ctx: &Ctx,
         patient: PatientId,
     ) -> AppResult<ClinicalList<K::Entry>> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::ReadClinical)
+            .await?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
         let (mut tx, access) = self
@@ -256,6 +260,10 @@ impl Patients<'_> {
         patient: PatientId,
         input: &K::Input,
     ) -> AppResult<K::Entry> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::WriteClinical)
+            .await?;
         let c = K::check(input)?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
@@ -305,6 +313,10 @@ impl Patients<'_> {
         entry: RecordId,
         input: &K::Input,
     ) -> AppResult<K::Entry> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::WriteClinical)
+            .await?;
         let c = K::check(input)?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;

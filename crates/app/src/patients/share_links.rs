@@ -155,6 +155,10 @@ impl Patients<'_> {
         patient: PatientId,
         input: NewShareLink,
     ) -> AppResult<CreatedShareLink> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::WriteClinical)
+            .await?;
         let hours = input.expires_in_hours.unwrap_or(DEFAULT_HOURS);
         if !(1..=MAX_HOURS).contains(&hours) {
             return Err(AppError::field(
@@ -227,6 +231,10 @@ impl Patients<'_> {
         ctx: &Ctx,
         patient: PatientId,
     ) -> AppResult<Vec<ShareLinkInfo>> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::ReadClinical)
+            .await?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
@@ -252,6 +260,10 @@ impl Patients<'_> {
 
     /// Revoke a link (idempotent: revoking a revoked link changes nothing).
     pub async fn revoke_share_link(&self, ctx: &Ctx, id: ShareLinkId) -> AppResult<ShareLinkInfo> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::WriteClinical)
+            .await?;
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let link = store::get(&mut tx, id).await.map_err(link_not_found)?;

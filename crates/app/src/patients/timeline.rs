@@ -313,6 +313,10 @@ impl Patients<'_> {
         patient: PatientId,
         q: &TimelineQuery,
     ) -> AppResult<Timeline> {
+        self.app
+            .governance()
+            .authorize_permission(ctx, Action::ReadClinical)
+            .await?;
         let f = filter(q)?;
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let p = load(&mut tx, patient).await?;
