@@ -32,16 +32,12 @@ async fn a_write_rolls_back_when_its_audit_event_cannot_be_stored() {
     let t = spawn_app().await;
     let tenant = t.tenant("atomic").await;
     let owner = t.owner_token(&tenant).await;
+    let register = || async {
+        let b = json!({"given_name": "Rollback", "family_name": "Probe", "sex": "male"});
+        body(t.post("/api/v1/patients", Some(&owner), b).await).await
+    };
     let db = break_patient_created_events(&t.db_url).await;
-    let (s, v) = body(
-        t.post(
-            "/api/v1/patients",
-            Some(&owner),
-            json!({"given_name": "Rollback", "family_name": "Probe", "sex": "male"}),
-        )
-        .await,
-    )
-    .await;
+    let (s, v) = register().await;
     assert_eq!(
         (s, code(&v)),
         (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
@@ -63,14 +59,6 @@ async fn a_write_rolls_back_when_its_audit_event_cannot_be_stored() {
         .execute(db.pool())
         .await
         .expect("drop trigger");
-    let (s, v) = body(
-        t.post(
-            "/api/v1/patients",
-            Some(&owner),
-            json!({"given_name": "Rollback", "family_name": "Probe", "sex": "male"}),
-        )
-        .await,
-    )
-    .await;
+    let (s, v) = register().await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 }
