@@ -56,6 +56,9 @@ enum Command {
     /// Field-encryption keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Patient records: erasure.
+    #[command(subcommand)]
+    Patient(PatientCmd),
     /// Load-test the HTTP API against the raw database, side by side.
     Bench(clinicos_bench::BenchArgs),
     /// Print the version.
@@ -246,6 +249,32 @@ enum AuditCmd {
         /// Seal pending events first (as a running server would).
         #[arg(long)]
         seal: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PatientCmd {
+    /// Erase a patient record for good (as the staff member named by
+    /// --by, who needs the patients:erase permission): refused while a
+    /// legal hold or a retention period applies. Prints the receipt.
+    Erase {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Clinic code (tenant slug).
+        #[arg(long)]
+        tenant: String,
+        /// The patient's id.
+        #[arg(long)]
+        patient: String,
+        /// Email of the staff member erasing (audited as them, channel cli).
+        #[arg(long)]
+        by: String,
+        /// patient_request, registered_in_error, consent_withdrawn, legal_order or retention_expired.
+        #[arg(long)]
+        reason: String,
+        /// The request's reference (ticket or letter number).
+        #[arg(long, default_value = "")]
+        reference: String,
     },
 }
 
@@ -731,6 +760,50 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "master key version {}: re-wrapped {} tenant keys ({} already current) and {} platform secrets",
                 r.master_version, r.rewrapped, r.current, r.secrets_rewrapped
+            );
+            Ok(())
+        }
+        Command::Patient(PatientCmd::Erase {
+            db,
+            tenant,
+            patient,
+            by,
+            reason,
+            reference,
+        }) => {
+            let id: clinicos_domain::PatientId = patient
+                .trim()
+                .parse()
+                .map_err(|_| format!("--patient {patient:?} is not a patient id (a UUID)"))?;
+            let file = FileConfig::load(db.config.as_deref())?;
+            let app = cli_app(&db, &file).await?;
+            let ctx = app
+                .identity()
+                .offline_ctx_by_email(&tenant, &by, "cli")
+                .await
+                .map_err(AppError::operator_message)?;
+            let input = clinicos_app::patients::erasure::EraseInput { reason, reference };
+            let r = app
+                .patients()
+                .erase_patient(&ctx, id, input)
+                .await
+                .map_err(AppError::operator_message)?;
+            let rows: u64 = r.deleted.iter().map(|d| d.rows).sum();
+            println!(
+                "patient {} erased ({} rows and {} files deleted{}); data key {}",
+                r.erasure.patient_id,
+                rows,
+                r.files_deleted,
+                if r.also_erased.is_empty() {
+                    String::new()
+                } else {
+                    format!(", with {} merged record(s)", r.also_erased.len())
+                },
+                if r.erasure.key_destroyed {
+                    "destroyed"
+                } else {
+                    "NOT yet destroyed (key store unreachable; retried at the next start)"
+                }
             );
             Ok(())
         }

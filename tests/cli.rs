@@ -361,6 +361,86 @@ fn demo_serves_and_is_idempotent() {
         1,
         "demo is created once"
     );
+    patient_erase_command(dir.path());
+}
+
+/// `clinicos patient erase` on the demo data: refused for a doctor, for a
+/// malformed id and while the medical record must be kept; done for a
+/// patient without clinical entries by the privacy officer.
+fn patient_erase_command(dir: &std::path::Path) {
+    let d = dir.to_str().expect("path");
+    let url = clinicos_store::kit::db::sqlite_url_for_dir(dir);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let query = |sql: &str| {
+        rt.block_on(async {
+            let db = clinicos_store::Db::connect(&url, 1, false)
+                .await
+                .expect("db");
+            let rows = sqlx::query(sql).fetch_all(db.pool()).await.expect("query");
+            db.close().await;
+            rows.iter()
+                .map(|r| sqlx::Row::try_get::<String, _>(r, "id").expect("id"))
+                .collect::<Vec<String>>()
+        })
+    };
+    let records = "EXISTS (SELECT 1 FROM history_entries h WHERE h.patient_id = p.id) \
+        OR EXISTS (SELECT 1 FROM allergies a WHERE a.patient_id = p.id) \
+        OR EXISTS (SELECT 1 FROM conditions c WHERE c.patient_id = p.id) \
+        OR EXISTS (SELECT 1 FROM medications m WHERE m.patient_id = p.id) \
+        OR EXISTS (SELECT 1 FROM attachments f WHERE f.patient_id = p.id)";
+    let kept = query(&format!(
+        "SELECT id FROM patients p WHERE {records} LIMIT 1"
+    ));
+    let free = query(&format!(
+        "SELECT id FROM patients p WHERE NOT ({records}) AND merged_into IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM patients m WHERE m.merged_into = p.id) LIMIT 1"
+    ));
+    let (kept, free) = (&kept[0], &free[0]);
+    let erase = |patient: &str, by: &str| {
+        clinicos_in(
+            Some(dir),
+            &[
+                "patient",
+                "erase",
+                "--data-dir",
+                d,
+                "--tenant",
+                "demo",
+                "--patient",
+                patient,
+                "--by",
+                by,
+                "--reason",
+                "patient_request",
+                "--reference",
+                "DSR-1",
+            ],
+            None,
+        )
+    };
+    let privacy = "privacy.officer@demo.clinicos.example";
+    assert_one_line_error(&erase(free, "doctor@demo.clinicos.example"), "permission");
+    assert_one_line_error(&erase("P-17", privacy), "not a patient id");
+    assert_one_line_error(&erase(kept, privacy), "must be kept until");
+    let o = erase(free, privacy);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("patient {free} erased"))
+            && stdout(&o).contains("data key destroyed"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        query(&format!(
+            "SELECT id FROM patients WHERE id = '{free}' AND erased_at IS NOT NULL"
+        ))
+        .len(),
+        1
+    );
+    assert_one_line_error(&erase(free, privacy), "was erased");
 }
 
 #[test]

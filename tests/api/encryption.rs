@@ -298,6 +298,64 @@ async fn erasing_a_key_reaches_restored_backups() {
         .is_err());
 }
 
+/// The key caches are bounded, and eviction never loses the key of a new
+/// record that sealed values before its key reached the key store.
+#[tokio::test]
+async fn bounded_key_caches_keep_new_records_keys_until_stored() {
+    let t = spawn_app().await;
+    let tenant = TenantId::new();
+    let c = FieldCipher::with_capacity(Some(test_keys(&t.db_url).await), 4, 4);
+    let fresh = "subject-new".to_owned();
+    let mut keys = c
+        .new_subject_keys(tenant, std::slice::from_ref(&fresh))
+        .await
+        .expect("new key");
+    let sealed = c
+        .encrypt(
+            tenant,
+            "phi_probe",
+            "note",
+            "row-new",
+            &fresh,
+            NOTE_A.as_bytes(),
+        )
+        .await
+        .expect("seal");
+    // Many other subjects pass through the cache meanwhile.
+    let other = |i: usize| {
+        let subject = format!("subject-{i}");
+        let c = c.clone();
+        async move {
+            c.encrypt(tenant, "phi_probe", "note", "row", &subject, b"x")
+                .await
+                .expect("other subject");
+        }
+    };
+    for i in 0..40 {
+        other(i).await;
+        assert!(
+            c.cached_subject_keys() <= 4 + 1,
+            "bounded: {}",
+            c.cached_subject_keys()
+        );
+    }
+    let open = || c.decrypt(tenant, "phi_probe", "note", "row-new", &fresh, &sealed);
+    assert_eq!(
+        open().await.expect("still pending").as_slice(),
+        NOTE_A.as_bytes()
+    );
+    c.store_new_keys(&mut keys).await.expect("store");
+    for i in 40..80 {
+        other(i).await;
+    }
+    assert!(c.cached_subject_keys() <= 4);
+    // Evicted now, and read back from the key store.
+    assert_eq!(
+        open().await.expect("reloaded").as_slice(),
+        NOTE_A.as_bytes()
+    );
+}
+
 #[tokio::test]
 async fn moved_or_altered_ciphertexts_do_not_decrypt() {
     let (t, db, tenant) = setup().await;

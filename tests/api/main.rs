@@ -9,6 +9,7 @@ mod clinical_records;
 mod conventions;
 mod demo_data;
 mod encryption;
+mod erasure;
 mod governance_pages;
 mod housekeeping;
 mod ids;

@@ -345,6 +345,50 @@ async fn duplicates_warn_then_confirm_new_registers() {
     );
 }
 
+/// 50 registrations of the same phone and birth date at once make one
+/// record and 49 warnings, on both databases (the check and the insert of
+/// one registration cannot interleave with another's); a deliberate
+/// second record with `confirm_new` is still allowed.
+#[tokio::test]
+async fn the_duplicate_check_holds_under_concurrency() {
+    let (t, owner) = setup("regrace").await;
+    let same = json!({"given_name": "Farida", "sex": "female",
+                      "phone": "+91 90000 44455", "birth_date": "1970-07-07"});
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (http, url, owner, b) = (
+                t.http.clone(),
+                t.url("/api/v1/patients"),
+                owner.clone(),
+                same.clone(),
+            );
+            tokio::spawn(async move {
+                http.post(url)
+                    .bearer_auth(owner)
+                    .json(&b)
+                    .send()
+                    .await
+                    .expect("request")
+                    .status()
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut warned = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => warned += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((created, warned), (1, 49));
+    let mut deliberate = same;
+    deliberate["confirm_new"] = json!(true);
+    let (s, v) = create(&t, &owner, deliberate).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
 #[tokio::test]
 async fn identifiers_are_found_through_the_blind_index() {
     let (t, owner) = setup("regfind").await;

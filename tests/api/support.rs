@@ -197,8 +197,27 @@ pub async fn spawn_configured(
     config: WebConfig,
     configure: impl FnOnce(&mut App),
 ) -> TestApp {
+    let keys = test_keys(&url).await;
+    spawn_with_keys(url, dir, keys, settings, config, configure).await
+}
+
+/// A server on a restored copy (`url`) of the database at `original`,
+/// with the original's key store (which is never restored with it).
+pub async fn spawn_restored(url: String, original: &str) -> TestApp {
+    let keys = test_keys(original).await;
+    spawn_with_keys(url, None, keys, settings(), web_config(), |_| {}).await
+}
+
+async fn spawn_with_keys(
+    url: String,
+    dir: Option<tempfile::TempDir>,
+    keys: clinicos_store::FieldKeys,
+    settings: AuthSettings,
+    config: WebConfig,
+    configure: impl FnOnce(&mut App),
+) -> TestApp {
     init_logs();
-    let store = Store::open_with_keys(&url, 8, Some(test_keys(&url).await))
+    let store = Store::open_with_keys(&url, 8, Some(keys))
         .await
         .expect("open store");
     let clock = Arc::new(FixedClock::new(chrono::Utc::now()));

@@ -110,7 +110,9 @@ impl App {
         let signer = TokenSigner::from_seed(&seed)
             .ok_or_else(|| AppError::Internal("bad token signing key".into()))?;
         let cipher = FieldCipher::new(store.field_keys().cloned());
-        Ok(App {
+        // Hear other instances' invalidations before serving anything.
+        crate::kit::invalidation::listen(&store, cipher.clone()).await?;
+        let app = App {
             consent: Arc::new(crate::patients::consent::DefaultConsent),
             cipher,
             store,
@@ -124,7 +126,17 @@ impl App {
             files: BlobStore::memory(),
             scanner: Arc::new(NoScanner),
             audit_witness: Arc::new(MemoryWitness::default()),
-        })
+        };
+        // A restored backup may hold patients erased since: erase them
+        // again before anything reads them.
+        let replayed = app.patients().replay_erasures().await?;
+        if replayed > 0 {
+            tracing::warn!(
+                replayed,
+                "patients erased since this database's backup were erased again"
+            );
+        }
+        Ok(app)
     }
 }
 

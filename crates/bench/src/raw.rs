@@ -19,6 +19,7 @@ use super::raw_sql::{self, Statements};
 use chrono::Utc;
 use clinicos_app::kit::crypto;
 use clinicos_domain::governance::audit::EventFields;
+use clinicos_store::patients::registry;
 use clinicos_store::patients::search::PatientSearch;
 use clinicos_store::{Backend, Db};
 use sqlx::{Any, AnyPool, Row, Transaction};
@@ -270,6 +271,20 @@ impl Raw {
             .fetch_one(&mut *tx)
             .await
             .map_err(db_err)?;
+        if self.backend == Backend::Postgres {
+            let keys = registry::duplicate_lock_keys(
+                Some((phone_bidx.as_str(), BIRTH_DATE)),
+                &[("passport".to_owned(), passport_bidx.clone())],
+            );
+            for k in keys {
+                sqlx::query(registry::DUPLICATE_LOCK_SQL)
+                    .bind(self.tenant.as_str())
+                    .bind(k)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
         let same_phone = sqlx::query(self.sql.same_phone)
             .bind(self.tenant.as_str())
             .bind(phone_bidx.as_str())
@@ -324,11 +339,13 @@ impl Raw {
             .bind(None::<Vec<u8>>)
             .bind(None::<Vec<u8>>)
             .bind("[]")
-            // care consent, active, deceased at and on, updated, name key
+            // care consent, active, deceased at and on, erased at, updated,
+            // name key
             .bind(None::<i64>)
             .bind(1i64)
             .bind(None::<i64>)
             .bind(None::<String>)
+            .bind(None::<i64>)
             .bind(now)
             .bind("deshpande kavita ramesh")
             .execute(&mut *tx)

@@ -15,6 +15,6 @@ pub use governance::access::{Action, Sensitivity};
 pub use governance::permission::{Permission, PermissionSet};
 pub use identity::role::Role;
 pub use kit::ids::{
-    AttachmentId, BranchId, FamilyLinkId, IdentifierId, MergeId, OperatorId, PatientId, RecordId,
-    SessionId, ShareLinkId, TenantId, UserId, VisitId,
+    AttachmentId, BranchId, FamilyLinkId, IdentifierId, LegalHoldId, MergeId, OperatorId,
+    PatientId, RecordId, SessionId, ShareLinkId, TenantId, UserId, VisitId,
 };

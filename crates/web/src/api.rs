@@ -13,6 +13,7 @@ use crate::identity::api::portal;
 use crate::identity::api::security as staff_security;
 use crate::messaging::api::outbox;
 use crate::patients::api::attachments;
+use crate::patients::api::erasure as patient_erasure;
 use crate::patients::api::links as patient_family;
 use crate::patients::api::merge as patient_merge;
 use crate::patients::api::records as clinical_records;
@@ -123,6 +124,16 @@ pub fn routes() -> OpenApiRouter<WebState> {
         .routes(routes!(patient_family::put_link_consent))
         .routes(routes!(patient_merge::merge_patients))
         .routes(routes!(patient_merge::undo_merge))
+        .routes(routes!(patient_erasure::erasure_check))
+        .routes(routes!(
+            patient_erasure::get_erasure,
+            patient_erasure::erase_patient
+        ))
+        .routes(routes!(
+            patient_erasure::list_legal_holds,
+            patient_erasure::place_legal_hold
+        ))
+        .routes(routes!(patient_erasure::release_legal_hold))
         .routes(routes!(
             share_links::create_share_link,
             share_links::list_share_links

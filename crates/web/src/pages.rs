@@ -13,6 +13,7 @@ use crate::kit::page::{patients_script, stylesheet};
 use crate::kit::state::WebState;
 use crate::messaging::pages::outbox;
 use crate::patients::pages::chart as patient_chart;
+use crate::patients::pages::erasure as patient_erasure;
 use crate::patients::pages::links as patient_family;
 use crate::patients::pages::merge as patient_merge;
 use crate::patients::pages::registry as patients;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<WebState> {
         .merge(patient_chart::routes())
         .merge(patient_family::routes())
         .merge(patient_merge::routes())
+        .merge(patient_erasure::routes())
         .merge(patient_share::routes())
         .merge(crate::patients::pages::record_forms::routes())
 }

@@ -160,6 +160,28 @@ pub const API: &[(&str, &str, Declared)] = &[
     ),
     ("POST", "/api/v1/patients/merge", Act(MergePatients)),
     (
+        "GET",
+        "/api/v1/patients/{id}/erasure/check",
+        Act(ErasePatients),
+    ),
+    ("GET", "/api/v1/patients/{id}/erasure", Act(ErasePatients)),
+    ("POST", "/api/v1/patients/{id}/erasure", Act(ErasePatients)),
+    (
+        "GET",
+        "/api/v1/patients/{id}/legal-holds",
+        Act(ManageLegalHolds),
+    ),
+    (
+        "POST",
+        "/api/v1/patients/{id}/legal-holds",
+        Act(ManageLegalHolds),
+    ),
+    (
+        "POST",
+        "/api/v1/patients/{id}/legal-holds/{hold}/release",
+        Act(ManageLegalHolds),
+    ),
+    (
         "POST",
         "/api/v1/patients/merge/{merge_id}/undo",
         Act(MergePatients),
@@ -344,6 +366,12 @@ pub const PAGES: &[(&str, Declared)] = &[
     ("/patients/{id}/links/{link}/remove", Act(EditPatients)),
     ("/patients/{id}/links/{link}/consent", Act(EditPatients)),
     ("/patients/{id}/merge", Act(MergePatients)),
+    ("/patients/{id}/erasure", Act(ErasePatients)),
+    ("/patients/{id}/legal-holds", Act(ManageLegalHolds)),
+    (
+        "/patients/{id}/legal-holds/{hold}/release",
+        Act(ManageLegalHolds),
+    ),
     ("/patients/{id}/merges/{merge}/undo", Act(MergePatients)),
     (
         "/patients/{id}/attachments/{attachment}/share-links",

@@ -7,13 +7,12 @@
 //! the first demo patient already has an allergy recorded.
 
 use crate::demo::service::Demo;
-use crate::kit::context::RequestInfo;
 use crate::patients::allergies::{Allergies, AllergyInput};
 use crate::patients::attachments::NewAttachment;
 use crate::patients::conditions::{ConditionInput, Conditions};
 use crate::patients::medications::{MedicationInput, Medications};
-use crate::{AppError, AppResult, Ctx};
-use clinicos_domain::{SessionId, TenantId, UserId};
+use crate::{AppError, AppResult};
+use clinicos_domain::{TenantId, UserId};
 use clinicos_pdf::TextDocument;
 use clinicos_store::patients::search::{search, PatientSearch};
 
@@ -102,42 +101,17 @@ fn lipid_panel() -> Vec<u8> {
 }
 
 impl Demo<'_> {
-    /// The demo doctor's context (no web session; `request_id` "demo").
-    async fn demo_doctor(&self, tenant: TenantId, doctor: UserId) -> AppResult<Ctx> {
-        let mut tx = self.app.store.read(tenant).await?;
-        let t = clinicos_store::tenancy::tenants::get(&mut tx).await?;
-        let user = clinicos_store::identity::users::get(&mut tx, doctor).await?;
-        let permissions =
-            crate::governance::policy::load_permissions(&mut tx, doctor, &user.roles).await?;
-        tx.commit().await?;
-        Ok(Ctx {
-            tenant,
-            tenant_name: t.display_name,
-            tenant_status: t.subscription_status,
-            user: doctor,
-            user_name: user.profile.name,
-            roles: user.roles,
-            permissions,
-            branch: user.branch_ids.first().copied(),
-            branches: user.branch_ids,
-            session: SessionId::new(),
-            csrf_token: String::new(),
-            locale: user.locale,
-            request: RequestInfo {
-                request_id: "demo".into(),
-                ..RequestInfo::default()
-            },
-            mfa_enrolment_required: false,
-        })
-    }
-
     /// Seed the demo patients' records once (see the module docs).
     pub(crate) async fn seed_demo_records(
         &self,
         tenant: TenantId,
         doctor: UserId,
     ) -> AppResult<()> {
-        let ctx = self.demo_doctor(tenant, doctor).await?;
+        let ctx = self
+            .app
+            .identity()
+            .offline_ctx(tenant, doctor, "demo")
+            .await?;
         let mut tx = self.app.store.read(tenant).await?;
         let (rows, _) = search(&mut tx, &PatientSearch::default(), 500, 0).await?;
         tx.commit().await?;

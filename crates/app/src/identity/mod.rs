@@ -2,6 +2,7 @@
 pub mod auth;
 pub mod devices;
 pub mod mfa;
+pub mod offline;
 pub mod portal;
 pub mod portal_session;
 pub mod rate_window;

@@ -71,6 +71,10 @@ id_schema!(
     /// A visit (an attachment may name the visit it belongs to).
     VisitId
 );
+id_schema!(
+    /// A legal hold on a patient record (it cannot be erased meanwhile).
+    LegalHoldId
+);
 
 /// A staff role. The code (`as_str`) is what is stored and sent over the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]

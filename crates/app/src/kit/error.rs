@@ -58,6 +58,13 @@ pub enum AppError {
     /// A share link that existed but has expired or was revoked.
     #[error("this share link has expired or was revoked")]
     ShareLinkGone,
+    /// A patient record that was erased: only its tombstone remains.
+    #[error("this patient record was erased")]
+    PatientErased,
+    /// Erasure refused: a legal hold (`LEGAL_HOLD`) or a retention period
+    /// of the tenant's jurisdiction (`RETENTION_APPLIES`) still applies.
+    #[error("{message}")]
+    ErasureRefused { code: &'static str, message: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -89,6 +96,8 @@ impl AppError {
             AppError::Busy => "SERVICE_BUSY",
             AppError::ScannerUnavailable => "SCANNER_UNAVAILABLE",
             AppError::ShareLinkGone => "SHARE_LINK_GONE",
+            AppError::PatientErased => "PATIENT_ERASED",
+            AppError::ErasureRefused { code, .. } => code,
             AppError::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -110,9 +119,11 @@ impl AppError {
             | AppError::DeviceDenied => 403,
             AppError::Locked { .. } | AppError::RateLimited { .. } => 429,
             AppError::NotFound(_) => 404,
-            AppError::Conflict(_) | AppError::DuplicatePatient(_) => 409,
+            AppError::Conflict(_)
+            | AppError::DuplicatePatient(_)
+            | AppError::ErasureRefused { .. } => 409,
             AppError::Busy | AppError::ScannerUnavailable => 503,
-            AppError::ShareLinkGone => 410,
+            AppError::ShareLinkGone | AppError::PatientErased => 410,
             AppError::Internal(_) => 500,
         }
     }

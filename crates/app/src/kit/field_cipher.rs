@@ -9,9 +9,14 @@
 //!   in the key store apart from the main database.
 //! - Unwrapped keys live only in this in-memory cache, as `Key32` (zeroised
 //!   on drop, never printed). Errors name no value and no key.
-//! - Erasing a subject deletes its key rows and its cache entry; another
-//!   running instance forgets its cached copy on restart (see SECURITY.md).
+//! - The caches are bounded ([`TENANT_KEYS_CACHED`], [`SUBJECT_KEYS_CACHED`];
+//!   least recently used keys go first). A new subject's key is held apart
+//!   ("pending") until it is in the key store, so eviction can never lose a
+//!   key that sealed a value.
+//! - Erasing a subject deletes its key rows and its cache entry; every other
+//!   running instance is told to forget its copy (`kit/invalidation.rs`).
 
+use crate::kit::bounded_cache::BoundedCache;
 use crate::{AppError, AppResult};
 use clinicos_crypto::blind::IndexKey;
 use clinicos_crypto::hierarchy::wrapping_version;
@@ -21,7 +26,13 @@ use clinicos_store::kit::keystore::{WrappedSubjectKey, WrappedTenantKey};
 use clinicos_store::kit::sealed::{Sealed, SealedColumn};
 use clinicos_store::FieldKeys;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
+
+/// Unwrapped tenant keys kept in memory at most.
+pub const TENANT_KEYS_CACHED: usize = 4_096;
+/// Unwrapped subject (patient) data keys kept in memory at most (about
+/// 200 bytes each with their ids).
+pub const SUBJECT_KEYS_CACHED: usize = 65_536;
 
 /// The data key version new subject keys get (subject keys do not rotate
 /// yet; the envelope records the version so they can).
@@ -38,10 +49,35 @@ struct TenantEntry {
 /// A subject's data key and its version.
 type SubjectEntry = Arc<(u32, Key32)>;
 
-#[derive(Default)]
+type SubjectKey = (String, String);
+
 struct Cache {
-    tenants: RwLock<HashMap<String, Arc<TenantEntry>>>,
-    subjects: RwLock<HashMap<(String, String), SubjectEntry>>,
+    tenants: BoundedCache<String, Arc<TenantEntry>>,
+    subjects: BoundedCache<SubjectKey, SubjectEntry>,
+    /// New subjects' keys until they are in the key store (never evicted:
+    /// they exist nowhere else yet).
+    pending: Mutex<HashMap<SubjectKey, SubjectEntry>>,
+}
+
+impl Cache {
+    fn new(tenants: usize, subjects: usize) -> Cache {
+        Cache {
+            tenants: BoundedCache::new(tenants),
+            subjects: BoundedCache::new(subjects),
+            pending: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<SubjectKey, SubjectEntry>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn subject(&self, id: &SubjectKey) -> Option<SubjectEntry> {
+        if let Some(e) = self.pending().get(id) {
+            return Some(e.clone());
+        }
+        self.subjects.get(id)
+    }
 }
 
 /// What a master key rotation did.
@@ -96,10 +132,34 @@ impl FieldCipher {
     /// A cipher over the store's key store and master keys; without them
     /// every call answers "not configured".
     pub fn new(keys: Option<FieldKeys>) -> FieldCipher {
+        Self::with_capacity(keys, TENANT_KEYS_CACHED, SUBJECT_KEYS_CACHED)
+    }
+
+    /// [`FieldCipher::new`] with other cache bounds (tests).
+    pub fn with_capacity(keys: Option<FieldKeys>, tenants: usize, subjects: usize) -> FieldCipher {
         FieldCipher {
             keys,
-            cache: Arc::new(Cache::default()),
+            cache: Arc::new(Cache::new(tenants, subjects)),
         }
+    }
+
+    /// Forget a subject's cached key (another instance erased it).
+    pub fn forget_subject(&self, tenant: &str, subject: &str) {
+        self.cache
+            .subjects
+            .remove(&(tenant.to_owned(), subject.to_owned()));
+    }
+
+    /// Forget every cached key (messages may have been missed). Keys of
+    /// new subjects not yet in the key store stay.
+    pub fn forget_all(&self) {
+        self.cache.subjects.clear();
+        self.cache.tenants.clear();
+    }
+
+    /// Subject keys held in memory now (pending ones included).
+    pub fn cached_subject_keys(&self) -> usize {
+        self.cache.subjects.len() + self.cache.pending().len()
     }
 
     fn keys(&self) -> AppResult<&FieldKeys> {
@@ -120,13 +180,7 @@ impl FieldCipher {
     }
 
     async fn tenant(&self, tenant: &str) -> AppResult<Arc<TenantEntry>> {
-        if let Some(e) = self
-            .cache
-            .tenants
-            .read()
-            .ok()
-            .and_then(|m| m.get(tenant).cloned())
-        {
+        if let Some(e) = self.cache.tenants.get(&tenant.to_owned()) {
             return Ok(e);
         }
         let k = self.keys()?;
@@ -161,9 +215,7 @@ impl FieldCipher {
             index: IndexKey::derive(&key, tenant),
             key,
         });
-        if let Ok(mut m) = self.cache.tenants.write() {
-            m.insert(tenant.to_owned(), entry.clone());
-        }
+        self.cache.tenants.insert(tenant.to_owned(), entry.clone());
         Ok(entry)
     }
 
@@ -175,13 +227,7 @@ impl FieldCipher {
         create: bool,
     ) -> AppResult<Arc<(u32, Key32)>> {
         let id = (tenant.to_owned(), subject.to_owned());
-        if let Some(e) = self
-            .cache
-            .subjects
-            .read()
-            .ok()
-            .and_then(|m| m.get(&id).cloned())
-        {
+        if let Some(e) = self.cache.subject(&id) {
             return Ok(e);
         }
         let k = self.keys()?;
@@ -236,9 +282,7 @@ impl FieldCipher {
         )
         .map_err(crypto)?;
         let entry = Arc::new((stored.key_version, key));
-        if let Ok(mut m) = self.cache.subjects.write() {
-            m.insert(id, entry.clone());
-        }
+        self.cache.subjects.insert(id, entry.clone());
         Ok(entry)
     }
 
@@ -259,11 +303,7 @@ impl FieldCipher {
         }
         let entry = self.tenant(&t).await?;
         let mut keys = Vec::with_capacity(subjects.len());
-        let mut m = self
-            .cache
-            .subjects
-            .write()
-            .map_err(|_| AppError::Internal("key cache poisoned".into()))?;
+        let mut m = self.cache.pending();
         for subject in subjects {
             let key = Key32::generate();
             let wrapped = WrappedSubjectKey {
@@ -313,6 +353,14 @@ impl FieldCipher {
             at += chunk.len();
             new.stored = at;
         }
+        // In the key store now: an ordinary (evictable) cache entry.
+        let mut pending = self.cache.pending();
+        for (subject, _) in &new.keys {
+            let id = (new.tenant.clone(), subject.clone());
+            if let Some(e) = pending.remove(&id) {
+                self.cache.subjects.insert(id, e);
+            }
+        }
         Ok(())
     }
 
@@ -338,9 +386,12 @@ impl FieldCipher {
     /// (the commit after [`FieldCipher::store_new_keys`] failed). Best effort:
     /// a key store that cannot be reached leaves a key no record uses.
     pub async fn discard_new_keys(&self, new: NewSubjectKeys) {
-        if let Ok(mut m) = self.cache.subjects.write() {
+        {
+            let mut pending = self.cache.pending();
             for (subject, _) in &new.keys {
-                m.remove(&(new.tenant.clone(), subject.clone()));
+                let id = (new.tenant.clone(), subject.clone());
+                pending.remove(&id);
+                self.cache.subjects.remove(&id);
             }
         }
         if new.stored > 0 {
@@ -476,10 +527,39 @@ impl FieldCipher {
         check_part("subject id", subject)?;
         let t = tenant.as_text();
         let n = self.keys()?.key_store.erase_subject(&t, subject).await?;
-        if let Ok(mut m) = self.cache.subjects.write() {
-            m.remove(&(t, subject.to_owned()));
-        }
+        self.forget_subject(&t, subject);
         Ok(n)
+    }
+
+    /// Erase a patient's data key for good and remember the erasure in the
+    /// key store (`erased_subjects`), which outlives backups of the main
+    /// database. Returns how many key rows were removed.
+    pub async fn erase_patient_key(
+        &self,
+        tenant: TenantId,
+        erased: &clinicos_store::kit::keystore::ErasedSubject,
+    ) -> AppResult<u64> {
+        check_part("subject id", &erased.subject_id)?;
+        let t = tenant.as_text();
+        let n = self
+            .keys()?
+            .key_store
+            .erase_subject_recorded(&t, erased)
+            .await?;
+        self.forget_subject(&t, &erased.subject_id);
+        Ok(n)
+    }
+
+    /// The tenant's erased subjects as the key store remembers them.
+    pub async fn erased_subjects(
+        &self,
+        tenant: TenantId,
+    ) -> AppResult<Vec<clinicos_store::kit::keystore::ErasedSubject>> {
+        Ok(self
+            .keys()?
+            .key_store
+            .erased_subjects(&tenant.as_text())
+            .await?)
     }
 
     /// Make a new master key version (when `new_version`) and re-wrap every

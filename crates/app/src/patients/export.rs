@@ -3,7 +3,9 @@
 //! permission (`export:patients`); restricted-tier entries are included
 //! only with `export:restricted`, otherwise counted as withheld. One audit
 //! event names every exported patient and entry; an export outside working
-//! hours raises a security event.
+//! hours raises a security event. Erased patients are left out and
+//! counted: their tombstones, and (in a restored backup not yet erased
+//! again) every patient the key store remembers as erased.
 
 use crate::governance::policy::Action;
 use crate::patients::care::HistoryEntry;
@@ -35,6 +37,8 @@ pub struct PatientExport {
     pub patients: Vec<ExportedPatient>,
     /// Restricted-tier entries left out (no `export:restricted`).
     pub withheld_restricted: usize,
+    /// Erased patients of the organisation, left out.
+    pub erased: usize,
 }
 
 impl Patients<'_> {
@@ -47,8 +51,19 @@ impl Patients<'_> {
         let now = self.app.clock.now();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         let all = clinicos_store::patients::search::PatientSearch::default();
-        let (rows, _) =
+        let (mut rows, _) =
             clinicos_store::patients::search::search(&mut tx, &all, MAX_EXPORT, 0).await?;
+        // The key store remembers every erasure, also of rows a restored
+        // backup brought back (they cannot be decrypted any more).
+        let erased: std::collections::HashSet<String> = self
+            .app
+            .cipher
+            .erased_subjects(ctx.tenant)
+            .await?
+            .into_iter()
+            .map(|e| e.subject_id)
+            .collect();
+        rows.retain(|r| !erased.contains(&r.id.as_text()));
         let patient_ids: Vec<_> = rows.iter().map(|r| r.id).collect();
         let mut by_patient = patients::history_of_many(&mut tx, &patient_ids).await?;
         let mut history = Vec::with_capacity(rows.len());
@@ -101,6 +116,7 @@ impl Patients<'_> {
             exported_at: now,
             patients: out,
             withheld_restricted: withheld,
+            erased: erased.len(),
         })
     }
 }

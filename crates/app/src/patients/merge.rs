@@ -86,6 +86,14 @@ pub const STAYING: &[(&str, &str)] = &[
         "portal_sessions",
         "sign-in history of that record (the patient signs in again)",
     ),
+    (
+        "patient_legal_holds",
+        "a hold stays on the record it was placed on; erasing the survivor checks the holds of every record merged into it",
+    ),
+    (
+        "patient_erasures",
+        "an erased record cannot be merged (it answers 410)",
+    ),
 ];
 
 /// Every table the merge knows about (for the schema test).

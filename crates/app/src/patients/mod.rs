@@ -7,6 +7,7 @@ pub mod care;
 pub mod chart;
 pub mod conditions;
 pub mod consent;
+pub mod erasure;
 pub mod export;
 pub mod fields;
 pub mod links;

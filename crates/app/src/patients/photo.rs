@@ -49,7 +49,7 @@ pub struct Photo {
     pub bytes: Vec<u8>,
 }
 
-fn storage_key(t: TenantId, patient: PatientId, photo: &str) -> String {
+pub(crate) fn storage_key(t: TenantId, patient: PatientId, photo: &str) -> String {
     format!("{}/{patient}/photo/{photo}", t.as_text())
 }
 

@@ -244,12 +244,17 @@ pub(crate) async fn refuse_if_merged(tx: &mut TenantTx, row: &PatientRow) -> App
     }
 }
 
-/// Load a patient or answer 404.
+/// Load a patient or answer 404, or 410 `PATIENT_ERASED` when only its
+/// tombstone remains (every route that names a patient loads it here).
 pub async fn load(tx: &mut TenantTx, id: PatientId) -> AppResult<PatientRow> {
-    patients::get(tx, id).await.map_err(|e| match e {
+    let row = patients::get(tx, id).await.map_err(|e| match e {
         clinicos_store::StoreError::NotFound => AppError::NotFound("patient"),
         other => other.into(),
-    })
+    })?;
+    if row.erased_at.is_some() {
+        return Err(AppError::PatientErased);
+    }
+    Ok(row)
 }
 
 /// A patient named by id in a request body (a merge, a link): text that

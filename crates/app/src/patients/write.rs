@@ -122,6 +122,7 @@ macro_rules! demographic_copies {
                 is_active: true,
                 deceased_at: None,
                 deceased_on: None,
+                erased_at: None,
                 address: None,
                 emergency_contact: None,
                 tags: "[]".into(),

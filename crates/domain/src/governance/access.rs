@@ -42,6 +42,8 @@ pub enum Action {
     ManageSecuritySettings,
     ViewRetention,
     MergePatients,
+    ErasePatients,
+    ManageLegalHolds,
 }
 
 impl Action {
@@ -73,6 +75,8 @@ impl Action {
         Action::ManageSecuritySettings,
         Action::ViewRetention,
         Action::MergePatients,
+        Action::ErasePatients,
+        Action::ManageLegalHolds,
     ];
 
     /// The permission the action needs; `None` = every signed-in user.
@@ -105,6 +109,8 @@ impl Action {
             Action::ManageSecuritySettings => P::SecurityWrite,
             Action::ViewRetention => P::RetentionRead,
             Action::MergePatients => P::PatientsMerge,
+            Action::ErasePatients => P::PatientsErase,
+            Action::ManageLegalHolds => P::LegalHoldsManage,
         })
     }
 
@@ -143,6 +149,8 @@ impl Action {
             Action::ManageSecuritySettings => "change security settings",
             Action::ViewRetention => "view retention periods",
             Action::MergePatients => "merge or unmerge patient records",
+            Action::ErasePatients => "erase patient records",
+            Action::ManageLegalHolds => "manage legal holds on patient records",
         }
     }
 }

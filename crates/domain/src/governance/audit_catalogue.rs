@@ -134,6 +134,12 @@ actions! {
     PatientMerged = "patient.merged" : "A duplicate record was merged into another.",
     PatientUnmerged = "patient.unmerged" : "A merge was undone.",
     PatientMergesRead = "patient.merges.read" : "A record's merges were read.",
+    PatientErased = "patient.erased" : "A patient record was erased: its data key destroyed, its rows deleted, a tombstone left (names the ids; the reason code and reference in the detail).",
+    PatientErasureReplayed = "patient.erasure_replayed" : "An erasure remembered by the key store was applied again to this database at start-up (a restored backup).",
+    PatientErasureChecked = "patient.erasure_checked" : "What stands in the way of erasing a record (legal holds, retention) was read.",
+    PatientLegalHoldsRead = "patient.legal_holds.read" : "A record's legal holds were read.",
+    PatientLegalHoldPlaced = "patient.legal_hold.placed" : "A legal hold was placed on a record (it cannot be erased).",
+    PatientLegalHoldReleased = "patient.legal_hold.released" : "A legal hold was released.",
     PatientPhotoRead = "patient.photo.read" : "A patient's photo was read.",
     PatientPhotoUpdated = "patient.photo.updated" : "A patient's photo was set.",
     PatientPhotoDeleted = "patient.photo.deleted" : "A patient's photo was removed.",
@@ -311,6 +317,12 @@ pub fn recorded_as(action: Action) -> &'static [AuditAction] {
         Action::ExportPatients => &[A::ExportPatients],
         Action::ManageSecuritySettings => &[A::SecuritySettings, A::SecurityEventAck],
         Action::MergePatients => &[A::PatientMerged, A::PatientUnmerged],
+        Action::ErasePatients => &[A::PatientErased, A::PatientErasureChecked],
+        Action::ManageLegalHolds => &[
+            A::PatientLegalHoldsRead,
+            A::PatientLegalHoldPlaced,
+            A::PatientLegalHoldReleased,
+        ],
     }
 }
 

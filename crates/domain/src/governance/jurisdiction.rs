@@ -201,7 +201,44 @@ impl Catalogue {
     }
 }
 
+/// What a patient's medical record holds, for its retention: the first
+/// and last clinical entries (`None`: demographics only, no medical record)
+/// and the birth date when known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordSpan {
+    pub first_entry: Option<chrono::NaiveDate>,
+    pub last_entry: Option<chrono::NaiveDate>,
+    pub birth_date: Option<chrono::NaiveDate>,
+}
+
+/// Adulthood for "first seen as a minor" (every pack's age of majority is
+/// 16-21; 18 is the common one and the one the record rules cite).
+const MINOR_UNTIL: u32 = 18;
+
 impl Retention {
+    /// The last day the record must still be kept, or `None` when no
+    /// retention applies (no clinical entry at all: the registration alone
+    /// is not a medical record). Adults: `records_adult_years` after the
+    /// last entry; a patient first seen as a minor: also until
+    /// `minors_until_age` (when the packs set one and the birth date is
+    /// known).
+    pub fn record_kept_until(&self, span: &RecordSpan) -> Option<chrono::NaiveDate> {
+        let last = span.last_entry?;
+        let years = |d: chrono::NaiveDate, y: u32| {
+            d.checked_add_months(chrono::Months::new(y.saturating_mul(12)))
+                .unwrap_or(chrono::NaiveDate::MAX)
+        };
+        let mut until = years(last, self.records_adult_years);
+        if let (Some(age), Some(born), Some(first)) =
+            (self.minors_until_age, span.birth_date, span.first_entry)
+        {
+            if first < years(born, MINOR_UNTIL) {
+                until = until.max(years(born, age));
+            }
+        }
+        Some(until)
+    }
+
     /// The oldest moment whose audit events may be removed at `now`
     /// (events at or after it must be kept).
     pub fn audit_keep_since(
@@ -220,6 +257,64 @@ mod tests {
 
     fn packs() -> &'static Catalogue {
         Catalogue::builtin().unwrap()
+    }
+
+    fn day(s: &str) -> chrono::NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_record_is_kept_from_its_last_entry_and_minors_until_their_age() {
+        let us = packs().retention(["US"], "local");
+        let span = |first: Option<&str>, last: Option<&str>, born: Option<&str>| RecordSpan {
+            first_entry: first.map(day),
+            last_entry: last.map(day),
+            birth_date: born.map(day),
+        };
+        assert_eq!(
+            us.record_kept_until(&span(None, None, Some("1990-01-01"))),
+            None
+        );
+        // Adult: 10 years after the last entry.
+        assert_eq!(
+            us.record_kept_until(&span(
+                Some("2020-03-01"),
+                Some("2021-05-31"),
+                Some("1980-01-01")
+            )),
+            Some(day("2031-05-31"))
+        );
+        // First seen at 5, last at 6: until 19 (2034), later than 2022 + 10.
+        assert_eq!(
+            us.record_kept_until(&span(
+                Some("2020-01-01"),
+                Some("2021-01-01"),
+                Some("2015-06-15")
+            )),
+            Some(day("2034-06-15"))
+        );
+        // Birth date unknown: the adult rule.
+        assert_eq!(
+            us.record_kept_until(&span(Some("2020-01-01"), Some("2021-01-01"), None)),
+            Some(day("2031-01-01"))
+        );
+    }
+
+    proptest::proptest! {
+        /// Retention never ends before the adult period after the last
+        /// entry, and a later last entry never shortens it.
+        #[test]
+        fn retention_is_monotone(last in 0i64..20_000, more in 0i64..5_000, born in 0i64..30_000) {
+            let base = day("1970-01-01");
+            let d = |n: i64| base + chrono::Duration::days(n);
+            for r in [packs().retention(["US"], "local"), packs().retention(["IN"], "local"), packs().retention(["ZZ"], "local")] {
+                let a = RecordSpan { first_entry: Some(d(last)), last_entry: Some(d(last)), birth_date: Some(d(born)) };
+                let b = RecordSpan { last_entry: Some(d(last + more)), ..a };
+                let ua = r.record_kept_until(&a).unwrap();
+                proptest::prop_assert!(ua >= d(last) + chrono::Duration::days(365 * i64::from(r.records_adult_years)));
+                proptest::prop_assert!(r.record_kept_until(&b).unwrap() >= ua);
+            }
+        }
     }
 
     #[test]

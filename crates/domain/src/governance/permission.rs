@@ -89,6 +89,8 @@ permissions! {
     BreakGlassReview = "break_glass:review", "review emergency accesses";
     ExportPatients = "export:patients", "bulk export of patient records";
     ExportRestricted = "export:restricted", "include restricted-tier records in bulk exports";
+    PatientsErase = "patients:erase", "erase a patient record for good (right to erasure)";
+    LegalHoldsManage = "legal_holds:manage", "place and release legal holds on patient records";
 }
 
 impl fmt::Display for Permission {
@@ -178,8 +180,13 @@ pub fn default_bundle(role: Role) -> PermissionSet {
     let base = [TenantRead, BranchesRead];
     let extra: &[Permission] = match role {
         // Super admin: everything except reading clinical records without a
-        // care relationship, which stays a deliberate, single grant.
-        Role::Owner => return PermissionSet::all().without(ClinicalReadAny),
+        // care relationship and erasing patients, which stay deliberate,
+        // single grants (erasure is the privacy officer's).
+        Role::Owner => {
+            return PermissionSet::all()
+                .without(ClinicalReadAny)
+                .without(PatientsErase)
+        }
         Role::BranchAdmin => &[
             UsersRead,
             UsersWrite,
@@ -249,6 +256,8 @@ pub fn default_bundle(role: Role) -> PermissionSet {
             SecurityRead,
             PatientsRead,
             BreakGlassReview,
+            PatientsErase,
+            LegalHoldsManage,
         ],
     };
     PermissionSet::of(&base).union(PermissionSet::of(extra))
@@ -283,6 +292,13 @@ mod tests {
                 assert!(matches!(r, Role::Owner | Role::LabTechnician), "{r:?}");
             }
             assert!(!b.has(ClinicalReadAny), "{r:?}");
+            if b.has(PatientsErase) {
+                assert_eq!(
+                    r,
+                    Role::PrivacyOfficer,
+                    "only the privacy officer erases by default"
+                );
+            }
         }
     }
 

@@ -110,6 +110,10 @@ id_type!(
     /// A visit (an attachment may name the visit it belongs to).
     VisitId
 );
+id_type!(
+    /// A legal hold on a patient record (it cannot be erased meanwhile).
+    LegalHoldId
+);
 
 /// Every id type above, for code that treats them alike (how they are
 /// stored, how a path or header names one): `every_id!(then)` expands to
@@ -132,6 +136,7 @@ macro_rules! every_id {
             $crate::ShareLinkId,
             $crate::MergeId,
             $crate::VisitId,
+            $crate::LegalHoldId,
         );
     };
 }

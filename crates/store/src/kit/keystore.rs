@@ -20,21 +20,43 @@ use sqlx::Executor;
 use std::path::Path;
 
 /// The key store's own migrations: (version, statements).
-const KEY_MIGRATIONS: &[(i64, &[&str])] = &[(
-    1,
-    &[
-        "CREATE TABLE IF NOT EXISTS tenant_keys (\
+const KEY_MIGRATIONS: &[(i64, &[&str])] = &[
+    (
+        1,
+        &[
+            "CREATE TABLE IF NOT EXISTS tenant_keys (\
            tenant_id TEXT NOT NULL, key_version BIGINT NOT NULL, \
            master_version BIGINT NOT NULL, wrapped BLOB NOT NULL, \
            created_at BIGINT NOT NULL, rewrapped_at BIGINT, \
            PRIMARY KEY (tenant_id, key_version))",
-        "CREATE TABLE IF NOT EXISTS subject_keys (\
+            "CREATE TABLE IF NOT EXISTS subject_keys (\
            tenant_id TEXT NOT NULL, subject_id TEXT NOT NULL, key_version BIGINT NOT NULL, \
            tenant_key_version BIGINT NOT NULL, wrapped BLOB NOT NULL, \
            created_at BIGINT NOT NULL, \
            PRIMARY KEY (tenant_id, subject_id, key_version))",
-    ],
-)];
+        ],
+    ),
+    // Erased subjects: the key store outlives any backup of the main
+    // database, so it remembers which patients were erased (ids, time,
+    // eraser, reason code; no PHI), and a restored backup is erased again
+    // at start-up (`app/patients/erasure.rs`).
+    (
+        2,
+        &["CREATE TABLE IF NOT EXISTS erased_subjects (\
+           tenant_id TEXT NOT NULL, subject_id TEXT NOT NULL, erased_at BIGINT NOT NULL, \
+           erased_by TEXT, reason TEXT NOT NULL, \
+           PRIMARY KEY (tenant_id, subject_id))"],
+    ),
+];
+
+/// A subject's erasure as the key store remembers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErasedSubject {
+    pub subject_id: String,
+    pub erased_at: chrono::DateTime<Utc>,
+    pub erased_by: Option<String>,
+    pub reason: String,
+}
 
 /// A tenant key as stored: wrapped by master key `master_version`.
 #[derive(Clone)]
@@ -277,6 +299,65 @@ impl KeyStore {
         Ok(done.rows_affected())
     }
 
+    /// Erase a subject for good: delete its data keys and remember the
+    /// erasure, in one key store transaction. Returns how many key rows
+    /// were removed (0 when they were gone already; the record is kept
+    /// from the first call).
+    pub async fn erase_subject_recorded(
+        &self,
+        tenant: &str,
+        erased: &ErasedSubject,
+    ) -> StoreResult<u64> {
+        let mut tx = self.db.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO erased_subjects (tenant_id, subject_id, erased_at, erased_by, reason) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, subject_id) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(erased.subject_id.as_str())
+        .bind(ts(erased.erased_at))
+        .bind(erased.erased_by.clone())
+        .bind(erased.reason.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2")
+            .bind(tenant)
+            .bind(erased.subject_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The tenant's erased subjects, oldest first.
+    pub async fn erased_subjects(&self, tenant: &str) -> StoreResult<Vec<ErasedSubject>> {
+        let rows = sqlx::query(
+            "SELECT subject_id, erased_at, erased_by, reason FROM erased_subjects \
+             WHERE tenant_id = $1 ORDER BY erased_at, subject_id",
+        )
+        .bind(tenant)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ErasedSubject {
+                    subject_id: r.text("subject_id")?,
+                    erased_at: r.time("erased_at")?,
+                    erased_by: r.opt_text("erased_by")?,
+                    reason: r.text("reason")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Tenants with at least one erased subject.
+    pub async fn erased_tenants(&self) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT DISTINCT tenant_id FROM erased_subjects ORDER BY tenant_id")
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(|r| r.text("tenant_id")).collect()
+    }
+
     pub async fn close(&self) {
         self.db.close().await;
     }
@@ -350,5 +431,18 @@ mod tests {
         assert!(ks.subject_key("t", "p").await.unwrap().is_some());
         assert_eq!(ks.erase_subject("t", "p").await.unwrap(), 1);
         assert!(ks.subject_key("t", "p").await.unwrap().is_none());
+        // An erasure that is remembered: keys gone, record kept once.
+        ks.insert_subject_key("t", "q", &s).await.unwrap();
+        let e = ErasedSubject {
+            subject_id: "q".into(),
+            erased_at: crate::kit::row::from_ts(ts(Utc::now())),
+            erased_by: Some("u".into()),
+            reason: "patient_request".into(),
+        };
+        assert_eq!(ks.erase_subject_recorded("t", &e).await.unwrap(), 1);
+        assert_eq!(ks.erase_subject_recorded("t", &e).await.unwrap(), 0);
+        assert!(ks.subject_key("t", "q").await.unwrap().is_none());
+        assert_eq!(ks.erased_subjects("t").await.unwrap(), vec![e]);
+        assert!(ks.erased_subjects("other").await.unwrap().is_empty());
     }
 }

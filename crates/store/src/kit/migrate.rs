@@ -254,6 +254,15 @@ pub const MIGRATIONS: &[Migration] = &[
         append_only: &[],
         read_only: &[],
     },
+    Migration {
+        version: 21,
+        name: "patient_erasure",
+        sql: include_str!("../../migrations/0021_patient_erasure.sql"),
+        tenant_tables: &["patient_erasures", "patient_legal_holds"],
+        tenant_column: "tenant_id",
+        append_only: &[],
+        read_only: &[],
+    },
 ];
 
 /// Split a migration file into statements (no `;` inside literals in our

@@ -5,6 +5,7 @@ pub mod db;
 pub mod error;
 pub mod keystore;
 pub mod migrate;
+pub mod notify;
 pub mod regions;
 pub mod row;
 pub mod sealed;

@@ -1,6 +1,7 @@
 //! The `patients` feature.
 
 pub mod attachments;
+pub mod erasure;
 pub mod identifiers;
 pub mod links;
 pub mod merge;

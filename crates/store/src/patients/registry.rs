@@ -108,6 +108,9 @@ macro_rules! patient_row {
                 deceased_at: Option<DateTime<Utc>>,
                 /// The date of death (`YYYY-MM-DD`) when known.
                 deceased_on: Option<String>,
+                /// When the record was erased (`patients/erasure.rs`): the
+                /// row is a blank shell and links to it answer 410 Gone.
+                erased_at: Option<DateTime<Utc>>,
                 updated_at: DateTime<Utc>,
             }
             /// `name_key`: the folded "family given middle", for name order.
@@ -164,13 +167,48 @@ pub async fn update(tx: &mut TenantTx, p: &PatientRow, names_changed: bool) -> S
 pub const SAME_PHONE_AND_BIRTH_SQL: &str = "SELECT id FROM patients WHERE tenant_id = $1 \
     AND phone_bidx = $2 AND birth_date = $3 AND is_active = 1";
 
+/// The PostgreSQL lock a duplicate check takes per key (`$2`, from
+/// [`duplicate_lock_keys`]) of the tenant (`$1`), held to the commit.
+pub const DUPLICATE_LOCK_SQL: &str = "SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(\
+    hashtextextended('duplicate:' || $1 || ':' || $2, 0))) l";
+
+/// The keys a duplicate check locks, in the one order every transaction
+/// takes them (no deadlock between two registrations sharing two keys).
+pub fn duplicate_lock_keys(
+    phone_birth: Option<(&str, &str)>,
+    identifiers: &[(String, String)],
+) -> Vec<String> {
+    let mut keys: Vec<String> = identifiers
+        .iter()
+        .map(|(kind, bidx)| format!("identifier:{kind}:{bidx}"))
+        .collect();
+    if let Some((bidx, birth)) = phone_birth {
+        keys.push(format!("phone:{bidx}:{birth}"));
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// Active patients with this phone index and birth date, or with one of
 /// these identifiers (kind, blind index): the duplicate candidates.
+///
+/// Concurrent checks of the same keys run one after the other: on
+/// PostgreSQL each key takes a transaction-scoped advisory lock first
+/// (held to the commit, so the next check of that key sees this
+/// transaction's new patient); SQLite has one writer, which serialises
+/// them already.
 pub async fn duplicates(
     tx: &mut TenantTx,
     phone_birth: Option<(&str, &str)>,
     identifiers: &[(String, String)],
 ) -> StoreResult<Vec<PatientId>> {
+    if tx.backend() == crate::Backend::Postgres {
+        for k in duplicate_lock_keys(phone_birth, identifiers) {
+            let q = tx.q(DUPLICATE_LOCK_SQL).bind(k);
+            tx.all(q).await?;
+        }
+    }
     let mut ids = Vec::new();
     if let Some((bidx, birth)) = phone_birth {
         let q = tx
@@ -435,11 +473,11 @@ mod tests {
             assert!(PatientRow::insert_sql().contains(c), "{c}");
         }
         assert!(PatientRow::insert_sql().contains("name_key"));
-        assert!(PatientRow::insert_sql().ends_with("$33)"));
+        assert!(PatientRow::insert_sql().ends_with("$34)"));
         for fixed in ["created_by", "created_at", "first_branch_id"] {
             assert!(!PatientRow::update_sql().contains(fixed), "{fixed}");
         }
-        assert!(PatientRow::update_sql().contains("name_key = $30"));
+        assert!(PatientRow::update_sql().contains("name_key = $31"));
         assert!(PatientRow::update_sql().ends_with("WHERE tenant_id = $1 AND id = $2"));
         for c in ["tenant_id", "name_key", "photo_id", "merged_into"] {
             assert!(PatientRow::SCHEMA.contains(&c), "{c}");

@@ -88,7 +88,7 @@ pub async fn reindex(tx: &mut TenantTx, p: &PatientRow) -> StoreResult<()> {
 /// Patients of this tenant not yet in the name index, at most `limit`.
 pub async fn unindexed(tx: &mut TenantTx, limit: i64) -> StoreResult<Vec<PatientRow>> {
     let sql = format!(
-        "SELECT {} FROM patients WHERE tenant_id = $1 AND name_key = '' LIMIT $2",
+        "SELECT {} FROM patients WHERE tenant_id = $1 AND name_key = '' AND erased_at IS NULL LIMIT $2",
         PatientRow::COLS
     );
     let q = tx.q(&sql).bind(limit);
@@ -180,14 +180,18 @@ fn clauses(s: &PatientSearch, sql: &mut Sql) -> Clauses {
         cond.push(format!("{} AND NOT {}", visit(&at, "<"), visit(&at, ">=")));
     }
     let patient_filters = cond.len() > 1;
-    let filter = cond.join(" AND ");
     if s.name_tokens.is_empty() {
+        // An erased record is a blank shell: never listed. (A name search
+        // cannot find one: its name tokens are deleted.)
+        cond.push("p.erased_at IS NULL".to_owned());
+        let filter = cond.join(" AND ");
         return Clauses {
             filter,
             candidates: None,
             score: None,
         };
     }
+    let filter = cond.join(" AND ");
     let ranges: Vec<(String, String)> = s
         .name_tokens
         .iter()

@@ -47,7 +47,13 @@ pub fn message_for(e: &AppError, locale: &str) -> String {
     match e {
         // These carry a specific English message from the service; other
         // languages get the translated generic text for the code.
-        AppError::BadRequest(m) | AppError::Conflict(m) if locale == "en" => m.clone(),
+        AppError::BadRequest(m)
+        | AppError::Conflict(m)
+        | AppError::ErasureRefused { message: m, .. }
+            if locale == "en" =>
+        {
+            m.clone()
+        }
         AppError::Forbidden(what) if locale == "en" => {
             format!("You do not have permission to {what}.")
         }

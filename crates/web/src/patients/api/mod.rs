@@ -1,6 +1,7 @@
 //! The `patients` feature: its JSON API handlers.
 
 pub mod attachments;
+pub mod erasure;
 pub mod links;
 pub mod merge;
 pub mod records;

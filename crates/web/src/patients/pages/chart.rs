@@ -185,6 +185,8 @@ struct ChartPage {
     family: Vec<FamilyRow>,
     merges: Vec<MergeView>,
     can_merge: bool,
+    /// Erasure or legal holds (the privacy officer's page).
+    can_erase: bool,
 }
 
 impl ChartPage {
@@ -430,6 +432,8 @@ async fn chart_page(
         merges: facts.merges.iter().map(merge_view).collect(),
         family,
         can_merge: crate::kit::page::allowed(ctx, Action::MergePatients),
+        can_erase: crate::kit::page::allowed(ctx, Action::ErasePatients)
+            || crate::kit::page::allowed(ctx, Action::ManageLegalHolds),
         banner,
         clinical,
         // A merged record refuses writes until the merge is undone.

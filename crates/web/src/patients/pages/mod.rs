@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod display;
+pub mod erasure;
 pub mod form;
 pub mod links;
 pub mod merge;
