@@ -987,6 +987,7 @@ async fn serve(a: ServeArgs, demo: bool) -> Result<(), String> {
                 println!("  {:<16} {}", l.role.as_str(), l.email);
             }
             println!("  {:<16} {} (operator console: {url}/operator/login)", "operator", clinicos_app::demo::organisation::DEMO_OPERATOR);
+            println!("Two-step sign-in (owner, branch_admin, privacy_officer, as in every new clinic): authenticator secret {} (any TOTP app, or: oathtool --totp -b {})", clinicos_app::demo::organisation::DEMO_TOTP_SECRET, clinicos_app::demo::organisation::DEMO_TOTP_SECRET);
             println!("Patient portal: {url}/portal/login (sign-in codes arrive in the Outbox)");
             println!();
             println!("API: POST {url}/api/v1/auth/login {{\"tenant\":\"demo\",\"email\":\"...\",\"password\":\"...\"}}; docs at {url}/api/v1/openapi.json");

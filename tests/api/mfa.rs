@@ -269,6 +269,88 @@ async fn required_roles_must_enrol_before_anything_else() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
+/// A new clinic requires two-step sign-in of its owner, branch admins and
+/// privacy officers; the owner enrols, then may relax the rule, and the
+/// audit trail records what it became.
+#[tokio::test]
+async fn a_new_clinic_requires_mfa_of_its_owner_admins_and_privacy_officers() {
+    let t = spawn_app().await;
+    let n = crate::support::new_tenant("mfanew", None);
+    let e = t.app.tenancy().create_tenant(&n).await.expect("tenant");
+    for (email, role) in [
+        ("admin@mfanew.example", Role::BranchAdmin),
+        ("privacy@mfanew.example", Role::PrivacyOfficer),
+        ("doc@mfanew.example", Role::Doctor),
+    ] {
+        let u = clinicos_app::tenancy::provisioning::NewUser {
+            email: email.into(),
+            name: "Staff".into(),
+            roles: vec![role],
+            branch_ids: vec![],
+            password: Some(PASSWORD.into()),
+            locale: None,
+        };
+        t.app
+            .tenancy()
+            .create_user_cli("mfanew", &u)
+            .await
+            .expect("user");
+    }
+    for email in [
+        "owner@mfanew.example",
+        "admin@mfanew.example",
+        "privacy@mfanew.example",
+    ] {
+        let (token, _) = t.login("mfanew", email, PASSWORD).await;
+        let (s, v) = body(t.get("/api/v1/patients", Some(&token)).await).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::FORBIDDEN, "MFA_ENROLMENT_REQUIRED"),
+            "{email}: {v}"
+        );
+    }
+    let (doc, _) = t.login("mfanew", "doc@mfanew.example", PASSWORD).await;
+    assert_eq!(
+        t.get("/api/v1/patients", Some(&doc)).await.status(),
+        StatusCode::OK,
+        "other roles sign in with a password"
+    );
+    // The owner enrols, signs in with two steps, and relaxes the rule.
+    let (owner, _) = t.login("mfanew", "owner@mfanew.example", PASSWORD).await;
+    let (s, v) = body(t.get("/api/v1/tenant", Some(&owner)).await).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (secret, _) = enrol(&t, &owner).await;
+    let token = mfa_token(&t, "mfanew", "owner@mfanew.example").await;
+    let (s, v) = second_step(&t, &token, json!({"code": code_now(&t, &secret)})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let owner = v["data"]["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let (_, v) = body(t.get("/api/v1/tenant", Some(&owner)).await).await;
+    assert_eq!(
+        v["data"]["mfa_required_roles"],
+        json!(["owner", "branch_admin", "privacy_officer"])
+    );
+    set_security(&t, &owner, json!(["owner"]), false).await;
+    let (admin, _) = t.login("mfanew", "admin@mfanew.example", PASSWORD).await;
+    assert_eq!(
+        t.get("/api/v1/patients", Some(&admin)).await.status(),
+        StatusCode::OK,
+        "relaxed for branch admins"
+    );
+    let mut tx = t.app.store.read(e.tenant_id).await.expect("tx");
+    let events = clinicos_store::governance::audit::all_events(&mut tx)
+        .await
+        .expect("audit");
+    let changes: Vec<&str> = events
+        .iter()
+        .filter(|ev| ev.action == "tenant.sign_in_security")
+        .map(|ev| ev.reason.as_str())
+        .collect();
+    assert_eq!(changes, ["mfa_required_roles=owner device_approval=false"]);
+}
+
 pub(crate) async fn set_security(t: &TestApp, owner: &str, roles: Value, device_approval: bool) {
     let r = t
         .http

@@ -481,6 +481,7 @@ async fn an_adolescent_consent_reopens_the_record_where_the_pack_sets_a_lower_ag
     n.currency = "AUD".into();
     n.time_zone = "Australia/Sydney".into();
     let e = t.app.tenancy().create_tenant(&n).await.expect("tenant");
+    t.relax_mfa(e.tenant_id).await;
     let tenant = Tenant {
         slug: "guardau".into(),
         id: e.tenant_id,

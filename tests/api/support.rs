@@ -307,11 +307,29 @@ impl TestApp {
             .create_tenant(&n)
             .await
             .expect("create tenant");
+        self.relax_mfa(e.tenant_id).await;
         Tenant {
             slug: slug.into(),
             id: e.tenant_id,
             owner_email,
         }
+    }
+
+    /// Require no second factor in the tenant (a new clinic requires one
+    /// of its owner, branch admins and privacy officers): most tests sign
+    /// those roles in with a password alone. `tests/api/mfa.rs` tests the
+    /// default and the relaxation through the API.
+    pub async fn relax_mfa(&self, tenant: clinicos_domain::TenantId) {
+        let mut tx = self.app.store.write(tenant).await.expect("tx");
+        clinicos_store::tenancy::tenants::set_sign_in_security(
+            &mut tx,
+            &[],
+            false,
+            self.clock_now(),
+        )
+        .await
+        .expect("relax mfa");
+        tx.commit().await.expect("commit");
     }
 
     pub async fn add_user(&self, t: &Tenant, email: &str, role: clinicos_domain::Role) {

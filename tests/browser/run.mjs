@@ -7,6 +7,7 @@
 // Prints "N passed, M failed" last and exits non-zero on any failure.
 
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -25,6 +26,43 @@ const shots = path.resolve(repo, process.env.CLINICOS_SCREENSHOT_DIR || path.joi
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const PASSWORD = 'Namaste-Care-2026!'; // clinicos_app::demo::DEMO_PASSWORD
+// clinicos_app::demo::organisation::DEMO_TOTP_SECRET: the owner, branch
+// admin and privacy officer sign in with a second step, as in every clinic.
+const TOTP_SECRET = 'JBSWY3DPEHPK3PXPDEMOCLINICOSTOTP';
+let lastTotpStep = -1;
+
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of text.replace(/=+$/, '')) {
+    value = (value << 5) | alphabet.indexOf(ch);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+// RFC 6238 (SHA-1, 6 digits, 30 s). The server accepts a time step once
+// per user, so a second sign-in waits for the next step.
+async function totpCode() {
+  let step = Math.floor(Date.now() / 30000);
+  while (step <= lastTotpStep) {
+    await new Promise((r) => setTimeout(r, 1000));
+    step = Math.floor(Date.now() / 30000);
+  }
+  lastTotpStep = step;
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const h = crypto.createHmac('sha1', base32Decode(TOTP_SECRET)).update(counter).digest();
+  const at = h[h.length - 1] & 0x0f;
+  const n = ((h[at] & 0x7f) << 24) | (h[at + 1] << 16) | (h[at + 2] << 8) | h[at + 3];
+  return String(n % 1000000).padStart(6, '0');
+}
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -114,9 +152,20 @@ async function signIn(page, base, email) {
   await page.fill('#email', email);
   await page.fill('#password', PASSWORD);
   await Promise.all([
-    page.waitForURL(`${base}/`),
+    page.waitForResponse((r) => r.url() === `${base}/login` && r.request().method() === 'POST'),
     page.click('main form button[type="submit"]'),
   ]);
+  await page.waitForLoadState('load');
+  // The second step, for the roles that need one.
+  if (await page.locator('input[name="mfa_token"]').count()) {
+    await page.fill('#code', await totpCode());
+    await Promise.all([
+      page.waitForURL(`${base}/`),
+      page.click('main form button[type="submit"]'),
+    ]);
+  } else {
+    await page.waitForURL(`${base}/`);
+  }
 }
 
 async function staffTour(browser, base, who, email, lang) {

@@ -15,6 +15,11 @@ pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_PASSWORD: &str = "Namaste-Care-2026!";
 /// The demo operator account.
 pub const DEMO_OPERATOR: &str = "operator@clinicos.example";
+/// The demo's authenticator secret (base32, RFC 6238, 6 digits, 30 s): the
+/// owner, the branch admin and the privacy officer must sign in with a
+/// second factor, as in every new clinic. Add it to any authenticator app,
+/// or `oathtool --totp -b <secret>`. Public on purpose: demo data only.
+pub const DEMO_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPDEMOCLINICOSTOTP";
 
 /// One demo sign-in.
 #[derive(Clone, Debug)]
@@ -157,6 +162,10 @@ impl Demo<'_> {
             logins.push(DemoLogin { role, email });
         }
         let mut tx = self.app.store.read(tenant_id).await?;
+        let mut with_mfa = Vec::new();
+        for role in Role::MFA_REQUIRED_BY_DEFAULT {
+            with_mfa.push(demo_user_id(&mut tx, role).await?);
+        }
         let staff = crate::demo::patients::DemoStaff {
             owner: demo_user_id(&mut tx, Role::Owner).await?,
             doctor: demo_user_id(&mut tx, Role::Doctor).await?,
@@ -164,6 +173,12 @@ impl Demo<'_> {
             front_desk: demo_user_id(&mut tx, Role::FrontDesk).await?,
         };
         tx.commit().await?;
+        for user in with_mfa {
+            self.app
+                .identity()
+                .enrol_known_totp(tenant_id, user, DEMO_TOTP_SECRET)
+                .await?;
+        }
         self.seed_demo_patients(tenant_id, (main, second), &staff)
             .await?;
         self.seed_demo_records(tenant_id, staff.doctor).await?;

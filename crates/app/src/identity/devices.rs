@@ -158,15 +158,24 @@ impl Identity<'_> {
         roles.dedup();
         let mut tx = self.app.store.write(ctx.tenant).await?;
         tenants::set_sign_in_security(&mut tx, &roles, s.device_approval, now).await?;
-        audit_admin(
-            &mut tx,
-            ctx,
+        // The trail says what the rule became (relaxing MFA included).
+        let detail = format!(
+            "mfa_required_roles={} device_approval={}",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            s.device_approval
+        );
+        let ev = AuditEvent::new(
+            now,
             AuditAction::TenantSignInSecurity,
             ResourceKind::Tenant,
-            ctx.tenant.as_text(),
-            now,
+            vec![ctx.tenant.as_text()],
         )
-        .await?;
+        .because(detail);
+        audit::record(&mut tx, &ctx.actor(), ev).await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
         Ok(t.into())

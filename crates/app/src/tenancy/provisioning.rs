@@ -165,6 +165,9 @@ impl Tenancy<'_> {
             now,
         )
         .await?;
+        // Two-step sign-in is required of the owner, branch admins and
+        // privacy officers from the start (the owner may relax it later).
+        tenants::set_sign_in_security(&mut tx, &Role::MFA_REQUIRED_BY_DEFAULT, false, now).await?;
         let branch = BranchId::new();
         let fields = BranchFields {
             code: "main".into(),

@@ -23,6 +23,12 @@ pub enum Role {
 }
 
 impl Role {
+    /// The roles that must enrol a second factor in a new organisation
+    /// (the ones that can change who may do what, or see every patient's
+    /// access trail). The organisation may relax it; the change is audited.
+    pub const MFA_REQUIRED_BY_DEFAULT: [Role; 3] =
+        [Role::Owner, Role::BranchAdmin, Role::PrivacyOfficer];
+
     /// Every role, in the order the UI lists them.
     pub const ALL: [Role; 9] = [
         Role::Owner,

@@ -58,6 +58,7 @@ devices-deny = Refuse
 flash-device-approved = The device was approved.
 flash-device-denied = The device was refused.
 demo-title = Demo sign-ins
+demo-totp = Owner, branch admin and privacy officer then enter a code from an authenticator app with the secret
 demo-explain = Clinic code:
 operator-console = Platform operator console
 forgot-title = Reset your password

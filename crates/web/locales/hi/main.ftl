@@ -58,6 +58,7 @@ devices-deny = अस्वीकार करें
 flash-device-approved = डिवाइस स्वीकार किया गया।
 flash-device-denied = डिवाइस अस्वीकार किया गया।
 demo-title = डेमो साइन-इन
+demo-totp = मालिक, शाखा प्रशासक और गोपनीयता अधिकारी फिर इस सीक्रेट वाले ऑथेंटिकेटर ऐप का कोड डालें:
 demo-explain = क्लिनिक कोड:
 operator-console = प्लेटफ़ॉर्म ऑपरेटर कंसोल
 forgot-title = अपना पासवर्ड रीसेट करें

@@ -24,6 +24,8 @@ struct LoginPage {
     error: Option<String>,
     demo_logins: Vec<(String, String)>,
     demo_password: String,
+    /// The demo's authenticator secret (shown with the demo sign-ins only).
+    demo_totp: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +168,7 @@ pub async fn login_form(
     let error = q.expired.map(|_| c.i.t("login-expired"));
     let page = LoginPage {
         demo_logins: demo_logins(&st, &c),
+        demo_totp: clinicos_app::demo::organisation::DEMO_TOTP_SECRET,
         demo_password: if st.config.demo_mode {
             clinicos_app::demo::organisation::DEMO_PASSWORD.into()
         } else {
@@ -210,6 +213,7 @@ pub async fn login(
                 .unwrap_or(axum::http::StatusCode::UNAUTHORIZED);
             let page = LoginPage {
                 demo_logins: demo_logins(&st, &c),
+                demo_totp: clinicos_app::demo::organisation::DEMO_TOTP_SECRET,
                 demo_password: if st.config.demo_mode {
                     clinicos_app::demo::organisation::DEMO_PASSWORD.into()
                 } else {
