@@ -172,6 +172,22 @@ enum TenantCmd {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Set which roles must use two-step sign-in, and device approval
+    /// (a new clinic requires it of owner, branch_admin and
+    /// privacy_officer). Audited with request id cli.
+    SignInSecurity {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Clinic code (tenant slug).
+        #[arg(long)]
+        tenant: String,
+        /// Comma-separated roles, or "none".
+        #[arg(long)]
+        mfa_required_roles: String,
+        /// New staff devices need an administrator's approval.
+        #[arg(long)]
+        device_approval: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -521,6 +537,48 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "database is at schema version {}",
                 versions.last().copied().unwrap_or(0)
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCmd::SignInSecurity {
+            db,
+            tenant,
+            mfa_required_roles,
+            device_approval,
+        }) => {
+            let roles = match mfa_required_roles.trim() {
+                "none" | "" => Vec::new(),
+                list => list
+                    .split(',')
+                    .map(|r| {
+                        r.trim().parse::<Role>().map_err(|_| {
+                            format!("--mfa-required-roles: unknown role {:?}", r.trim())
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            let file = FileConfig::load(db.config.as_deref())?;
+            let app = cli_app(&db, &file).await?;
+            let t = app
+                .identity()
+                .set_sign_in_security_cli(
+                    &tenant,
+                    clinicos_app::identity::devices::SignInSecurity {
+                        mfa_required_roles: roles,
+                        device_approval,
+                    },
+                )
+                .await
+                .map_err(AppError::operator_message)?;
+            let names: Vec<&str> = t.mfa_required_roles.iter().map(|r| r.as_str()).collect();
+            println!(
+                "two-step sign-in required of: {}; device approval {}",
+                if names.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    names.join(", ")
+                },
+                if t.device_approval { "on" } else { "off" }
             );
             Ok(())
         }

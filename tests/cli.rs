@@ -117,6 +117,33 @@ fn migrate_tenant_and_user_commands() {
         "{}",
         stdout(&o)
     );
+    // Two-step sign-in: required of the owner, admins and privacy officers
+    // in a new clinic; an operator may change it (audited).
+    let security = |roles: &str| {
+        clinicos(
+            &[
+                "tenant",
+                "sign-in-security",
+                "--data-dir",
+                d,
+                "--tenant",
+                "kaveri",
+                "--mfa-required-roles",
+                roles,
+            ],
+            None,
+        )
+    };
+    assert_one_line_error(&security("owner,wizard"), "unknown role \"wizard\"");
+    let o = security("owner, doctor");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("required of: owner, doctor; device approval off"),
+        "{}",
+        stdout(&o)
+    );
+    let o = security("none");
+    assert!(stdout(&o).contains("required of: nobody"), "{}", stdout(&o));
 
     let o = clinicos(
         &[

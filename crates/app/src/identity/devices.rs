@@ -152,11 +152,43 @@ impl Identity<'_> {
             .governance()
             .authorize(ctx, Action::EditSignInSecurity)
             .await?;
+        let tx = self.app.store.write(ctx.tenant).await?;
+        self.write_sign_in_security(tx, &ctx.actor(), s).await
+    }
+
+    /// The same from the command line (an operator with server access:
+    /// `clinicos tenant sign-in-security`), audited with request id `cli`.
+    pub async fn set_sign_in_security_cli(
+        &self,
+        tenant_slug: &str,
+        s: SignInSecurity,
+    ) -> AppResult<Tenant> {
+        let entry = clinicos_store::tenancy::platform::directory_by_slug(
+            self.app.store.platform(),
+            tenant_slug,
+        )
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
+        let tx = self.app.store.write(entry.tenant_id).await?;
+        let actor = RequestInfo {
+            request_id: "cli".into(),
+            ..Default::default()
+        }
+        .anonymous_actor();
+        self.write_sign_in_security(tx, &actor, s).await
+    }
+
+    async fn write_sign_in_security(
+        &self,
+        mut tx: TenantTx,
+        actor: &clinicos_store::governance::audit::Actor,
+        s: SignInSecurity,
+    ) -> AppResult<Tenant> {
         let now = self.app.clock.now();
         let mut roles = s.mfa_required_roles;
         roles.sort();
         roles.dedup();
-        let mut tx = self.app.store.write(ctx.tenant).await?;
+        let tenant = tx.tenant();
         tenants::set_sign_in_security(&mut tx, &roles, s.device_approval, now).await?;
         // The trail says what the rule became (relaxing MFA included).
         let detail = format!(
@@ -172,10 +204,10 @@ impl Identity<'_> {
             now,
             AuditAction::TenantSignInSecurity,
             ResourceKind::Tenant,
-            vec![ctx.tenant.as_text()],
+            vec![tenant.as_text()],
         )
         .because(detail);
-        audit::record(&mut tx, &ctx.actor(), ev).await?;
+        audit::record(&mut tx, actor, ev).await?;
         let t = tenants::get(&mut tx).await?;
         tx.commit().await?;
         Ok(t.into())
