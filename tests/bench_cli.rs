@@ -226,3 +226,89 @@ fn bench_refuses_a_population_out_of_range() {
         );
     }
 }
+
+/// A short soak: the production server as a child process, seeded, idle,
+/// under the mixed load, idle again. Asserts the report's shape and that
+/// the verdict and the exit status agree with the figures; the 2x rule
+/// itself is judged by the real 30-minute run (docs/BENCHMARKS.md),
+/// because a few seconds are too short for the trimmer to have run.
+fn short_soak(database_url: Option<&str>) {
+    let mut args = vec![
+        "bench",
+        "soak",
+        "--minutes",
+        "0.1",
+        "--idle-minutes",
+        "0.05",
+        "--sample-secs",
+        "1",
+        "--patients",
+        "5",
+        "--clients",
+        "2",
+        "--json",
+    ];
+    if let Some(url) = database_url {
+        args.extend(["--database-url", url]);
+    }
+    let out = clinicos(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
+    let phases: Vec<&str> = v["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["phase"].as_str().unwrap())
+        .collect();
+    for phase in ["seeded", "idle-before", "load", "idle-after"] {
+        assert!(phases.contains(&phase), "{phase} missing: {phases:?}");
+    }
+    let kib = |k: &str| v[k].as_u64().unwrap();
+    assert!(
+        kib("idle_before_kib") > 0 && kib("after_idle_kib") > 0,
+        "{v}"
+    );
+    assert!(kib("peak_rss_kib") >= kib("idle_before_kib"), "{v}");
+    // (VmHWM is not compared with the sampled peak: the kernel's RSS
+    // counters are approximate, a reading may pass the mark by a page.)
+    assert!(kib("hwm_kib") > 0, "{v}");
+    let ratio = v["ratio"].as_f64().unwrap();
+    let expected = kib("after_idle_kib") as f64 / kib("idle_before_kib") as f64;
+    assert!((ratio - expected).abs() < 1e-9, "{v}");
+    assert_eq!(v["within_limit"], ratio <= 2.0, "{v}");
+    assert!(v["requests"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(v["unexpected"], 0, "{v}\n{stderr}");
+    let ops = v["operations"].as_array().unwrap();
+    assert_eq!(ops.len(), 18, "{v}");
+    // Exit 0 exactly when the memory came back (no answer was unexpected).
+    assert_eq!(out.status.success(), ratio <= 2.0, "{stderr}");
+    if !out.status.success() {
+        assert!(stderr.contains("after the idle pause"), "{stderr}");
+    }
+}
+
+/// On the database of this test pass: PostgreSQL when
+/// `CLINICOS_TEST_DATABASE_URL` names a server (a fresh database is made
+/// there and dropped), else SQLite.
+#[test]
+fn soak_runs_the_server_as_a_child_and_reports_its_memory() {
+    short_soak(std::env::var("CLINICOS_TEST_DATABASE_URL").ok().as_deref());
+}
+
+#[test]
+fn soak_refuses_bad_flags_with_one_line() {
+    for args in [
+        &["bench", "soak", "--minutes", "0"][..],
+        &["bench", "soak", "--idle-minutes", "61"][..],
+        &["bench", "soak", "--sample-secs", "none"][..],
+        &["bench", "soak", "--clients", "0"][..],
+        &["bench", "soak", "--patients", "0"][..],
+    ] {
+        let out = clinicos(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("clinicos: error: --"), "{stderr}");
+    }
+}

@@ -106,8 +106,17 @@ impl BenchDb {
         })
     }
 
+    /// Remove the database, then hand back what was measured on it (its
+    /// error first); call after closing every pool.
+    pub async fn remove_after<T>(self, measured: Result<T, String>) -> Result<T, String> {
+        let removed = self.remove().await;
+        let value = measured?;
+        removed?;
+        Ok(value)
+    }
+
     /// Remove what [`BenchDb::create`] made (call after closing every pool).
-    pub async fn remove(self) -> Result<(), String> {
+    async fn remove(self) -> Result<(), String> {
         match self.place {
             Place::Scratch(dir) => drop(dir),
             Place::Kept(dir) => eprintln!("bench: the database is kept in {}", dir.display()),

@@ -2,7 +2,9 @@
 //! a bounded time and, in the same process and on the same database, runs
 //! the raw-database baseline doing the same row work; reports throughput,
 //! p50/p95/p99 latency and the ClinicOS / raw ratio side by side, plus the
-//! cold start and idle memory of `clinicos serve`.
+//! cold start and idle memory of `clinicos serve`. `clinicos bench soak`
+//! ([`soak`]) runs `serve` as a child under a long mixed load and checks
+//! that its memory comes back.
 //!
 //! Invariants:
 //! - Performance is judged by ratios measured in one run on one machine,
@@ -42,8 +44,10 @@ mod raw;
 mod raw_sql;
 mod report;
 mod serve_probe;
+mod server_child;
+mod soak;
 
-pub use options::BenchArgs;
+pub use options::{BenchArgs, BenchCommand};
 
 use api::ApiClient;
 use clinicos_store::Store;
@@ -64,7 +68,10 @@ const POOL_SIZE: u32 = 16;
 const ROUNDS: u32 = 5;
 
 /// Run the bench; `Err` is a one-line reason.
-pub async fn run(a: BenchArgs) -> Result<(), String> {
+pub async fn run(mut a: BenchArgs) -> Result<(), String> {
+    if let Some(BenchCommand::Soak(s)) = a.command.take() {
+        return soak::run(s).await;
+    }
     let plan = Plan::from_args(a)?;
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -75,16 +82,8 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     log_like_serve();
     let db = BenchDb::create(plan.data_dir.clone(), plan.database_url.clone()).await?;
     let measured = measure(&plan, &db, &http).await;
-    let removed = db.remove().await;
-    let report = measured?;
-    removed?;
-    if plan.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        println!("{text}");
-    } else {
-        print!("{}", report.text());
-    }
-    report.check_errors()
+    let report = db.remove_after(measured).await?;
+    report::print_and_judge(&report, plan.json)
 }
 
 /// The default `serve` subscriber (JSON, the default filter), writing nowhere.

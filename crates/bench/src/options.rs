@@ -2,7 +2,7 @@
 //! parsed here rather than by clap so that every bad value gets the CLI's
 //! one-line `clinicos: error: ...` and exit status 1.
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,7 +15,10 @@ pub const MAX_PATIENTS: u64 = 2_000_000;
 
 /// Flags of `clinicos bench`.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
     /// Empty or new directory for the SQLite bench database (kept afterwards);
     /// default: a fresh temporary directory, removed afterwards.
     #[arg(long, value_name = "DIR")]
@@ -45,6 +48,15 @@ pub struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Benchmarks of their own, beside the side-by-side scenarios.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Run `clinicos serve` as a child under a long mixed API load, then
+    /// idle; report its resident memory over time and fail if after the
+    /// idle pause it holds more than twice its idle figure before the load.
+    Soak(crate::soak::options::SoakArgs),
 }
 
 /// A scenario: one API operation and its raw-database equivalent.
@@ -236,6 +248,7 @@ mod tests {
 
     fn args(clients: &str, duration: &str, scenario: &str) -> BenchArgs {
         BenchArgs {
+            command: None,
             data_dir: None,
             database_url: None,
             clients: clients.into(),

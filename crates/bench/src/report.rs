@@ -14,6 +14,25 @@ use std::fmt::Write;
 /// Errors above this share of attempts fail the bench.
 pub const MAX_ERROR_RATE: f64 = 0.01;
 
+/// A report the bench prints (text or JSON) and then judges.
+pub trait Verdict: Serialize {
+    fn text(&self) -> String;
+    /// `Err` is the one-line reason the run failed.
+    fn check(&self) -> Result<(), String>;
+}
+
+/// Print `report` (JSON when `json`), then return its verdict: the figures
+/// are shown even when the run fails.
+pub fn print_and_judge(report: &impl Verdict, json: bool) -> Result<(), String> {
+    if json {
+        let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", report.text());
+    }
+    report.check()
+}
+
 /// Everything one run measured.
 #[derive(Serialize)]
 pub struct Report {
@@ -98,9 +117,9 @@ fn row(out: &mut String, side: &str, s: &Summary) {
     );
 }
 
-impl Report {
+impl Verdict for Report {
     /// The human-readable table.
-    pub fn text(&self) -> String {
+    fn text(&self) -> String {
         let m = &self.machine;
         let mut out = String::new();
         let _ = writeln!(
@@ -171,7 +190,7 @@ impl Report {
     }
 
     /// Fail if any side of any scenario had more than 1% errors.
-    pub fn check_errors(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), String> {
         for s in &self.scenarios {
             for (side, sum) in [("clinicos", &s.clinicos), ("raw", &s.raw)] {
                 if sum.error_rate > MAX_ERROR_RATE {

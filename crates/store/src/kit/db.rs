@@ -38,6 +38,18 @@ pub struct Db {
 /// process; the same as the busy timeout for other processes.
 const WRITER_WAIT: Duration = Duration::from_secs(10);
 
+/// A pooled connection is closed after this long idle, and when released
+/// after this long open (sqlx's defaults: 10 and 30 minutes). Each SQLite
+/// connection holds its own page cache (up to 2 MiB) and prepared
+/// statements, each PostgreSQL connection its statement cache and
+/// buffers. The pool hands its idle connections out in turn, so a
+/// background task every few seconds (the audit sealer) keeps every
+/// connection a burst opened from ever idling a minute, and fills each
+/// one's page cache: only a bounded age lets a quiet server give that
+/// memory back (docs/BENCHMARKS.md, "Memory under load"). Reopening costs
+/// a millisecond or so per connection per minute.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
 fn install_drivers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(sqlx::any::install_default_drivers);
@@ -61,6 +73,8 @@ impl Db {
         let pool_opts = AnyPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(0)
+            .idle_timeout(Some(CONNECTION_LIFETIME))
+            .max_lifetime(Some(CONNECTION_LIFETIME))
             .acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {

@@ -42,8 +42,6 @@ const MINUTE: i64 = 60_000_000;
 const SECOND: i64 = 1_000_000;
 /// A signal about one key is reported at most this often.
 const SIGNAL_EVERY: i64 = 10 * MINUTE;
-/// Above this many keys, expired entries are swept.
-const SWEEP_AT: usize = 50_000;
 
 /// The class of a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,29 +102,116 @@ pub fn route_class(method: &Method, path: &str) -> Class {
     }
 }
 
+/// Most keys each in-process map holds (GCRA buckets, verified cookies,
+/// reported signals). About 100 bytes an entry, so a few MiB per map
+/// however many addresses an attacker sends from.
+pub const MAX_KEYS: usize = 100_000;
+
+/// A map of keys to the moment (microseconds) their entry stops
+/// mattering, with a hard bound.
+///
+/// Invariants:
+/// - It never holds more than its capacity.
+/// - An entry past its moment is worth nothing (a GCRA bucket whose
+///   arrival time has passed is a fresh bucket; a signal or a cookie past
+///   its moment is forgotten anyway), so those go first.
+/// - When every entry is still live, those closest to their moment go
+///   first: for GCRA buckets that is the keys with the least debt, so a
+///   flood of one-request addresses evicts itself and never the hot key
+///   that is being limited (its arrival time lies furthest ahead).
+/// - Room is made for a tenth of the capacity at once, so a full map
+///   costs one pass per [`MAX_KEYS`] / 10 new keys, not one per request.
+struct Expiring<V> {
+    map: HashMap<String, (i64, V)>,
+    capacity: usize,
+}
+
+impl<V> Expiring<V> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The live entry of `key`: its moment and value.
+    fn get(&self, key: &str, now: i64) -> Option<&(i64, V)> {
+        self.map.get(key).filter(|(until, _)| *until > now)
+    }
+
+    fn insert(&mut self, key: &str, until: i64, value: V, now: i64) {
+        if let Some(e) = self.map.get_mut(key) {
+            *e = (until, value);
+            return;
+        }
+        if self.map.len() >= self.capacity {
+            self.make_room(now);
+        }
+        self.map.insert(key.to_owned(), (until, value));
+    }
+
+    /// Drop what is past, then, if that freed too little, the live
+    /// entries closest to their moment, down to nine tenths of capacity.
+    fn make_room(&mut self, now: i64) {
+        self.map.retain(|_, (until, _)| *until > now);
+        let keep = self.capacity - self.capacity.div_ceil(10);
+        if self.map.len() <= keep {
+            return;
+        }
+        let mut moments: Vec<i64> = self.map.values().map(|(until, _)| *until).collect();
+        let drop = moments.len() - keep;
+        let (_, cut, _) = moments.select_nth_unstable(drop - 1);
+        let cut = *cut;
+        // Ties at the cut go too: a little more room, never over the bound.
+        self.map.retain(|_, (until, _)| *until > cut);
+        if self.map.capacity() > 2 * self.capacity {
+            self.map.shrink_to(self.capacity);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+}
+
 /// In-process limiter state: GCRA arrival times, verified cookies, and
-/// when each signal was last reported.
-#[derive(Default)]
+/// when each signal was last reported; each map bounded (see [`Expiring`]).
 pub struct Limiter {
-    tat: Mutex<HashMap<String, i64>>,
-    /// sha256(cookie) -> tenant, for cookies this process saw authenticate.
-    cookies: Mutex<HashMap<String, (TenantId, i64)>>,
-    signals: Mutex<HashMap<String, i64>>,
+    /// Key -> theoretical arrival time.
+    tat: Mutex<Expiring<()>>,
+    /// sha256(cookie) -> tenant, for cookies this process saw authenticate
+    /// (live for 15 minutes).
+    cookies: Mutex<Expiring<TenantId>>,
+    /// Key -> when its signal may be reported again.
+    signals: Mutex<Expiring<()>>,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Self::with_capacity(MAX_KEYS)
+    }
 }
 
 impl Limiter {
+    /// A limiter whose maps hold at most `capacity` keys each.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            tat: Mutex::new(Expiring::new(capacity)),
+            cookies: Mutex::new(Expiring::new(capacity)),
+            signals: Mutex::new(Expiring::new(capacity)),
+        }
+    }
+
     /// Take one request from `key`'s bucket: Ok, or the wait in seconds.
     fn take(&self, key: &str, limit: i64, period: i64, now: i64) -> Result<(), u64> {
         let Ok(mut m) = self.tat.lock() else {
             return Ok(());
         };
-        if m.len() > SWEEP_AT {
-            m.retain(|_, t| *t > now);
-        }
-        let tat = m.get(key).copied().unwrap_or(0);
+        let tat = m.get(key, now).map_or(0, |(t, _)| *t);
         match gcra(tat, now, limit, period) {
             Ok(next) => {
-                m.insert(key.to_owned(), next);
+                m.insert(key, next, (), now);
                 Ok(())
             }
             Err(wait) => Err(((wait + SECOND - 1) / SECOND).max(1) as u64),
@@ -138,32 +223,32 @@ impl Limiter {
         let Ok(mut m) = self.signals.lock() else {
             return false;
         };
-        if m.len() > SWEEP_AT {
-            m.retain(|_, t| now - *t < SIGNAL_EVERY);
+        if m.get(key, now).is_some() {
+            return false;
         }
-        match m.get(key) {
-            Some(t) if now - *t < SIGNAL_EVERY => false,
-            _ => {
-                m.insert(key.to_owned(), now);
-                true
-            }
-        }
+        m.insert(key, now + SIGNAL_EVERY, (), now);
+        true
     }
 
     fn cookie_tenant(&self, hash: &str, now: i64) -> Option<TenantId> {
         let m = self.cookies.lock().ok()?;
-        m.get(hash)
-            .filter(|(_, until)| *until > now)
-            .map(|(t, _)| *t)
+        m.get(hash, now).map(|(_, t)| *t)
     }
 
     fn remember_cookie(&self, hash: String, tenant: TenantId, now: i64) {
         if let Ok(mut m) = self.cookies.lock() {
-            if m.len() > SWEEP_AT {
-                m.retain(|_, (_, until)| *until > now);
-            }
-            m.insert(hash, (tenant, now + 15 * MINUTE));
+            m.insert(&hash, now + 15 * MINUTE, tenant, now);
         }
+    }
+
+    /// Keys held: (buckets, cookies, signals).
+    #[cfg(test)]
+    fn sizes(&self) -> (usize, usize, usize) {
+        (
+            self.tat.lock().map_or(0, |m| m.len()),
+            self.cookies.lock().map_or(0, |m| m.len()),
+            self.signals.lock().map_or(0, |m| m.len()),
+        )
     }
 }
 
@@ -376,5 +461,63 @@ mod tests {
         assert!(l.first_signal("s", 0));
         assert!(!l.first_signal("s", MINUTE));
         assert!(l.first_signal("s", SIGNAL_EVERY));
+    }
+
+    #[test]
+    fn a_flood_of_addresses_stays_within_the_bound_and_the_hot_key_stays_limited() {
+        let l = Limiter::with_capacity(1_000);
+        for _ in 0..5 {
+            assert!(l.take("ip:hot", 5, MINUTE, 0).is_ok());
+        }
+        assert!(l.take("ip:hot", 5, MINUTE, 0).is_err());
+        // Ten times the bound of one-request addresses, within a second.
+        for i in 0..10_000i64 {
+            let now = i * 100;
+            assert!(l
+                .take(&format!("ip:10.0.{}.{}", i / 256, i % 256), 5, MINUTE, now)
+                .is_ok());
+            assert!(l.sizes().0 <= 1_000);
+        }
+        // Still limited: the flood evicted itself, not the key in debt.
+        assert_eq!(l.take("ip:hot", 5, MINUTE, SECOND), Err(11));
+        // And once its minute has passed it is served again.
+        assert!(l.take("ip:hot", 5, MINUTE, MINUTE).is_ok());
+    }
+
+    #[test]
+    fn what_has_expired_goes_before_what_is_live() {
+        let mut m = Expiring::new(10);
+        for i in 0..5 {
+            m.insert(&format!("old{i}"), 100, (), 0);
+        }
+        for i in 0..5 {
+            m.insert(&format!("live{i}"), 10_000 + i, (), 0);
+        }
+        // Full: the next key at t=200 sweeps the five expired ones only.
+        m.insert("new", 10_500, (), 200);
+        assert_eq!(m.len(), 6);
+        assert!((0..5).all(|i| m.get(&format!("live{i}"), 200).is_some()));
+        // Full of live keys: the ones closest to their moment go first.
+        for i in 0..4 {
+            m.insert(&format!("more{i}"), 20_000, (), 200);
+        }
+        m.insert("last", 20_000, (), 200);
+        assert!(m.len() <= 10);
+        assert!(m.get("live0", 200).is_none());
+        assert!(m.get("last", 200).is_some() && m.get("new", 200).is_some());
+    }
+
+    #[test]
+    fn cookies_and_signals_are_bounded_too() {
+        let l = Limiter::with_capacity(100);
+        let tenant = TenantId::new();
+        for i in 0..1_000 {
+            l.remember_cookie(format!("c{i}"), tenant, 0);
+            assert!(l.first_signal(&format!("s{i}"), 0));
+        }
+        let (_, cookies, signals) = l.sizes();
+        assert!(cookies <= 100 && signals <= 100, "{cookies} {signals}");
+        assert_eq!(l.cookie_tenant("c999", 1), Some(tenant));
+        assert!(!l.first_signal("s999", 1));
     }
 }
